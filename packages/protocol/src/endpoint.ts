@@ -1,0 +1,52 @@
+import type { Static, TObject, TSchema } from 'typebox';
+import type { ErrorCode } from './errors.ts';
+
+export type HttpMethod = 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
+
+/**
+ * One API operation, described once and used by the server (routing, validation, OpenAPI)
+ * and by the SDK (typed calls). `path` is relative to `/api/v1` and uses `:name` params.
+ */
+export interface Endpoint<
+  P extends TObject | undefined = TObject | undefined,
+  Q extends TObject | undefined = TObject | undefined,
+  B extends TObject | undefined = TObject | undefined,
+  R extends TSchema | undefined = TSchema | undefined,
+> {
+  id: string;
+  method: HttpMethod;
+  path: string;
+  summary: string;
+  tag: string;
+  /** false for the few operations that work without a session (register, login, refresh) */
+  auth: boolean;
+  params?: P;
+  query?: Q;
+  body?: B;
+  /** undefined means 204 No Content */
+  response?: R;
+  status?: 200 | 201 | 204;
+  errors: readonly ErrorCode[];
+}
+
+/** Declares an endpoint while keeping its literal schema types. */
+export function endpoint<
+  P extends TObject | undefined = undefined,
+  Q extends TObject | undefined = undefined,
+  B extends TObject | undefined = undefined,
+  R extends TSchema | undefined = undefined,
+>(e: Endpoint<P, Q, B, R>): Endpoint<P, Q, B, R> {
+  return e;
+}
+
+type StaticOr<T, Else> = T extends TSchema ? Static<T> : Else;
+type Merge<A, B, C> = A & B & C;
+
+/** The flat input an SDK call takes: path params, query and body fields together. */
+export type InputOf<E> =
+  E extends Endpoint<infer P, infer Q, infer B, any>
+    ? Merge<StaticOr<P, {}>, StaticOr<Q, {}>, StaticOr<B, {}>>
+    : never;
+
+/** What an SDK call resolves to. */
+export type OutputOf<E> = E extends Endpoint<any, any, any, infer R> ? StaticOr<R, void> : never;

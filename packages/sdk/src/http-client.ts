@@ -1,0 +1,134 @@
+import { api, type Api, type Endpoint, type InputOf, type OutputOf, type SessionTokens } from '@parley/protocol';
+import { ParleyError } from './errors.ts';
+
+export interface ClientOptions {
+  /** Server origin, e.g. `http://127.0.0.1:8080` */
+  baseUrl: string;
+  /** Tokens of a session stored earlier (e.g. from localStorage) */
+  session?: SessionTokens | null;
+  /** Called whenever the tokens change (login, refresh, logout), to persist them */
+  onSession?: (session: SessionTokens | null) => void;
+  fetch?: typeof fetch;
+  /** Sent as User-Agent where the platform allows it (Node) */
+  userAgent?: string;
+}
+
+type Call<E> = {} extends InputOf<E> ? (input?: InputOf<E>) => Promise<OutputOf<E>> : (input: InputOf<E>) => Promise<OutputOf<E>>;
+
+/** One typed method per API operation, named by its operationId. */
+export type ApiMethods = { [K in keyof Api]: Call<Api[K]> };
+
+const NO_REFRESH = new Set(['login', 'register', 'refreshSession']);
+
+/**
+ * The HTTP client. Every operation of the API is a method:
+ * @example
+ *   const client = new ParleyClient({ baseUrl: 'http://127.0.0.1:8080' });
+ *   await client.login({ username: 'alice', password: '…', deviceName: 'laptop' });
+ *   const me = await client.getMe();
+ */
+export class ParleyClient {
+  readonly baseUrl: string;
+  private tokens: SessionTokens | null;
+  private readonly onSession?: (session: SessionTokens | null) => void;
+  private readonly fetchImpl: typeof fetch;
+  private readonly userAgent?: string;
+  private refreshing: Promise<void> | null = null;
+
+  constructor(options: ClientOptions) {
+    this.baseUrl = options.baseUrl.replace(/\/$/, '');
+    this.tokens = options.session ?? null;
+    this.onSession = options.onSession;
+    this.fetchImpl = options.fetch ?? globalThis.fetch.bind(globalThis);
+    this.userAgent = options.userAgent;
+    for (const [name, e] of Object.entries(api)) {
+      (this as any)[name] = (input?: object) => this.call(e as Endpoint, input ?? {});
+    }
+  }
+
+  /** The current session's tokens, or null when signed out. */
+  get session(): SessionTokens | null {
+    return this.tokens;
+  }
+
+  setSession(session: SessionTokens | null): void {
+    this.tokens = session;
+    this.onSession?.(session);
+  }
+
+  /** Refreshes the tokens if the access token expires within `marginMs`. */
+  async ensureFresh(marginMs = 60_000): Promise<void> {
+    if (this.tokens && Date.parse(this.tokens.accessTokenExpiresAt) - Date.now() < marginMs) await this.refresh();
+  }
+
+  /** Rotates the tokens once, even when several calls ask at the same time. */
+  refresh(): Promise<void> {
+    this.refreshing ??= (async () => {
+      try {
+        const refreshToken = this.tokens?.refreshToken;
+        if (!refreshToken) throw new ParleyError('unauthorized', 'Not signed in', 401);
+        await this.call(api.refreshSession, { refreshToken });
+      } finally {
+        this.refreshing = null;
+      }
+    })();
+    return this.refreshing;
+  }
+
+  async call<E extends Endpoint>(e: E, input: InputOf<E>, retried = false): Promise<OutputOf<E>> {
+    const values = { ...(input as Record<string, unknown>) };
+    let path = e.path.replace(/:([A-Za-z]+)/g, (_, name: string) => {
+      const v = values[name];
+      delete values[name];
+      return encodeURIComponent(String(v));
+    });
+    const queryKeys = Object.keys(e.query?.properties ?? {});
+    const query = new URLSearchParams();
+    for (const key of queryKeys) {
+      if (values[key] !== undefined) query.set(key, String(values[key]));
+      delete values[key];
+    }
+    if ([...query.keys()].length > 0) path += `?${query}`;
+
+    const headers: Record<string, string> = {};
+    if (e.body) headers['content-type'] = 'application/json';
+    if (e.auth && this.tokens) headers.authorization = `Bearer ${this.tokens.accessToken}`;
+    if (this.userAgent) headers['user-agent'] = this.userAgent;
+
+    let res: Response;
+    try {
+      res = await this.fetchImpl(`${this.baseUrl}/api/v1${path}`, {
+        method: e.method,
+        headers,
+        body: e.body ? JSON.stringify(values) : undefined,
+      });
+    } catch (err) {
+      throw new ParleyError('network_error', `Could not reach the server: ${(err as Error).message}`, 0);
+    }
+    if (res.status === 204) {
+      if (e.id === 'logout') this.setSession(null);
+      return undefined as OutputOf<E>;
+    }
+    const body = await res.json().catch(() => null);
+    if (!res.ok) {
+      const code = body?.error?.code ?? 'http_error';
+      if (res.status === 401 && e.auth && !retried && this.tokens && !NO_REFRESH.has(e.id) && code === 'unauthorized') {
+        try {
+          await this.refresh();
+        } catch {
+          this.setSession(null);
+          throw new ParleyError(code, body?.error?.message ?? 'Unauthorized', 401);
+        }
+        return this.call(e, input, true);
+      }
+      if (e.id === 'refreshSession' && res.status === 401) this.setSession(null);
+      const retryAfter = res.headers.get('retry-after');
+      throw new ParleyError(code, body?.error?.message ?? `Request failed with status ${res.status}`, res.status, retryAfter ? Number(retryAfter) : undefined);
+    }
+    if (e.id === 'login' || e.id === 'refreshSession') this.setSession(body as SessionTokens);
+    return body as OutputOf<E>;
+  }
+}
+
+// The methods are attached in the constructor from the descriptors; this merges their types in.
+export interface ParleyClient extends ApiMethods {}

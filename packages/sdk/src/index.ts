@@ -1,0 +1,3 @@
+export { ParleyClient, type ClientOptions, type ApiMethods } from './http-client.ts';
+export { ParleyError } from './errors.ts';
+export * from '@parley/protocol';

@@ -1,0 +1,33 @@
+import type { Bus } from './bus.ts';
+
+/** The single-node bus: delivery to handlers in this process, asynchronously, in publish order. */
+export class InProcessBus implements Bus {
+  private readonly handlers = new Map<string, Set<(message: any) => void>>();
+
+  publish(topic: string, message: unknown): void {
+    const set = this.handlers.get(topic);
+    if (!set || set.size === 0) return;
+    // Handlers treat messages as read-only, so one object serves them all without a copy.
+    queueMicrotask(() => {
+      for (const handler of set) handler(message);
+    });
+  }
+
+  subscribe(topic: string, handler: (message: any) => void): () => void {
+    let set = this.handlers.get(topic);
+    if (!set) this.handlers.set(topic, (set = new Set()));
+    set.add(handler);
+    return () => {
+      set.delete(handler);
+      if (set.size === 0) this.handlers.delete(topic);
+    };
+  }
+
+  async ping(): Promise<boolean> {
+    return true;
+  }
+
+  async close(): Promise<void> {
+    this.handlers.clear();
+  }
+}

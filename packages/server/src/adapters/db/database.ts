@@ -1,0 +1,98 @@
+import fs from 'node:fs';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type SelectQueryBuilder } from 'kysely';
+import type { Config } from '../../config/config.ts';
+import { AppError } from '../../errors.ts';
+import { migrationProvider } from './migrations.ts';
+import type { DB } from './schema.ts';
+
+export type Dialect = 'sqlite' | 'postgres';
+export type Tx = Kysely<DB>;
+
+// PostgreSQL errors worth retrying the whole transaction for: serialization failure, deadlock.
+const RETRYABLE = new Set(['40001', '40P01']);
+
+/** The SQL store: one Kysely instance over SQLite or PostgreSQL, chosen by config. */
+export class Database {
+  readonly kysely: Kysely<DB>;
+  readonly dialect: Dialect;
+
+  private constructor(kysely: Kysely<DB>, dialect: Dialect) {
+    this.kysely = kysely;
+    this.dialect = dialect;
+  }
+
+  static async open(config: Config['db']): Promise<Database> {
+    if (config.kind === 'sqlite') {
+      const { default: SQLite } = await import('better-sqlite3');
+      fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+      const sqlite = new SQLite(config.file);
+      sqlite.pragma('journal_mode = WAL');
+      // NORMAL in WAL mode survives a crash of the process; FULL also survives power loss.
+      sqlite.pragma(`synchronous = ${config.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
+      sqlite.pragma('foreign_keys = ON');
+      sqlite.pragma('busy_timeout = 5000');
+      return new Database(new Kysely<DB>({ dialect: new SqliteDialect({ database: sqlite }) }), 'sqlite');
+    }
+    const pg = await import('pg');
+    pg.default.types.setTypeParser(20, Number);
+    const pool = new pg.default.Pool({ connectionString: config.url, max: 10, connectionTimeoutMillis: 5000 });
+    // An idle client losing its connection must not crash the process; the next query reports it.
+    pool.on('error', () => {});
+    return new Database(new Kysely<DB>({ dialect: new PostgresDialect({ pool }) }), 'postgres');
+  }
+
+  async migrate(): Promise<string[]> {
+    const migrator = new Migrator({ db: this.kysely, provider: migrationProvider });
+    const { error, results } = await migrator.migrateToLatest();
+    if (error) throw error;
+    return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+  }
+
+  /** Runs fn in one transaction, retrying on PostgreSQL deadlocks and serialization failures. */
+  async transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.kysely.transaction().execute(fn);
+      } catch (err) {
+        if (attempt < 5 && RETRYABLE.has((err as { code?: string }).code ?? '')) continue;
+        throw toStoreError(err);
+      }
+    }
+  }
+
+  /** Adds FOR UPDATE on PostgreSQL; SQLite serialises writers already. */
+  forUpdate<QB extends SelectQueryBuilder<any, any, any>>(qb: QB): QB {
+    return this.dialect === 'postgres' ? (qb.forUpdate() as QB) : qb;
+  }
+
+  async ping(): Promise<boolean> {
+    try {
+      await sql`select 1`.execute(this.kysely);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.kysely.destroy();
+  }
+}
+
+const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EPIPE', '57P01', '57P03', '08006', '08001', '08003']);
+
+/** Connection failures become a 503 the client can retry; everything else stays as it is. */
+export function toStoreError(err: unknown): unknown {
+  if (err instanceof AppError) return err;
+  const e = err as { code?: string; message?: string };
+  if ((e.code && CONNECTION_CODES.has(e.code)) || /Connection terminated|timeout exceeded when trying to connect/i.test(e.message ?? '')) {
+    return new AppError('service_unavailable', 'The database is unreachable, try again shortly');
+  }
+  return err;
+}
+
+/** True when err is a unique-constraint violation in either dialect. */
+export function isUniqueViolation(err: unknown): boolean {
+  const e = err as { code?: string };
+  return e.code === '23505' || e.code === 'SQLITE_CONSTRAINT_UNIQUE' || e.code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+}

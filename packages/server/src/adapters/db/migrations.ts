@@ -1,0 +1,70 @@
+import type { Kysely, Migration, MigrationProvider } from 'kysely';
+
+// One migration set for both dialects: portable schema-builder types only.
+const migrations: Record<string, Migration> = {
+  '001_accounts': {
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable('users')
+        .addColumn('id', 'varchar(64)', (c) => c.primaryKey())
+        .addColumn('username', 'varchar(32)')
+        .addColumn('display_name', 'varchar(256)', (c) => c.notNull())
+        .addColumn('password_hash', 'varchar(256)')
+        .addColumn('is_admin', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('disabled_at', 'bigint')
+        .addColumn('deleted_at', 'bigint')
+        .addColumn('event_seq', 'bigint', (c) => c.notNull().defaultTo(0))
+        .execute();
+      await db.schema.createIndex('users_username').unique().on('users').column('username').execute();
+
+      await db.schema
+        .createTable('sessions')
+        .addColumn('id', 'varchar(64)', (c) => c.primaryKey())
+        .addColumn('user_id', 'varchar(64)', (c) => c.notNull().references('users.id').onDelete('cascade'))
+        .addColumn('device_name', 'varchar(256)', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('last_seen_at', 'bigint', (c) => c.notNull())
+        .addColumn('ip', 'varchar(64)', (c) => c.notNull())
+        .addColumn('user_agent', 'varchar(512)', (c) => c.notNull())
+        .addColumn('access_hash', 'varchar(64)', (c) => c.notNull())
+        .addColumn('access_expires_at', 'bigint', (c) => c.notNull())
+        .addColumn('refresh_hash', 'varchar(64)', (c) => c.notNull())
+        .addColumn('refresh_expires_at', 'bigint', (c) => c.notNull())
+        .addColumn('prev_refresh_hash', 'varchar(64)')
+        .execute();
+      await db.schema.createIndex('sessions_user').on('sessions').columns(['user_id', 'created_at']).execute();
+      await db.schema.createIndex('sessions_access').unique().on('sessions').column('access_hash').execute();
+      await db.schema.createIndex('sessions_refresh').unique().on('sessions').column('refresh_hash').execute();
+      await db.schema.createIndex('sessions_prev_refresh').on('sessions').column('prev_refresh_hash').execute();
+      await db.schema.createIndex('sessions_refresh_expiry').on('sessions').column('refresh_expires_at').execute();
+
+      await db.schema
+        .createTable('invites')
+        .addColumn('id', 'varchar(64)', (c) => c.primaryKey())
+        .addColumn('code_hash', 'varchar(64)', (c) => c.notNull())
+        .addColumn('code_hint', 'varchar(16)', (c) => c.notNull())
+        .addColumn('created_by', 'varchar(64)', (c) => c.references('users.id').onDelete('cascade'))
+        .addColumn('admin', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('max_uses', 'integer', (c) => c.notNull())
+        .addColumn('uses', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint')
+        .addColumn('revoked_at', 'bigint')
+        .execute();
+      await db.schema.createIndex('invites_code').unique().on('invites').column('code_hash').execute();
+      await db.schema.createIndex('invites_creator').on('invites').columns(['created_by', 'created_at']).execute();
+    },
+    async down(db: Kysely<any>) {
+      await db.schema.dropTable('invites').execute();
+      await db.schema.dropTable('sessions').execute();
+      await db.schema.dropTable('users').execute();
+    },
+  },
+};
+
+export const migrationProvider: MigrationProvider = {
+  async getMigrations() {
+    return migrations;
+  },
+};

@@ -1,0 +1,108 @@
+// Times are milliseconds since the epoch; booleans are 0/1 integers (portable across both dialects).
+export interface UsersTable {
+  id: string;
+  username: string | null;
+  display_name: string;
+  password_hash: string | null;
+  is_admin: number;
+  created_at: number;
+  disabled_at: number | null;
+  deleted_at: number | null;
+  event_seq: number;
+}
+
+export interface SessionsTable {
+  id: string;
+  user_id: string;
+  device_name: string;
+  created_at: number;
+  last_seen_at: number;
+  ip: string;
+  user_agent: string;
+  access_hash: string;
+  access_expires_at: number;
+  refresh_hash: string;
+  refresh_expires_at: number;
+  prev_refresh_hash: string | null;
+}
+
+export interface InvitesTable {
+  id: string;
+  code_hash: string;
+  code_hint: string;
+  created_by: string | null;
+  admin: number;
+  max_uses: number;
+  uses: number;
+  created_at: number;
+  expires_at: number | null;
+  revoked_at: number | null;
+}
+
+export interface ChatsTable {
+  id: string;
+  kind: 'self' | 'private' | 'group' | 'channel';
+  title: string | null;
+  owner_id: string | null;
+  /** for private chats: the two user ids sorted and joined, unique; for self chats: the user id */
+  pair_key: string | null;
+  last_seq: number;
+  member_count: number;
+  created_at: number;
+  deleted_at: number | null;
+}
+
+export interface MembersTable {
+  chat_id: string;
+  user_id: string;
+  role: 'owner' | 'admin' | 'member' | 'subscriber';
+  joined_at: number;
+  joined_seq: number;
+  read_seq: number;
+  hidden_seq: number | null;
+  muted: number;
+}
+
+export interface MessagesTable {
+  id: string;
+  chat_id: string;
+  seq: number;
+  sender_id: string;
+  client_message_id: string;
+  kind: 'text';
+  text: string | null;
+  reply_to_id: string | null;
+  created_at: number;
+  edited_at: number | null;
+  deleted_at: number | null;
+}
+
+export interface ChatEventsTable {
+  chat_id: string;
+  seq: number;
+  type: string;
+  message_id: string | null;
+  actor_id: string | null;
+  data: string | null;
+  created_at: number;
+}
+
+export interface UserEventsTable {
+  user_id: string;
+  seq: number;
+  type: string;
+  chat_id: string | null;
+  data: string | null;
+  created_at: number;
+}
+
+export interface DB {
+  users: UsersTable;
+  sessions: SessionsTable;
+  invites: InvitesTable;
+  chats: ChatsTable;
+  members: MembersTable;
+  messages: MessagesTable;
+  chat_events: ChatEventsTable;
+  user_events: UserEventsTable;
+}

@@ -1,0 +1,90 @@
+import { parseArgs } from 'node:util';
+import { buildConfig, ConfigError } from './config/config.ts';
+import { readEnv } from './config/env.ts';
+import { createContext } from './context.ts';
+import { createLogger } from './logger.ts';
+import { AppError } from './errors.ts';
+import * as invites from './modules/invites/invites.ts';
+import * as accounts from './modules/accounts/accounts.ts';
+import { serve } from './main.ts';
+
+const USAGE = `Usage: parley <command>
+
+  serve                         run the server (HTTP + WebSocket) on PORT/HOST
+  migrate                       apply database migrations and exit
+  invite create [--uses N] [--expires 7d|12h|30m|never] [--admin]
+                                create an invite; prints only the code
+  invite list                   list every invite
+  user list                     list accounts
+  user disable NAME             disable an account and end its sessions
+  user reset-password NAME      set a new random password (printed) and end its sessions
+
+Configuration comes from environment variables; see .env.example.`;
+
+/** "7d" → seconds; "never" → null. */
+export function parseDuration(text: string): number | null {
+  if (text === 'never') return null;
+  const m = /^(\d+)([smhd])$/.exec(text);
+  if (!m) throw new AppError('invalid_request', `Duration "${text}" must look like 30m, 12h, 7d or never`);
+  return Number(m[1]) * { s: 1, m: 60, h: 3600, d: 86_400 }[m[2] as 's' | 'm' | 'h' | 'd'];
+}
+
+function fail(message: string): never {
+  process.stderr.write(`${message}\n`);
+  process.exit(2);
+}
+
+export async function runCli(argv: string[]): Promise<void> {
+  const [command, sub, ...rest] = argv;
+  if (!command || command === 'help' || command === '--help') {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
+  if (command === 'serve') return serve();
+
+  let config;
+  try {
+    config = buildConfig(readEnv());
+  } catch (err) {
+    if (err instanceof ConfigError) fail(err.message);
+    throw err;
+  }
+  const ctx = await createContext(config, { log: createLogger('warn', 2) });
+  const out = (line: string) => process.stdout.write(`${line}\n`);
+  try {
+    const applied = await ctx.db.migrate();
+    if (command === 'migrate') {
+      out(applied.length ? `Applied: ${applied.join(', ')}` : 'The database is up to date');
+    } else if (command === 'invite' && sub === 'create') {
+      const { values } = parseArgs({ args: rest, options: { uses: { type: 'string' }, expires: { type: 'string' }, admin: { type: 'boolean' } } });
+      const uses = values.uses === undefined ? 1 : Number(values.uses);
+      if (!Number.isInteger(uses) || uses < 1 || uses > 1_000_000) fail(`--uses must be a positive integer (got "${values.uses}")`);
+      const invite = await invites.createInvite(ctx, null, {
+        maxUses: uses,
+        expiresInSeconds: values.expires === undefined ? undefined : parseDuration(values.expires),
+        admin: values.admin ?? false,
+      });
+      out(invite.code!);
+    } else if (command === 'invite' && sub === 'list') {
+      for (const i of await invites.listInvites(ctx, null)) {
+        out(`${i.id}  ${i.codeHint}…  uses ${i.uses}/${i.maxUses}  ${i.admin ? 'admin  ' : ''}expires ${i.expiresAt ?? 'never'}${i.revokedAt ? '  revoked' : ''}`);
+      }
+    } else if (command === 'user' && sub === 'list') {
+      for (const u of await accounts.listUsers(ctx)) {
+        out(`${u.username}  ${u.display_name}${u.is_admin ? '  admin' : ''}${u.disabled_at ? '  disabled' : ''}`);
+      }
+    } else if (command === 'user' && sub === 'disable' && rest[0]) {
+      await accounts.disableUser(ctx, rest[0]);
+      out(`Disabled ${rest[0]}`);
+    } else if (command === 'user' && sub === 'reset-password' && rest[0]) {
+      out(await accounts.resetPassword(ctx, rest[0]));
+    } else {
+      fail(`Unknown command "${argv.join(' ')}"\n\n${USAGE}`);
+    }
+  } catch (err) {
+    if (err instanceof AppError) fail(err.message);
+    throw err;
+  } finally {
+    await ctx.close();
+  }
+}

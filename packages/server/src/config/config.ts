@@ -1,0 +1,115 @@
+import path from 'node:path';
+import type { RawEnv } from './env.ts';
+
+export interface RateSpec {
+  points: number;
+  seconds: number;
+}
+
+export interface Config {
+  http: { port: number; host: string; trustProxy: boolean };
+  db: { kind: 'sqlite'; dataDir: string; file: string; synchronous: 'normal' | 'full' } | { kind: 'postgres'; url: string };
+  redisUrl: string | null;
+  logLevel: string;
+  sessions: { max: number; accessTtlMs: number; refreshTtlMs: number };
+  limits: {
+    invitesPerDay: number;
+    login: RateSpec;
+    messageLength: number;
+    groupMembers: number;
+    channelSubscribers: number;
+    chatsPerUser: number;
+    messages: RateSpec;
+  };
+  cleanupIntervalMs: number;
+  ws: { maxBufferBytes: number };
+}
+
+export class ConfigError extends Error {}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+/** Turns raw environment strings into a typed, frozen config; every problem is reported at once. */
+export function buildConfig(raw: RawEnv): Readonly<Config> {
+  const problems: string[] = [];
+
+  function int(name: keyof RawEnv, fallback: number, min: number, max: number): number {
+    const value = raw[name];
+    if (value === undefined) return fallback;
+    const n = Number(value);
+    if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < min || n > max) {
+      problems.push(`${name} must be an integer from ${min} to ${max} (got "${value}")`);
+      return fallback;
+    }
+    return n;
+  }
+
+  // "30/10s" means 30 points per 10 seconds.
+  function rate(name: keyof RawEnv, fallback: RateSpec): RateSpec {
+    const value = raw[name];
+    if (value === undefined) return fallback;
+    const m = /^(\d+)\/(\d+)s$/.exec(value.trim());
+    if (!m || Number(m[1]) < 1 || Number(m[2]) < 1) {
+      problems.push(`${name} must look like "30/10s" (points per seconds) (got "${value}")`);
+      return fallback;
+    }
+    return { points: Number(m[1]), seconds: Number(m[2]) };
+  }
+
+  function bool(name: keyof RawEnv, fallback: boolean): boolean {
+    const value = raw[name];
+    if (value === undefined) return fallback;
+    if (['1', 'true', 'yes'].includes(value)) return true;
+    if (['0', 'false', 'no'].includes(value)) return false;
+    problems.push(`${name} must be true or false (got "${value}")`);
+    return fallback;
+  }
+
+  const port = int('PORT', 8080, 0, 65535);
+  const host = raw.HOST ?? '127.0.0.1';
+  const dataDir = path.resolve(raw.PARLEY_DATA_DIR ?? './data');
+
+  let db: Config['db'] = { kind: 'sqlite', dataDir, file: path.join(dataDir, 'parley.sqlite'), synchronous: 'normal' };
+  if (raw.DATABASE_URL !== undefined) {
+    if (/^postgres(ql)?:\/\//.test(raw.DATABASE_URL)) db = { kind: 'postgres', url: raw.DATABASE_URL };
+    else problems.push('DATABASE_URL must be a postgres:// URL, or unset for the embedded SQLite store (got another scheme)');
+  }
+  const syncMode = raw.PARLEY_SYNC_MODE ?? 'normal';
+  if (syncMode !== 'normal' && syncMode !== 'full') problems.push(`PARLEY_SYNC_MODE must be normal or full (got "${syncMode}")`);
+  else if (db.kind === 'sqlite') db.synchronous = syncMode;
+
+  let redisUrl: string | null = null;
+  if (raw.REDIS_URL !== undefined) {
+    if (/^rediss?:\/\//.test(raw.REDIS_URL)) redisUrl = raw.REDIS_URL;
+    else problems.push('REDIS_URL must be a redis:// URL (got another scheme)');
+  }
+
+  const logLevel = raw.LOG_LEVEL ?? 'info';
+  if (!LOG_LEVELS.includes(logLevel)) problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got "${logLevel}")`);
+
+  const config: Config = {
+    http: { port, host, trustProxy: bool('PARLEY_TRUST_PROXY', false) },
+    db,
+    redisUrl,
+    logLevel,
+    sessions: {
+      max: int('PARLEY_MAX_SESSIONS', 10, 1, 1000),
+      accessTtlMs: int('PARLEY_ACCESS_TOKEN_TTL', 900, 10, 86_400) * 1000,
+      refreshTtlMs: int('PARLEY_REFRESH_TOKEN_TTL', 30 * 86_400, 60, 365 * 86_400) * 1000,
+    },
+    limits: {
+      invitesPerDay: int('PARLEY_INVITES_PER_DAY', 10, 0, 100_000),
+      login: rate('PARLEY_LOGIN_LIMIT', { points: 10, seconds: 60 }),
+      messageLength: int('PARLEY_MAX_MESSAGE_LENGTH', 4096, 1, 65_536),
+      groupMembers: int('PARLEY_MAX_GROUP_MEMBERS', 20, 2, 10_000),
+      channelSubscribers: int('PARLEY_MAX_CHANNEL_SUBSCRIBERS', 10_000, 1, 1_000_000),
+      chatsPerUser: int('PARLEY_MAX_CHATS_PER_USER', 500, 1, 100_000),
+      messages: rate('PARLEY_MESSAGE_RATE', { points: 30, seconds: 10 }),
+    },
+    cleanupIntervalMs: int('PARLEY_CLEANUP_INTERVAL', 600, 1, 86_400) * 1000,
+    ws: { maxBufferBytes: int('PARLEY_WS_MAX_BUFFER', 4 * 1024 * 1024, 1024, 1024 * 1024 * 1024) },
+  };
+
+  if (problems.length > 0) throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`);
+  return Object.freeze(config);
+}

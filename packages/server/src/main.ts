@@ -1,0 +1,36 @@
+import { buildConfig, ConfigError } from './config/config.ts';
+import { readEnv } from './config/env.ts';
+import { startServer } from './server.ts';
+
+/** The process entry for `parley serve`: the only place that handles signals and exits. */
+export async function serve(): Promise<void> {
+  let config;
+  try {
+    config = buildConfig(readEnv());
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const server = await startServer(config);
+  process.stdout.write(`Parley is running at ${server.url} (store: ${server.ctx.db.dialect})\n`);
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    server.ctx.log.info({ signal }, 'shutting down');
+    const force = setTimeout(() => process.exit(1), 10_000);
+    force.unref();
+    server.close().then(
+      () => process.exit(0),
+      (err) => {
+        server.ctx.log.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}

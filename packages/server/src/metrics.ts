@@ -1,0 +1,28 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** Every metric the server exposes at /metrics, on one registry per server instance. */
+export function createMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  return {
+    registry,
+    httpRequests: new Counter({
+      name: 'parley_http_requests_total',
+      help: 'HTTP requests by operation and status',
+      labelNames: ['operation', 'status'] as const,
+      registers: [registry],
+    }),
+    httpDuration: new Histogram({
+      name: 'parley_http_request_duration_seconds',
+      help: 'HTTP request duration by operation',
+      labelNames: ['operation'] as const,
+      buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
+      registers: [registry],
+    }),
+    wsConnections: new Gauge({ name: 'parley_ws_connections', help: 'Open WebSocket connections', registers: [registry] }),
+    messagesSent: new Counter({ name: 'parley_messages_sent_total', help: 'Messages committed', registers: [registry] }),
+    eventsDelivered: new Counter({ name: 'parley_ws_events_delivered_total', help: 'Events written to sockets', registers: [registry] }),
+    slowConsumers: new Counter({ name: 'parley_ws_slow_consumer_closes_total', help: 'Sockets closed for falling behind', registers: [registry] }),
+  };
+}
+export type Metrics = ReturnType<typeof createMetrics>;

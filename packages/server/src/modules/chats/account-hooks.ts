@@ -1,0 +1,6 @@
+import type { AccountHooks } from '../accounts/accounts.ts';
+
+export const chatAccountHooks: AccountHooks = {
+  async created() {},
+  async deleting() {},
+};

@@ -1,0 +1,73 @@
+import type { Bus } from '../../adapters/bus/bus.ts';
+
+export interface ResolvedToken {
+  sessionId: string;
+  userId: string;
+  isAdmin: boolean;
+  expiresAt: number;
+  /** when last_seen_at was last written for this session */
+  seenAt: number;
+}
+
+export const SESSIONS_REVOKED = 'sessions.revoked';
+/** Tokens of these sessions were replaced: caches drop them, sockets stay. */
+export const SESSIONS_ROTATED = 'sessions.rotated';
+const MAX_AGE_MS = 60_000;
+
+/**
+ * Resolved access tokens, kept in memory for a minute at most. A revocation anywhere in the cluster
+ * arrives on the bus and drops the entry on every node, so a terminated session stops at once.
+ */
+export class TokenCache {
+  private readonly byHash = new Map<string, ResolvedToken & { cachedAt: number }>();
+  private readonly hashBySession = new Map<string, string>();
+  private readonly unsubscribe: (() => void)[];
+  private readonly listeners = new Set<(sessionIds: string[]) => void>();
+
+  constructor(bus: Bus) {
+    this.unsubscribe = [
+      bus.subscribe(SESSIONS_REVOKED, (msg: { sessionIds: string[] }) => {
+        for (const id of msg.sessionIds) this.dropSession(id);
+        for (const listener of this.listeners) listener(msg.sessionIds);
+      }),
+      bus.subscribe(SESSIONS_ROTATED, (msg: { sessionIds: string[] }) => {
+        for (const id of msg.sessionIds) this.dropSession(id);
+      }),
+    ];
+  }
+
+  get(hash: string, now: number): ResolvedToken | undefined {
+    const entry = this.byHash.get(hash);
+    if (!entry) return undefined;
+    if (entry.expiresAt <= now || now - entry.cachedAt > MAX_AGE_MS) {
+      this.dropSession(entry.sessionId);
+      return undefined;
+    }
+    return entry;
+  }
+
+  set(hash: string, token: ResolvedToken, now: number): void {
+    this.dropSession(token.sessionId);
+    this.byHash.set(hash, { ...token, cachedAt: now });
+    this.hashBySession.set(token.sessionId, hash);
+  }
+
+  dropSession(sessionId: string): void {
+    const hash = this.hashBySession.get(sessionId);
+    if (hash === undefined) return;
+    this.hashBySession.delete(sessionId);
+    this.byHash.delete(hash);
+  }
+
+  /** Called with the ids of sessions revoked anywhere in the cluster (the gateway closes their sockets). */
+  onRevoked(listener: (sessionIds: string[]) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  close(): void {
+    for (const off of this.unsubscribe) off();
+    this.byHash.clear();
+    this.hashBySession.clear();
+  }
+}

@@ -1,0 +1,53 @@
+import type { FastifyInstance } from 'fastify';
+import type { Config } from './config/config.ts';
+import { createContext, type AppContext, type ContextOverrides } from './context.ts';
+import { buildApp } from './http/app.ts';
+import { authRoutes } from './http/routes/auth-routes.ts';
+import { accountRoutes } from './http/routes/account-routes.ts';
+import { opsRoutes } from './http/routes/ops-routes.ts';
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  ctx: AppContext;
+  app: FastifyInstance;
+  /** Stops accepting, closes sockets with 1001, lets writes finish, then closes the store. */
+  close(): Promise<void>;
+}
+
+export async function startServer(config: Readonly<Config>, overrides: ContextOverrides = {}): Promise<RunningServer> {
+  const ctx = await createContext(config, overrides);
+  try {
+    const applied = await ctx.db.migrate();
+    if (applied.length > 0) ctx.log.info({ migrations: applied }, 'migrations applied');
+    const app = buildApp(ctx);
+    app.register(async (scoped) => {
+      opsRoutes(scoped, ctx);
+      authRoutes(scoped, ctx);
+      accountRoutes(scoped, ctx);
+    });
+    await app.listen({ port: config.http.port, host: config.http.host });
+    const address = app.server.address();
+    const port = typeof address === 'object' && address ? address.port : config.http.port;
+    const host = config.http.host.includes(':') ? `[${config.http.host}]` : config.http.host;
+    const url = `http://${host}:${port}`;
+    ctx.log.info({ url, store: ctx.db.dialect }, 'parley listening');
+    let closing: Promise<void> | undefined;
+    return {
+      url,
+      port,
+      ctx,
+      app,
+      close() {
+        closing ??= (async () => {
+          await app.close();
+          await ctx.close();
+        })();
+        return closing;
+      },
+    };
+  } catch (err) {
+    await ctx.close();
+    throw err;
+  }
+}

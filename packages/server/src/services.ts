@@ -1,0 +1,26 @@
+import type { RateLimiterAbstract } from 'rate-limiter-flexible';
+import type { Config } from './config/config.ts';
+import type { Database } from './adapters/db/database.ts';
+import type { Bus } from './adapters/bus/bus.ts';
+import type { Logger } from './logger.ts';
+import type { TokenCache } from './modules/sessions/token-cache.ts';
+
+/** What domain modules get: stores, bus, limits. Nothing about HTTP or WebSocket. */
+export interface Services {
+  config: Readonly<Config>;
+  db: Database;
+  bus: Bus;
+  log: Logger;
+  tokens: TokenCache;
+  limiters: { login: RateLimiterAbstract; messages: RateLimiterAbstract };
+  now(): number;
+}
+
+/** Who is making a request, once the access token is resolved. */
+export interface Actor {
+  userId: string;
+  sessionId: string;
+  isAdmin: boolean;
+  ip: string;
+  userAgent: string;
+}
