@@ -1,12 +1,19 @@
 export * from './errors.ts';
 export * from './endpoint.ts';
 export * from './common.ts';
+export * from './frames.ts';
 export * from './api/auth.ts';
 export * from './api/account.ts';
 export * from './api/invites.ts';
+export * from './api/chats.ts';
+export * from './api/messages.ts';
+export * from './api/sync.ts';
 import * as auth from './api/auth.ts';
 import * as account from './api/account.ts';
 import * as invites from './api/invites.ts';
+import * as chats from './api/chats.ts';
+import * as messages from './api/messages.ts';
+import * as sync from './api/sync.ts';
 
 /** Every HTTP operation, keyed by its operationId. */
 export const api = {
@@ -27,5 +34,25 @@ export const api = {
   createInvite: invites.createInvite,
   listInvites: invites.listInvites,
   revokeInvite: invites.revokeInvite,
+  listChats: chats.listChats,
+  getChat: chats.getChat,
+  createPrivateChat: chats.createPrivateChat,
+  createGroup: chats.createGroup,
+  createChannel: chats.createChannel,
+  updateChat: chats.updateChat,
+  deleteChat: chats.deleteChat,
+  leaveChat: chats.leaveChat,
+  listMembers: chats.listMembers,
+  addMembers: chats.addMembers,
+  removeMember: chats.removeMember,
+  setMemberRole: chats.setMemberRole,
+  transferOwnership: chats.transferOwnership,
+  sendMessage: messages.sendMessage,
+  listMessages: messages.listMessages,
+  editMessage: messages.editMessage,
+  deleteMessage: messages.deleteMessage,
+  markRead: messages.markRead,
+  getChanges: sync.getChanges,
+  getPresence: sync.getPresence,
 } as const;
 export type Api = typeof api;

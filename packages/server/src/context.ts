@@ -10,11 +10,13 @@ import { TokenCache } from './modules/sessions/token-cache.ts';
 import type { AccountHooks } from './modules/accounts/accounts.ts';
 import { chatAccountHooks } from './modules/chats/account-hooks.ts';
 import type { Services } from './services.ts';
+import { PresenceTracker } from './modules/presence/presence.ts';
 import { newId } from './modules/sessions/tokens.ts';
 
 /** Everything the HTTP layer, the gateway and jobs share, wired once from config. */
 export interface AppContext extends Services {
   hooks: AccountHooks;
+  presence: PresenceTracker;
   metrics: Metrics;
   nodeId: string;
   close(): Promise<void>;
@@ -44,7 +46,8 @@ export async function createContext(config: Readonly<Config>, overrides: Context
     tokens,
     limiters,
     now: overrides.now ?? Date.now,
-    hooks: chatAccountHooks,
+    hooks: undefined as unknown as AccountHooks,
+    presence: undefined as unknown as PresenceTracker,
     metrics: createMetrics(),
     nodeId,
     async close() {
@@ -53,5 +56,7 @@ export async function createContext(config: Readonly<Config>, overrides: Context
       await db.close();
     },
   };
+  ctx.hooks = chatAccountHooks(ctx);
+  ctx.presence = new PresenceTracker(ctx);
   return ctx;
 }

@@ -5,12 +5,16 @@ import { buildApp } from './http/app.ts';
 import { authRoutes } from './http/routes/auth-routes.ts';
 import { accountRoutes } from './http/routes/account-routes.ts';
 import { opsRoutes } from './http/routes/ops-routes.ts';
+import { chatRoutes } from './http/routes/chat-routes.ts';
+import { Gateway } from './gateway/gateway.ts';
+import { wsRoute } from './gateway/ws-route.ts';
 
 export interface RunningServer {
   url: string;
   port: number;
   ctx: AppContext;
   app: FastifyInstance;
+  gateway: Gateway;
   /** Stops accepting, closes sockets with 1001, lets writes finish, then closes the store. */
   close(): Promise<void>;
 }
@@ -21,10 +25,13 @@ export async function startServer(config: Readonly<Config>, overrides: ContextOv
     const applied = await ctx.db.migrate();
     if (applied.length > 0) ctx.log.info({ migrations: applied }, 'migrations applied');
     const app = buildApp(ctx);
+    const gateway = new Gateway(ctx);
     app.register(async (scoped) => {
+      await wsRoute(scoped, ctx, gateway);
       opsRoutes(scoped, ctx);
       authRoutes(scoped, ctx);
       accountRoutes(scoped, ctx);
+      chatRoutes(scoped, ctx);
     });
     await app.listen({ port: config.http.port, host: config.http.host });
     const address = app.server.address();
@@ -38,9 +45,11 @@ export async function startServer(config: Readonly<Config>, overrides: ContextOv
       port,
       ctx,
       app,
+      gateway,
       close() {
         closing ??= (async () => {
           await app.close();
+          gateway.close();
           await ctx.close();
         })();
         return closing;

@@ -61,6 +61,84 @@ const migrations: Record<string, Migration> = {
       await db.schema.dropTable('users').execute();
     },
   },
+  '002_chats': {
+    async up(db: Kysely<any>) {
+      await db.schema.alterTable('users').addColumn('last_seen_at', 'bigint').execute();
+      await db.schema
+        .createTable('chats')
+        .addColumn('id', 'varchar(64)', (c) => c.primaryKey())
+        .addColumn('kind', 'varchar(16)', (c) => c.notNull())
+        .addColumn('title', 'varchar(512)')
+        .addColumn('owner_id', 'varchar(64)')
+        .addColumn('pair_key', 'varchar(140)')
+        .addColumn('last_seq', 'bigint', (c) => c.notNull().defaultTo(0))
+        .addColumn('member_count', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('deleted_at', 'bigint')
+        .execute();
+      // One private chat per pair and one saved-messages chat per user, enforced by the database.
+      await db.schema.createIndex('chats_pair').unique().on('chats').column('pair_key').execute();
+
+      await db.schema
+        .createTable('members')
+        .addColumn('chat_id', 'varchar(64)', (c) => c.notNull().references('chats.id').onDelete('cascade'))
+        .addColumn('user_id', 'varchar(64)', (c) => c.notNull().references('users.id').onDelete('cascade'))
+        .addColumn('role', 'varchar(16)', (c) => c.notNull())
+        .addColumn('joined_at', 'bigint', (c) => c.notNull())
+        .addColumn('joined_seq', 'bigint', (c) => c.notNull())
+        .addColumn('read_seq', 'bigint', (c) => c.notNull().defaultTo(0))
+        .addColumn('hidden_seq', 'bigint')
+        .addColumn('muted', 'integer', (c) => c.notNull().defaultTo(0))
+        .addPrimaryKeyConstraint('members_pk', ['chat_id', 'user_id'])
+        .execute();
+      await db.schema.createIndex('members_user').on('members').columns(['user_id', 'chat_id']).execute();
+
+      await db.schema
+        .createTable('messages')
+        .addColumn('id', 'varchar(64)', (c) => c.primaryKey())
+        .addColumn('chat_id', 'varchar(64)', (c) => c.notNull().references('chats.id').onDelete('cascade'))
+        .addColumn('seq', 'bigint', (c) => c.notNull())
+        .addColumn('sender_id', 'varchar(64)', (c) => c.notNull())
+        .addColumn('client_message_id', 'varchar(64)', (c) => c.notNull())
+        .addColumn('kind', 'varchar(16)', (c) => c.notNull())
+        .addColumn('text', 'text')
+        .addColumn('reply_to_id', 'varchar(64)')
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('edited_at', 'bigint')
+        .addColumn('deleted_at', 'bigint')
+        .execute();
+      await db.schema.createIndex('messages_chat_seq').unique().on('messages').columns(['chat_id', 'seq']).execute();
+      // A retried send finds the original through this index; the constraint makes duplicates impossible.
+      await db.schema.createIndex('messages_idempotency').unique().on('messages').columns(['chat_id', 'sender_id', 'client_message_id']).execute();
+
+      await db.schema
+        .createTable('chat_events')
+        .addColumn('chat_id', 'varchar(64)', (c) => c.notNull().references('chats.id').onDelete('cascade'))
+        .addColumn('seq', 'bigint', (c) => c.notNull())
+        .addColumn('type', 'varchar(32)', (c) => c.notNull())
+        .addColumn('message_id', 'varchar(64)')
+        .addColumn('actor_id', 'varchar(64)')
+        .addColumn('data', 'text')
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('chat_events_pk', ['chat_id', 'seq'])
+        .execute();
+
+      await db.schema
+        .createTable('user_events')
+        .addColumn('user_id', 'varchar(64)', (c) => c.notNull().references('users.id').onDelete('cascade'))
+        .addColumn('seq', 'bigint', (c) => c.notNull())
+        .addColumn('type', 'varchar(32)', (c) => c.notNull())
+        .addColumn('chat_id', 'varchar(64)')
+        .addColumn('data', 'text')
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('user_events_pk', ['user_id', 'seq'])
+        .execute();
+    },
+    async down(db: Kysely<any>) {
+      for (const table of ['user_events', 'chat_events', 'messages', 'members', 'chats']) await db.schema.dropTable(table).execute();
+      await db.schema.alterTable('users').dropColumn('last_seen_at').execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -9,6 +9,7 @@ export interface UsersTable {
   disabled_at: number | null;
   deleted_at: number | null;
   event_seq: number;
+  last_seen_at?: number | null;
 }
 
 export interface SessionsTable {

@@ -1,0 +1,97 @@
+import { Type, type Static } from 'typebox';
+import { endpoint } from '../endpoint.ts';
+import { Id, Strict, Timestamp } from '../common.ts';
+
+export const Message = Strict(
+  {
+    id: Id,
+    chatId: Id,
+    seq: Type.Integer({ minimum: 1, description: 'Position of the message in its chat' }),
+    senderId: Id,
+    kind: Type.Union([Type.Literal('text')], { description: 'Message kind; later releases add files and encrypted messages' }),
+    text: Type.Union([Type.String(), Type.Null()], { description: 'null once deleted' }),
+    clientMessageId: Type.String(),
+    replyToId: Type.Union([Id, Type.Null()]),
+    createdAt: Timestamp,
+    editedAt: Type.Union([Timestamp, Type.Null()]),
+    deletedAt: Type.Union([Timestamp, Type.Null()]),
+  },
+  'A message; a deleted one stays as a tombstone with text null',
+);
+export type Message = Static<typeof Message>;
+
+const ChatParams = Strict({ chatId: Id });
+const MessageParams = Strict({ chatId: Id, messageId: Id });
+const Text = Type.String({ minLength: 1, maxLength: 65_536, description: '1 to 4096 Unicode code points (after NFC)' });
+
+export const sendMessage = endpoint({
+  id: 'sendMessage',
+  method: 'POST',
+  path: '/chats/:chatId/messages',
+  summary: 'Send a message; a retry with the same clientMessageId returns the original',
+  tag: 'messages',
+  auth: true,
+  params: ChatParams,
+  body: Strict({
+    text: Text,
+    clientMessageId: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$', description: 'Chosen by the client, unique per chat and sender' }),
+    replyToId: Type.Optional(Id),
+  }),
+  response: Message,
+  errors: ['unauthorized', 'not_found', 'invalid_request', 'message_too_long', 'cannot_post', 'rate_limited'],
+});
+
+export const listMessages = endpoint({
+  id: 'listMessages',
+  method: 'GET',
+  path: '/chats/:chatId/messages',
+  summary: 'A page of messages in position order: the latest, or before/after a position',
+  tag: 'messages',
+  auth: true,
+  params: ChatParams,
+  query: Strict({
+    before: Type.Optional(Type.Integer({ minimum: 0 })),
+    after: Type.Optional(Type.Integer({ minimum: 0 })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, description: 'At most 100 (default 50)' })),
+  }),
+  response: Strict({ messages: Type.Array(Message), hasMore: Type.Boolean({ description: 'More messages lie further in the asked direction' }) }),
+  errors: ['unauthorized', 'not_found', 'invalid_request'],
+});
+
+export const editMessage = endpoint({
+  id: 'editMessage',
+  method: 'PATCH',
+  path: '/chats/:chatId/messages/:messageId',
+  summary: 'Edit my own message',
+  tag: 'messages',
+  auth: true,
+  params: MessageParams,
+  body: Strict({ text: Text }),
+  response: Message,
+  errors: ['unauthorized', 'not_found', 'forbidden', 'invalid_request', 'message_too_long'],
+});
+
+export const deleteMessage = endpoint({
+  id: 'deleteMessage',
+  method: 'DELETE',
+  path: '/chats/:chatId/messages/:messageId',
+  summary: 'Delete a message for everyone (the sender, or an admin of a group or channel)',
+  tag: 'messages',
+  auth: true,
+  status: 204,
+  params: MessageParams,
+  errors: ['unauthorized', 'not_found', 'forbidden'],
+});
+
+export const markRead = endpoint({
+  id: 'markRead',
+  method: 'POST',
+  path: '/chats/:chatId/read',
+  summary: 'Mark the chat read up to a position',
+  tag: 'messages',
+  auth: true,
+  params: ChatParams,
+  body: Strict({ seq: Type.Integer({ minimum: 0 }) }),
+  response: Strict({ readSeq: Type.Integer({ minimum: 0 }), unreadCount: Type.Integer({ minimum: 0 }) }),
+  errors: ['unauthorized', 'not_found'],
+});

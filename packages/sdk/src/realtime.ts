@@ -1,0 +1,385 @@
+import { CLOSE, WS_PATH, WS_PROTOCOL, WS_TOKEN_PREFIX, type ChatEvent, type Message, type Presence, type SyncCursor, type SyncEvent, type UserEvent } from '@parley/protocol';
+import { ParleyError } from './errors.ts';
+import type { ParleyClient } from './http-client.ts';
+
+/** The part of the WebSocket API the client uses: the browser's, or the `ws` package's in Node. */
+export interface WebSocketLike {
+  readonly readyState: number;
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+  onopen: ((ev: any) => void) | null;
+  onclose: ((ev: { code: number; reason: string }) => void) | null;
+  onmessage: ((ev: { data: any }) => void) | null;
+  onerror: ((ev: any) => void) | null;
+}
+export type WebSocketFactory = new (url: string, protocols: string[]) => WebSocketLike;
+
+export type ConnectionState = 'connecting' | 'online' | 'offline' | 'ended';
+
+export interface PendingMessage {
+  clientMessageId: string;
+  chatId: string;
+  text: string;
+  replyToId?: string;
+  state: 'pending' | 'sent' | 'failed';
+  error?: { code: string; message: string };
+  message?: Message;
+}
+
+export interface RealtimeEvents {
+  /** A change from the ordered log, applied exactly once and in order per log */
+  event: SyncEvent;
+  presence: Presence;
+  typing: { chatId: string; userId: string };
+  state: ConnectionState;
+  /** A message of mine changed state: pending, sent (acked after commit) or failed */
+  outbox: PendingMessage;
+  /** The cursor moved (persist it to resume from there after a restart) */
+  cursor: SyncCursor;
+  /** A sync round finished and nothing more is waiting */
+  synced: SyncCursor;
+}
+
+export interface RealtimeOptions {
+  /** Required in Node 20 (no global WebSocket): pass `WebSocket` from the `ws` package */
+  WebSocket?: WebSocketFactory;
+  /** Where this device is; the client fetches what it missed since then */
+  cursor?: SyncCursor;
+  minBackoffMs?: number;
+  maxBackoffMs?: number;
+}
+
+const PERMANENT = new Set(['not_found', 'invalid_request', 'message_too_long', 'cannot_post', 'forbidden']);
+let counter = 0;
+
+function newClientId(): string {
+  const random = globalThis.crypto?.randomUUID?.() ?? `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
+  return `${random.replace(/[^A-Za-z0-9_-]/g, '')}${(counter++).toString(36)}`;
+}
+
+/**
+ * The realtime client: one WebSocket with automatic reconnect (exponential backoff), resync from
+ * the last cursor after every (re)connect, gap detection, and an outbox of sends that survive
+ * reconnects without duplicates.
+ * @example
+ *   const rt = new ParleyRealtime(client, { WebSocket }); // `ws` in Node
+ *   rt.on('event', (e) => console.log(e.type));
+ *   await rt.connect();
+ *   await rt.send({ chatId, text: 'hi' }).acked;
+ */
+export class ParleyRealtime {
+  private readonly client: ParleyClient;
+  private readonly Impl: WebSocketFactory;
+  private readonly listeners = new Map<keyof RealtimeEvents, Set<(v: any) => void>>();
+  private readonly pending = new Map<string, PendingMessage & { resolve(m: Message): void; reject(e: Error): void; frameId?: string }>();
+  private readonly waiting = new Map<string, { resolve(v: any): void; reject(e: Error): void }>();
+  private ws: WebSocketLike | null = null;
+  private stateValue: ConnectionState = 'offline';
+  private attempts = 0;
+  private timer: ReturnType<typeof setTimeout> | null = null;
+  private stopped = true;
+  private syncing = false;
+  private syncAgain = false;
+  private readonly minBackoff: number;
+  private readonly maxBackoff: number;
+  /** Positions this device has: its personal log and each chat */
+  cursor: SyncCursor;
+
+  constructor(client: ParleyClient, options: RealtimeOptions = {}) {
+    this.client = client;
+    const Impl = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketFactory }).WebSocket;
+    if (!Impl) throw new Error('No WebSocket implementation: pass options.WebSocket (the "ws" package in Node 20)');
+    this.Impl = Impl;
+    this.cursor = options.cursor ? { userSeq: options.cursor.userSeq, chats: { ...options.cursor.chats } } : { userSeq: 0, chats: {} };
+    this.minBackoff = options.minBackoffMs ?? 500;
+    this.maxBackoff = options.maxBackoffMs ?? 30_000;
+  }
+
+  get state(): ConnectionState {
+    return this.stateValue;
+  }
+
+  on<K extends keyof RealtimeEvents>(type: K, listener: (value: RealtimeEvents[K]) => void): () => void {
+    let set = this.listeners.get(type);
+    if (!set) this.listeners.set(type, (set = new Set()));
+    set.add(listener);
+    return () => set.delete(listener);
+  }
+
+  private emit<K extends keyof RealtimeEvents>(type: K, value: RealtimeEvents[K]): void {
+    for (const l of this.listeners.get(type) ?? []) l(value);
+  }
+
+  private setState(state: ConnectionState): void {
+    if (this.stateValue === state) return;
+    this.stateValue = state;
+    this.emit('state', state);
+  }
+
+  /** Connects and resolves once the first sync after connecting is done. */
+  connect(): Promise<void> {
+    this.stopped = false;
+    const done = new Promise<void>((resolve) => {
+      const off = this.on('synced', () => {
+        off();
+        resolve();
+      });
+    });
+    this.open();
+    return done;
+  }
+
+  /** Closes the socket and stops reconnecting. */
+  close(): void {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.ws?.close(1000, 'bye');
+    this.ws = null;
+    this.setState('offline');
+  }
+
+  private async open(): Promise<void> {
+    if (this.stopped) return;
+    this.setState('connecting');
+    try {
+      await this.client.ensureFresh();
+    } catch (err) {
+      if (err instanceof ParleyError && err.status === 401) return this.end();
+    }
+    const session = this.client.session;
+    if (!session) return this.end();
+    const url = `${this.client.baseUrl.replace(/^http/, 'ws')}${WS_PATH}`;
+    let ws: WebSocketLike;
+    try {
+      ws = new this.Impl(url, [WS_PROTOCOL, `${WS_TOKEN_PREFIX}${session.accessToken}`]);
+    } catch {
+      return this.retry();
+    }
+    this.ws = ws;
+    let opened = false;
+    ws.onopen = () => {
+      opened = true;
+    };
+    ws.onmessage = (ev) => this.onFrame(String(ev.data));
+    ws.onerror = () => {};
+    ws.onclose = (ev) => {
+      if (this.ws !== ws) return;
+      this.ws = null;
+      for (const w of this.waiting.values()) w.reject(new ParleyError('network_error', 'The connection closed', 0));
+      this.waiting.clear();
+      if (ev.code === CLOSE.sessionEnded) return this.end();
+      // Refused before opening: the access token may have expired, so refresh before trying again.
+      if (!opened) this.client.refresh().catch((err) => err instanceof ParleyError && err.status === 401 && this.end());
+      this.retry();
+    };
+  }
+
+  private end(): void {
+    this.stopped = true;
+    this.setState('ended');
+  }
+
+  private retry(): void {
+    if (this.stopped) return;
+    this.setState('offline');
+    const delay = Math.min(this.maxBackoff, this.minBackoff * 2 ** this.attempts) * (0.5 + Math.random() / 2);
+    this.attempts++;
+    this.timer = setTimeout(() => this.open(), delay);
+  }
+
+  private write(frame: object): boolean {
+    if (!this.ws || this.ws.readyState !== 1) return false;
+    this.ws.send(JSON.stringify(frame));
+    return true;
+  }
+
+  private request<T>(frame: { type: string; [k: string]: unknown }): Promise<T> {
+    const id = newClientId();
+    return new Promise<T>((resolve, reject) => {
+      if (!this.write({ ...frame, id })) return reject(new ParleyError('network_error', 'Not connected', 0));
+      this.waiting.set(id, { resolve, reject });
+    });
+  }
+
+  private onFrame(text: string): void {
+    let frame: any;
+    try {
+      frame = JSON.parse(text);
+    } catch {
+      return;
+    }
+    switch (frame.type) {
+      case 'hello':
+        this.attempts = 0;
+        this.setState('online');
+        void this.sync();
+        for (const p of this.pending.values()) if (p.state === 'pending') this.transmit(p);
+        return;
+      case 'event':
+        this.accept(frame.event, true);
+        return;
+      case 'presence': {
+        const { type: _t, ...presence } = frame;
+        return this.emit('presence', presence);
+      }
+      case 'typing':
+        return this.emit('typing', { chatId: frame.chatId, userId: frame.userId });
+      case 'ack':
+      case 'changes':
+      case 'pong':
+      case 'error':
+        return this.reply(frame);
+    }
+  }
+
+  private reply(frame: any): void {
+    const sent = [...this.pending.values()].find((p) => p.frameId !== undefined && p.frameId === frame.id);
+    if (sent) {
+      sent.frameId = undefined;
+      if (frame.type === 'ack' && frame.message) {
+        Object.assign(sent, { state: 'sent', message: frame.message });
+        this.pending.delete(sent.clientMessageId);
+        this.emit('outbox', strip(sent));
+        return sent.resolve(frame.message);
+      }
+      if (frame.type === 'error') {
+        if (PERMANENT.has(frame.error.code)) {
+          Object.assign(sent, { state: 'failed', error: frame.error });
+          this.emit('outbox', strip(sent));
+          return sent.reject(new ParleyError(frame.error.code, frame.error.message, 400));
+        }
+        // Rate limits and server trouble: try again later with the same id, which cannot duplicate.
+        setTimeout(() => sent.state === 'pending' && this.transmit(sent), 2000);
+      }
+      return;
+    }
+    const waiter = frame.id ? this.waiting.get(frame.id) : undefined;
+    if (!waiter) return;
+    this.waiting.delete(frame.id);
+    if (frame.type === 'error') waiter.reject(new ParleyError(frame.error.code, frame.error.message, 400));
+    else waiter.resolve(frame);
+  }
+
+  /**
+   * Applies an event once, in order: an old position is a duplicate and is dropped; a position
+   * past the next one means something was missed, so the client fetches the gap.
+   */
+  private accept(event: SyncEvent, live: boolean): boolean {
+    if (event.log === 'user') return this.acceptUser(event, live);
+    const known = this.cursor.chats[event.chatId];
+    if (known === undefined || event.seq > known + 1) {
+      if (live) void this.sync();
+      return false;
+    }
+    if (event.seq <= known) return false;
+    this.cursor.chats[event.chatId] = event.seq;
+    this.emit('event', event);
+    if (live) this.emit('cursor', this.cursor);
+    return true;
+  }
+
+  private acceptUser(event: UserEvent, live: boolean): boolean {
+    if (event.userSeq <= this.cursor.userSeq) return false;
+    if (event.userSeq > this.cursor.userSeq + 1) {
+      if (live) void this.sync();
+      return false;
+    }
+    this.cursor.userSeq = event.userSeq;
+    if (event.type === 'chat.joined' && event.chatId && this.cursor.chats[event.chatId] === undefined) {
+      this.cursor.chats[event.chatId] = event.seq ?? 0;
+    }
+    if ((event.type === 'chat.left' || event.type === 'chat.deleted') && event.chatId) delete this.cursor.chats[event.chatId];
+    this.emit('event', event);
+    if (live) this.emit('cursor', this.cursor);
+    return true;
+  }
+
+  /** Fetches everything after the cursor; concurrent calls collapse into one more round. */
+  async sync(): Promise<void> {
+    if (this.syncing) {
+      this.syncAgain = true;
+      return;
+    }
+    this.syncing = true;
+    try {
+      do {
+        this.syncAgain = false;
+        const changes = await this.request<{ events: SyncEvent[]; userSeq: number; chats: Record<string, number>; hasMore: boolean }>({
+          type: 'sync',
+          userSeq: this.cursor.userSeq,
+          chats: this.cursor.chats,
+        });
+        for (const e of changes.events) this.accept(e, false);
+        this.cursor.userSeq = Math.max(this.cursor.userSeq, changes.userSeq);
+        const chats: Record<string, number> = {};
+        for (const [id, seq] of Object.entries(changes.chats)) chats[id] = Math.max(seq, this.cursor.chats[id] ?? 0);
+        this.cursor.chats = chats;
+        this.emit('cursor', this.cursor);
+        if (changes.hasMore) this.syncAgain = true;
+      } while (this.syncAgain);
+      this.emit('synced', this.cursor);
+    } catch {
+      // The connection dropped mid-sync; the next connection syncs again.
+    } finally {
+      this.syncing = false;
+    }
+  }
+
+  /**
+   * Sends a message through the socket. It stays pending across reconnects and is sent again
+   * with the same clientMessageId until acknowledged, so it is never duplicated.
+   */
+  send(input: { chatId: string; text: string; replyToId?: string; clientMessageId?: string }): { clientMessageId: string; acked: Promise<Message> } {
+    const clientMessageId = input.clientMessageId ?? newClientId();
+    let resolve!: (m: Message) => void;
+    let reject!: (e: Error) => void;
+    const acked = new Promise<Message>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    acked.catch(() => {});
+    const entry = { clientMessageId, chatId: input.chatId, text: input.text, replyToId: input.replyToId, state: 'pending' as const, resolve, reject };
+    this.pending.set(clientMessageId, entry);
+    this.emit('outbox', strip(entry));
+    this.transmit(entry);
+    return { clientMessageId, acked };
+  }
+
+  /** Sends a failed message again. */
+  retrySend(clientMessageId: string): void {
+    const p = this.pending.get(clientMessageId);
+    if (!p) return;
+    Object.assign(p, { state: 'pending', error: undefined });
+    this.emit('outbox', strip(p));
+    this.transmit(p);
+  }
+
+  /** Messages not yet acknowledged (pending or failed). */
+  get outbox(): PendingMessage[] {
+    return [...this.pending.values()].map(strip);
+  }
+
+  private transmit(p: PendingMessage & { frameId?: string }): void {
+    const frameId = newClientId();
+    const frame = { type: 'send', id: frameId, chatId: p.chatId, text: p.text, clientMessageId: p.clientMessageId, ...(p.replyToId ? { replyToId: p.replyToId } : {}) };
+    if (this.write(frame)) p.frameId = frameId;
+  }
+
+  /** Marks a chat read up to a position. */
+  async markRead(chatId: string, seq: number): Promise<{ readSeq: number; unreadCount: number }> {
+    const ack = await this.request<{ readSeq: number; unreadCount: number }>({ type: 'read', chatId, seq });
+    return { readSeq: ack.readSeq, unreadCount: ack.unreadCount };
+  }
+
+  /** Tells the other members that I am typing (not stored; send at most every few seconds). */
+  typing(chatId: string): void {
+    this.write({ type: 'typing', chatId });
+  }
+}
+
+function strip(p: PendingMessage): PendingMessage {
+  const { clientMessageId, chatId, text, replyToId, state, error, message } = p;
+  return { clientMessageId, chatId, text, replyToId, state, error, message };
+}
+
+export type { ChatEvent, UserEvent };

@@ -1,0 +1,189 @@
+import type { Message } from '@parley/protocol';
+import { RateLimiterRes } from 'rate-limiter-flexible';
+import { isUniqueViolation, type Tx } from '../../adapters/db/database.ts';
+import type { MessagesTable } from '../../adapters/db/schema.ts';
+import { AppError } from '../../errors.ts';
+import type { Actor, Services } from '../../services.ts';
+import { canPost, isAdmin, memberIds, requireMember } from '../chats/access.ts';
+import { change } from '../chats/chats.ts';
+import { newId } from '../sessions/tokens.ts';
+import { nextChatSeq, recordChatEvent, recordUserEvent } from '../sync/log.ts';
+import { toMessage } from './views.ts';
+
+export interface SendInput {
+  chatId: string;
+  text: string;
+  clientMessageId: string;
+  replyToId?: string;
+}
+
+/** NFC, then 1 to the limit of Unicode code points. */
+export function normalizeText(s: Services, text: string): string {
+  const clean = text.normalize('NFC');
+  if (clean.trim().length === 0) throw new AppError('invalid_request', 'The message text must not be blank');
+  let length = 0;
+  for (const _ of clean) length++;
+  const max = s.config.limits.messageLength;
+  if (length > max) throw new AppError('message_too_long', `A message can be at most ${max} characters (got ${length})`);
+  return clean;
+}
+
+async function findSent(tx: Tx, chatId: string, senderId: string, clientMessageId: string): Promise<MessagesTable | undefined> {
+  return tx
+    .selectFrom('messages')
+    .selectAll()
+    .where('chat_id', '=', chatId)
+    .where('sender_id', '=', senderId)
+    .where('client_message_id', '=', clientMessageId)
+    .executeTakeFirst();
+}
+
+async function consumeMessagePoint(s: Services, userId: string): Promise<void> {
+  try {
+    await s.limiters.messages.consume(userId);
+  } catch (err) {
+    if (!(err instanceof RateLimiterRes)) throw err;
+    const retryAfter = Math.max(1, Math.ceil(err.msBeforeNext / 1000));
+    throw new AppError('rate_limited', `Too many messages, try again in ${retryAfter} seconds`, { 'retry-after': String(retryAfter) });
+  }
+}
+
+/**
+ * Sends a message. It is acknowledged only after its transaction commits; a retry with the same
+ * clientMessageId returns the original message and writes nothing.
+ */
+export async function sendMessage(s: Services, actor: Actor, input: SendInput): Promise<Message> {
+  const text = normalizeText(s, input.text);
+  const db = s.db;
+  const pre = await requireMember(db, db.kysely, input.chatId, actor.userId);
+  if (!canPost(pre)) throw new AppError('cannot_post', 'Only the owner and admins can post in a channel');
+  const earlier = await findSent(db.kysely, input.chatId, actor.userId, input.clientMessageId);
+  if (earlier) return toMessage(earlier);
+  await consumeMessagePoint(s, actor.userId);
+
+  const now = s.now();
+  try {
+    return await change(s, async (tx, out) => {
+      const m = await requireMember(db, tx, input.chatId, actor.userId);
+      if (!canPost(m)) throw new AppError('cannot_post', 'Only the owner and admins can post in a channel');
+      if (input.replyToId) {
+        const target = await tx.selectFrom('messages').select('id').where('id', '=', input.replyToId).where('chat_id', '=', input.chatId).executeTakeFirst();
+        if (!target) throw new AppError('invalid_request', `The message replied to, "${input.replyToId}", is not in this chat`);
+      }
+      const seq = await nextChatSeq(tx, input.chatId);
+      const row: MessagesTable = {
+        id: newId(),
+        chat_id: input.chatId,
+        seq,
+        sender_id: actor.userId,
+        client_message_id: input.clientMessageId,
+        kind: 'text',
+        text,
+        reply_to_id: input.replyToId ?? null,
+        created_at: now,
+        edited_at: null,
+        deleted_at: null,
+      };
+      await tx.insertInto('messages').values(row).execute();
+      await recordChatEvent(tx, out, { chatId: input.chatId, type: 'message.created', actorId: actor.userId, recipients: await memberIds(tx, input.chatId), message: row, seq }, now);
+      return toMessage(row);
+    });
+  } catch (err) {
+    // Two copies of one send racing: the constraint let one in; the other returns it.
+    if (!isUniqueViolation(err)) throw err;
+    const original = await findSent(db.kysely, input.chatId, actor.userId, input.clientMessageId);
+    if (!original) throw err;
+    return toMessage(original);
+  }
+}
+
+export async function listMessages(s: Services, actor: Actor, input: { chatId: string; before?: number; after?: number; limit?: number }) {
+  if (input.before !== undefined && input.after !== undefined) throw new AppError('invalid_request', 'Give before or after, not both');
+  const m = await requireMember(s.db, s.db.kysely, input.chatId, actor.userId);
+  const limit = input.limit ?? 50;
+  let q = s.db.kysely.selectFrom('messages').selectAll().where('chat_id', '=', input.chatId);
+  if (m.member.hidden_seq !== null) q = q.where('seq', '>', Number(m.member.hidden_seq));
+  let rows: MessagesTable[];
+  if (input.after !== undefined) {
+    rows = await q.where('seq', '>', input.after).orderBy('seq', 'asc').limit(limit + 1).execute();
+  } else {
+    if (input.before !== undefined) q = q.where('seq', '<', input.before);
+    rows = (await q.orderBy('seq', 'desc').limit(limit + 1).execute()).reverse();
+    if (rows.length > limit) rows.shift();
+    return { messages: rows.map(toMessage), hasMore: rows.length === limit && (await hasOlder(s, input.chatId, rows[0]!.seq, m.member.hidden_seq)) };
+  }
+  const hasMore = rows.length > limit;
+  return { messages: rows.slice(0, limit).map(toMessage), hasMore };
+}
+
+async function hasOlder(s: Services, chatId: string, seq: number, hidden: number | null): Promise<boolean> {
+  let q = s.db.kysely.selectFrom('messages').select('id').where('chat_id', '=', chatId).where('seq', '<', seq);
+  if (hidden !== null) q = q.where('seq', '>', Number(hidden));
+  return (await q.limit(1).executeTakeFirst()) !== undefined;
+}
+
+async function requireMessage(tx: Tx, chatId: string, messageId: string): Promise<MessagesTable> {
+  const row = await tx.selectFrom('messages').selectAll().where('id', '=', messageId).where('chat_id', '=', chatId).executeTakeFirst();
+  if (!row) throw new AppError('not_found', `Message "${messageId}" was not found`);
+  return row;
+}
+
+export async function editMessage(s: Services, actor: Actor, input: { chatId: string; messageId: string; text: string }): Promise<Message> {
+  const text = normalizeText(s, input.text);
+  const now = s.now();
+  return change(s, async (tx, out) => {
+    await requireMember(s.db, tx, input.chatId, actor.userId);
+    const row = await requireMessage(tx, input.chatId, input.messageId);
+    if (row.sender_id !== actor.userId) throw new AppError('forbidden', 'Only the sender can edit a message');
+    if (row.deleted_at !== null) throw new AppError('not_found', `Message "${input.messageId}" was deleted`);
+    await tx.updateTable('messages').set({ text, edited_at: now }).where('id', '=', row.id).execute();
+    const updated = { ...row, text, edited_at: now };
+    await recordChatEvent(tx, out, { chatId: input.chatId, type: 'message.edited', actorId: actor.userId, recipients: await memberIds(tx, input.chatId), message: updated }, now);
+    return toMessage(updated);
+  });
+}
+
+export async function deleteMessage(s: Services, actor: Actor, input: { chatId: string; messageId: string }): Promise<void> {
+  const now = s.now();
+  await change(s, async (tx, out) => {
+    const m = await requireMember(s.db, tx, input.chatId, actor.userId);
+    const row = await requireMessage(tx, input.chatId, input.messageId);
+    if (row.deleted_at !== null) return;
+    const moderator = (m.chat.kind === 'group' || m.chat.kind === 'channel') && isAdmin(m.member.role);
+    if (row.sender_id !== actor.userId && !moderator) throw new AppError('forbidden', 'Only the sender or an admin can delete this message');
+    await tx.updateTable('messages').set({ text: null, deleted_at: now }).where('id', '=', row.id).execute();
+    const tombstone = { ...row, text: null, deleted_at: now };
+    await recordChatEvent(tx, out, { chatId: input.chatId, type: 'message.deleted', actorId: actor.userId, recipients: await memberIds(tx, input.chatId), message: tombstone }, now);
+  });
+}
+
+export async function unreadCount(tx: Tx, chatId: string, userId: string, readSeq: number, hiddenSeq: number | null): Promise<number> {
+  let q = tx
+    .selectFrom('messages')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('chat_id', '=', chatId)
+    .where('seq', '>', readSeq)
+    .where('sender_id', '!=', userId)
+    .where('deleted_at', 'is', null);
+  if (hiddenSeq !== null) q = q.where('seq', '>', hiddenSeq);
+  return Number((await q.executeTakeFirstOrThrow()).n);
+}
+
+/** Moves my read position forward (never back); other members see it in private chats and groups. */
+export async function markRead(s: Services, actor: Actor, input: { chatId: string; seq: number }) {
+  const now = s.now();
+  return change(s, async (tx, out) => {
+    const m = await requireMember(s.db, tx, input.chatId, actor.userId, true);
+    const target = Math.min(input.seq, m.chat.last_seq);
+    let readSeq = m.member.read_seq;
+    if (target > readSeq) {
+      readSeq = target;
+      await tx.updateTable('members').set({ read_seq: readSeq }).where('chat_id', '=', input.chatId).where('user_id', '=', actor.userId).execute();
+      if (m.chat.kind === 'private' || m.chat.kind === 'group') {
+        await recordChatEvent(tx, out, { chatId: input.chatId, type: 'read.updated', actorId: actor.userId, recipients: await memberIds(tx, input.chatId), data: { read: { userId: actor.userId, seq: readSeq } } }, now);
+      }
+      await recordUserEvent(tx, out, actor.userId, { type: 'chat.read', chatId: input.chatId, seq: readSeq }, now);
+    }
+    return { readSeq, unreadCount: await unreadCount(tx, input.chatId, actor.userId, readSeq, m.member.hidden_seq === null ? null : Number(m.member.hidden_seq)) };
+  });
+}
