@@ -1,4 +1,4 @@
-import { pino, type Logger } from 'pino';
+import { pino, type DestinationStream, type Logger } from 'pino';
 
 /** Paths that must never reach a log line. */
 export const REDACT = [
@@ -11,8 +11,12 @@ export const REDACT = [
   'refreshToken',
 ];
 
-/** The process logger: JSON lines on stdout (the CLI passes fd 2 to keep stdout for its output). */
-export function createLogger(level: string, fd: 1 | 2 = 1): Logger {
-  return pino({ level, redact: { paths: REDACT, censor: '[redacted]' }, base: { pid: process.pid } }, pino.destination({ fd, sync: fd === 2 }));
+/**
+ * The process logger: JSON lines on stdout by default. The CLI passes fd 2 to keep stdout for its
+ * output; any other destination (a file, a stream) may be given instead.
+ */
+export function createLogger(level: string, destination: 1 | 2 | DestinationStream = 1): Logger {
+  const out = typeof destination === 'number' ? pino.destination({ fd: destination, sync: destination === 2 }) : destination;
+  return pino({ level, redact: { paths: REDACT, censor: '[redacted]' }, base: { pid: process.pid } }, out);
 }
 export type { Logger };

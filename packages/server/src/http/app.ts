@@ -1,4 +1,4 @@
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import swagger from '@fastify/swagger';
 import { ErrorBody, type Endpoint, type InputOf, type OutputOf } from '@parley/protocol';
 import { AppError } from '../errors.ts';
@@ -11,6 +11,7 @@ import { newId } from '../modules/sessions/tokens.ts';
 
 export const API_PREFIX = '/api/v1';
 export const BODY_LIMIT = 1024 * 1024;
+export const OPENAPI_PATH = `${API_PREFIX}/openapi.json`;
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -30,6 +31,13 @@ export const SECURITY_HEADERS: Record<string, string> = {
 };
 const API_CSP = "default-src 'none'; frame-ancestors 'none'";
 
+function setSecurityHeaders(req: FastifyRequest, reply: FastifyReply) {
+  for (const [k, v] of Object.entries(SECURITY_HEADERS)) reply.header(k, v);
+  if (!reply.hasHeader('content-security-policy')) reply.header('content-security-policy', API_CSP);
+  reply.header('x-request-id', req.id);
+  if (req.url.startsWith(API_PREFIX)) reply.header('cache-control', 'no-store');
+}
+
 function sendError(reply: FastifyReply, err: AppError) {
   for (const [k, v] of Object.entries(err.headers)) reply.header(k, v);
   return reply.status(err.status).type('application/json').send({ error: { code: err.code, message: err.message } });
@@ -43,11 +51,22 @@ function toAppError(err: any, req: FastifyRequest): AppError {
   if (err?.validation) {
     const where = err.validationContext ?? 'request';
     const first = err.validation[0];
-    const field = first?.instancePath ? first.instancePath.slice(1).replace(/\//g, '.') : first?.params?.missingProperty ?? first?.params?.additionalProperty ?? '';
-    const detail = first?.keyword === 'additionalProperties' ? `unknown field "${first.params.additionalProperty}"` : `${field ? `"${field}" ` : ''}${first?.message ?? 'is invalid'}`;
+    const field = first?.instancePath ? first.instancePath.slice(1).replace(/\//g, '.') : '';
+    const detail =
+      first?.keyword === 'additionalProperties'
+        ? `unknown field "${field ? `${field}.` : ''}${first.params.additionalProperty}"`
+        : first?.keyword === 'required'
+          ? `missing field "${field ? `${field}.` : ''}${first.params.missingProperty}"`
+          : first?.keyword === 'type' && !field
+            ? `must be a JSON ${first.params.type}`
+            : `${field ? `"${field}" ` : ''}${first?.message ?? 'is invalid'}`;
     return new AppError('invalid_request', `Invalid ${where}: ${detail}`);
   }
   switch (err?.code) {
+    case 'FST_ERR_BAD_URL':
+      return new AppError('invalid_request', 'The URL is not validly encoded');
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return new AppError('invalid_request', 'A part of the URL is too long');
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return new AppError('body_too_large', `The request body is over the limit of ${BODY_LIMIT} bytes`);
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
@@ -73,24 +92,37 @@ export function buildApp(ctx: AppContext): FastifyInstance {
     bodyLimit: BODY_LIMIT,
     trustProxy: ctx.config.http.trustProxy,
     genReqId: () => newId(),
-    requestIdLogLabel: 'requestId',
+    logController: new LogController({ requestIdLogLabel: 'requestId' }),
+    // Errors Fastify raises before routing (a badly encoded URL, an over-long path segment) get the one error shape too.
+    // These replies skip the onSend hook, so they get their headers here.
+    frameworkErrors: (err, req, reply) => {
+      setSecurityHeaders(req, reply);
+      return sendError(reply, toAppError(err, req));
+    },
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
   }) as unknown as FastifyInstance;
   app.setValidatorCompiler(validatorCompiler);
+  // JSON only: without this, a text/plain body would reach validation as a string instead of getting a 415.
+  app.removeContentTypeParser('text/plain');
 
   app.addHook('onSend', async (req, reply, payload) => {
-    for (const [k, v] of Object.entries(SECURITY_HEADERS)) reply.header(k, v);
-    if (!reply.hasHeader('content-security-policy')) reply.header('content-security-policy', API_CSP);
-    reply.header('x-request-id', req.id);
-    if (req.url.startsWith(API_PREFIX)) reply.header('cache-control', 'no-store');
+    setSecurityHeaders(req, reply);
     return payload;
   });
   app.addHook('onResponse', async (req, reply) => {
     const operation = req.operationId ?? 'other';
     ctx.metrics.httpRequests.inc({ operation, status: String(reply.statusCode) });
     ctx.metrics.httpDuration.observe({ operation }, reply.elapsedTime / 1000);
+  });
+
+  // The OpenAPI document describes the API under /api/v1: the probes and metrics outside it, and the
+  // document itself, stay out of it.
+  app.addHook('onRoute', (options) => {
+    if (!options.url.startsWith(`${API_PREFIX}/`) || options.url === OPENAPI_PATH) {
+      options.schema = { ...(options.schema ?? {}), hide: true } as typeof options.schema;
+    }
   });
 
   app.setErrorHandler((err, req, reply) => sendError(reply, toAppError(err, req)));

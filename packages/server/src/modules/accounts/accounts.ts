@@ -19,7 +19,8 @@ export interface RegisterInput {
 /** Hooks other modules add to account creation and deletion, run inside the same transaction. */
 export interface AccountHooks {
   created(tx: Tx, userId: string, now: number): Promise<void>;
-  deleting(tx: Tx, userId: string, now: number): Promise<void>;
+  /** May return a function to run once the transaction has committed (e.g. to announce what changed). */
+  deleting(tx: Tx, userId: string, now: number): Promise<void | (() => void)>;
 }
 
 const USERNAME = /^[a-z0-9_]{3,32}$/;
@@ -94,8 +95,8 @@ export async function deleteAccount(s: Services, hooks: AccountHooks, actor: Act
     throw new AppError('invalid_credentials', 'The password is wrong');
   }
   const now = s.now();
-  const revoked = await s.db.transaction(async (tx) => {
-    await hooks.deleting(tx, actor.userId, now);
+  const { revoked, afterCommit } = await s.db.transaction(async (tx) => {
+    const afterCommit = await hooks.deleting(tx, actor.userId, now);
     const ids = await terminateAllSessions(s, actor.userId, undefined, tx);
     await tx.deleteFrom('invites').where('created_by', '=', actor.userId).execute();
     await tx
@@ -103,9 +104,10 @@ export async function deleteAccount(s: Services, hooks: AccountHooks, actor: Act
       .set({ username: null, display_name: '', password_hash: null, is_admin: 0, deleted_at: now })
       .where('id', '=', actor.userId)
       .execute();
-    return ids;
+    return { revoked: ids, afterCommit };
   });
   announceRevoked(s, revoked);
+  afterCommit?.();
 }
 
 export async function getUserByUsername(s: Services, username: string): Promise<User> {

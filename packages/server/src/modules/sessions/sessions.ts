@@ -21,6 +21,13 @@ export interface LoginInput {
 }
 
 const SEEN_WRITE_INTERVAL_MS = 60_000;
+/**
+ * How often a node re-checks its cached tokens against the store. Revocations reach every node on the
+ * bus at once; this bounds how long one the bus does not carry (an operator command run from the CLI,
+ * a lost bus message, a token rotated on another node) can go unseen.
+ */
+export const TOKEN_RECHECK_INTERVAL_MS = 1000;
+const RECHECK_BATCH = 500;
 
 function issueTokens(s: Services, now: number) {
   const accessToken = newToken();
@@ -184,10 +191,31 @@ export async function refresh(s: Services, refreshToken: string, device: DeviceI
   return tokensView(result.sessionId!, result.userId!, t);
 }
 
+/** The current access-token hash of each of these sessions that still exists and whose user is active. */
+async function currentAccessHashes(s: Services, sessionIds: string[]): Promise<Map<string, string>> {
+  const live = new Map<string, string>();
+  for (let i = 0; i < sessionIds.length; i += RECHECK_BATCH) {
+    const rows = await s.db.kysely
+      .selectFrom('sessions')
+      .innerJoin('users', 'users.id', 'sessions.user_id')
+      .select(['sessions.id', 'sessions.access_hash'])
+      .where('sessions.id', 'in', sessionIds.slice(i, i + RECHECK_BATCH))
+      .where('users.disabled_at', 'is', null)
+      .where('users.deleted_at', 'is', null)
+      .execute();
+    for (const row of rows) live.set(row.id, row.access_hash);
+  }
+  return live;
+}
+
 /** Resolves a bearer access token to the actor, from the cache when it can. */
 export async function authenticate(s: Services, accessToken: string, device: DeviceInfo): Promise<Actor> {
   const hash = hashToken(accessToken);
   const now = s.now();
+  // If the store cannot be reached, the lookup below (or the request itself) reports it.
+  await s.tokens.recheck(now, TOKEN_RECHECK_INTERVAL_MS, (ids) => currentAccessHashes(s, ids)).catch((err) => {
+    s.log.warn({ err }, 'token cache re-check failed');
+  });
   let resolved = s.tokens.get(hash, now);
   if (!resolved) {
     const row = await s.db.kysely
