@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ParleyError } from '@parley/sdk';
+import type { SyncEvent } from '@parley/sdk';
 import { startTestServer, stores, type TestServer } from './_harness.ts';
+import { eventually, realtimeFor } from './_realtime.ts';
 
 describe.each(await stores())('accounts and sessions on %s', (kind) => {
   let t: TestServer;
@@ -169,5 +171,29 @@ describe.each(await stores())('accounts and sessions on %s', (kind) => {
     expect(over).toMatchObject({ status: 429, code: 'invite_limit_reached' });
     const other = await t.user('stranger');
     expect((await other.client.revokeInvite({ inviteId: created.id }).catch((e) => e)).status).toBe(404);
+  });
+  it("tells the user's other devices live and in the log when a session ends, and closes its socket", async () => {
+    const u = await t.user('tracked', { device: 'laptop' });
+    const phone = t.client();
+    const phoneTokens = await phone.login({ username: 'tracked', password: u.password, deviceName: 'phone' });
+    const tablet = t.client();
+    const tabletTokens = await tablet.login({ username: 'tracked', password: u.password, deviceName: 'tablet' });
+    const laptop = realtimeFor(u);
+    const phoneRt = realtimeFor({ ...u, client: phone, session: phoneTokens });
+    await laptop.rt.connect();
+    await phoneRt.rt.connect();
+    const ended = (events: SyncEvent[]) => events.filter((e) => e.log === 'user' && e.type === 'session.terminated').map((e) => (e as { sessionId?: string }).sessionId);
+
+    await u.client.terminateSession({ sessionId: phoneTokens.sessionId });
+    await eventually(() => ended(laptop.events).includes(phoneTokens.sessionId), 5000, 'the laptop to hear the phone session ended');
+    await eventually(() => phoneRt.rt.state === 'ended', 5000, 'the phone socket to be closed for good');
+
+    await u.client.terminateOtherSessions();
+    await eventually(() => ended(laptop.events).includes(tabletTokens.sessionId), 5000, 'the laptop to hear the tablet session ended');
+    // A device that was offline reads the same from its log.
+    const changes = await u.client.getChanges({ userSeq: 0 });
+    expect(ended(changes.events)).toEqual([phoneTokens.sessionId, tabletTokens.sessionId]);
+    laptop.rt.close();
+    phoneRt.rt.close();
   });
 });

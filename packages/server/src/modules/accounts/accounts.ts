@@ -5,6 +5,7 @@ import { AppError } from '../../errors.ts';
 import type { Actor, Services } from '../../services.ts';
 import { consumeInvite } from '../invites/invites.ts';
 import { announceRevoked, terminateAllSessions } from '../sessions/sessions.ts';
+import { Outbox } from '../sync/log.ts';
 import { newId } from '../sessions/tokens.ts';
 import { hashPassword, verifyPassword } from './passwords.ts';
 import { toMe, toUser } from './views.ts';
@@ -81,10 +82,12 @@ export async function changePassword(s: Services, actor: Actor, input: { current
     throw new AppError('invalid_credentials', 'The current password is wrong');
   }
   const hash = await hashPassword(input.newPassword);
+  const out = new Outbox();
   const revoked = await s.db.transaction(async (tx) => {
     await tx.updateTable('users').set({ password_hash: hash }).where('id', '=', actor.userId).execute();
-    return terminateAllSessions(s, actor.userId, actor.sessionId, tx);
+    return terminateAllSessions(s, actor.userId, { keep: actor.sessionId, record: true, tx, out });
   });
+  out.publish(s);
   announceRevoked(s, revoked);
 }
 
@@ -97,7 +100,7 @@ export async function deleteAccount(s: Services, hooks: AccountHooks, actor: Act
   const now = s.now();
   const { revoked, afterCommit } = await s.db.transaction(async (tx) => {
     const afterCommit = await hooks.deleting(tx, actor.userId, now);
-    const ids = await terminateAllSessions(s, actor.userId, undefined, tx);
+    const ids = await terminateAllSessions(s, actor.userId, { tx });
     await tx.deleteFrom('invites').where('created_by', '=', actor.userId).execute();
     await tx
       .updateTable('users')
@@ -143,7 +146,7 @@ export async function disableUser(s: Services, username: string): Promise<void> 
   const { id } = await findByName(s, username);
   const revoked = await s.db.transaction(async (tx) => {
     await tx.updateTable('users').set({ disabled_at: s.now() }).where('id', '=', id).execute();
-    return terminateAllSessions(s, id, undefined, tx);
+    return terminateAllSessions(s, id, { tx });
   });
   announceRevoked(s, revoked);
 }
@@ -155,7 +158,7 @@ export async function resetPassword(s: Services, username: string): Promise<stri
   const hash = await hashPassword(password);
   const revoked = await s.db.transaction(async (tx) => {
     await tx.updateTable('users').set({ password_hash: hash }).where('id', '=', id).execute();
-    return terminateAllSessions(s, id, undefined, tx);
+    return terminateAllSessions(s, id, { tx });
   });
   announceRevoked(s, revoked);
   return password;

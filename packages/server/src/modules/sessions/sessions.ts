@@ -7,6 +7,7 @@ import { verifyNothing, verifyPassword } from '../accounts/passwords.ts';
 import { hashToken, newId, newToken } from './tokens.ts';
 import { SESSIONS_REVOKED, SESSIONS_ROTATED } from './token-cache.ts';
 import { toSession } from './views.ts';
+import { Outbox, recordUserEvent } from '../sync/log.ts';
 
 export interface DeviceInfo {
   ip: string;
@@ -94,6 +95,7 @@ export async function login(s: Services, input: LoginInput, device: DeviceInfo):
 
   const now = s.now();
   const t = issueTokens(s, now);
+  const out = new Outbox();
   const { sessionId, revoked } = await s.db.transaction(async (tx) => {
     // The user row lock serialises logins of one user, so the session limit holds under concurrency.
     await s.db.forUpdate(tx.selectFrom('users').select('id').where('id', '=', user.id)).execute();
@@ -124,8 +126,10 @@ export async function login(s: Services, input: LoginInput, device: DeviceInfo):
       await tx.insertInto('sessions').values({ id: sessionId, user_id: user.id, created_at: now, ...fields }).execute();
     }
     const revoked = await trimSessions(s, tx, user.id, sessionId);
+    await recordEnded(tx, out, user.id, revoked, now);
     return { sessionId, revoked };
   });
+  out.publish(s);
   announceRevoked(s, revoked);
   if (input.sessionId === sessionId) announceRotated(s, sessionId);
   return tokensView(sessionId, user.id, t);
@@ -151,12 +155,14 @@ export async function refresh(s: Services, refreshToken: string, device: DeviceI
   const hash = hashToken(refreshToken);
   const now = s.now();
   const t = issueTokens(s, now);
+  const out = new Outbox();
   const result = await s.db.transaction(async (tx) => {
     const session = await s.db
       .forUpdate(tx.selectFrom('sessions').select(['id', 'user_id', 'refresh_expires_at']).where('refresh_hash', '=', hash))
       .executeTakeFirst();
     if (!session) {
-      const stolen = await tx.deleteFrom('sessions').where('prev_refresh_hash', '=', hash).returning('id').execute();
+      const stolen = await tx.deleteFrom('sessions').where('prev_refresh_hash', '=', hash).returning(['id', 'user_id']).execute();
+      for (const row of stolen) await recordEnded(tx, out, row.user_id, [row.id], now);
       return { kind: stolen.length > 0 ? ('reused' as const) : ('invalid' as const), revoked: stolen.map((r) => r.id) };
     }
     if (session.refresh_expires_at <= now) {
@@ -184,6 +190,7 @@ export async function refresh(s: Services, refreshToken: string, device: DeviceI
       .execute();
     return { kind: 'ok' as const, sessionId: session.id, userId: session.user_id, revoked: [session.id] };
   });
+  out.publish(s);
   if (result.kind !== 'ok') announceRevoked(s, result.revoked);
   if (result.kind === 'reused') throw new AppError('refresh_token_reused', 'This refresh token was already used; the session is revoked');
   if (result.kind === 'invalid') throw new AppError('refresh_token_invalid', 'The refresh token is invalid or expired');
@@ -264,30 +271,60 @@ export async function listSessions(s: Services, actor: Actor): Promise<Session[]
   return rows.map((r) => toSession(r, actor.sessionId));
 }
 
+/** Records in the user's log that these sessions ended, so the user's other devices hear of it. */
+async function recordEnded(tx: Tx, out: Outbox, userId: string, sessionIds: string[], now: number): Promise<void> {
+  for (const sessionId of sessionIds) await recordUserEvent(tx, out, userId, { type: 'session.terminated', sessionId }, now);
+}
+
 /** Terminates one session of the actor's own; someone else's is reported as missing. */
 export async function terminateSession(s: Services, actor: Actor, sessionId: string): Promise<void> {
   if (sessionId === actor.sessionId) throw new AppError('invalid_request', 'Use logout to end the current session');
-  const deleted = await s.db.kysely
-    .deleteFrom('sessions')
-    .where('id', '=', sessionId)
-    .where('user_id', '=', actor.userId)
-    .returning('id')
-    .execute();
-  if (deleted.length === 0) throw new AppError('not_found', `Session "${sessionId}" was not found`);
+  const out = new Outbox();
+  await s.db.transaction(async (tx) => {
+    const deleted = await tx
+      .deleteFrom('sessions')
+      .where('id', '=', sessionId)
+      .where('user_id', '=', actor.userId)
+      .returning('id')
+      .execute();
+    if (deleted.length === 0) throw new AppError('not_found', `Session "${sessionId}" was not found`);
+    await recordEnded(tx, out, actor.userId, [sessionId], s.now());
+  });
+  out.publish(s);
   announceRevoked(s, [sessionId]);
 }
 
 export async function terminateOtherSessions(s: Services, actor: Actor): Promise<number> {
-  const ids = await terminateAllSessions(s, actor.userId, actor.sessionId);
+  const ids = await terminateAllSessions(s, actor.userId, { keep: actor.sessionId, record: true });
   return ids.length;
 }
 
+export interface TerminateOptions {
+  /** the session to leave alone */
+  keep?: string;
+  /** record the ends in the user's log (for the devices that stay); not worth it when none stays */
+  record?: boolean;
+  /**
+   * Run inside this transaction: the caller then publishes `out` and announces the returned ids once it
+   * has committed.
+   */
+  tx?: Tx;
+  out?: Outbox;
+}
+
 /** Ends every session of a user except `keep`; used by password changes, disabling and deletion too. */
-export async function terminateAllSessions(s: Services, userId: string, keep?: string, tx?: Tx): Promise<string[]> {
-  let q = (tx ?? s.db.kysely).deleteFrom('sessions').where('user_id', '=', userId);
-  if (keep) q = q.where('id', '!=', keep);
-  const rows = await q.returning('id').execute();
-  const ids = rows.map((r) => r.id);
-  if (!tx) announceRevoked(s, ids);
+export async function terminateAllSessions(s: Services, userId: string, opts: TerminateOptions = {}): Promise<string[]> {
+  const run = async (tx: Tx, out: Outbox) => {
+    let q = tx.deleteFrom('sessions').where('user_id', '=', userId);
+    if (opts.keep) q = q.where('id', '!=', opts.keep);
+    const ids = (await q.returning('id').execute()).map((r) => r.id);
+    if (opts.record) await recordEnded(tx, out, userId, ids, s.now());
+    return ids;
+  };
+  if (opts.tx) return run(opts.tx, opts.out ?? new Outbox());
+  const out = new Outbox();
+  const ids = await s.db.transaction((tx) => run(tx, out));
+  out.publish(s);
+  announceRevoked(s, ids);
   return ids;
 }
