@@ -10,6 +10,10 @@ export interface Config {
   http: { port: number; host: string; trustProxy: boolean };
   db: { kind: 'sqlite'; dataDir: string; file: string; synchronous: 'normal' | 'full' } | { kind: 'postgres'; url: string };
   redisUrl: string | null;
+  /** This node's name in logs, metrics and presence; a stable name (host, pod) when set, else generated */
+  nodeId: string | null;
+  /** How long a node's word that a user is online lasts without a heartbeat (a node that dies is forgotten after it) */
+  presenceTtlMs: number;
   logLevel: string;
   sessions: { max: number; accessTtlMs: number; refreshTtlMs: number };
   limits: {
@@ -22,7 +26,7 @@ export interface Config {
     messages: RateSpec;
   };
   cleanupIntervalMs: number;
-  ws: { maxBufferBytes: number };
+  ws: { maxBufferBytes: number; heartbeatMs: number };
 }
 
 export class ConfigError extends Error {}
@@ -84,6 +88,12 @@ export function buildConfig(raw: RawEnv): Readonly<Config> {
     else problems.push('REDIS_URL must be a redis:// URL (got another scheme)');
   }
 
+  let nodeId: string | null = null;
+  if (raw.PARLEY_NODE_ID !== undefined) {
+    if (/^[A-Za-z0-9_.-]{1,64}$/.test(raw.PARLEY_NODE_ID)) nodeId = raw.PARLEY_NODE_ID;
+    else problems.push(`PARLEY_NODE_ID must be 1 to 64 letters, digits, ".", "_" or "-" (got "${raw.PARLEY_NODE_ID}")`);
+  }
+
   const logLevel = raw.LOG_LEVEL ?? 'info';
   if (!LOG_LEVELS.includes(logLevel)) problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got "${logLevel}")`);
 
@@ -91,6 +101,8 @@ export function buildConfig(raw: RawEnv): Readonly<Config> {
     http: { port, host, trustProxy: bool('PARLEY_TRUST_PROXY', false) },
     db,
     redisUrl,
+    nodeId,
+    presenceTtlMs: int('PARLEY_PRESENCE_TTL', 30, 3, 60) * 1000,
     logLevel,
     sessions: {
       max: int('PARLEY_MAX_SESSIONS', 10, 1, 1000),
@@ -107,7 +119,10 @@ export function buildConfig(raw: RawEnv): Readonly<Config> {
       messages: rate('PARLEY_MESSAGE_RATE', { points: 30, seconds: 10 }),
     },
     cleanupIntervalMs: int('PARLEY_CLEANUP_INTERVAL', 600, 1, 86_400) * 1000,
-    ws: { maxBufferBytes: int('PARLEY_WS_MAX_BUFFER', 4 * 1024 * 1024, 1024, 1024 * 1024 * 1024) },
+    ws: {
+      maxBufferBytes: int('PARLEY_WS_MAX_BUFFER', 4 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+      heartbeatMs: int('PARLEY_WS_HEARTBEAT', 25, 1, 600) * 1000,
+    },
   };
 
   if (problems.length > 0) throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`);
