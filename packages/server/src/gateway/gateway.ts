@@ -9,6 +9,7 @@ import { getChanges } from '../modules/sync/sync.ts';
 import { memberIds, requireMember } from '../modules/chats/access.ts';
 import { compileFrameValidator } from './frame-validators.ts';
 
+/** The default ping interval; PARLEY_WS_HEARTBEAT sets it. */
 export const HEARTBEAT_MS = 25_000;
 
 /** One open socket: kept small, since a node holds many of them. */
@@ -46,7 +47,7 @@ export class Gateway {
         }
       }),
     );
-    this.heartbeat = setInterval(() => this.beat(), HEARTBEAT_MS);
+    this.heartbeat = setInterval(() => this.beat(), ctx.config.ws.heartbeatMs);
     this.heartbeat.unref();
   }
 
@@ -76,7 +77,7 @@ export class Gateway {
       this.ctx.metrics.wsConnections.dec();
       this.ctx.presence.disconnected(actor.userId);
     });
-    this.send(conn, JSON.stringify({ type: 'hello', userId: actor.userId, sessionId: actor.sessionId, heartbeatMs: HEARTBEAT_MS }));
+    this.send(conn, JSON.stringify({ type: 'hello', userId: actor.userId, sessionId: actor.sessionId, heartbeatMs: this.ctx.config.ws.heartbeatMs }));
   }
 
   /** Writes a frame, or drops a consumer that has fallen too far behind (it resyncs from its cursor). */
