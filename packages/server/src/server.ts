@@ -8,6 +8,7 @@ import { opsRoutes } from './http/routes/ops-routes.ts';
 import { chatRoutes } from './http/routes/chat-routes.ts';
 import { Gateway } from './gateway/gateway.ts';
 import { wsRoute } from './gateway/ws-route.ts';
+import { scheduleCleanup } from './modules/cleanup/cleanup.ts';
 
 export interface RunningServer {
   url: string;
@@ -39,6 +40,7 @@ export async function startServer(config: Readonly<Config>, overrides: ContextOv
     const host = config.http.host.includes(':') ? `[${config.http.host}]` : config.http.host;
     const url = `http://${host}:${port}`;
     ctx.log.info({ url, store: ctx.db.dialect }, 'parley listening');
+    const cleanup = scheduleCleanup(ctx, config.cleanupIntervalMs);
     let closing: Promise<void> | undefined;
     return {
       url,
@@ -50,6 +52,7 @@ export async function startServer(config: Readonly<Config>, overrides: ContextOv
         closing ??= (async () => {
           await app.close();
           gateway.close();
+          await cleanup.stop();
           await ctx.close();
         })();
         return closing;
