@@ -1,9 +1,10 @@
 import { hostname } from 'node:os';
-import { RateLimiterMemory } from 'rate-limiter-flexible';
-import type { Config } from './config/config.ts';
+import { RateLimiterMemory, RateLimiterRedis, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import type { Config, RateSpec } from './config/config.ts';
 import { Database } from './adapters/db/database.ts';
 import type { Bus } from './adapters/bus/bus.ts';
 import { InProcessBus } from './adapters/bus/in-process-bus.ts';
+import type { RedisBus } from './adapters/bus/redis-bus.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { TokenCache } from './modules/sessions/token-cache.ts';
@@ -11,6 +12,7 @@ import type { AccountHooks } from './modules/accounts/accounts.ts';
 import { chatAccountHooks } from './modules/chats/account-hooks.ts';
 import type { Services } from './services.ts';
 import { PresenceTracker } from './modules/presence/presence.ts';
+import type { RedisPresenceStore } from './modules/presence/redis-presence.ts';
 import { newId } from './modules/sessions/tokens.ts';
 
 /** Everything the HTTP layer, the gateway and jobs share, wired once from config. */
@@ -28,15 +30,51 @@ export interface ContextOverrides {
   now?: () => number;
 }
 
+/** Shared limits when Redis is there (a user spread over nodes gets one budget), memory otherwise. */
+function rateLimiter(redis: RedisBus['client'] | undefined, keyPrefix: string, spec: RateSpec): RateLimiterAbstract {
+  const memory = new RateLimiterMemory({ keyPrefix, points: spec.points, duration: spec.seconds });
+  if (!redis) return memory;
+  // While Redis is unreachable each node falls back to its own count rather than refusing everyone.
+  return new RateLimiterRedis({
+    storeClient: redis,
+    keyPrefix: `parley:rl:${keyPrefix}`,
+    points: spec.points,
+    duration: spec.seconds,
+    rejectIfRedisNotReady: true,
+    insuranceLimiter: memory,
+  });
+}
+
 export async function createContext(config: Readonly<Config>, overrides: ContextOverrides = {}): Promise<AppContext> {
-  const nodeId = `${hostname()}-${process.pid}-${newId().slice(0, 8)}`;
-  const log = overrides.log ?? createLogger(config.logLevel).child({ node: nodeId });
+  const nodeId = config.nodeId ?? `${hostname()}-${process.pid}-${newId().slice(0, 6)}`;
+  const log = (overrides.log ?? createLogger(config.logLevel)).child({ node: nodeId });
+  const metrics = createMetrics(nodeId);
   const db = await Database.open(config.db);
-  const bus = overrides.bus ?? new InProcessBus();
+  let bus: Bus;
+  let redisBus: RedisBus | undefined;
+  if (overrides.bus) bus = overrides.bus;
+  else if (config.redisUrl) {
+    // Loaded only when configured: the single-node default never touches the Redis client.
+    const { RedisBus } = await import('./adapters/bus/redis-bus.ts');
+    bus = redisBus = new RedisBus({
+      url: config.redisUrl,
+      nodeId,
+      log,
+      onState: (up) => metrics.busUp.set(up ? 1 : 0),
+      onPublishFailed: () => metrics.busPublishFailures.inc(),
+    });
+  } else bus = new InProcessBus();
+  if (!redisBus) metrics.busUp.set(1);
+  metrics.nodeInfo.set({ store: db.dialect, bus: redisBus ? 'redis' : overrides.bus ? 'custom' : 'in-process' }, 1);
+  let cluster: RedisPresenceStore | undefined;
+  if (redisBus) {
+    const { RedisPresenceStore } = await import('./modules/presence/redis-presence.ts');
+    cluster = new RedisPresenceStore(redisBus.client, { nodeId, ttlMs: config.presenceTtlMs });
+  }
   const tokens = new TokenCache(bus);
   const limiters = {
-    login: new RateLimiterMemory({ keyPrefix: 'login', points: config.limits.login.points, duration: config.limits.login.seconds }),
-    messages: new RateLimiterMemory({ keyPrefix: 'msg', points: config.limits.messages.points, duration: config.limits.messages.seconds }),
+    login: rateLimiter(redisBus?.client, 'login', config.limits.login),
+    messages: rateLimiter(redisBus?.client, 'msg', config.limits.messages),
   };
   const ctx: AppContext = {
     config,
@@ -48,15 +86,16 @@ export async function createContext(config: Readonly<Config>, overrides: Context
     now: overrides.now ?? Date.now,
     hooks: undefined as unknown as AccountHooks,
     presence: undefined as unknown as PresenceTracker,
-    metrics: createMetrics(),
+    metrics,
     nodeId,
     async close() {
+      await ctx.presence.close();
       tokens.close();
       await bus.close();
       await db.close();
     },
   };
   ctx.hooks = chatAccountHooks(ctx);
-  ctx.presence = new PresenceTracker(ctx);
+  ctx.presence = new PresenceTracker(ctx, { cluster, ttlMs: config.presenceTtlMs });
   return ctx;
 }

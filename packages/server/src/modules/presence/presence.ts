@@ -2,6 +2,7 @@ import type { Presence } from '@parley/protocol';
 import type { Actor, Services } from '../../services.ts';
 import { DELIVER, type Delivery } from '../sync/log.ts';
 import { iso } from '../sessions/views.ts';
+import type { RedisPresenceStore } from './redis-presence.ts';
 
 /** Users who see my presence: those who share a private chat or a group with me (not channel audiences). */
 async function contactsOf(s: Services, userId: string, among?: string[]): Promise<string[]> {
@@ -18,29 +19,60 @@ async function contactsOf(s: Services, userId: string, among?: string[]): Promis
   return (await q.execute()).map((r) => r.user_id);
 }
 
+export interface PresenceOptions {
+  /** The cluster-wide directory (Redis); without it, presence is what this node sees */
+  cluster?: RedisPresenceStore;
+  /** How long a node's word lasts without renewal; renewals and reaping run at a third of it */
+  ttlMs?: number;
+}
+
+const GOODBYE_BUDGET_MS = 1000;
+
 /**
- * Who is online on this node: a user is online while any of their devices holds a socket.
- * Changes are told to the user's contacts through the bus.
+ * Who is online: a user is online while any of their devices holds a socket on any node. This node
+ * counts its own sockets; with a cluster directory it also vouches for its users there on a
+ * heartbeat, and reaps users of nodes that died without a goodbye. Changes are told to the user's
+ * contacts through the bus.
  */
 export class PresenceTracker {
   private readonly sockets = new Map<string, number>();
   private readonly s: Services;
+  private readonly cluster: RedisPresenceStore | undefined;
+  private readonly timer: NodeJS.Timeout | undefined;
+  private closed = false;
 
-  constructor(s: Services) {
+  constructor(s: Services, options: PresenceOptions = {}) {
     this.s = s;
+    this.cluster = options.cluster;
+    if (this.cluster) {
+      this.timer = setInterval(() => void this.tick(), Math.max(500, Math.floor((options.ttlMs ?? 30_000) / 3)));
+      this.timer.unref();
+    }
   }
 
+  /** Whether this node holds a socket of the user. */
   isOnline(userId: string): boolean {
     return (this.sockets.get(userId) ?? 0) > 0;
   }
 
   connected(userId: string): void {
+    if (this.closed) return;
     const n = (this.sockets.get(userId) ?? 0) + 1;
     this.sockets.set(userId, n);
-    if (n === 1) void this.announce(userId, true, null);
+    if (n > 1) return;
+    if (!this.cluster) return void this.announce(userId, true, null);
+    // Announced even when another node holds the user already: a repeated "online" is harmless.
+    this.cluster.vouch([userId], this.s.now()).then(
+      () => this.announce(userId, true, null),
+      (err) => {
+        this.s.log.warn({ err }, 'presence update failed');
+        void this.announce(userId, true, null);
+      },
+    );
   }
 
   disconnected(userId: string): void {
+    if (this.closed) return;
     const n = (this.sockets.get(userId) ?? 1) - 1;
     if (n > 0) {
       this.sockets.set(userId, n);
@@ -48,13 +80,41 @@ export class PresenceTracker {
     }
     this.sockets.delete(userId);
     const now = this.s.now();
-    void this.s.db.kysely
+    if (!this.cluster) return void this.wentOffline(userId, now);
+    this.cluster.withdraw(userId, now).then(
+      (elsewhere) => {
+        if (!elsewhere && !this.isOnline(userId)) void this.wentOffline(userId, now);
+      },
+      (err) => {
+        this.s.log.warn({ err }, 'presence update failed');
+        if (!this.isOnline(userId)) void this.wentOffline(userId, now);
+      },
+    );
+  }
+
+  /** Renews this node's word for its users and reports users of nodes that stopped renewing. */
+  private async tick(): Promise<void> {
+    const cluster = this.cluster!;
+    const now = this.s.now();
+    try {
+      const forgotten = await cluster.vouch([...this.sockets.keys()], now);
+      for (const userId of forgotten) if (this.isOnline(userId)) void this.announce(userId, true, null);
+      for (const { userId, lastSeenAt } of await cluster.reap(now)) {
+        if (!this.isOnline(userId)) void this.wentOffline(userId, lastSeenAt);
+      }
+    } catch (err) {
+      this.s.log.debug({ err }, 'presence heartbeat failed');
+    }
+  }
+
+  private async wentOffline(userId: string, at: number): Promise<void> {
+    await this.s.db.kysely
       .updateTable('users')
-      .set({ last_seen_at: now })
+      .set({ last_seen_at: at })
       .where('id', '=', userId)
       .execute()
       .catch((err) => this.s.log.warn({ err }, 'last seen update failed'));
-    void this.announce(userId, false, now);
+    await this.announce(userId, false, at);
   }
 
   private async announce(userId: string, online: boolean, lastSeenAt: number | null): Promise<void> {
@@ -73,10 +133,37 @@ export class PresenceTracker {
     const visible = await contactsOf(this.s, actor.userId, userIds);
     if (visible.length === 0) return [];
     const rows = await this.s.db.kysely.selectFrom('users').select(['id', 'last_seen_at']).where('id', 'in', visible).execute();
+    const online = new Set(visible.filter((u) => this.isOnline(u)));
+    const remote = visible.filter((u) => !online.has(u));
+    if (this.cluster && remote.length > 0) {
+      try {
+        for (const u of await this.cluster.online(remote, this.s.now())) online.add(u);
+      } catch (err) {
+        // Without the directory, this node can only speak for its own sockets.
+        this.s.log.warn({ err }, 'presence lookup failed');
+      }
+    }
     return rows.map((r) => ({
       userId: r.id,
-      online: this.isOnline(r.id),
+      online: online.has(r.id),
       lastSeenAt: r.last_seen_at == null ? null : iso(Number(r.last_seen_at)),
     }));
+  }
+
+  /**
+   * Stops the heartbeat and, with a cluster directory, says goodbye: the users this node held are
+   * withdrawn (and announced offline unless another node holds them), within a bounded time.
+   */
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.timer) clearInterval(this.timer);
+    if (!this.cluster || this.sockets.size === 0) return;
+    const users = [...this.sockets.keys()];
+    this.sockets.clear();
+    const now = this.s.now();
+    const goodbye = this.cluster.withdrawAll(users, now).then((offline) => Promise.all(offline.map((u) => this.wentOffline(u, now))));
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([goodbye.catch(() => {}), new Promise((r) => (timer = setTimeout(r, GOODBYE_BUDGET_MS)))]);
+    clearTimeout(timer);
   }
 }
