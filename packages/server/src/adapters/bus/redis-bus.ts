@@ -27,7 +27,8 @@ export function redisOptions(name: string): RedisOptions {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
     connectTimeout: 2000,
-    autoResubscribe: true,
+    // The bus resubscribes itself on every ready: subscriptions made while disconnected are kept too.
+    autoResubscribe: false,
   };
 }
 
@@ -71,6 +72,10 @@ export class RedisBus implements Bus {
       // Errors while disconnected are reported through the state above; the client keeps retrying.
       conn.on('error', () => {});
     }
+    this.sub.on('ready', () => {
+      const channels = [...this.topics.keys()].map((t) => this.prefix + t);
+      if (channels.length > 0) this.sub.subscribe(...channels).catch((err) => this.log.warn({ err }, 'bus resubscribe failed'));
+    });
     this.sub.on('messageBuffer', (channel: Buffer, payload: Buffer) => this.receive(channel, payload));
   }
 
@@ -105,8 +110,8 @@ export class RedisBus implements Bus {
     const off = this.local.subscribe(topic, handler);
     const n = (this.topics.get(topic) ?? 0) + 1;
     this.topics.set(topic, n);
-    // Subscriptions made while Redis is down are remembered by the client and made on connect.
-    if (n === 1) this.sub.subscribe(this.prefix + topic).catch(() => {});
+    // While disconnected, the subscription is made on the next ready.
+    if (n === 1 && this.sub.status === 'ready') this.sub.subscribe(this.prefix + topic).catch(() => {});
     let done = false;
     return () => {
       if (done) return;
