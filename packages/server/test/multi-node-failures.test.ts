@@ -1,0 +1,127 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FrontDoor, TestRedis, created, freshStore, makeInvite, member, multiNodeUnavailable, readyz, startNode, waitFor, type Member, type Node } from './_multi-node.ts';
+import type { TestStore } from './_harness.ts';
+
+const skip = await multiNodeUnavailable();
+
+/**
+ * Two nodes that lose Redis, then PostgreSQL, and get them back. The nodes reach PostgreSQL through a
+ * path the test can cut (a TCP relay to the shared server), so the shared server itself is never
+ * stopped; Redis is a redis-server of the suite's own, killed and started again on its port.
+ */
+describe.skipIf(skip !== null)('two nodes losing Redis and PostgreSQL', () => {
+  let store: TestStore;
+  let redis: TestRedis;
+  let pgPath: FrontDoor;
+  const nodes: Node[] = [];
+  const members: Member[] = [];
+  let ann: Member, ben: Member, cy: Member;
+  let group: string;
+
+  beforeAll(async () => {
+    [store, redis, pgPath] = await Promise.all([freshStore('postgres'), TestRedis.start(), FrontDoor.open([5432])]);
+    const invite = await makeInvite(store);
+    const url = new URL(store.env.DATABASE_URL!);
+    const realPort = Number(url.port || 5432);
+    pgPath.targets = [realPort];
+    url.port = String(pgPath.port);
+    const env = { DATABASE_URL: url.toString(), REDIS_URL: redis.url, PARLEY_PRESENCE_TTL: '6' };
+    nodes.push(...(await Promise.all(['node-a', 'node-b'].map((n) => startNode(n, env)))));
+    ann = await member(nodes[0]!.url, invite, 'ann');
+    cy = await member(nodes[0]!.url, invite, 'cyd');
+    ben = await member(nodes[1]!.url, invite, 'ben');
+    members.push(ann, ben, cy);
+    group = (await ann.client.createGroup({ title: 'Outages', memberIds: [ben.id, cy.id] })).id;
+    await Promise.all(members.map((m) => m.rt.connect()));
+  });
+
+  afterAll(async () => {
+    for (const m of members) m.rt.close();
+    for (const n of nodes) n.proc.kill();
+    await Promise.all(nodes.map((n) => n.proc.exited));
+    await pgPath?.cut();
+    await redis?.stop();
+    await store?.drop();
+  });
+
+  it('keeps committing and acking sends while Redis is down, reports the bus down, and resumes realtime when it returns', async () => {
+    const first = await ann.rt.send({ chatId: group, text: 'before the outage' }).acked;
+    await waitFor('ben receives live', () => created(ben, group).some((m) => m.id === first.id), 3000);
+
+    const stoppedAt = Date.now();
+    await redis.stop();
+    for (const n of nodes) {
+      const r = await waitFor(`${n.name} to report the bus down`, async () => {
+        const r = await readyz(n.url);
+        return r.body.bus === 'down' && r;
+      });
+      expect(r).toEqual({ status: 503, body: { status: 'unavailable', store: 'up', bus: 'down', node: n.name } });
+    }
+    console.log(`bus reported down on both nodes ${Date.now() - stoppedAt} ms after Redis was killed`);
+
+    const during = await Promise.all([1, 2, 3].map((i) => ann.rt.send({ chatId: group, text: `during ${i}` }).acked));
+    const fromBen = await ben.client.sendMessage({ chatId: group, text: 'ben during', clientMessageId: 'ben-during' });
+    expect(during.map((m) => m.seq).sort((a, b) => a - b)).toEqual([first.seq + 1, first.seq + 2, first.seq + 3]);
+    expect(fromBen.seq).toBe(first.seq + 4);
+    // A node still serves its own users: cy shares ann's node and hears her at once.
+    await waitFor('cy on the same node receives live', () => during.every((d) => created(cy, group).some((m) => m.id === d.id)), 3000);
+
+    // Everyone converges through sync, whatever the bus missed.
+    for (const m of [ann, ben, cy]) {
+      await m.rt.sync();
+      expect(created(m, group).map((x) => x.seq)).toEqual([first.seq, first.seq + 1, first.seq + 2, first.seq + 3, fromBen.seq]);
+    }
+
+    const restartedAt = Date.now();
+    await redis.start();
+    for (const n of nodes) {
+      await waitFor(`${n.name} to report the bus up`, async () => (await readyz(n.url)).status === 200, 10_000, 50);
+    }
+    console.log(`bus reported up on both nodes ${Date.now() - restartedAt} ms after Redis came back`);
+    const after = await ann.rt.send({ chatId: group, text: 'after the outage' }).acked;
+    await waitFor('ben receives live again', () => created(ben, group).some((m) => m.id === after.id), 3000);
+    const metrics = await (await fetch(`${nodes[0]!.url}/metrics`)).text();
+    expect(metrics).toMatch(/^parley_bus_up\{node="node-a"\} 1$/m);
+  });
+
+  it('answers 503 service_unavailable while PostgreSQL is unreachable, stays up, and recovers when it returns', async () => {
+    const cutAt = Date.now();
+    await pgPath.cut();
+    for (const [m, n] of [[ann, nodes[0]!], [ben, nodes[1]!]] as const) {
+      const res = await fetch(`${n.url}/api/v1/me`, { headers: { authorization: `Bearer ${m.client.session!.accessToken}` } });
+      expect(res.status).toBe(503);
+      expect((await res.json()).error).toEqual({ code: 'service_unavailable', message: expect.stringMatching(/database/i) });
+      const send = await fetch(`${n.url}/api/v1/chats/${group}/messages`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${m.client.session!.accessToken}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ text: 'into the void', clientMessageId: `void-${m.name}` }),
+      });
+      expect(send.status).toBe(503);
+      const r = await readyz(n.url);
+      expect(r).toEqual({ status: 503, body: { status: 'unavailable', store: 'down', bus: 'up', node: n.name } });
+    }
+    // A send over the socket during the outage is answered with an error and retried by the client.
+    const pending = ann.rt.send({ chatId: group, text: 'sent during the database outage' });
+    await new Promise((r) => setTimeout(r, 1500));
+    for (const n of nodes) {
+      expect(n.proc.child.exitCode).toBeNull();
+      expect((await fetch(`${n.url}/healthz`)).status).toBe(200);
+    }
+
+    await pgPath.open();
+    const reopenedAt = Date.now();
+    for (const [m, n] of [[ann, nodes[0]!], [ben, nodes[1]!]] as const) {
+      await waitFor(`${n.name} to serve again`, async () => {
+        const res = await fetch(`${n.url}/api/v1/me`, { headers: { authorization: `Bearer ${m.client.session!.accessToken}` } });
+        return res.status === 200;
+      }, 10_000, 50);
+      expect((await readyz(n.url)).status).toBe(200);
+    }
+    console.log(`database outage of ${reopenedAt - cutAt} ms; both nodes served again ${Date.now() - reopenedAt} ms after it returned`);
+    const message = await pending.acked;
+    await waitFor('ben receives the retried send once', () => created(ben, group).filter((m) => m.id === message.id).length === 1, 5000);
+    const listed = await ben.client.listMessages({ chatId: group });
+    expect(listed.messages.filter((m) => m.text === 'sent during the database outage')).toHaveLength(1);
+    expect(listed.messages.some((m) => m.text === 'into the void')).toBe(false);
+  });
+});
