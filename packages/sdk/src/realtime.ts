@@ -80,6 +80,8 @@ export class ParleyRealtime {
   private stopped = true;
   private syncing = false;
   private syncAgain = false;
+  /** Live events that arrive while a sync is in flight, applied after its answer */
+  private held: SyncEvent[] = [];
   private readonly minBackoff: number;
   private readonly maxBackoff: number;
   /** Positions this device has: its personal log and each chat */
@@ -216,7 +218,9 @@ export class ParleyRealtime {
         for (const p of this.pending.values()) if (p.state === 'pending') this.transmit(p);
         return;
       case 'event':
-        this.accept(frame.event, true);
+        // Applied after the answer of a sync in flight, so that answer meets the cursor it was asked for.
+        if (this.syncing) this.held.push(frame.event);
+        else this.accept(frame.event, true);
         return;
       case 'presence': {
         const { type: _t, ...presence } = frame;
@@ -261,17 +265,19 @@ export class ParleyRealtime {
   }
 
   /**
-   * Applies an event once, in order: an old position is a duplicate and is dropped; a position
-   * past the next one means something was missed, so the client fetches the gap.
+   * Applies an event once, in order: an old position is a duplicate and is dropped; a live event
+   * past the next position means something was missed, so the client fetches the gap. A sync
+   * answer is contiguous from the cursor (or from where I joined, for a chat new to this device,
+   * saved messages included), so its events are taken as they come.
    */
   private accept(event: SyncEvent, live: boolean): boolean {
     if (event.log === 'user') return this.acceptUser(event, live);
     const known = this.cursor.chats[event.chatId];
-    if (known === undefined || event.seq > known + 1) {
-      if (live) void this.sync();
+    if (live && (known === undefined || event.seq > known + 1)) {
+      void this.sync();
       return false;
     }
-    if (event.seq <= known) return false;
+    if (known !== undefined && event.seq <= known) return false;
     this.cursor.chats[event.chatId] = event.seq;
     this.emit('event', event);
     if (live) this.emit('cursor', this.cursor);
@@ -285,8 +291,11 @@ export class ParleyRealtime {
       return false;
     }
     this.cursor.userSeq = event.userSeq;
-    if (event.type === 'chat.joined' && event.chatId && this.cursor.chats[event.chatId] === undefined) {
-      this.cursor.chats[event.chatId] = event.seq ?? 0;
+    if (event.type === 'chat.joined' && event.chatId) {
+      // Joining again after leaving: what happened in between is not mine, so start from the join.
+      const joinedAt = event.seq ?? 0;
+      const known = this.cursor.chats[event.chatId];
+      if (known === undefined || known < joinedAt) this.cursor.chats[event.chatId] = joinedAt;
     }
     if ((event.type === 'chat.left' || event.type === 'chat.deleted') && event.chatId) delete this.cursor.chats[event.chatId];
     this.emit('event', event);
@@ -316,10 +325,15 @@ export class ParleyRealtime {
         this.cursor.chats = chats;
         this.emit('cursor', this.cursor);
         if (changes.hasMore) this.syncAgain = true;
+        // Live events held meanwhile: duplicates drop out, and a gap asks for another round.
+        const held = this.held;
+        this.held = [];
+        for (const e of held) this.accept(e, true);
       } while (this.syncAgain);
       this.emit('synced', this.cursor);
     } catch {
       // The connection dropped mid-sync; the next connection syncs again.
+      this.held = [];
     } finally {
       this.syncing = false;
     }

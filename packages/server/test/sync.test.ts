@@ -1,0 +1,256 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ChatEvent, SyncEvent, UserEvent } from '@parley/sdk';
+import type { Bus } from '../src/adapters/bus/bus.ts';
+import { InProcessBus } from '../src/adapters/bus/in-process-bus.ts';
+import { DELIVER, type Delivery } from '../src/modules/sync/log.ts';
+import { startTestServer, stores, type TestServer, type TestUser } from './_harness.ts';
+import { eventually, realtimeFor } from './_realtime.ts';
+import { rawSocket } from './_ws.ts';
+import { allMessages, catchUp, ofChat, range, Replica } from './_sync.ts';
+
+/** An in-process bus that loses the deliveries `drop` picks, as a flaky network between nodes would. */
+class LossyBus extends InProcessBus implements Bus {
+  drop: (d: Delivery) => boolean = () => false;
+  dropped: Delivery[] = [];
+  override publish(topic: string, message: unknown): void {
+    if (topic === DELIVER && this.drop(message as Delivery)) {
+      this.dropped.push(message as Delivery);
+      return;
+    }
+    super.publish(topic, message);
+  }
+}
+
+function eventOf(d: Delivery): ChatEvent | UserEvent | undefined {
+  const f = JSON.parse(d.frame);
+  return f.type === 'event' ? f.event : undefined;
+}
+
+/** Runs tasks with at most `width` at a time, in order within each lane. */
+async function lanes(width: number, tasks: (() => Promise<unknown>)[]): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: width }, async () => {
+      while (next < tasks.length) await tasks[next++]!();
+    }),
+  );
+}
+
+describe.each(await stores())('sync on %s', (kind) => {
+  let t: TestServer;
+  let bus: LossyBus;
+  let n = 0;
+  const name = (base: string) => `${base}${++n}`;
+
+  beforeAll(async () => {
+    bus = new LossyBus();
+    t = await startTestServer(kind, { PARLEY_MESSAGE_RATE: '100000/10s', PARLEY_LOGIN_LIMIT: '1000/60s' }, { bus });
+  });
+  afterAll(async () => t?.close());
+
+  it('brings a device that was offline through 1000 changes exactly, in pages of any size', async () => {
+    const [me, alice, bob, carol] = await Promise.all(['me', 'alice', 'bob', 'carol'].map((b) => t.user(name(b))));
+    // A second device of mine keeps working while the first is offline.
+    const phone = t.client();
+    await phone.login({ username: me!.username, password: me!.password, deviceName: 'phone' });
+
+    const priv = await alice!.client.createPrivateChat({ userId: me!.id });
+    const group = await alice!.client.createGroup({ title: 'Group', memberIds: [me!.id, bob!.id] });
+    const channel = await alice!.client.createChannel({ title: 'Channel', memberIds: [me!.id] });
+    const leaving = await bob!.client.createGroup({ title: 'Soon without me', memberIds: [me!.id] });
+    const self = (await me!.client.listChats()).chats.find((c) => c.kind === 'self')!;
+    await alice!.client.sendMessage({ chatId: priv.id, text: 'before', clientMessageId: 'before' });
+
+    // The device syncs, keeps its cursor and a live socket of the same user records what happens.
+    const initial = await catchUp(me!.client, { userSeq: 0, chats: {} });
+    const replica = new Replica();
+    replica.apply(initial.events);
+    const live = await rawSocket(t, { client: phone });
+
+    // 1000+ changes while the device is away: sends, edits, deletes, member changes, reads, joins and leaves.
+    const send = (u: TestUser | { client: typeof phone }, chatId: string, i: number, tag: string) => u.client.sendMessage({ chatId, text: `${tag} ${i} ✓`, clientMessageId: `${tag}-${i}` });
+    const privTasks: (() => Promise<unknown>)[] = [];
+    for (let i = 0; i < 290; i++) {
+      privTasks.push(async () => {
+        const m = await send(i % 3 === 0 ? { client: phone } : alice!, priv.id, i, 'p');
+        if (i % 5 === 0) await (i % 3 === 0 ? phone : alice!.client).editMessage({ chatId: priv.id, messageId: m.id, text: `p ${i} edited` });
+        if (i % 7 === 0) await (i % 3 === 0 ? phone : alice!.client).deleteMessage({ chatId: priv.id, messageId: m.id });
+      });
+    }
+    const groupTasks: (() => Promise<unknown>)[] = [];
+    for (let i = 0; i < 260; i++) {
+      groupTasks.push(async () => {
+        const m = await send(i % 2 ? bob! : alice!, group.id, i, 'g');
+        if (i % 6 === 0) await (i % 2 ? bob! : alice!).client.editMessage({ chatId: group.id, messageId: m.id, text: `g ${i} edited` });
+        // The owner deletes others' messages too.
+        if (i % 8 === 0) await alice!.client.deleteMessage({ chatId: group.id, messageId: m.id });
+        if (i % 40 === 0) {
+          await alice!.client.addMembers({ chatId: group.id, userIds: [carol!.id] });
+          await alice!.client.setMemberRole({ chatId: group.id, userId: carol!.id, role: 'admin' });
+          await alice!.client.removeMember({ chatId: group.id, userId: carol!.id });
+        }
+        if (i % 50 === 0) await phone.markRead({ chatId: group.id, seq: m.seq });
+      });
+    }
+    const otherTasks: (() => Promise<unknown>)[] = [];
+    for (let i = 0; i < 120; i++) {
+      otherTasks.push(async () => {
+        const m = await send(alice!, channel.id, i, 'c');
+        if (i % 10 === 0) await alice!.client.deleteMessage({ chatId: channel.id, messageId: m.id });
+        await send({ client: phone }, self.id, i, 's');
+        if (i === 30) await phone.updateChat({ chatId: priv.id, muted: true });
+        if (i === 60) await bob!.client.removeMember({ chatId: leaving.id, userId: me!.id });
+      });
+    }
+    await Promise.all([lanes(1, privTasks), lanes(1, groupTasks), lanes(1, otherTasks)]);
+    // A chat that begins while the device is away.
+    const joined = await carol!.client.createGroup({ title: 'New while away', memberIds: [me!.id] });
+    for (let i = 0; i < 20; i++) await send(carol!, joined.id, i, 'j');
+    await phone.markRead({ chatId: priv.id, seq: 1_000_000 });
+
+    const chats = [priv, group, channel, self, joined];
+    const lastSeq = Object.fromEntries(await Promise.all(chats.map(async (c) => [c.id, (await me!.client.getChat({ chatId: c.id })).lastSeq] as const)));
+    // Wait until the live device has everything, to compare with.
+    await eventually(() => chats.every((c) => ofChat(live.frames.filter((f) => f.type === 'event').map((f) => f.event), c.id).at(-1)?.seq === lastSeq[c.id]), 20_000, 'the live device');
+    const liveEvents: SyncEvent[] = live.frames.filter((f) => f.type === 'event').map((f) => f.event);
+    live.close();
+
+    let reference: SyncEvent[] | undefined;
+    for (const limit of [undefined, 97, 1000, 5000]) {
+      const { events, cursor, pages } = await catchUp(me!.client, initial.cursor, limit);
+      expect(events.length).toBeGreaterThanOrEqual(1000);
+      if (limit) expect(pages).toBeGreaterThanOrEqual(Math.ceil(events.length / limit));
+
+      // The personal log: every position after the cursor once, in order, as the live device saw it.
+      const mine = events.filter((e): e is UserEvent => e.log === 'user');
+      expect(mine.map((e) => e.userSeq)).toEqual(range(initial.cursor.userSeq, cursor.userSeq));
+      expect(mine).toEqual(liveEvents.filter((e) => e.log === 'user'));
+      expect(mine.map((e) => e.type)).toEqual(expect.arrayContaining(['chat.read', 'chat.muted', 'chat.left', 'chat.joined']));
+
+      // Each chat: every position after the cursor (or after joining) once, in order.
+      for (const c of chats) {
+        const from = c.id === joined.id ? 0 : initial.cursor.chats[c.id]!;
+        const got = ofChat(events, c.id);
+        expect(got.map((e) => e.seq), c.title).toEqual(range(from, lastSeq[c.id]!));
+        expect(got.map((e) => [e.seq, e.type, e.message?.id ?? null])).toEqual(ofChat(liveEvents, c.id).filter((e) => e.seq > from).map((e) => [e.seq, e.type, e.message?.id ?? null]));
+        expect(cursor.chats[c.id]).toBe(lastSeq[c.id]);
+      }
+      // Nothing of the chat I was removed from after my removal, and it is out of the cursor.
+      expect(cursor.chats[leaving.id]).toBeUndefined();
+      expect(events.filter((e) => e.log === 'chat' && e.chatId === leaving.id)).toEqual([]);
+      // Member changes came through.
+      expect(ofChat(events, group.id).filter((e) => e.type.startsWith('member.')).map((e) => e.type)).toEqual(
+        Array.from({ length: 7 }, () => ['member.added', 'member.updated', 'member.removed']).flat(),
+      );
+      if (reference) expect(events.filter((e) => e.log === 'chat')).toEqual(reference.filter((e) => e.log === 'chat'));
+      reference ??= events;
+    }
+
+    // Applying what it received, the device has exactly what the server has.
+    replica.apply(reference!);
+    for (const c of chats) expect(replica.messages(c.id), c.title).toEqual(await allMessages(me!.client, c.id));
+    expect(replica.chats.has(leaving.id)).toBe(false);
+  });
+
+  it('loses nothing that happens while the realtime client connects, again and again', async () => {
+    const [me, alice] = await Promise.all(['rcme', 'rcalice'].map((b) => t.user(name(b))));
+    const phone = t.client();
+    await phone.login({ username: me!.username, password: me!.password, deviceName: 'phone' });
+    const self = (await me!.client.listChats()).chats.find((c) => c.kind === 'self')!;
+    const priv = await alice!.client.createPrivateChat({ userId: me!.id });
+    await phone.sendMessage({ chatId: self.id, text: 'saved before', clientMessageId: 'sb' });
+
+    let writing = true;
+    const groups: string[] = [];
+    const writer = (async () => {
+      for (let i = 0; writing; i++) {
+        await alice!.client.sendMessage({ chatId: priv.id, text: `w${i}`, clientMessageId: `w${i}` });
+        if (i % 4 === 0) await phone.sendMessage({ chatId: self.id, text: `s${i}`, clientMessageId: `s${i}` });
+        if (i % 6 === 0) {
+          // New chats appear while connecting, with traffic right away.
+          const g = await alice!.client.createGroup({ title: `g${i}`, memberIds: [me!.id] });
+          groups.push(g.id);
+          await alice!.client.sendMessage({ chatId: g.id, text: 'first', clientMessageId: 'first' });
+        }
+      }
+    })();
+
+    const { rt, events } = realtimeFor(me!);
+    for (let round = 0; round < 8; round++) {
+      await rt.connect();
+      await new Promise((r) => setTimeout(r, 20 + Math.random() * 80));
+      rt.close();
+      await new Promise((r) => setTimeout(r, Math.random() * 40));
+    }
+    writing = false;
+    await writer;
+    await rt.connect();
+    const finals = Object.fromEntries(await Promise.all([self.id, priv.id, ...groups].map(async (id) => [id, (await me!.client.getChat({ chatId: id })).lastSeq] as const)));
+    await eventually(() => Object.entries(finals).every(([id, seq]) => rt.cursor.chats[id] === seq), 10_000, 'the realtime client to converge');
+    rt.close();
+
+    expect(groups.length).toBeGreaterThan(0);
+    const users = events.filter((e): e is UserEvent => e.log === 'user');
+    expect(users.map((e) => e.userSeq)).toEqual(range(0, users.length));
+    for (const [id, last] of Object.entries(finals)) {
+      const got = ofChat(events, id).map((e) => e.seq);
+      // Saved messages and the private chat from their start; groups from the position I joined at.
+      const joinedAt = users.find((e) => e.type === 'chat.joined' && e.chatId === id)?.seq ?? 0;
+      expect(got, id === self.id ? 'saved messages' : id === priv.id ? 'private chat' : 'a group').toEqual(range(joinedAt, last));
+    }
+    const replica = new Replica();
+    replica.apply(events);
+    for (const id of Object.keys(finals)) expect(replica.messages(id)).toEqual(await allMessages(me!.client, id));
+  });
+
+  it('fetches what a lost delivery left out as soon as it sees the gap', async () => {
+    const [me, alice] = await Promise.all(['gapme', 'gapalice'].map((b) => t.user(name(b))));
+    const chat = await alice!.client.createPrivateChat({ userId: me!.id });
+    const { rt, events } = realtimeFor(me!);
+    let synced = 0;
+    rt.on('synced', () => synced++);
+    await rt.connect();
+    const first = await alice!.client.sendMessage({ chatId: chat.id, text: 'one', clientMessageId: 'g1' });
+    await eventually(() => rt.cursor.chats[chat.id] === first.seq, 5000, 'the first message');
+    const syncsBefore = synced;
+
+    // The next delivery to me is lost.
+    bus.drop = (d) => d.userIds.includes(me!.id) && eventOf(d)?.log === 'chat';
+    const lost = await alice!.client.sendMessage({ chatId: chat.id, text: 'two (lost)', clientMessageId: 'g2' });
+    await eventually(() => bus.dropped.length > 0, 5000, 'the drop');
+    bus.drop = () => false;
+    expect(rt.cursor.chats[chat.id]).toBe(first.seq);
+    const third = await alice!.client.sendMessage({ chatId: chat.id, text: 'three', clientMessageId: 'g3' });
+    await eventually(() => rt.cursor.chats[chat.id] === third.seq, 5000, 'the gap to be filled');
+    expect(synced).toBeGreaterThan(syncsBefore);
+    expect(ofChat(events, chat.id).map((e) => e.message?.text)).toEqual(['one', 'two (lost)', 'three']);
+    expect(ofChat(events, chat.id).map((e) => e.seq)).toEqual([first.seq, lost.seq, third.seq]);
+
+    // A lost personal event (added to a group) is fetched when the next one shows the gap.
+    bus.dropped = [];
+    bus.drop = (d) => d.userIds.includes(me!.id) && eventOf(d)?.log === 'user';
+    const group = await alice!.client.createGroup({ title: 'Lost invite', memberIds: [me!.id] });
+    await eventually(() => bus.dropped.length > 0, 5000, 'the drop');
+    bus.drop = () => false;
+    await alice!.client.sendMessage({ chatId: group.id, text: 'in the group', clientMessageId: 'g4' });
+    await me!.client.updateChat({ chatId: chat.id, muted: true });
+    await eventually(() => events.some((e) => e.log === 'chat' && e.chatId === group.id && e.message?.text === 'in the group'), 5000, 'the group message');
+    await eventually(() => events.some((e) => e.type === 'chat.muted'), 5000, 'the mute');
+    const mine = events.filter((e): e is UserEvent => e.log === 'user');
+    expect(mine.map((e) => e.userSeq)).toEqual(range(0, mine.length));
+    expect(mine.some((e) => e.type === 'chat.joined' && e.chatId === group.id)).toBe(true);
+
+    // A lost last event is fetched at the next connection at the latest.
+    bus.drop = (d) => d.userIds.includes(me!.id);
+    const tail = await alice!.client.sendMessage({ chatId: chat.id, text: 'last, lost', clientMessageId: 'g5' });
+    await new Promise((r) => setTimeout(r, 100));
+    bus.drop = () => false;
+    expect(rt.cursor.chats[chat.id]).toBe(tail.seq - 1);
+    rt.close();
+    await rt.connect();
+    expect(rt.cursor.chats[chat.id]).toBe(tail.seq);
+    expect(ofChat(events, chat.id).map((e) => e.seq)).toEqual(range(0, tail.seq));
+    expect(ofChat(events, chat.id).at(-1)?.message?.text).toBe('last, lost');
+    rt.close();
+  });
+});
