@@ -1,0 +1,178 @@
+// A load-generator process: holds a share of the WebSocket connections, sends its share of an
+// open-loop schedule and measures end-to-end latency of what its users receive. Driven by the
+// orchestrator (bench.ts) over IPC.
+import { performance } from 'node:perf_hooks';
+import WebSocket from 'ws';
+import type { ToWorker, FromWorker, BenchUser } from './shared.ts';
+import { HIST_BUCKET_MS, HIST_SIZE, LOSS_MS, nowMs, makeText } from './shared.ts';
+
+interface Conn {
+  ws: WebSocket;
+  user: BenchUser;
+}
+
+let conns: Conn[] = [];
+let byIndex = new Map<number, Conn>();
+
+// Per-step measurement state.
+let step = -1;
+let hist = new Uint32Array(HIST_SIZE);
+let counts = new Uint16Array(0);
+let late = 0;
+let received = 0;
+let acks = 0;
+let errors: Record<string, number> = {};
+let maxLagMs = 0;
+let sendTimer: NodeJS.Timeout | null = null;
+let cpuStart = process.cpuUsage();
+let wallStart = performance.now();
+
+function reply(m: FromWorker): void {
+  process.send!(m);
+}
+
+function onFrame(data: WebSocket.RawData): void {
+  const t = nowMs();
+  const f = JSON.parse(data.toString());
+  if (f.type === 'event') {
+    const text: unknown = f.event?.message?.text;
+    if (f.event?.type !== 'message.created' || typeof text !== 'string' || !text.startsWith('b|')) return;
+    // b|step|k|scheduledMs|padding
+    const parts = text.split('|', 4);
+    if (Number(parts[1]) !== step) return;
+    const k = Number(parts[2]);
+    const latency = t - Number(parts[3]);
+    received++;
+    if (latency > LOSS_MS) {
+      late++;
+      return;
+    }
+    if (k < counts.length) counts[k]!++;
+    hist[Math.min(HIST_SIZE - 1, Math.max(0, Math.floor(latency / HIST_BUCKET_MS)))]!++;
+  } else if (f.type === 'ack') {
+    acks++;
+  } else if (f.type === 'error') {
+    const code = String(f.error?.code ?? 'unknown');
+    errors[code] = (errors[code] ?? 0) + 1;
+  }
+}
+
+function open(url: string, user: BenchUser, localAddress: string | undefined): Promise<Conn | null> {
+  return new Promise((resolve) => {
+    const ws = new WebSocket(url, ['parley.v1', `parley.token.${user.token}`], { localAddress, perMessageDeflate: false });
+    let done = false;
+    ws.once('open', () => {
+      done = true;
+      resolve({ ws, user });
+    });
+    ws.once('error', () => {
+      if (!done) resolve(null);
+      done = true;
+    });
+    ws.once('unexpected-response', (_req, res) => {
+      res.resume();
+      if (!done) resolve(null);
+      done = true;
+    });
+    ws.on('message', onFrame);
+  });
+}
+
+async function connect(url: string, users: BenchUser[], perUser: number, localAddresses: string[]): Promise<void> {
+  const jobs: { user: BenchUser; addr: string | undefined }[] = [];
+  let n = 0;
+  for (let r = 0; r < perUser; r++) for (const user of users) jobs.push({ user, addr: localAddresses.length ? localAddresses[n++ % localAddresses.length] : undefined });
+  let failed = 0;
+  const opened: Conn[] = [];
+  const parallel = 100;
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: parallel }, async () => {
+      while (next < jobs.length) {
+        const j = jobs[next++]!;
+        const c = await open(url, j.user, j.addr);
+        if (c) opened.push(c);
+        else failed++;
+      }
+    }),
+  );
+  conns.push(...opened);
+  byIndex = new Map();
+  for (const c of conns) if (!byIndex.has(c.user.index)) byIndex.set(c.user.index, c);
+  reply({ type: 'connected', open: conns.length, failed });
+}
+
+function startStep(m: Extract<ToWorker, { cmd: 'step' }>): void {
+  step = m.step;
+  hist = new Uint32Array(HIST_SIZE);
+  counts = new Uint16Array(m.total);
+  late = 0;
+  received = 0;
+  acks = 0;
+  errors = {};
+  maxLagMs = 0;
+  cpuStart = process.cpuUsage();
+  wallStart = performance.now();
+  // The k this process sends: those whose rotating user is one of ours.
+  const mine: number[] = [];
+  for (let k = 0; k < m.total; k++) if (byIndex.has(m.order[k % m.order.length]!)) mine.push(k);
+  let i = 0;
+  const interval = 1000 / m.rate;
+  const tick = () => {
+    const now = nowMs();
+    while (i < mine.length) {
+      const k = mine[i]!;
+      const at = m.t0 + k * interval;
+      if (at > now) break;
+      const c = byIndex.get(m.order[k % m.order.length]!)!;
+      const chats = c.user.chats;
+      const chatId = chats[Math.floor(k / m.order.length) % chats.length]!;
+      maxLagMs = Math.max(maxLagMs, now - at);
+      if (c.ws.readyState === WebSocket.OPEN) {
+        c.ws.send(JSON.stringify({ type: 'send', id: String(k), chatId, text: makeText(step, k, at), clientMessageId: `s${step}k${k}` }));
+      } else {
+        errors.socket_closed = (errors.socket_closed ?? 0) + 1;
+      }
+      i++;
+    }
+    sendTimer = i < mine.length ? setTimeout(tick, Math.max(0, Math.min(5, m.t0 + mine[i]! * interval - nowMs()))) : null;
+  };
+  sendTimer = setTimeout(tick, Math.max(0, m.t0 - nowMs()));
+}
+
+process.on('message', async (m: ToWorker) => {
+  switch (m.cmd) {
+    case 'connect':
+      await connect(m.url, m.users, m.perUser, m.localAddresses);
+      break;
+    case 'step':
+      startStep(m);
+      break;
+    case 'progress':
+      reply({ type: 'progress', received, late });
+      break;
+    case 'collect': {
+      if (sendTimer) clearTimeout(sendTimer);
+      const cpu = process.cpuUsage(cpuStart);
+      const sparse: [number, number][] = [];
+      for (let b = 0; b < hist.length; b++) if (hist[b]) sparse.push([b, hist[b]!]);
+      reply({ type: 'collected', hist: sparse, counts, received, late, acks, errors, maxLagMs, cpuUs: cpu.user + cpu.system, wallMs: performance.now() - wallStart });
+      break;
+    }
+    case 'close': {
+      const closing = conns.map((c) => new Promise<void>((resolve) => {
+        if (c.ws.readyState === WebSocket.CLOSED) return resolve();
+        c.ws.once('close', () => resolve());
+        c.ws.terminate();
+      }));
+      await Promise.all(closing);
+      conns = [];
+      byIndex = new Map();
+      reply({ type: 'closed' });
+      break;
+    }
+    case 'exit':
+      process.exit(0);
+  }
+});
+reply({ type: 'ready' });
