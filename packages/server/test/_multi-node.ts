@@ -176,7 +176,7 @@ export interface Node {
 }
 
 export async function startNode(name: string, env: Record<string, string>): Promise<Node> {
-  const proc = await spawnServe({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: process.env.PARLEY_TEST_LOG ?? 'warn', PARLEY_NODE_ID: name, ...env }, 30_000);
+  const proc = await spawnServe({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: process.env.PARLEY_TEST_LOG ?? 'warn', PARLEY_NODE_ID: name, ...env }, 90_000);
   return { name, proc, url: proc.url, port: Number(new URL(proc.url).port) };
 }
 

@@ -33,7 +33,7 @@ describe.skipIf(skip !== null)('two nodes losing Redis and PostgreSQL', () => {
     members.push(ann, ben, cy);
     group = (await ann.client.createGroup({ title: 'Outages', memberIds: [ben.id, cy.id] })).id;
     await Promise.all(members.map((m) => m.rt.connect()));
-  });
+  }, 180_000);
 
   afterAll(async () => {
     for (const m of members) m.rt.close();

@@ -25,9 +25,10 @@ describe.skipIf(skip !== null)('three nodes on PostgreSQL and Redis', () => {
       PARLEY_PRESENCE_TTL: '4',
       PARLEY_MESSAGE_RATE: '1000/10s',
       PARLEY_LOGIN_LIMIT: '6/60s',
+      LOG_LEVEL: 'info',
     };
     nodes.push(...(await Promise.all(['node-1', 'node-2', 'node-3'].map((n) => startNode(n, env)))));
-  });
+  }, 180_000);
 
   afterAll(async () => {
     for (const m of members) m.rt.close();
@@ -44,8 +45,11 @@ describe.skipIf(skip !== null)('three nodes on PostgreSQL and Redis', () => {
     return m;
   }
 
-  it('reports store, bus and node on /readyz, and the node in /metrics', async () => {
+  it('names its node on /readyz, in /metrics and on every log line', async () => {
     for (const n of nodes) {
+      await waitFor('the start-up log line', () => n.proc.stdout().includes('"msg":"parley listening"'), 3000);
+      const logLines = n.proc.stdout().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
+      for (const l of logLines) expect(l.node).toBe(n.name);
       const r = await readyz(n.url);
       expect(r).toEqual({ status: 200, body: { status: 'ready', store: 'up', bus: 'up', node: n.name } });
       const metrics = await (await fetch(`${n.url}/metrics`)).text();
