@@ -126,6 +126,26 @@ describe.each(await stores())('concurrency on %s', (kind) => {
     expect(chatLog.filter((e) => e.type === 'message.created').map((e) => e.message!.id).sort()).toEqual(all.map((m) => m.id).sort());
   });
 
+  it('lets nothing from a member removed mid-burst land after the removal', async () => {
+    const [owner, member] = await users(2, 'burst');
+    for (let round = 0; round < 3; round++) {
+      const group = await owner!.client.createGroup({ title: 'Burst', memberIds: [member!.id] });
+      const sends = Array.from({ length: 8 }, (_, i) => member!.client.sendMessage({ chatId: group.id, text: `b${i}`, clientMessageId: `b${round}-${i}` }).catch((e) => e));
+      await new Promise((r) => setTimeout(r, 5 * round));
+      await owner!.client.removeMember({ chatId: group.id, userId: member!.id });
+      const outcomes = await Promise.all(sends);
+      const log = (await owner!.client.getChanges({ userSeq: 0 })).events.filter((e): e is ChatEvent => e.log === 'chat' && e.chatId === group.id);
+      const removedAt = log.find((e) => e.type === 'member.removed')!.seq;
+      const late = log.filter((e) => e.type === 'message.created' && e.seq > removedAt);
+      expect(late).toEqual([]);
+      // Every send either landed before the removal or was refused as if the chat did not exist.
+      for (const o of outcomes) {
+        if (o instanceof Error) expect(o).toMatchObject({ status: 404, code: 'not_found' });
+        else expect(o.seq).toBeLessThan(removedAt);
+      }
+    }
+  });
+
   it('never duplicates a send retried with the same clientMessageId, over HTTP and the socket', async () => {
     const [me, other] = await users(2, 'retry');
     const chat = await me!.client.createPrivateChat({ userId: other!.id });

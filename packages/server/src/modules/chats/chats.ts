@@ -12,8 +12,12 @@ type MemberRole = MembersTable['role'];
 
 /** Runs a change to chats in one transaction and publishes its events after commit. */
 export async function change<T>(s: Services, fn: (tx: Tx, out: Outbox) => Promise<T>): Promise<T> {
-  const out = new Outbox();
-  const result = await s.db.transaction((tx) => fn(tx, out));
+  let out = new Outbox();
+  const result = await s.db.transaction((tx) => {
+    // A retried transaction starts with an empty outbox: events of a rolled-back attempt never go out.
+    out = new Outbox();
+    return fn(tx, out);
+  });
   out.publish(s);
   return result;
 }

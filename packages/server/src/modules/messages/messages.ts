@@ -64,7 +64,8 @@ export async function sendMessage(s: Services, actor: Actor, input: SendInput): 
   const now = s.now();
   try {
     return await change(s, async (tx, out) => {
-      const m = await requireMember(db, tx, input.chatId, actor.userId);
+      // Under the chat row lock, so a member removed a moment ago cannot still post.
+      const m = await requireMember(db, tx, input.chatId, actor.userId, true);
       if (!canPost(m)) throw new AppError('cannot_post', 'Only the owner and admins can post in a channel');
       if (input.replyToId) {
         const target = await tx.selectFrom('messages').select('id').where('id', '=', input.replyToId).where('chat_id', '=', input.chatId).executeTakeFirst();
