@@ -20,7 +20,7 @@ export interface RawSocket {
 let seq = 0;
 
 /** Opens a socket for a user (token in the Authorization header) and resolves after the hello frame. */
-export async function rawSocket(t: TestServer, user: TestUser | { client: TestUser['client'] }): Promise<RawSocket> {
+export async function rawSocket(t: Pick<TestServer, 'url'>, user: { client: TestUser['client'] }): Promise<RawSocket> {
   const token = user.client.session!.accessToken;
   const ws = new WebSocket(`${t.url.replace(/^http/, 'ws')}${WS_PATH}`, [WS_PROTOCOL], { headers: { authorization: `Bearer ${token}` } });
   const frames: any[] = [];
