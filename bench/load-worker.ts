@@ -4,7 +4,7 @@
 import { performance } from 'node:perf_hooks';
 import WebSocket from 'ws';
 import type { ToWorker, FromWorker, BenchUser } from './shared.ts';
-import { HIST_BUCKET_MS, HIST_SIZE, LOSS_MS, nowMs, makeText } from './shared.ts';
+import { HIST_BUCKET_MS, HIST_SIZE, LAG_LIMIT_MS, LOSS_MS, nowMs, makeText } from './shared.ts';
 
 interface Conn {
   ws: WebSocket;
@@ -23,6 +23,7 @@ let received = 0;
 let acks = 0;
 let errors: Record<string, number> = {};
 let maxLagMs = 0;
+let lateSends = 0;
 let sendTimer: NodeJS.Timeout | null = null;
 let cpuStart = process.cpuUsage();
 let wallStart = performance.now();
@@ -111,6 +112,7 @@ function startStep(m: Extract<ToWorker, { cmd: 'step' }>): void {
   acks = 0;
   errors = {};
   maxLagMs = 0;
+  lateSends = 0;
   cpuStart = process.cpuUsage();
   wallStart = performance.now();
   // The k this process sends: those whose rotating user is one of ours.
@@ -127,9 +129,14 @@ function startStep(m: Extract<ToWorker, { cmd: 'step' }>): void {
       const c = byIndex.get(m.order[k % m.order.length]!)!;
       const chats = c.user.chats;
       const chatId = chats[Math.floor(k / m.order.length) % chats.length]!;
-      maxLagMs = Math.max(maxLagMs, now - at);
+      const sentAt = nowMs();
+      const lag = sentAt - at;
+      maxLagMs = Math.max(maxLagMs, lag);
+      if (lag > LAG_LIMIT_MS) lateSends++;
       if (c.ws.readyState === WebSocket.OPEN) {
-        c.ws.send(JSON.stringify({ type: 'send', id: String(k), chatId, text: makeText(step, k, at), clientMessageId: `s${step}k${k}` }));
+        // The actual send time goes in the text: latency is measured from the moment the frame
+        // was written; how far sends fell behind the schedule is reported apart (lateSends).
+        c.ws.send(JSON.stringify({ type: 'send', id: String(k), chatId, text: makeText(step, k, sentAt), clientMessageId: `s${step}k${k}` }));
       } else {
         errors.socket_closed = (errors.socket_closed ?? 0) + 1;
       }
@@ -156,7 +163,7 @@ process.on('message', async (m: ToWorker) => {
       const cpu = process.cpuUsage(cpuStart);
       const sparse: [number, number][] = [];
       for (let b = 0; b < hist.length; b++) if (hist[b]) sparse.push([b, hist[b]!]);
-      reply({ type: 'collected', hist: sparse, counts, received, late, acks, errors, maxLagMs, cpuUs: cpu.user + cpu.system, wallMs: performance.now() - wallStart });
+      reply({ type: 'collected', hist: sparse, counts, received, late, acks, errors, maxLagMs, lateSends, cpuUs: cpu.user + cpu.system, wallMs: performance.now() - wallStart });
       break;
     }
     case 'close': {

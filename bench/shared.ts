@@ -5,6 +5,8 @@ import { performance } from 'node:perf_hooks';
 export const LOSS_MS = 5000;
 /** Latency histogram: 0.1 ms buckets up to the loss threshold. */
 export const HIST_BUCKET_MS = 0.1;
+/** A send written this much later than its scheduled time counts as a late send (generator behind). */
+export const LAG_LIMIT_MS = 20;
 export const HIST_SIZE = Math.ceil(LOSS_MS / HIST_BUCKET_MS) + 1;
 
 export interface BenchUser {
@@ -37,6 +39,7 @@ export type FromWorker =
       acks: number;
       errors: Record<string, number>;
       maxLagMs: number;
+      lateSends: number;
       cpuUs: number;
       wallMs: number;
     }
