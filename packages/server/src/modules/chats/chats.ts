@@ -96,6 +96,9 @@ export async function createPrivateChat(s: Services, actor: Actor, otherId: stri
   if (otherId === actor.userId) throw new AppError('invalid_request', 'Use saved messages to write to yourself');
   const pairKey = [actor.userId, otherId].sort().join(':');
   const now = s.now();
+  // Opening a chat that exists creates nothing, so it is not held to the chat limit.
+  const open = await s.db.kysely.selectFrom('chats').select('id').where('pair_key', '=', pairKey).executeTakeFirst();
+  if (open) return getChat(s, actor, open.id);
   try {
     await change(s, async (tx, out) => {
       await requireUsers(tx, [otherId]);
