@@ -38,6 +38,9 @@ export class Database {
     const pool = new pg.default.Pool({ connectionString: config.url, max: 10, connectionTimeoutMillis: 5000 });
     // An idle client losing its connection must not crash the process; the next query reports it.
     pool.on('error', () => {});
+    // Nor may a client in use: pg emits 'error' on it outside any query, and the pool only listens
+    // while the client is idle. The query in flight fails by itself; the pool drops the client on release.
+    pool.on('connect', (client) => client.on('error', () => {}));
     return new Database(new Kysely<DB>({ dialect: new PostgresDialect({ pool }) }), 'postgres');
   }
 
