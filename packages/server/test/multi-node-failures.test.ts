@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ParleyClient } from '@parley/sdk';
 import { FrontDoor, TestRedis, created, freshStore, makeInvite, member, multiNodeUnavailable, readyz, startNode, waitFor, type Member, type Node } from './_multi-node.ts';
 import type { TestStore } from './_harness.ts';
 
@@ -67,10 +68,26 @@ describe.skipIf(skip !== null)('two nodes losing Redis and PostgreSQL', () => {
     await waitFor('cy on the same node receives live', () => during.every((d) => created(cy, group).some((m) => m.id === d.id)), 3000);
 
     // Everyone converges through sync, whatever the bus missed.
+    const all = [first.seq, first.seq + 1, first.seq + 2, first.seq + 3, fromBen.seq];
     for (const m of [ann, ben, cy]) {
-      await m.rt.sync();
-      expect(created(m, group).map((x) => x.seq)).toEqual([first.seq, first.seq + 1, first.seq + 2, first.seq + 3, fromBen.seq]);
+      await waitFor(`${m.name} to converge through sync`, async () => {
+        await m.rt.sync();
+        return created(m, group).length === all.length;
+      }, 5000);
+      expect(created(m, group).map((x) => x.seq)).toEqual(all);
     }
+
+    // Sessions still end on every node: each node re-checks its cached tokens against the store every second.
+    const phone = new ParleyClient({ baseUrl: nodes[0]!.url });
+    const tokens = await phone.login({ username: 'ben', password: ben.password, deviceName: 'phone' });
+    const me = (url: string) => fetch(`${url}/api/v1/me`, { headers: { authorization: `Bearer ${tokens.accessToken}` } }).then((r) => r.status);
+    for (const n of nodes) expect(await me(n.url)).toBe(200);
+    const terminatedAt = Date.now();
+    await ben.client.terminateSession({ sessionId: tokens.sessionId });
+    const refusedAt = await Promise.all(nodes.map((n) => waitFor(`${n.name} to refuse`, async () => (await me(n.url)) === 401 && Date.now(), 5000, 20)));
+    const slowest = Math.max(...refusedAt) - terminatedAt;
+    console.log(`without Redis, a terminated session was refused after ${refusedAt.map((t) => t - terminatedAt).join(' / ')} ms on nodes a/b`);
+    expect(slowest).toBeLessThan(2000);
 
     const restartedAt = Date.now();
     await redis.start();
@@ -88,7 +105,9 @@ describe.skipIf(skip !== null)('two nodes losing Redis and PostgreSQL', () => {
     const cutAt = Date.now();
     await pgPath.cut();
     for (const [m, n] of [[ann, nodes[0]!], [ben, nodes[1]!]] as const) {
-      const res = await fetch(`${n.url}/api/v1/me`, { headers: { authorization: `Bearer ${m.client.session!.accessToken}` } });
+      const res = await fetch(`${n.url}/api/v1/me`, { headers: { authorization: `Bearer ${m.client.session!.accessToken}` } }).catch((err) => {
+        throw new Error(`${n.name} did not answer (exit ${n.proc.child.exitCode}): ${err}\n${n.proc.stderr()}\n${n.proc.stdout().slice(-3000)}`);
+      });
       expect(res.status).toBe(503);
       expect((await res.json()).error).toEqual({ code: 'service_unavailable', message: expect.stringMatching(/database/i) });
       const send = await fetch(`${n.url}/api/v1/chats/${group}/messages`, {
