@@ -47,6 +47,8 @@ export interface RealtimeOptions {
   cursor?: SyncCursor;
   minBackoffMs?: number;
   maxBackoffMs?: number;
+  /** At most this many events per sync round (1 to 5000; the server's default, 1000, when unset) */
+  syncPageSize?: number;
 }
 
 const PERMANENT = new Set(['not_found', 'invalid_request', 'message_too_long', 'cannot_post', 'forbidden']);
@@ -84,6 +86,7 @@ export class ParleyRealtime {
   private held: SyncEvent[] = [];
   private readonly minBackoff: number;
   private readonly maxBackoff: number;
+  private readonly syncPageSize?: number;
   /** Positions this device has: its personal log and each chat */
   cursor: SyncCursor;
 
@@ -95,6 +98,7 @@ export class ParleyRealtime {
     this.cursor = options.cursor ? { userSeq: options.cursor.userSeq, chats: { ...options.cursor.chats } } : { userSeq: 0, chats: {} };
     this.minBackoff = options.minBackoffMs ?? 500;
     this.maxBackoff = options.maxBackoffMs ?? 30_000;
+    this.syncPageSize = options.syncPageSize;
   }
 
   get state(): ConnectionState {
@@ -317,6 +321,7 @@ export class ParleyRealtime {
           type: 'sync',
           userSeq: this.cursor.userSeq,
           chats: this.cursor.chats,
+          ...(this.syncPageSize ? { limit: this.syncPageSize } : {}),
         });
         for (const e of changes.events) this.accept(e, false);
         this.cursor.userSeq = Math.max(this.cursor.userSeq, changes.userSeq);

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ChatEvent, SyncEvent, UserEvent } from '@parley/sdk';
+import WebSocket from 'ws';
+import { ParleyRealtime, type ChatEvent, type SyncEvent, type UserEvent, type WebSocketFactory } from '@parley/sdk';
 import type { Bus } from '../src/adapters/bus/bus.ts';
 import { InProcessBus } from '../src/adapters/bus/in-process-bus.ts';
 import { DELIVER, type Delivery } from '../src/modules/sync/log.ts';
@@ -150,6 +151,66 @@ describe.each(await stores())('sync on %s', (kind) => {
     replica.apply(reference!);
     for (const c of chats) expect(replica.messages(c.id), c.title).toEqual(await allMessages(me!.client, c.id));
     expect(replica.chats.has(leaving.id)).toBe(false);
+  });
+
+  it('pages exactly through a long personal log with a chat left and joined again inside it', async () => {
+    const [me, owner] = await Promise.all(['pgme', 'pgowner'].map((b) => t.user(name(b))));
+    const group = await owner!.client.createGroup({ title: 'In and out', memberIds: [me!.id] });
+    const other = await owner!.client.createPrivateChat({ userId: me!.id });
+    await owner!.client.sendMessage({ chatId: group.id, text: 'before', clientMessageId: 'b' });
+    const start = await catchUp(me!.client, { userSeq: 0, chats: {} });
+
+    // While away: messages, a long run of personal events, then out of the group and back in.
+    for (let i = 0; i < 4; i++) await owner!.client.sendMessage({ chatId: group.id, text: `while away ${i}`, clientMessageId: `a${i}` });
+    for (let i = 0; i < 12; i++) await me!.client.updateChat({ chatId: other.id, muted: i % 2 === 0 });
+    await owner!.client.removeMember({ chatId: group.id, userId: me!.id });
+    await owner!.client.sendMessage({ chatId: group.id, text: 'not for me', clientMessageId: 'x' });
+    await owner!.client.addMembers({ chatId: group.id, userIds: [me!.id] });
+    for (let i = 0; i < 3; i++) await owner!.client.sendMessage({ chatId: group.id, text: `back ${i}`, clientMessageId: `c${i}` });
+
+    const whole = await catchUp(me!.client, start.cursor);
+    for (const limit of [1, 4, 5, 13]) {
+      const { events, cursor } = await catchUp(me!.client, start.cursor, limit);
+      const mine = events.filter((e): e is UserEvent => e.log === 'user');
+      expect(mine.map((e) => e.userSeq)).toEqual(range(start.cursor.userSeq, cursor.userSeq));
+      // Each position of the group once, in order; what happened while I was out is not mine.
+      const seqs = ofChat(events, group.id).map((e) => e.seq);
+      expect(new Set(seqs).size, `limit ${limit}: nothing twice`).toBe(seqs.length);
+      expect(seqs).toEqual(ofChat(whole.events, group.id).map((e) => e.seq));
+      expect(cursor).toEqual(whole.cursor);
+      const replica = new Replica();
+      replica.apply(start.events);
+      replica.apply(events);
+      expect(replica.messages(group.id).map((m) => m.text)).toEqual(['back 0', 'back 1', 'back 2']);
+    }
+    expect(ofChat(whole.events, group.id).some((e) => e.message?.text === 'not for me')).toBe(false);
+
+    // The realtime client, resuming from the same cursor in small pages, applies each event once.
+    for (const syncPageSize of [3, 5]) {
+      const rt = new ParleyRealtime(me!.client, { WebSocket: WebSocket as unknown as WebSocketFactory, cursor: start.cursor, syncPageSize });
+      const got: SyncEvent[] = [];
+      rt.on('event', (e) => got.push(e));
+      await rt.connect();
+      rt.close();
+      expect(got.filter((e) => e.log === 'user')).toEqual(whole.events.filter((e) => e.log === 'user'));
+      expect(ofChat(got, group.id).map((e) => e.seq), `pages of ${syncPageSize}`).toEqual(ofChat(whole.events, group.id).map((e) => e.seq));
+      expect(rt.cursor).toEqual(whole.cursor);
+    }
+  });
+
+  it('does not hand the history of a chat deleted for me to a new device', async () => {
+    const [me, peer] = await Promise.all(['hdme', 'hdpeer'].map((b) => t.user(name(b))));
+    const chat = await peer!.client.createPrivateChat({ userId: me!.id });
+    await peer!.client.sendMessage({ chatId: chat.id, text: 'old', clientMessageId: 'o' });
+    await me!.client.deleteChat({ chatId: chat.id });
+    const fresh = await catchUp(me!.client, { userSeq: 0, chats: {} });
+    expect(ofChat(fresh.events, chat.id)).toEqual([]);
+    const m = await peer!.client.sendMessage({ chatId: chat.id, text: 'new', clientMessageId: 'n' });
+    const later = await catchUp(me!.client, fresh.cursor);
+    expect(ofChat(later.events, chat.id).map((e) => e.message?.id)).toEqual([m.id]);
+    const replica = new Replica();
+    replica.apply([...fresh.events, ...later.events]);
+    expect(replica.messages(chat.id)).toEqual(await allMessages(me!.client, chat.id));
   });
 
   it('loses nothing that happens while the realtime client connects, again and again', async () => {

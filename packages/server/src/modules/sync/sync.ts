@@ -36,7 +36,7 @@ export async function getChanges(s: Services, actor: Actor, input: ChangesInput)
   const memberships = await k
     .selectFrom('members')
     .innerJoin('chats', 'chats.id', 'members.chat_id')
-    .select(['members.chat_id', 'members.joined_seq', 'chats.last_seq'])
+    .select(['members.chat_id', 'members.joined_seq', 'members.hidden_seq', 'chats.last_seq'])
     .where('members.user_id', '=', actor.userId)
     .where('chats.deleted_at', 'is', null)
     .orderBy('members.chat_id')
@@ -48,12 +48,15 @@ export async function getChanges(s: Services, actor: Actor, input: ChangesInput)
   let hasMore = userMore;
   for (const m of memberships) {
     // Never before the position I joined at: what happened before (or between membership spells) is not mine.
-    const from = Math.max(known[m.chat_id] ?? 0, Number(m.joined_seq));
+    // A device new to a chat I deleted for myself starts where I deleted it, as listMessages does.
+    const start = known[m.chat_id] ?? (m.hidden_seq === null ? 0 : Number(m.hidden_seq));
+    const from = Math.max(start, Number(m.joined_seq));
     chats[m.chat_id] = from;
     const last = Number(m.last_seq);
     if (last <= from) continue;
-    // A chat not yet announced by a personal event I have received waits for the next page.
-    if (room <= 0 || (userMore && known[m.chat_id] === undefined)) {
+    // Personal events come first, across pages too: a chat left and joined again further on in my
+    // log must not have its positions handed out before the device has read that far.
+    if (room <= 0 || userMore) {
       hasMore = true;
       continue;
     }
