@@ -299,6 +299,43 @@ describe.each(await stores())('chats on %s', (kind) => {
     expect(await fail(u.client.listMessages({ chatId: self.id, before: 5, after: 1 }))).toMatchObject({ status: 400 });
   });
 
+  it('tells every device of every member about chat changes as they happen', async () => {
+    const [owner, member] = await Promise.all(['live', 'watcher'].map((b) => t.user(name(b))));
+    const ownerPhone = t.client();
+    await ownerPhone.login({ username: owner!.username, password: owner!.password, deviceName: 'phone' });
+    const [o1, o2, m1] = await Promise.all([rawSocket(t, owner!), rawSocket(t, { client: ownerPhone }), rawSocket(t, member!)]);
+    const userEvent = (type: string, chatId: string) => (f: any) => f.type === 'event' && f.event.log === 'user' && f.event.type === type && f.event.chatId === chatId;
+    const chatEvent = (type: string, chatId: string) => (f: any) => f.type === 'event' && f.event.log === 'chat' && f.event.type === type && f.event.chatId === chatId;
+
+    const g = await owner!.client.createGroup({ title: 'Live', memberIds: [member!.id] });
+    for (const s of [o1, o2]) await s.waitFor(userEvent('chat.joined', g.id));
+    expect((await m1.waitFor(userEvent('chat.joined', g.id))).event).toMatchObject({ seq: 0 });
+    expect((await m1.waitFor(chatEvent('member.added', g.id))).event).toMatchObject({ seq: 1, actorId: owner!.id, member: { userId: member!.id, role: 'member' } });
+
+    await owner!.client.updateChat({ chatId: g.id, title: 'Live!' });
+    for (const s of [o1, o2, m1]) expect((await s.waitFor(chatEvent('chat.updated', g.id))).event).toMatchObject({ title: 'Live!', actorId: owner!.id });
+    await owner!.client.setMemberRole({ chatId: g.id, userId: member!.id, role: 'admin' });
+    for (const s of [o1, o2, m1]) expect((await s.waitFor(chatEvent('member.updated', g.id))).event).toMatchObject({ member: { userId: member!.id, role: 'admin' } });
+    // Muting is mine alone: my other device hears of it, the other member does not.
+    await owner!.client.updateChat({ chatId: g.id, muted: true });
+    expect((await o2.waitFor(userEvent('chat.muted', g.id))).event).toMatchObject({ muted: true });
+    const m = await member!.client.sendMessage({ chatId: g.id, text: 'read me', clientMessageId: 'rm' });
+    await owner!.client.markRead({ chatId: g.id, seq: m.seq });
+    expect((await o2.waitFor(userEvent('chat.read', g.id))).event).toMatchObject({ seq: m.seq });
+    expect((await m1.waitFor(chatEvent('read.updated', g.id))).event).toMatchObject({ read: { userId: owner!.id, seq: m.seq } });
+
+    await owner!.client.deleteChat({ chatId: g.id });
+    for (const s of [o1, o2, m1]) await s.waitFor(userEvent('chat.deleted', g.id));
+    await settle(100);
+    expect(m1.frames.some(userEvent('chat.muted', g.id)) || m1.frames.some(userEvent('chat.read', g.id))).toBe(false);
+    // Every chat event arrived once, in position order.
+    for (const s of [o1, o2, m1]) {
+      const seqs = s.frames.filter((f) => f.type === 'event' && f.event.log === 'chat' && f.event.chatId === g.id).map((f) => f.event.seq);
+      expect(seqs).toEqual(seqs.map((_: number, i: number) => i + 1));
+    }
+    for (const s of [o1, o2, m1]) s.close();
+  });
+
   it('sends typing indicators to the other members only, and stores nothing', async () => {
     const [typer, reader, outsider] = await Promise.all(['typer', 'reader', 'outsider'].map((b) => t.user(name(b))));
     const g = await typer!.client.createGroup({ title: 'Typing', memberIds: [reader!.id] });
