@@ -8,6 +8,7 @@ import type { Actor } from '../services.ts';
 import { authenticate } from '../modules/sessions/sessions.ts';
 import { validatorCompiler } from './validation.ts';
 import { newId } from '../modules/sessions/tokens.ts';
+import { webRoutes } from './routes/web-routes.ts';
 
 export const API_PREFIX = '/api/v1';
 export const BODY_LIMIT = 1024 * 1024;
@@ -135,6 +136,8 @@ export function buildApp(ctx: AppContext): FastifyInstance {
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
     },
   });
+  // The web client at /, with its own Content-Security-Policy (the API keeps the stricter one above).
+  app.register(async (scoped) => webRoutes(scoped, ctx));
   return app;
 }
 

@@ -1,0 +1,58 @@
+import type { Chat } from '@parley/sdk';
+import { chatList, me, openChatId, presence, typing, userName } from '../state/app-state.ts';
+import { formatWhen, initials } from './format.ts';
+
+function preview(c: Chat): string {
+  const m = c.lastMessage;
+  if (!m) return c.kind === 'self' ? 'Notes to yourself' : 'No messages yet';
+  const text = m.deletedAt ? 'Message deleted' : (m.text ?? '');
+  const who = m.senderId === me.value?.id ? 'You: ' : c.kind === 'group' ? `${userName(m.senderId)}: ` : '';
+  return who + text;
+}
+
+export function Avatar({ name, self, online }: { name: string; self?: boolean; online?: boolean }) {
+  return (
+    <span class={`avatar${self ? ' self' : ''}`} aria-hidden="true">
+      {self ? '★' : initials(name)}
+      {online !== undefined && <span class={`dot${online ? ' online' : ''}`} />}
+    </span>
+  );
+}
+
+export function ChatList() {
+  const chats = chatList.value;
+  if (chats.length === 0) return <p class="empty">No chats yet. Start one with the + button.</p>;
+  return (
+    <ul class="chat-list" aria-label="Chats">
+      {chats.map((c) => {
+        const online = c.kind === 'private' && c.peer ? (presence.value[c.peer.id]?.online ?? false) : undefined;
+        const isTyping = Object.keys(typing.value[c.id] ?? {}).length > 0;
+        const unread = c.unreadCount > 0 && !c.muted ? c.unreadCount : 0;
+        const label = `${c.title}${online ? ', online' : ''}${unread ? `, ${unread} unread` : ''}`;
+        return (
+          <li key={c.id}>
+            <a href={`#/chat/${encodeURIComponent(c.id)}`} class={`chat-row${openChatId.value === c.id ? ' active' : ''}`} aria-label={label} aria-current={openChatId.value === c.id ? 'page' : undefined} data-chat-id={c.id}>
+              <Avatar name={c.title} self={c.kind === 'self'} online={online} />
+              <span class="chat-row-body">
+                <span class="chat-row-top">
+                  <span class="chat-title">
+                    {c.title}
+                  </span>
+                  {c.lastMessage && <time class="when">{formatWhen(c.lastMessage.createdAt)}</time>}
+                </span>
+                <span class="chat-row-bottom">
+                  <span class={`preview${isTyping ? ' typing' : ''}`}>{isTyping ? 'typing…' : preview(c)}</span>
+                  {unread > 0 && (
+                    <span class="badge" aria-hidden="true">
+                      {unread}
+                    </span>
+                  )}
+                </span>
+              </span>
+            </a>
+          </li>
+        );
+      })}
+    </ul>
+  );
+}
