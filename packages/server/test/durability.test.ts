@@ -1,7 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ParleyClient, type Message } from '@parley/sdk';
 import { freshStore, stores, type TestStore } from './_harness.ts';
-import { runParley, spawnServe, type ServeProcess } from './_cli.ts';
+import { buildConfig } from '../src/config/config.ts';
+import { createContext } from '../src/context.ts';
+import { createLogger } from '../src/logger.ts';
+import { createInvite } from '../src/modules/invites/invites.ts';
+import { spawnServe, type ServeProcess } from './_cli.ts';
 import { rawSocket } from './_ws.ts';
 import { allMessages, range } from './_sync.ts';
 
@@ -26,9 +30,11 @@ describe.each(await stores())('durability on %s', (kind) => {
   }
 
   it('keeps every message acknowledged over the socket through kill -9 of the server', async () => {
-    const invite = await runParley(['invite', 'create', '--uses', '5'], env, 60_000);
-    expect(invite.code).toBe(0);
-    const code = invite.stdout.trim();
+    // The invite is made in this process, straight in the store, to spare a process start.
+    const ctx = await createContext(buildConfig(env), { log: createLogger('silent') });
+    await ctx.db.migrate();
+    const code = (await createInvite(ctx, null, { maxUses: 5 })).code!;
+    await ctx.close();
     const first = await serve();
 
     const alice = new ParleyClient({ baseUrl: first.url });
