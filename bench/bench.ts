@@ -392,6 +392,7 @@ async function fanoutStep(gen: Generator, t: Target, workload: string, stepNo: n
   let acks = 0;
   let maxLag = 0;
   let lateSends = 0;
+  let echoes = 0;
   let maxBucket = -1;
   const errors: Record<string, number> = {};
   for (const part of parts) {
@@ -405,6 +406,7 @@ async function fanoutStep(gen: Generator, t: Target, workload: string, stepNo: n
     acks += part.acks;
     maxLag = Math.max(maxLag, part.maxLagMs);
     lateSends += part.lateSends;
+    echoes += part.echoes;
     for (const [code, n] of Object.entries(part.errors)) errors[code] = (errors[code] ?? 0) + n;
   }
   let lost = 0;
@@ -426,6 +428,7 @@ async function fanoutStep(gen: Generator, t: Target, workload: string, stepNo: n
     sends: total,
     acks,
     deliveries: received,
+    echoesToSender: echoes,
     deliveriesPerSec: Math.round(received / O.duration),
     p50: p(50),
     p95: p(95),

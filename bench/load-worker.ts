@@ -24,6 +24,7 @@ let acks = 0;
 let errors: Record<string, number> = {};
 let maxLagMs = 0;
 let lateSends = 0;
+let echoes = 0;
 let sendTimer: NodeJS.Timeout | null = null;
 let cpuStart = process.cpuUsage();
 let wallStart = performance.now();
@@ -32,12 +33,18 @@ function reply(m: FromWorker): void {
   process.send!(m);
 }
 
-function onFrame(data: WebSocket.RawData): void {
+function onFrame(userId: string, data: WebSocket.RawData): void {
   const t = nowMs();
   const f = JSON.parse(data.toString());
   if (f.type === 'event') {
     const text: unknown = f.event?.message?.text;
     if (f.event?.type !== 'message.created' || typeof text !== 'string' || !text.startsWith('b|')) return;
+    // Parley also sends the event to the sender's own sockets (its other devices); only the
+    // deliveries to the other members are counted, as for the baseline.
+    if (f.event.message.senderId === userId) {
+      echoes++;
+      return;
+    }
     // b|step|k|scheduledMs|padding
     const parts = text.split('|', 4);
     if (Number(parts[1]) !== step) return;
@@ -75,7 +82,7 @@ function open(url: string, user: BenchUser, localAddress: string | undefined): P
       if (!done) resolve(null);
       done = true;
     });
-    ws.on('message', onFrame);
+    ws.on('message', (data) => onFrame(user.id, data));
   });
 }
 
@@ -113,6 +120,7 @@ function startStep(m: Extract<ToWorker, { cmd: 'step' }>): void {
   errors = {};
   maxLagMs = 0;
   lateSends = 0;
+  echoes = 0;
   cpuStart = process.cpuUsage();
   wallStart = performance.now();
   // The k this process sends: those whose rotating user is one of ours.
@@ -163,7 +171,7 @@ process.on('message', async (m: ToWorker) => {
       const cpu = process.cpuUsage(cpuStart);
       const sparse: [number, number][] = [];
       for (let b = 0; b < hist.length; b++) if (hist[b]) sparse.push([b, hist[b]!]);
-      reply({ type: 'collected', hist: sparse, counts, received, late, acks, errors, maxLagMs, lateSends, cpuUs: cpu.user + cpu.system, wallMs: performance.now() - wallStart });
+      reply({ type: 'collected', hist: sparse, counts, received, late, acks, errors, maxLagMs, lateSends, echoes, cpuUs: cpu.user + cpu.system, wallMs: performance.now() - wallStart });
       break;
     }
     case 'close': {

@@ -40,6 +40,7 @@ export type FromWorker =
       errors: Record<string, number>;
       maxLagMs: number;
       lateSends: number;
+      echoes: number;
       cpuUs: number;
       wallMs: number;
     }
