@@ -49,6 +49,9 @@ export async function createContext(config: Readonly<Config>, overrides: Context
   const nodeId = config.nodeId ?? `${hostname()}-${process.pid}-${newId().slice(0, 6)}`;
   const log = (overrides.log ?? createLogger(config.logLevel)).child({ node: nodeId });
   const metrics = createMetrics(nodeId);
+  // What other nodes know this process by: unique even if two nodes are given the same name by
+  // mistake, or a node restarts under its old name while its predecessor's presence entries live on.
+  const instanceId = `${nodeId}#${newId().slice(0, 8)}`;
   const db = await Database.open(config.db);
   let bus: Bus;
   let redisBus: RedisBus | undefined;
@@ -58,7 +61,7 @@ export async function createContext(config: Readonly<Config>, overrides: Context
     const { RedisBus } = await import('./adapters/bus/redis-bus.ts');
     bus = redisBus = new RedisBus({
       url: config.redisUrl,
-      nodeId,
+      nodeId: instanceId,
       log,
       onState: (up) => metrics.busUp.set(up ? 1 : 0),
       onPublishFailed: () => metrics.busPublishFailures.inc(),
@@ -69,7 +72,7 @@ export async function createContext(config: Readonly<Config>, overrides: Context
   let cluster: RedisPresenceStore | undefined;
   if (redisBus) {
     const { RedisPresenceStore } = await import('./modules/presence/redis-presence.ts');
-    cluster = new RedisPresenceStore(redisBus.client, { nodeId, ttlMs: config.presenceTtlMs });
+    cluster = new RedisPresenceStore(redisBus.client, { nodeId: instanceId, ttlMs: config.presenceTtlMs });
   }
   const tokens = new TokenCache(bus);
   const limiters = {

@@ -5,7 +5,7 @@ import { InProcessBus } from './in-process-bus.ts';
 
 export interface RedisBusOptions {
   url: string;
-  /** This node's id: a node skips what it published itself, having delivered it locally already. */
+  /** This process's id, unique in the cluster: a node skips what it published itself, having delivered it locally already. */
   nodeId: string;
   log: Logger;
   /** Prefix of every channel and key, so several deployments can share one Redis. */

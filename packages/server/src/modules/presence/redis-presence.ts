@@ -23,6 +23,7 @@ export class RedisPresenceStore {
   private readonly prefix: string;
   private readonly all: string;
 
+  /** `nodeId` must be unique to this process and contain no space. */
   constructor(redis: Redis, options: { nodeId: string; ttlMs: number; prefix?: string }) {
     this.redis = redis;
     this.node = options.nodeId;
