@@ -10,6 +10,8 @@ import { API_PREFIX } from '../app.ts';
 /** Where `npm run build` puts the web client. */
 export const WEB_DIST = fileURLToPath(new URL('../../../../web/dist/', import.meta.url));
 
+/** The router's limit for one path segment (routerOptions.maxParamLength in app.ts). */
+const MAX_PARAM_LENGTH = 200;
 const HOST_RE = /^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
 
 /**
@@ -62,14 +64,16 @@ export async function webRoutes(app: FastifyInstance, ctx: AppContext, options: 
 
   app.get('/*', async (req, reply) => {
     const url = req.url.split('?')[0]!;
-    const notFound = new AppError('not_found', `No route for ${req.method} "${url}"`);
-    if (url === API_PREFIX || url.startsWith('/api/')) throw notFound;
+    // The router falls back to this catch-all when a URL fails its own checks, so they are repeated here.
     let rel: string;
     try {
       rel = decodeURIComponent(url);
     } catch {
       throw new AppError('invalid_request', 'The URL is not validly encoded');
     }
+    if (url.split('/').some((part) => part.length > MAX_PARAM_LENGTH)) throw new AppError('invalid_request', 'A part of the URL is too long');
+    const notFound = new AppError('not_found', `No route for ${req.method} "${url}"`);
+    if (url === API_PREFIX || url.startsWith('/api/')) throw notFound;
     const file = path.join(root, path.normalize(rel));
     reply.header('content-security-policy', pageCsp(req.headers.host));
     if (rel !== '/' && file.startsWith(root + path.sep) && !rel.includes('\0') && isFile(file)) {
