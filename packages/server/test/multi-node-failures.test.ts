@@ -99,6 +99,23 @@ describe.skipIf(skip !== null)('two nodes losing Redis and PostgreSQL', () => {
     await waitFor('ben receives live again', () => created(ben, group).some((m) => m.id === after.id), 3000);
     const metrics = await (await fetch(`${nodes[0]!.url}/metrics`)).text();
     expect(metrics).toMatch(/^parley_bus_up\{node="node-a"\} 1$/m);
+    expect(Number(/^parley_bus_publish_failures_total\{node="node-a"\} (\d+)$/m.exec(metrics)?.[1])).toBeGreaterThan(0);
+  });
+
+  it('holds the message rate for a user who sends through both nodes', async () => {
+    // The default is 30 messages per 10 s per user, counted in Redis for the whole cluster.
+    const statuses: number[] = [];
+    for (let i = 0; i < 32; i++) {
+      const res = await fetch(`${nodes[i % 2]!.url}/api/v1/chats/${group}/messages`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${cy.client.session!.accessToken}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ text: `rate ${i}`, clientMessageId: `rate-${i}` }),
+      });
+      statuses.push(res.status);
+      if (res.status === 429) expect((await res.json()).error.code).toBe('rate_limited');
+    }
+    expect(statuses.filter((s) => s === 201 || s === 200)).toHaveLength(30);
+    expect(statuses.slice(30)).toEqual([429, 429]);
   });
 
   it('answers 503 service_unavailable while PostgreSQL is unreachable, stays up, and recovers when it returns', async () => {
