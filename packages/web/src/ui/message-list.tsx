@@ -248,7 +248,7 @@ function PendingBubble({ p }: { p: PendingMessage }) {
           </>
         ) : (
           <span class="status pending" aria-label="Sending" title="Sending" data-status="pending">
-            🕓
+            sending…
           </span>
         )}
       </div>
