@@ -121,6 +121,15 @@ ${nginxConfigFromDocs(port, nodes.map((n) => n.port))}
 
     const invite = await makeInvite(store);
     const ann = await member(front, invite, 'ann');
+    // nginx states the client's address itself: one the client makes up is not believed.
+    const spoofed = await fetch(`${front}/api/v1/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-forwarded-for': '203.0.113.9' },
+      body: JSON.stringify({ username: 'ann', password: ann.password, deviceName: 'spoofer' }),
+    });
+    expect(spoofed.status).toBe(200);
+    const sessions = (await ann.client.listSessions()).sessions;
+    expect(sessions.find((x) => x.deviceName === 'spoofer')?.ip).toBe('127.0.0.1');
     const ben = await member(front, invite, 'ben');
     const cal = await member(front, invite, 'cal');
     members.push(ann, ben, cal);
