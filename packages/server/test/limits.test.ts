@@ -149,7 +149,7 @@ describe.each(await stores())('chat limit on %s', (kind) => {
   let t: TestServer;
   beforeAll(async () => {
     // Saved messages count: a user is in at most 4 chats.
-    t = await startTestServer(kind, { PARLEY_MAX_CHATS_PER_USER: '4', PARLEY_MESSAGE_RATE: '2/1s', PARLEY_LOGIN_LIMIT: '1000/60s' });
+    t = await startTestServer(kind, { PARLEY_MAX_CHATS_PER_USER: '4', PARLEY_MAX_CHANNEL_SUBSCRIBERS: '3', PARLEY_MESSAGE_RATE: '2/1s', PARLEY_LOGIN_LIMIT: '1000/60s' });
   });
   afterAll(async () => t?.close());
 
@@ -194,6 +194,15 @@ describe.each(await stores())('chat limit on %s', (kind) => {
     expect(results.filter((r) => r === 'ok')).toHaveLength(3);
     expect(results.filter((r) => r === 'chat_limit_reached')).toHaveLength(3);
     expect((await u.client.listChats()).chats).toHaveLength(4);
+  });
+
+  it('holds channels to their own member limit', async () => {
+    const [owner, a, b, c] = await Promise.all(['chowner', 'chsa', 'chsb', 'chsc'].map((x) => t.user(x)));
+    expect(await fail(owner!.client.createChannel({ title: 'Crowded', memberIds: [a!.id, b!.id, c!.id] }))).toMatchObject({ status: 409, code: 'member_limit_reached' });
+    const ch = await owner!.client.createChannel({ title: 'Cosy', memberIds: [a!.id, b!.id] });
+    expect(await fail(owner!.client.addMembers({ chatId: ch.id, userIds: [c!.id] }))).toMatchObject({ status: 409, code: 'member_limit_reached' });
+    expect((await owner!.client.listMembers({ chatId: ch.id })).members).toHaveLength(3);
+    expect((await c!.client.listChats()).chats).toHaveLength(1);
   });
 
   it('lets a user send again once the rate window has passed', async () => {
