@@ -83,6 +83,13 @@ describe.each(await stores())('two people, two devices, three chats on %s', (kin
     await converged([laptop, phone, bobs], [priv.id, group.id, channel.id], alice!.client);
     expect(carols.replica.chats.has(priv.id) || carols.replica.chats.has(channel.id)).toBe(false);
 
+    // Typing reaches the others through the SDK too.
+    const typing: { chatId: string; userId: string }[] = [];
+    bobs.rt.on('typing', (x) => typing.push(x));
+    laptop.rt.typing(group.id);
+    await eventually(() => typing.length > 0, 5000, 'typing');
+    expect(typing).toEqual([{ chatId: group.id, userId: alice!.id }]);
+
     // Read receipts: Bob reads the private chat, Alice's devices see it.
     await bobs.rt.markRead(priv.id, bobs.rt.cursor.chats[priv.id]!);
     await eventually(() => [laptop, phone].every((d) => d.events.some((e) => e.type === 'read.updated' && e.chatId === priv.id)), 5000, 'the read receipt');
