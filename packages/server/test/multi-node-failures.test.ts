@@ -160,4 +160,19 @@ describe.skipIf(skip !== null)('two nodes losing Redis and PostgreSQL', () => {
     expect(listed.messages.filter((m) => m.text === 'sent during the database outage')).toHaveLength(1);
     expect(listed.messages.some((m) => m.text === 'into the void')).toBe(false);
   });
+
+  it('says goodbye when a node is stopped: its users are reported offline at once, not after the presence TTL', async () => {
+    await ann.client.createPrivateChat({ userId: ben.id });
+    await waitFor('ben to be online for ann', async () => (await ann.client.getPresence({ userIds: [ben.id] })).presence[0]?.online, 3000);
+    ann.presence.length = 0;
+    const stoppedAt = Date.now();
+    nodes[1]!.proc.child.kill('SIGTERM');
+    expect(await nodes[1]!.proc.exited).toEqual({ code: 0, signal: null });
+    // Ben's client keeps trying the stopped node; no other node holds him.
+    await waitFor('ann to hear ben went offline', () => ann.presence.some((p) => p.userId === ben.id && !p.online), 4000, 20);
+    const heard = Date.now() - stoppedAt;
+    console.log(`a stopped node's user reported offline after ${heard} ms (presence TTL 6 s)`);
+    expect(heard).toBeLessThan(4000);
+    expect((await ann.client.getPresence({ userIds: [ben.id] })).presence[0]).toMatchObject({ online: false, lastSeenAt: expect.any(String) });
+  });
 });

@@ -40,6 +40,8 @@ export class PresenceTracker {
   private readonly cluster: RedisPresenceStore | undefined;
   private readonly timer: NodeJS.Timeout | undefined;
   private closed = false;
+  /** Announcements under way, which a shutdown lets finish before the bus and store close. */
+  private readonly inflight = new Set<Promise<void>>();
 
   constructor(s: Services, options: PresenceOptions = {}) {
     this.s = s;
@@ -60,14 +62,16 @@ export class PresenceTracker {
     const n = (this.sockets.get(userId) ?? 0) + 1;
     this.sockets.set(userId, n);
     if (n > 1) return;
-    if (!this.cluster) return void this.announce(userId, true, null);
+    if (!this.cluster) return this.track(this.announce(userId, true, null));
     // Announced even when another node holds the user already: a repeated "online" is harmless.
-    this.cluster.vouch([userId], this.s.now()).then(
-      () => this.announce(userId, true, null),
-      (err) => {
-        this.s.log.warn({ err }, 'presence update failed');
-        void this.announce(userId, true, null);
-      },
+    this.track(
+      this.cluster.vouch([userId], this.s.now()).then(
+        () => this.announce(userId, true, null),
+        (err) => {
+          this.s.log.warn({ err }, 'presence update failed');
+          return this.announce(userId, true, null);
+        },
+      ),
     );
   }
 
@@ -80,16 +84,22 @@ export class PresenceTracker {
     }
     this.sockets.delete(userId);
     const now = this.s.now();
-    if (!this.cluster) return void this.wentOffline(userId, now);
-    this.cluster.withdraw(userId, now).then(
-      (elsewhere) => {
-        if (!elsewhere && !this.isOnline(userId)) void this.wentOffline(userId, now);
-      },
-      (err) => {
-        this.s.log.warn({ err }, 'presence update failed');
-        if (!this.isOnline(userId)) void this.wentOffline(userId, now);
-      },
+    if (!this.cluster) return this.track(this.wentOffline(userId, now));
+    this.track(
+      this.cluster.withdraw(userId, now).then(
+        (elsewhere) => (elsewhere || this.isOnline(userId) ? undefined : this.wentOffline(userId, now)),
+        (err) => {
+          this.s.log.warn({ err }, 'presence update failed');
+          return this.isOnline(userId) ? undefined : this.wentOffline(userId, now);
+        },
+      ),
     );
+  }
+
+  private track(p: Promise<void>): void {
+    const settled = p.catch((err) => this.s.log.warn({ err }, 'presence update failed'));
+    this.inflight.add(settled);
+    void settled.finally(() => this.inflight.delete(settled));
   }
 
   /** Renews this node's word for its users and reports users of nodes that stopped renewing. */
@@ -151,19 +161,23 @@ export class PresenceTracker {
   }
 
   /**
-   * Stops the heartbeat and, with a cluster directory, says goodbye: the users this node held are
-   * withdrawn (and announced offline unless another node holds them), within a bounded time.
+   * Stops the heartbeat and says goodbye: the users this node still held are withdrawn from the
+   * cluster directory, if any, and those no other node holds get their last seen time and an offline
+   * announcement. Announcements under way get to finish too, within a bounded time.
    */
   async close(): Promise<void> {
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
-    if (!this.cluster || this.sockets.size === 0) return;
     const users = [...this.sockets.keys()];
     this.sockets.clear();
     const now = this.s.now();
-    const goodbye = this.cluster.withdrawAll(users, now).then((offline) => Promise.all(offline.map((u) => this.wentOffline(u, now))));
+    if (users.length > 0) {
+      const offline = this.cluster ? this.cluster.withdrawAll(users, now) : Promise.resolve(users);
+      this.track(offline.then(async (gone) => void (await Promise.all(gone.map((u) => this.wentOffline(u, now))))));
+    }
+    if (this.inflight.size === 0) return;
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([goodbye.catch(() => {}), new Promise((r) => (timer = setTimeout(r, GOODBYE_BUDGET_MS)))]);
+    await Promise.race([Promise.allSettled([...this.inflight]), new Promise((r) => (timer = setTimeout(r, GOODBYE_BUDGET_MS)))]);
     clearTimeout(timer);
   }
 }
