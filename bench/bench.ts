@@ -473,7 +473,11 @@ async function fanoutStep(gen: Generator, t: Target, workload: string, stepNo: n
   return { pass: row.pass, p99: row.p99 };
 }
 
-async function fanoutSeries(gen: Generator, t: Target, workload: string, rates: number[], users: BenchUser[]): Promise<{ sustainable: number | null; failedAt: number | null }> {
+/**
+ * Rising rates until the first failing step (tried twice). With `through`, the series goes on
+ * past a failure up to that rate, so the baseline has a figure at every rate Parley ran.
+ */
+async function fanoutSeries(gen: Generator, t: Target, workload: string, rates: number[], users: BenchUser[], through = 0): Promise<{ sustainable: number | null; failedAt: number | null }> {
   let sustainable: number | null = null;
   let stepNo = Math.floor(Math.random() * 1000) * 100;
   let failedAt: number | null = null;
@@ -482,10 +486,11 @@ async function fanoutSeries(gen: Generator, t: Target, workload: string, rates: 
     // The machine is shared: a failed step is tried once more before the series stops.
     if (!r.pass) r = await fanoutStep(gen, t, workload, stepNo++, rate, users, 2);
     if (!r.pass) {
-      failedAt = rate;
-      break;
+      failedAt ??= rate;
+      if (rate >= through) break;
+      continue;
     }
-    sustainable = rate;
+    if (failedAt === null) sustainable = rate;
   }
   record({ kind: 'sustainable', target: t.name, store: t.store, workload, rate: sustainable, failedAt });
   return { sustainable, failedAt };
@@ -837,16 +842,17 @@ async function runStore(store: StoreMode, withBaseline: boolean): Promise<void> 
       base = await startBaseline(['--data', path.join(tmpRoot, 'baseline'), '--groups', groupsFile]);
       c = await gen.connect(base.wsUrl, baselineUsers(mainUsers));
       if (c.failed) throw new Error(`${c.failed} baseline sockets failed to connect`);
-      await fanoutSeries(gen, base, 'groups', O.rates, mainUsers);
+      await fanoutSeries(gen, base, 'groups', O.rates, mainUsers, series.failedAt ?? 0);
       await gen.close();
     }
     if (!O.skip.has('variant')) {
+      let variant: { sustainable: number | null; failedAt: number | null };
       c = await gen.connect(p.wsUrl, setup.users);
-      await fanoutSeries(gen, p, 'groups-3-per-user', O.variantRates, setup.users);
+      variant = await fanoutSeries(gen, p, 'groups-3-per-user', O.variantRates, setup.users);
       await gen.close();
       if (base) {
         c = await gen.connect(base.wsUrl, baselineUsers(setup.users));
-        await fanoutSeries(gen, base, 'groups-3-per-user', O.variantRates, setup.users);
+        await fanoutSeries(gen, base, 'groups-3-per-user', O.variantRates, setup.users, variant.failedAt ?? 0);
         await gen.close();
       }
     }
