@@ -5,7 +5,8 @@
 //   npm run bench -- --quick      ~1 minute smoke run with small numbers, no thresholds
 //
 // Options: --users N  --rates a,b,c  --duration S  --variant-rates a,b  --idle N  --catchup N
-//          --history-messages N  --history-chats N  --workers N  --no-pin  --skip fanout,variant,idle,catchup,history,profile,baseline
+//          --history-messages N  --history-chats N  --workers N  --no-pin
+//          --skip sqlite,fanout,variant,baseline,idle,catchup,profile,history
 import { spawn, execFileSync, fork, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -660,18 +661,18 @@ async function seedPostgresHistory(url: string, ownerId: string, chats: number, 
   const now = Date.now();
   await client.query(
     `insert into chats (id, kind, title, owner_id, pair_key, last_seq, member_count, created_at)
-     select 'hist' || lpad(c::text, 5, '0'), 'group', 'hist', $1, $2, 1, $3 from generate_series(0, $4 - 1) c`,
+     select 'hist' || lpad(c::text, 5, '0'), 'group', 'hist', $1::varchar, $2::bigint, 1, $3::bigint from generate_series(0, $4::int - 1) c`,
     [ownerId, per, now, chats],
   );
   await client.query(
     `insert into members (chat_id, user_id, role, joined_at, joined_seq, read_seq, hidden_seq, muted)
-     select 'hist' || lpad(c::text, 5, '0'), $1, 'owner', $2, 0, 0, null, 0 from generate_series(0, $3 - 1) c`,
+     select 'hist' || lpad(c::text, 5, '0'), $1::varchar, 'owner', $2::bigint, 0, 0, null, 0 from generate_series(0, $3::int - 1) c`,
     [ownerId, now, chats],
   );
   for (let c0 = 0; c0 < chats; c0 += 100) {
     await client.query(
       `insert into messages (id, chat_id, seq, sender_id, client_message_id, kind, text, reply_to_id, created_at, edited_at, deleted_at)
-       select 'hist' || lpad(c::text, 5, '0') || 'm' || s, 'hist' || lpad(c::text, 5, '0'), s, $1, 'h' || s, 'text', 'history ' || s || ' ' || repeat('h', 90), null, $2::bigint - ($3 - s) * 1000, null, null
+       select 'hist' || lpad(c::text, 5, '0') || 'm' || s, 'hist' || lpad(c::text, 5, '0'), s, $1::varchar, 'h' || s, 'text', 'history ' || s || ' ' || repeat('h', 90), null, $2::bigint - ($3::int - s) * 1000, null, null
        from generate_series($4::int, $5::int) c, generate_series(1, $3::int) s`,
       [ownerId, now, per, c0, Math.min(chats, c0 + 100) - 1],
     );
@@ -954,7 +955,7 @@ async function main(): Promise<void> {
   log(`results: ${path.relative(root, jsonlFile)}; scratch: ${tmpRoot}`);
   record({ kind: 'run', options: { ...O, skip: [...O.skip] }, cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, node: process.version, pinned });
   if (!pinned) log('taskset is not available (or --no-pin): server and generator are not pinned to separate cores');
-  await runStore({ name: 'sqlite' }, true);
+  if (!O.skip.has('sqlite')) await runStore({ name: 'sqlite' }, true);
   const pgMode = await postgresMode();
   if (pgMode) {
     try {
