@@ -103,6 +103,8 @@ export class TestRedis {
 export class FrontDoor {
   readonly port: number;
   targets: number[];
+  /** where the targets listen */
+  host = '127.0.0.1';
   private server: net.Server | null = null;
   private readonly sockets = new Set<net.Socket>();
 
@@ -138,7 +140,7 @@ export class FrontDoor {
     const attempt = (i: number) => {
       const port = this.targets[i];
       if (port === undefined || client.destroyed) return void client.destroy();
-      const upstream = net.connect(port, '127.0.0.1');
+      const upstream = net.connect(port, this.host);
       const onError = () => attempt(i + 1);
       upstream.once('error', onError);
       upstream.once('connect', () => {

@@ -25,6 +25,8 @@ describe.skipIf(skip !== null)('two nodes losing Redis and PostgreSQL', () => {
     const url = new URL(store.env.DATABASE_URL!);
     const realPort = Number(url.port || 5432);
     pgPath.targets = [realPort];
+    pgPath.host = url.hostname;
+    url.hostname = '127.0.0.1';
     url.port = String(pgPath.port);
     const env = { DATABASE_URL: url.toString(), REDIS_URL: redis.url, PARLEY_PRESENCE_TTL: '6' };
     nodes.push(...(await Promise.all(['node-a', 'node-b'].map((n) => startNode(n, env)))));
