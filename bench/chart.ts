@@ -78,7 +78,10 @@ export function renderChart(rows: FanoutRow[]): string {
   const cpu: Series[] = [];
   for (const key of keys) {
     const [target, store, workload] = key.split('|') as [string, string, string];
-    const rs = rows.filter((r) => r.target === target && r.store === store && r.workload === workload).sort((a, b) => a.rate - b.rate);
+    // one point per rate: the last attempt (a failed step is tried twice)
+    const byRate = new Map<number, FanoutRow>();
+    for (const r of rows) if (r.target === target && r.store === store && r.workload === workload) byRate.set(r.rate, r);
+    const rs = [...byRate.values()].sort((a, b) => a.rate - b.rate);
     const color = COLORS[target] ?? '#444';
     const variant = workload !== 'groups';
     const name = `${target}${store !== 'sqlite' ? `/${store}` : ''}${variant ? ` (${workload})` : ''}`;
