@@ -85,12 +85,15 @@ describe.each(await stores())('sync on %s', (kind) => {
         if (i % 6 === 0) await (i % 2 ? bob! : alice!).client.editMessage({ chatId: group.id, messageId: m.id, text: `g ${i} edited` });
         // The owner deletes others' messages too.
         if (i % 8 === 0) await alice!.client.deleteMessage({ chatId: group.id, messageId: m.id });
-        if (i % 40 === 0) {
-          await alice!.client.addMembers({ chatId: group.id, userIds: [carol!.id] });
-          await alice!.client.setMemberRole({ chatId: group.id, userId: carol!.id, role: 'admin' });
-          await alice!.client.removeMember({ chatId: group.id, userId: carol!.id });
-        }
         if (i % 50 === 0) await phone.markRead({ chatId: group.id, seq: m.seq });
+      });
+    }
+    const memberTasks: (() => Promise<unknown>)[] = [];
+    for (let i = 0; i < 7; i++) {
+      memberTasks.push(async () => {
+        await alice!.client.addMembers({ chatId: group.id, userIds: [carol!.id] });
+        await alice!.client.setMemberRole({ chatId: group.id, userId: carol!.id, role: 'admin' });
+        await alice!.client.removeMember({ chatId: group.id, userId: carol!.id });
       });
     }
     const otherTasks: (() => Promise<unknown>)[] = [];
@@ -103,10 +106,11 @@ describe.each(await stores())('sync on %s', (kind) => {
         if (i === 60) await bob!.client.removeMember({ chatId: leaving.id, userId: me!.id });
       });
     }
-    await Promise.all([lanes(1, privTasks), lanes(1, groupTasks), lanes(1, otherTasks)]);
+    // Several writers at once in each chat, as in real use.
+    await Promise.all([lanes(3, privTasks), lanes(3, groupTasks), lanes(1, memberTasks), lanes(2, otherTasks)]);
     // A chat that begins while the device is away.
     const joined = await carol!.client.createGroup({ title: 'New while away', memberIds: [me!.id] });
-    for (let i = 0; i < 20; i++) await send(carol!, joined.id, i, 'j');
+    await lanes(4, Array.from({ length: 20 }, (_, i) => () => send(carol!, joined.id, i, 'j')));
     await phone.markRead({ chatId: priv.id, seq: 1_000_000 });
 
     const chats = [priv, group, channel, self, joined];
@@ -117,7 +121,7 @@ describe.each(await stores())('sync on %s', (kind) => {
     live.close();
 
     let reference: SyncEvent[] | undefined;
-    for (const limit of [undefined, 97, 1000, 5000]) {
+    for (const limit of [undefined, 97, 5000]) {
       const { events, cursor, pages } = await catchUp(me!.client, initial.cursor, limit);
       expect(events.length).toBeGreaterThanOrEqual(1000);
       if (limit) expect(pages).toBeGreaterThanOrEqual(Math.ceil(events.length / limit));
