@@ -21,6 +21,7 @@ export default defineConfig({
         test: {
           name: 'browser',
           include: ['packages/web/e2e/**/*.test.ts'],
+          globalSetup: ['packages/web/e2e/_build-once.ts'],
           testTimeout: 240_000,
           hookTimeout: 120_000,
         },

@@ -3,8 +3,6 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type BrowserContext, type Locator, type Page } from 'playwright-core';
-// @ts-expect-error plain JavaScript build helper without type declarations
-import { ensureBuilt } from '../scripts/ensure-built.mjs';
 
 export const CHROMIUM = '/usr/bin/chromium';
 // Debian's Chromium in a container: no sandbox, no GPU, nothing phoning home.
@@ -29,10 +27,6 @@ export function browserAvailable(): boolean {
   if (process.env.CI === 'true') throw new Error(`The browser suite cannot run under CI: ${reason}`);
   console.warn(`Skipping the browser suite: ${reason}`);
   return false;
-}
-
-export function buildWebClient(): void {
-  if (!ensureBuilt({ quiet: true })) throw new Error('The web client could not be built');
 }
 
 export interface Browser {

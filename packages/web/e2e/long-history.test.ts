@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { startTestServer, type TestServer } from '../../server/test/_harness.ts';
-import { browserAvailable, buildWebClient, openBrowser, screenshot, type Browser } from './_browser.ts';
+import { browserAvailable, openBrowser, screenshot, type Browser } from './_browser.ts';
 
 const COUNT = 10_000;
 const enabled = browserAvailable();
@@ -27,7 +27,6 @@ describe.skipIf(!enabled)('a chat with 10 000 messages', () => {
   let chatId: string;
 
   beforeAll(async () => {
-    buildWebClient();
     t = await startTestServer('sqlite', { PARLEY_MESSAGE_RATE: '1000000/1s' });
     const writer = await t.user('writer');
     const me = await t.user('reader');

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { startTestServer, type TestServer } from '../../server/test/_harness.ts';
-import { browserAvailable, buildWebClient, eventually, message, openBrowser, screenshot, type Browser } from './_browser.ts';
+import { browserAvailable, eventually, message, openBrowser, screenshot, type Browser } from './_browser.ts';
 
 const PASSWORD = 'correct horse battery';
 
@@ -61,7 +61,6 @@ describe.skipIf(!enabled)('the web client in Chromium', () => {
   let alice2: Browser | undefined;
 
   beforeAll(async () => {
-    buildWebClient();
     t = await startTestServer('sqlite');
     [alice, bob] = await Promise.all([openBrowser('alice', t.url), openBrowser('bob', t.url, { width: 360, height: 740 })]);
   });
@@ -253,8 +252,13 @@ describe.skipIf(!enabled)('the web client in Chromium', () => {
     await eventually(async () => expect(await others.locator('li').count()).toBe(0));
   });
 
-  it('shows the profile and invites pages', async () => {
+  it('keeps notes in saved messages, and shows the profile and invites pages', async () => {
     const a = alice.page;
+    await a.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Saved messages' }).click();
+    await a.getByRole('heading', { name: 'Saved messages', level: 2 }).waitFor();
+    await send(a, 'Note to self');
+    await message(a, 'Note to self').waitFor();
+
     await a.getByRole('link', { name: 'Invites' }).click();
     await a.getByRole('button', { name: 'Create invite' }).click();
     const code = await a.getByLabel('New invite code').inputValue();
