@@ -9,6 +9,7 @@ import {
   type PendingMessage,
   type Presence,
   type SessionTokens,
+  type SyncCursor,
   type SyncEvent,
   type User,
   type UserEvent,
@@ -129,40 +130,58 @@ function fetchPresence(userIds: string[]): void {
     .catch(() => {});
 }
 
-function connect(userId: string): void {
+let offs: (() => void)[] = [];
+/** The cursor of the socket that was dropped when the network went away, to resume from. */
+let resumeFrom: SyncCursor | null = null;
+
+function connect(userId: string, cursor?: SyncCursor): void {
   const chats = Object.fromEntries(Object.values(chatMap.value).map((c) => [c.id, c.lastSeq]));
-  const r = new ParleyRealtime(client, { cursor: { userSeq: storage.userSeq(userId), chats } });
+  const r = new ParleyRealtime(client, { cursor: cursor ?? { userSeq: storage.userSeq(userId), chats } });
   rt = r;
-  r.on('state', (s) => {
-    if (s === 'ended') return signedOut('This session was ended. Sign in again.');
-    connection.value = navigator.onLine ? s : 'offline';
-  });
-  r.on('event', onEvent);
-  r.on('cursor', (c) => storage.setUserSeq(userId, c.userSeq));
-  r.on('presence', (p) => (presence.value = { ...presence.value, [p.userId]: p }));
-  r.on('typing', ({ chatId, userId: who }) => {
-    typing.value = { ...typing.value, [chatId]: { ...typing.value[chatId], [who]: Date.now() + 5000 } };
-    setTimeout(expireTyping, 5100);
-  });
-  r.on('outbox', (p) => {
-    if (p.state === 'sent' && p.message) addSentMessage(p.message);
-    outbox.value = [...outbox.value.filter((o) => o.clientMessageId !== p.clientMessageId), ...(p.state === 'sent' ? [] : [p])];
-    storage.setOutbox(userId, outbox.value);
-  });
-  // Messages queued before a reload go out again with the same ids, so they cannot be duplicated.
+  offs = [
+    r.on('state', (s) => {
+      if (s === 'ended') return signedOut('This session was ended. Sign in again.');
+      connection.value = navigator.onLine ? s : 'offline';
+    }),
+    r.on('event', onEvent),
+    r.on('cursor', (c) => storage.setUserSeq(userId, c.userSeq)),
+    r.on('presence', (p) => (presence.value = { ...presence.value, [p.userId]: p })),
+    r.on('typing', ({ chatId, userId: who }) => {
+      typing.value = { ...typing.value, [chatId]: { ...typing.value[chatId], [who]: Date.now() + 5000 } };
+      setTimeout(expireTyping, 5100);
+    }),
+    r.on('outbox', (p) => {
+      if (p.state === 'sent' && p.message) addSentMessage(p.message);
+      outbox.value = [...outbox.value.filter((o) => o.clientMessageId !== p.clientMessageId), ...(p.state === 'sent' ? [] : [p])];
+      storage.setOutbox(userId, outbox.value);
+    }),
+  ];
+  // Messages queued before a reload (or a dropped socket) go out again with the same ids, so they cannot be duplicated.
   for (const p of storage.outbox(userId)) r.send({ chatId: p.chatId, text: p.text, replyToId: p.replyToId, clientMessageId: p.clientMessageId });
   void r.connect();
 }
 
-// The browser knows first when the network goes: drop the socket then, and reconnect (and resync) when it is back.
-addEventListener('offline', () => {
-  connection.value = 'offline';
+function disconnect(): void {
+  for (const off of offs) off();
+  offs = [];
   rt?.close();
+  rt = null;
+}
+
+// The browser knows first when the network goes: drop the socket then, and reconnect (and resync)
+// when it is back. A fresh client picks up the cursor, so nothing half-done on the old socket lingers.
+addEventListener('offline', () => {
+  if (!rt) return;
+  connection.value = 'offline';
+  resumeFrom = rt.cursor;
+  disconnect();
 });
 addEventListener('online', () => {
-  if (!rt || auth.value !== 'signed-in') return;
+  const userId = me.value?.id;
+  if (rt || !userId || auth.value !== 'signed-in') return;
   connection.value = 'connecting';
-  void rt.connect();
+  connect(userId, resumeFrom ?? undefined);
+  resumeFrom = null;
 });
 
 function expireTyping(): void {
@@ -311,7 +330,16 @@ export function markRead(chatId: string, seq: number): void {
 }
 
 export function sendMessage(chatId: string, text: string, replyToId?: string): void {
-  rt?.send({ chatId, text, ...(replyToId ? { replyToId } : {}) });
+  if (rt) {
+    rt.send({ chatId, text, ...(replyToId ? { replyToId } : {}) });
+    return;
+  }
+  // Offline with no socket client: queue it; the next client sends it with this id.
+  const userId = me.value?.id;
+  if (!userId) return;
+  const clientMessageId = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 12)}`;
+  outbox.value = [...outbox.value, { clientMessageId, chatId, text, ...(replyToId ? { replyToId } : {}), state: 'pending' }];
+  storage.setOutbox(userId, outbox.value);
 }
 
 export function retrySend(clientMessageId: string): void {
@@ -331,8 +359,8 @@ function signedOut(reason: string | null): void {
   const userId = me.value?.id;
   // Set first: clearing the session below reports back through onSessionChange.
   auth.value = 'signed-out';
-  rt?.close();
-  rt = null;
+  disconnect();
+  resumeFrom = null;
   if (refreshTimer) clearInterval(refreshTimer);
   refreshTimer = null;
   if (client.session) client.setSession(null);
