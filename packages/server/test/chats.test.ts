@@ -172,6 +172,12 @@ describe.each(await stores())('chats on %s', (kind) => {
     expect(err).toMatchObject({ status: 403, code: 'cannot_post' });
     expect((await s1!.client.listMessages({ chatId: channel.id })).messages.map((m) => m.id)).toEqual([post.id]);
     expect((await s1!.client.getChat({ chatId: channel.id })).unreadCount).toBe(1);
+    // Subscribers' reads are their own: no read receipts in a channel.
+    const lastBefore = (await owner!.client.getChat({ chatId: channel.id })).lastSeq;
+    expect(await s1!.client.markRead({ chatId: channel.id, seq: post.seq })).toEqual({ readSeq: post.seq, unreadCount: 0 });
+    expect((await owner!.client.getChat({ chatId: channel.id })).lastSeq).toBe(lastBefore);
+    const ownerLog = await owner!.client.getChanges({ userSeq: 0 });
+    expect(ownerLog.events.filter((e) => e.type === 'read.updated' && e.chatId === channel.id)).toEqual([]);
     // Subscribers do not manage the channel.
     expect(await fail(s1!.client.addMembers({ chatId: channel.id, userIds: [owner!.id] }))).toMatchObject({ status: 403, code: 'forbidden' });
     expect(await fail(s1!.client.updateChat({ chatId: channel.id, title: 'Mine' }))).toMatchObject({ status: 403, code: 'forbidden' });
