@@ -86,5 +86,6 @@ describe.each(await stores())('durability on %s', (kind) => {
     const retry = await new ParleyClient({ baseUrl: second.url, session: alice.session }).sendMessage({ chatId: chat.id, text: `acked ${last} ✓`, clientMessageId: `ws-${last}` });
     expect((await allMessages(reader, chat.id)).filter((m) => m.clientMessageId === `ws-${last}`)).toEqual([retry]);
     second.kill();
-  });
+    // Two process starts: slow on a busy machine.
+  }, 180_000);
 });

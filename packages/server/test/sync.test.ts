@@ -155,7 +155,7 @@ describe.each(await stores())('sync on %s', (kind) => {
     replica.apply(reference!);
     for (const c of chats) expect(replica.messages(c.id), c.title).toEqual(await allMessages(me!.client, c.id));
     expect(replica.chats.has(leaving.id)).toBe(false);
-  });
+  }, 180_000);
 
   it('pages exactly through a long personal log with a chat left and joined again inside it', async () => {
     const [me, owner] = await Promise.all(['pgme', 'pgowner'].map((b) => t.user(name(b))));
