@@ -161,17 +161,21 @@ describe.skipIf(!enabled)('the web client in Chromium', () => {
   });
 
   it('runs a group with a third user', async () => {
-    carol = await openBrowser('carol', t.url);
+    // Carol's system is set to dark: the page follows it.
+    carol = await openBrowser('carol', t.url, { width: 1000, height: 700 }, 'dark');
     await register(carol, await t.invite(), 'carol', 'Carol');
     await createChat(alice.page, 'Create a group', 'Trio', 'bob, carol');
     await chatRow(carol.page, 'Trio').waitFor();
     await openChat(carol.page, 'Trio');
     await send(carol.page, 'Hi both, carol here');
     await message(alice.page, 'carol here').locator('.sender', { hasText: 'Carol' }).waitFor();
+    const background = await carol.page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    expect(background).toBe('rgb(21, 26, 33)');
+    await screenshot(carol.page, '07-group-dark');
     await bob.page.getByRole('link', { name: 'Back to chats' }).click();
     await openChat(bob.page, 'Trio');
     await message(bob.page, 'carol here').waitFor();
-    await screenshot(alice.page, '07-group');
+    await screenshot(alice.page, '07-group-light');
     await alice.page.getByRole('link', { name: 'Chat info and members' }).click();
     const members = alice.page.getByRole('list', { name: 'Members' });
     await members.locator('li', { hasText: 'Carol' }).waitFor();
