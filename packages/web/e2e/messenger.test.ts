@@ -86,6 +86,19 @@ describe.skipIf(!enabled)('the web client in Chromium', () => {
     expect((await api.json()).error.code).toBe('not_found');
   });
 
+  it('refuses a wrong invite code and keeps what was typed', async () => {
+    const b = bob.page;
+    await b.goto('/#/register');
+    await b.getByLabel('Invite code').fill('not-a-real-code');
+    await b.getByLabel('Username').fill('bob');
+    await b.getByLabel('Password', { exact: true }).fill(PASSWORD);
+    await b.getByLabel('Repeat password').fill(PASSWORD);
+    await b.getByRole('button', { name: 'Create account' }).click();
+    await b.getByRole('alert').waitFor();
+    expect(await b.getByLabel('Invite code').inputValue()).toBe('not-a-real-code');
+    expect(await b.getByLabel('Username').inputValue()).toBe('bob');
+  });
+
   it('registers alice and bob with invite codes', async () => {
     await Promise.all([register(alice, await t.invite(), 'alice', 'Alice'), register(bob, await t.invite(), 'bob', 'Bob')]);
     await chatRow(alice.page, 'Saved messages').waitFor();

@@ -90,7 +90,7 @@ export function RegisterScreen() {
       <form onSubmit={submit} aria-label="Create an account">
         <label>
           Invite code
-          <input name="code" required value={route.value.query.get('code') ?? ''} autocomplete="off" />
+          <input name="code" required defaultValue={route.value.query.get('code') ?? ''} autocomplete="off" />
         </label>
         <label>
           Username

@@ -50,7 +50,7 @@ export function ChatInfoScreen({ chatId }: { chatId: string }) {
           <form class="card" aria-label="Rename" onSubmit={(e) => (e.preventDefault(), act(() => client.updateChat({ chatId, title: formValues(e.currentTarget as HTMLFormElement).title!.trim() })))}>
             <label>
               Name
-              <input name="title" required maxLength={128} value={chat.title} />
+              <input name="title" required maxLength={128} defaultValue={chat.title} />
             </label>
             <button type="submit">Rename</button>
           </form>

@@ -59,11 +59,11 @@ export function InvitesScreen() {
         <form class="card" aria-label="Create an invite" onSubmit={create}>
           <label>
             Uses
-            <input name="uses" type="number" min={1} max={1000} value="1" required />
+            <input name="uses" type="number" min={1} max={1000} defaultValue="1" required />
           </label>
           <label>
             Valid for (days)
-            <input name="days" type="number" min={1} max={365} value="7" required />
+            <input name="days" type="number" min={1} max={365} defaultValue="7" required />
           </label>
           <button type="submit" class="primary">
             Create invite

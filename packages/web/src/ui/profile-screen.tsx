@@ -45,7 +45,7 @@ export function ProfileScreen() {
           </p>
           <label>
             Display name
-            <input name="displayName" required maxLength={64} value={account.displayName} />
+            <input name="displayName" required maxLength={64} defaultValue={account.displayName} />
           </label>
           <button type="submit">Save</button>
         </form>
