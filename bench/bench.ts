@@ -658,6 +658,7 @@ function seedSqliteHistory(file: string, ownerId: string, chats: number, msgs: n
 async function seedPostgresHistory(url: string, ownerId: string, chats: number, msgs: number): Promise<string[]> {
   const { default: pg } = await import('pg');
   const client = new pg.Client({ connectionString: url });
+  client.on('error', () => {}); // a dropped connection fails the next query instead of the process
   await client.connect();
   const per = Math.ceil(msgs / chats);
   const now = Date.now();
@@ -1004,4 +1005,8 @@ main().then(
 );
 process.on('SIGINT', () => {
   void cleanup().then(() => process.exit(130));
+});
+process.on('uncaughtException', (err) => {
+  process.stderr.write(`bench failed: ${err.stack ?? String(err)}\n`);
+  void cleanup().then(() => process.exit(1));
 });
