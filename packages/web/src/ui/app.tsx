@@ -32,19 +32,19 @@ export function App() {
         <header class="sidebar-header">
           <h1 class="brand">Parley</h1>
           <nav class="toolbar" aria-label="Main">
-            <a class="icon-button" href="#/new" aria-label="New chat" title="New chat">
+            <a class="icon-button" href="#/new" aria-current={first === 'new' ? 'page' : undefined} aria-label="New chat" title="New chat">
               +
             </a>
-            <a class="icon-button" href="#/saved" aria-label="Saved messages" title="Saved messages">
+            <a class="icon-button" href="#/saved" aria-current={first === 'saved' ? 'page' : undefined} aria-label="Saved messages" title="Saved messages">
               ★
             </a>
-            <a class="icon-button" href="#/invites" aria-label="Invites" title="Invites">
+            <a class="icon-button" href="#/invites" aria-current={first === 'invites' ? 'page' : undefined} aria-label="Invites" title="Invites">
               ✉
             </a>
-            <a class="icon-button" href="#/sessions" aria-label="Devices" title="Devices">
+            <a class="icon-button" href="#/sessions" aria-current={first === 'sessions' ? 'page' : undefined} aria-label="Devices" title="Devices">
               ⚙
             </a>
-            <a class="icon-button" href="#/profile" aria-label={`Profile of ${me.value?.displayName ?? ''}`} title="Profile">
+            <a class="icon-button" href="#/profile" aria-current={first === 'profile' ? 'page' : undefined} aria-label={`Profile of ${me.value?.displayName ?? ''}`} title="Profile">
               ☺
             </a>
           </nav>

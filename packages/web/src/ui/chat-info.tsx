@@ -97,7 +97,7 @@ export function ChatInfoScreen({ chatId }: { chatId: string }) {
         )}
         <div class="card actions-row">
           {chat.kind !== 'private' && !isOwner && (
-            <button type="button" class="danger" onClick={() => confirm(`Leave ${chat.title}?`) && act(() => client.leaveChat({ chatId })).then(() => (location.hash = '#/'))}>
+            <button type="button" class="danger" onClick={() => confirm(`Leave ${chat.title}?`) && client.leaveChat({ chatId }).then(() => (location.hash = '#/'), (err) => setError(errorText(err)))}>
               Leave
             </button>
           )}
