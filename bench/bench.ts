@@ -664,7 +664,7 @@ async function seedPostgresHistory(url: string, ownerId: string, chats: number, 
   const now = Date.now();
   await client.query(
     `insert into chats (id, kind, title, owner_id, pair_key, last_seq, member_count, created_at)
-     select 'hist' || lpad(c::text, 5, '0'), 'group', 'hist', $1::varchar, $2::bigint, 1, $3::bigint from generate_series(0, $4::int - 1) c`,
+     select 'hist' || lpad(c::text, 5, '0'), 'group', 'hist', $1::varchar, null, $2::bigint, 1, $3::bigint from generate_series(0, $4::int - 1) c`,
     [ownerId, per, now, chats],
   );
   await client.query(
