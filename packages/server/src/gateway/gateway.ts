@@ -81,7 +81,7 @@ export class Gateway {
   }
 
   /** Writes a frame, or drops a consumer that has fallen too far behind (it resyncs from its cursor). */
-  private send(conn: Connection, frame: string): void {
+  private send(conn: Connection, frame: string | Buffer): void {
     const ws = conn.ws;
     if (ws.readyState !== ws.OPEN) return;
     if (ws.bufferedAmount > this.ctx.config.ws.maxBufferBytes) {
@@ -91,16 +91,20 @@ export class Gateway {
       setTimeout(() => ws.terminate(), 5000).unref();
       return;
     }
-    ws.send(frame);
+    // A Buffer is sent as a text frame too: the frames are JSON, encoded once by the caller.
+    ws.send(frame, { binary: false });
   }
 
   private deliver(d: Delivery): void {
     let sent = 0;
+    // Encoded once for every recipient, instead of once per socket by ws.
+    let bytes: Buffer | undefined;
     for (const userId of d.userIds) {
       const conns = this.byUser.get(userId);
       if (!conns) continue;
+      bytes ??= Buffer.from(d.frame);
       for (const c of conns) {
-        this.send(c, d.frame);
+        this.send(c, bytes);
         sent++;
       }
     }

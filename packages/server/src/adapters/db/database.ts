@@ -1,5 +1,6 @@
 import fs from 'node:fs';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type SelectQueryBuilder } from 'kysely';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type SelectQueryBuilder, type SqliteDatabase } from 'kysely';
+import type BetterSqlite3 from 'better-sqlite3';
 import type { Config } from '../../config/config.ts';
 import { AppError } from '../../errors.ts';
 import { migrationProvider } from './migrations.ts';
@@ -31,7 +32,7 @@ export class Database {
       sqlite.pragma(`synchronous = ${config.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
       sqlite.pragma('foreign_keys = ON');
       sqlite.pragma('busy_timeout = 5000');
-      return new Database(new Kysely<DB>({ dialect: new SqliteDialect({ database: sqlite }) }), 'sqlite');
+      return new Database(new Kysely<DB>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) }), 'sqlite');
     }
     const pg = await import('pg');
     pg.default.types.setTypeParser(20, Number);
@@ -98,4 +99,29 @@ export function toStoreError(err: unknown): unknown {
 export function isUniqueViolation(err: unknown): boolean {
   const e = err as { code?: string };
   return e.code === '23505' || e.code === 'SQLITE_CONSTRAINT_UNIQUE' || e.code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+}
+
+/** Distinct SQL texts kept prepared; `in (?, ?, …)` lists give a few shapes per query, so this is plenty. */
+const STATEMENT_CACHE_SIZE = 1000;
+
+/**
+ * better-sqlite3 compiles a statement on every `prepare`, and Kysely prepares on every query: keep one
+ * prepared statement per SQL text instead. A statement still being iterated (a streamed query) is
+ * busy, so that caller gets a fresh one.
+ */
+function withStatementCache(sqlite: BetterSqlite3.Database): SqliteDatabase {
+  const cache = new Map<string, BetterSqlite3.Statement>();
+  return {
+    close: () => sqlite.close(),
+    prepare(text: string) {
+      const cached = cache.get(text);
+      if (cached && !cached.busy) return cached;
+      const statement = sqlite.prepare(text);
+      if (!cached) {
+        if (cache.size >= STATEMENT_CACHE_SIZE) cache.clear();
+        cache.set(text, statement);
+      }
+      return statement;
+    },
+  };
 }
