@@ -175,7 +175,17 @@ export async function markRead(s: Services, actor: Actor, input: { chatId: strin
   const now = s.now();
   return change(s, async (tx, out) => {
     const m = await requireMember(s.db, tx, input.chatId, actor.userId, true);
-    const target = Math.min(input.seq, m.chat.last_seq);
+    // Read marks stop at a message: positions after it hold only other changes (read marks among
+    // them), so two readers each marking the chat read up to its end do not answer each other forever.
+    const lastMessage = await tx
+      .selectFrom('messages')
+      .select('seq')
+      .where('chat_id', '=', input.chatId)
+      .where('seq', '<=', Math.min(input.seq, m.chat.last_seq))
+      .orderBy('seq', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+    const target = lastMessage ? Number(lastMessage.seq) : 0;
     let readSeq = m.member.read_seq;
     if (target > readSeq) {
       readSeq = target;
