@@ -14,6 +14,9 @@ export interface WebSocketLike {
 }
 export type WebSocketFactory = new (url: string, protocols: string[]) => WebSocketLike;
 
+/** How long to wait before asking again after a sync the server refused. */
+const SYNC_RETRY_MS = 2000;
+
 export type ConnectionState = 'connecting' | 'online' | 'offline' | 'ended';
 
 export interface PendingMessage {
@@ -141,6 +144,9 @@ export class ParleyRealtime {
     if (this.timer) clearTimeout(this.timer);
     this.ws?.close(1000, 'bye');
     this.ws = null;
+    // Requests in flight (a sync among them) end here: a later connect() starts clean.
+    for (const w of this.waiting.values()) w.reject(new ParleyError('network_error', 'The connection was closed', 0));
+    this.waiting.clear();
     this.setState('offline');
   }
 
@@ -337,8 +343,15 @@ export class ParleyRealtime {
       } while (this.syncAgain);
       this.emit('synced', this.cursor);
     } catch {
-      // The connection dropped mid-sync; the next connection syncs again.
+      // The connection dropped mid-sync (the next connection syncs again), or the server answered
+      // with an error while the socket stays open (the store briefly down): then try again shortly.
       this.held = [];
+      const ws = this.ws;
+      if (!this.stopped && ws) {
+        setTimeout(() => {
+          if (this.ws === ws) void this.sync();
+        }, SYNC_RETRY_MS);
+      }
     } finally {
       this.syncing = false;
     }
