@@ -799,6 +799,7 @@ async function postgresMode(): Promise<StoreMode | null> {
     redisUrl: process.env.REDIS_URL,
     dropDatabase: async () => {
       const c = new pg.Client({ connectionString: base });
+      c.on('error', () => {});
       await c.connect();
       await c.query(`drop database if exists ${name} with (force)`);
       await c.end();
@@ -975,9 +976,11 @@ async function main(): Promise<void> {
   if (!O.skip.has('sqlite')) await runStore({ name: 'sqlite' }, true);
   const pgMode = await postgresMode();
   if (pgMode) {
+    dropDatabaseOnExit = pgMode.dropDatabase!;
     try {
       await runStore(pgMode, false);
     } finally {
+      dropDatabaseOnExit = null;
       await pgMode.dropDatabase!();
     }
   }
@@ -986,8 +989,12 @@ async function main(): Promise<void> {
   log(`wrote ${path.relative(root, mdFile)} and ${path.relative(root, svgFile)}`);
 }
 
+/** Drops the bench's own PostgreSQL database, also when the run dies half-way. */
+let dropDatabaseOnExit: (() => Promise<void>) | null = null;
+
 async function cleanup(): Promise<void> {
   for (const c of started) if (c.exitCode === null && c.signalCode === null && c.pid) c.kill('SIGKILL');
+  if (dropDatabaseOnExit) await dropDatabaseOnExit().catch(() => {});
   fs.rmSync(tmpRoot, { recursive: true, force: true });
 }
 
