@@ -15,8 +15,9 @@ export function chatNotFound(chatId: string): AppError {
 
 /** Loads the chat and my membership, or fails with 404. `lock` takes the chat row lock first (writes). */
 export async function requireMember(db: Database, tx: Tx, chatId: string, userId: string, lock = false): Promise<Membership> {
-  if (lock) {
+  if (lock && db.dialect === 'postgres') {
     // Taking the chat row lock before reading membership serialises changes to one chat's members.
+    // SQLite needs no lock: its one connection runs one transaction at a time.
     await db.forUpdate(tx.selectFrom('chats').select('id').where('id', '=', chatId)).execute();
   }
   const row = await tx
