@@ -104,23 +104,14 @@ export async function listMessages(s: Services, actor: Actor, input: { chatId: s
   const limit = input.limit ?? 50;
   let q = s.db.kysely.selectFrom('messages').selectAll().where('chat_id', '=', input.chatId);
   if (m.member.hidden_seq !== null) q = q.where('seq', '>', Number(m.member.hidden_seq));
-  let rows: MessagesTable[];
+  // One row more than asked for says whether there is more in that direction.
   if (input.after !== undefined) {
-    rows = await q.where('seq', '>', input.after).orderBy('seq', 'asc').limit(limit + 1).execute();
-  } else {
-    if (input.before !== undefined) q = q.where('seq', '<', input.before);
-    rows = (await q.orderBy('seq', 'desc').limit(limit + 1).execute()).reverse();
-    if (rows.length > limit) rows.shift();
-    return { messages: rows.map(toMessage), hasMore: rows.length === limit && (await hasOlder(s, input.chatId, rows[0]!.seq, m.member.hidden_seq)) };
+    const rows = await q.where('seq', '>', input.after).orderBy('seq', 'asc').limit(limit + 1).execute();
+    return { messages: rows.slice(0, limit).map(toMessage), hasMore: rows.length > limit };
   }
-  const hasMore = rows.length > limit;
-  return { messages: rows.slice(0, limit).map(toMessage), hasMore };
-}
-
-async function hasOlder(s: Services, chatId: string, seq: number, hidden: number | null): Promise<boolean> {
-  let q = s.db.kysely.selectFrom('messages').select('id').where('chat_id', '=', chatId).where('seq', '<', seq);
-  if (hidden !== null) q = q.where('seq', '>', Number(hidden));
-  return (await q.limit(1).executeTakeFirst()) !== undefined;
+  if (input.before !== undefined) q = q.where('seq', '<', input.before);
+  const rows = await q.orderBy('seq', 'desc').limit(limit + 1).execute();
+  return { messages: rows.slice(0, limit).reverse().map(toMessage), hasMore: rows.length > limit };
 }
 
 async function requireMessage(tx: Tx, chatId: string, messageId: string): Promise<MessagesTable> {
