@@ -10,6 +10,9 @@ import { Gateway } from './gateway/gateway.ts';
 import { wsRoute } from './gateway/ws-route.ts';
 import { scheduleCleanup } from './modules/cleanup/cleanup.ts';
 
+/** How long requests under way may take to finish once shutdown has begun. */
+export const SHUTDOWN_GRACE_MS = 5000;
+
 export interface RunningServer {
   url: string;
   port: number;
@@ -50,7 +53,11 @@ export async function startServer(config: Readonly<Config>, overrides: ContextOv
       gateway,
       close() {
         closing ??= (async () => {
+          // Requests under way get a grace period to finish; past it, every connection is cut, including
+          // ones that were opened but never sent a request (closing idle ones does not reach those).
+          const cut = setTimeout(() => app.server.closeAllConnections(), SHUTDOWN_GRACE_MS);
           await app.close();
+          clearTimeout(cut);
           gateway.close();
           await cleanup.stop();
           await ctx.close();
