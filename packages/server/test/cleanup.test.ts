@@ -6,6 +6,14 @@ import { eventually } from './_realtime.ts';
 
 const DAY = 86_400_000;
 
+type Table = 'sessions' | 'invites' | 'chats' | 'messages' | 'members' | 'chat_events' | 'user_events';
+
+/** How many rows of a table have this value in this column. */
+async function count(t: TestServer, table: Table, column: string, value: string): Promise<number> {
+  const row = await t.server.ctx.db.kysely.selectFrom(table).select((eb) => eb.fn.countAll().as('n')).where(column as never, '=', value as never).executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
 describe.each(await stores())('cleanup on %s', (kind) => {
   let t: TestServer;
   let offset = 0;
@@ -14,8 +22,7 @@ describe.each(await stores())('cleanup on %s', (kind) => {
   });
   afterAll(async () => t?.close());
 
-  const rows = async (table: 'sessions' | 'invites' | 'chats' | 'messages' | 'members' | 'chat_events' | 'user_events', column: string, value: string) =>
-    Number((await t.server.ctx.db.kysely.selectFrom(table).select((eb) => eb.fn.countAll().as('n')).where(column as never, '=', value as never).executeTakeFirstOrThrow()).n);
+  const rows = (table: Table, column: string, value: string) => count(t, table, column, value);
 
   it('removes expired sessions and old invites, deleted and empty chats, and deleted accounts’ logs; keeps the rest', async () => {
     const ctx = t.server.ctx;
@@ -90,7 +97,7 @@ describe.each(await stores())('scheduled cleanup on %s', (kind) => {
     const u = await t.user('sleeper');
     offset = 120_000;
     await eventually(
-      async () => Number((await t.server.ctx.db.kysely.selectFrom('sessions').select((eb) => eb.fn.countAll().as('n')).where('id', '=', u.session.sessionId).executeTakeFirstOrThrow()).n) === 0,
+      async () => (await count(t, 'sessions', 'id', u.session.sessionId)) === 0,
       5000,
       'the expired session to be removed',
     );

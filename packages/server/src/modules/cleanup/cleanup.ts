@@ -1,8 +1,14 @@
+import type { ExpressionBuilder } from 'kysely';
+import type { DB } from '../../adapters/db/schema.ts';
 import type { Services } from '../../services.ts';
 import { announceRevoked } from '../sessions/sessions.ts';
 
 /** Revoked and expired invites stay listed (and refused with their reason) this long before they go. */
 export const INVITE_RETENTION_MS = 7 * 86_400_000;
+/** A chat deleted for everyone, or one nobody is in any more. */
+const nobodyLeft = (eb: ExpressionBuilder<DB, 'chats'>) =>
+  eb.or([eb('deleted_at', 'is not', null), eb.not(eb.exists(eb.selectFrom('members').select('members.user_id').whereRef('members.chat_id', '=', 'chats.id')))]);
+
 /** Rows removed per statement, so that no run holds locks for long. */
 const BATCH = 500;
 
@@ -51,7 +57,7 @@ export async function runCleanup(s: Services): Promise<CleanupReport> {
     const gone = await db
       .selectFrom('chats')
       .select('id')
-      .where((eb) => eb.or([eb('deleted_at', 'is not', null), eb.not(eb.exists(eb.selectFrom('members').select('members.user_id').whereRef('members.chat_id', '=', 'chats.id')))]))
+      .where(nobodyLeft)
       .limit(BATCH)
       .execute();
     if (gone.length === 0) break;
@@ -64,7 +70,7 @@ export async function runCleanup(s: Services): Promise<CleanupReport> {
               .selectFrom('chats')
               .select('id')
               .where('id', '=', id)
-              .where((eb) => eb.or([eb('deleted_at', 'is not', null), eb.not(eb.exists(eb.selectFrom('members').select('members.user_id').whereRef('members.chat_id', '=', 'chats.id')))])),
+              .where(nobodyLeft),
           )
           .executeTakeFirst();
         if (!still) return false;
