@@ -12,10 +12,25 @@ export type Tx = Kysely<DB>;
 // PostgreSQL errors worth retrying the whole transaction for: serialization failure, deadlock.
 const RETRYABLE = new Set(['40001', '40P01']);
 
+function isRetryable(err: unknown): boolean {
+  return RETRYABLE.has((err as { code?: string }).code ?? '');
+}
+
+/** The most units one group commit writes; more wait for the next group. */
+const GROUP_MAX = 256;
+
+interface Unit {
+  fn: (tx: Tx) => Promise<unknown>;
+  resolve: (value: any) => void;
+  reject: (err: unknown) => void;
+}
+
 /** The SQL store: one Kysely instance over SQLite or PostgreSQL, chosen by config. */
 export class Database {
   readonly kysely: Kysely<DB>;
   readonly dialect: Dialect;
+  private readonly waiting: Unit[] = [];
+  private writing = false;
 
   private constructor(kysely: Kysely<DB>, dialect: Dialect) {
     this.kysely = kysely;
@@ -58,10 +73,55 @@ export class Database {
       try {
         return await this.kysely.transaction().execute(fn);
       } catch (err) {
-        if (attempt < 5 && RETRYABLE.has((err as { code?: string }).code ?? '')) continue;
+        if (attempt < 5 && isRetryable(err)) continue;
         throw toStoreError(err);
       }
     }
+  }
+
+  /**
+   * Group commit: runs fn in the next shared transaction, in a savepoint of its own, and settles
+   * only after that transaction commits. Units that arrive while one group is being written wait
+   * for the next, so a busy node commits many sends at once and an idle one commits each at once.
+   * A unit that fails rolls back its savepoint alone; a group that fails to commit fails them all.
+   */
+  grouped<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.waiting.push({ fn, resolve, reject });
+      if (this.writing) return;
+      this.writing = true;
+      // Sends that arrived in the same turn of the event loop join the first group too.
+      setImmediate(() => void this.writeGroups());
+    });
+  }
+
+  private async writeGroups(): Promise<void> {
+    while (this.waiting.length > 0) {
+      const group = this.waiting.splice(0, GROUP_MAX);
+      let outcomes: { ok: boolean; value: unknown }[] = [];
+      try {
+        await this.transaction(async (tx) => {
+          outcomes = [];
+          for (const unit of group) {
+            await sql`savepoint unit`.execute(tx);
+            try {
+              outcomes.push({ ok: true, value: await unit.fn(tx) });
+            } catch (err) {
+              // A deadlock or serialization failure retries the whole group (see transaction).
+              if (isRetryable(err)) throw err;
+              await sql`rollback to savepoint unit`.execute(tx);
+              outcomes.push({ ok: false, value: toStoreError(err) });
+            }
+            await sql`release savepoint unit`.execute(tx);
+          }
+        });
+      } catch (err) {
+        for (const unit of group) unit.reject(err);
+        continue;
+      }
+      group.forEach((unit, i) => (outcomes[i]!.ok ? unit.resolve(outcomes[i]!.value) : unit.reject(outcomes[i]!.value)));
+    }
+    this.writing = false;
   }
 
   /** Adds FOR UPDATE on PostgreSQL; SQLite serialises writers already. */

@@ -3,6 +3,7 @@ import { api } from '@parley/protocol';
 import type { AppContext } from '../../context.ts';
 import * as chats from '../../modules/chats/chats.ts';
 import * as messages from '../../modules/messages/messages.ts';
+import { sendMessage } from '../../modules/messages/send.ts';
 import { getChanges } from '../../modules/sync/sync.ts';
 import { route } from '../app.ts';
 
@@ -21,7 +22,7 @@ export function chatRoutes(app: FastifyInstance, ctx: AppContext): void {
   route(app, ctx, api.setMemberRole, ({ actor, input }) => chats.setMemberRole(ctx, actor, input.chatId, input.userId, input.role));
   route(app, ctx, api.transferOwnership, ({ actor, input }) => chats.transferOwnership(ctx, actor, input.chatId, input.userId));
 
-  route(app, ctx, api.sendMessage, ({ actor, input }) => messages.sendMessage(ctx, actor, input));
+  route(app, ctx, api.sendMessage, ({ actor, input }) => sendMessage(ctx, actor, input));
   route(app, ctx, api.listMessages, ({ actor, input }) => messages.listMessages(ctx, actor, input));
   route(app, ctx, api.editMessage, ({ actor, input }) => messages.editMessage(ctx, actor, input));
   route(app, ctx, api.deleteMessage, ({ actor, input }) => messages.deleteMessage(ctx, actor, input));

@@ -10,14 +10,18 @@ import { loadChatViews, loadMembers } from './views.ts';
 
 type MemberRole = MembersTable['role'];
 
-/** Runs a change to chats in one transaction and publishes its events after commit. */
-export async function change<T>(s: Services, fn: (tx: Tx, out: Outbox) => Promise<T>): Promise<T> {
+/**
+ * Runs a change to chats in one transaction and publishes its events after commit. `grouped` lets
+ * it share a transaction with other changes arriving at the same moment (see Database.grouped).
+ */
+export async function change<T>(s: Services, fn: (tx: Tx, out: Outbox) => Promise<T>, opts: { grouped?: boolean } = {}): Promise<T> {
   let out = new Outbox();
-  const result = await s.db.transaction((tx) => {
+  const attempt = (tx: Tx) => {
     // A retried transaction starts with an empty outbox: events of a rolled-back attempt never go out.
     out = new Outbox();
     return fn(tx, out);
-  });
+  };
+  const result = await (opts.grouped ? s.db.grouped(attempt) : s.db.transaction(attempt));
   out.publish(s);
   return result;
 }

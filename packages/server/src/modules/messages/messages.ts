@@ -1,102 +1,13 @@
 import type { Message } from '@parley/protocol';
-import { RateLimiterRes } from 'rate-limiter-flexible';
-import { isUniqueViolation, type Tx } from '../../adapters/db/database.ts';
+import type { Tx } from '../../adapters/db/database.ts';
 import type { MessagesTable } from '../../adapters/db/schema.ts';
 import { AppError } from '../../errors.ts';
 import type { Actor, Services } from '../../services.ts';
-import { canPost, isAdmin, memberIds, requireMember } from '../chats/access.ts';
+import { isAdmin, memberIds, requireMember } from '../chats/access.ts';
 import { change } from '../chats/chats.ts';
-import { newId } from '../sessions/tokens.ts';
-import { nextChatSeq, recordChatEvent, recordUserEvent } from '../sync/log.ts';
+import { recordChatEvent, recordUserEvent } from '../sync/log.ts';
+import { normalizeText } from './send.ts';
 import { toMessage } from './views.ts';
-
-export interface SendInput {
-  chatId: string;
-  text: string;
-  clientMessageId: string;
-  replyToId?: string;
-}
-
-/** NFC, then 1 to the limit of Unicode code points. */
-export function normalizeText(s: Services, text: string): string {
-  const clean = text.normalize('NFC');
-  if (clean.trim().length === 0) throw new AppError('invalid_request', 'The message text must not be blank');
-  let length = 0;
-  for (const _ of clean) length++;
-  const max = s.config.limits.messageLength;
-  if (length > max) throw new AppError('message_too_long', `A message can be at most ${max} characters (got ${length})`);
-  return clean;
-}
-
-async function findSent(tx: Tx, chatId: string, senderId: string, clientMessageId: string): Promise<MessagesTable | undefined> {
-  return tx
-    .selectFrom('messages')
-    .selectAll()
-    .where('chat_id', '=', chatId)
-    .where('sender_id', '=', senderId)
-    .where('client_message_id', '=', clientMessageId)
-    .executeTakeFirst();
-}
-
-async function consumeMessagePoint(s: Services, userId: string): Promise<void> {
-  try {
-    await s.limiters.messages.consume(userId);
-  } catch (err) {
-    if (!(err instanceof RateLimiterRes)) throw err;
-    const retryAfter = Math.max(1, Math.ceil(err.msBeforeNext / 1000));
-    throw new AppError('rate_limited', `Too many messages, try again in ${retryAfter} seconds`, { 'retry-after': String(retryAfter) });
-  }
-}
-
-/**
- * Sends a message. It is acknowledged only after its transaction commits; a retry with the same
- * clientMessageId returns the original message and writes nothing.
- */
-export async function sendMessage(s: Services, actor: Actor, input: SendInput): Promise<Message> {
-  const text = normalizeText(s, input.text);
-  const db = s.db;
-  const pre = await requireMember(db, db.kysely, input.chatId, actor.userId);
-  if (!canPost(pre)) throw new AppError('cannot_post', 'Only the owner and admins can post in a channel');
-  const earlier = await findSent(db.kysely, input.chatId, actor.userId, input.clientMessageId);
-  if (earlier) return toMessage(earlier);
-  await consumeMessagePoint(s, actor.userId);
-
-  const now = s.now();
-  try {
-    return await change(s, async (tx, out) => {
-      // Under the chat row lock, so a member removed a moment ago cannot still post.
-      const m = await requireMember(db, tx, input.chatId, actor.userId, true);
-      if (!canPost(m)) throw new AppError('cannot_post', 'Only the owner and admins can post in a channel');
-      if (input.replyToId) {
-        const target = await tx.selectFrom('messages').select('id').where('id', '=', input.replyToId).where('chat_id', '=', input.chatId).executeTakeFirst();
-        if (!target) throw new AppError('invalid_request', `The message replied to, "${input.replyToId}", is not in this chat`);
-      }
-      const seq = await nextChatSeq(tx, input.chatId);
-      const row: MessagesTable = {
-        id: newId(),
-        chat_id: input.chatId,
-        seq,
-        sender_id: actor.userId,
-        client_message_id: input.clientMessageId,
-        kind: 'text',
-        text,
-        reply_to_id: input.replyToId ?? null,
-        created_at: now,
-        edited_at: null,
-        deleted_at: null,
-      };
-      await tx.insertInto('messages').values(row).execute();
-      await recordChatEvent(tx, out, { chatId: input.chatId, type: 'message.created', actorId: actor.userId, recipients: await memberIds(tx, input.chatId), message: row, seq }, now);
-      return toMessage(row);
-    });
-  } catch (err) {
-    // Two copies of one send racing: the constraint let one in; the other returns it.
-    if (!isUniqueViolation(err)) throw err;
-    const original = await findSent(db.kysely, input.chatId, actor.userId, input.clientMessageId);
-    if (!original) throw err;
-    return toMessage(original);
-  }
-}
 
 export async function listMessages(s: Services, actor: Actor, input: { chatId: string; before?: number; after?: number; limit?: number }) {
   if (input.before !== undefined && input.after !== undefined) throw new AppError('invalid_request', 'Give before or after, not both');

@@ -1,0 +1,132 @@
+import type { Message } from '@parley/protocol';
+import { RateLimiterRes } from 'rate-limiter-flexible';
+import { isUniqueViolation, type Tx } from '../../adapters/db/database.ts';
+import type { MessagesTable } from '../../adapters/db/schema.ts';
+import { AppError } from '../../errors.ts';
+import type { Actor, Services } from '../../services.ts';
+import { chatNotFound, isAdmin, requireMember } from '../chats/access.ts';
+import { change } from '../chats/chats.ts';
+import { newId } from '../sessions/tokens.ts';
+import { recordChatEvent, type Outbox } from '../sync/log.ts';
+import { toMessage } from './views.ts';
+
+export interface SendInput {
+  chatId: string;
+  text: string;
+  clientMessageId: string;
+  replyToId?: string;
+}
+
+/** NFC, then 1 to the limit of Unicode code points. */
+export function normalizeText(s: Services, text: string): string {
+  const clean = text.normalize('NFC');
+  if (clean.trim().length === 0) throw new AppError('invalid_request', 'The message text must not be blank');
+  let length = 0;
+  for (const _ of clean) length++;
+  const max = s.config.limits.messageLength;
+  if (length > max) throw new AppError('message_too_long', `A message can be at most ${max} characters (got ${length})`);
+  return clean;
+}
+
+async function findSent(tx: Tx, chatId: string, senderId: string, clientMessageId: string): Promise<MessagesTable | undefined> {
+  return tx
+    .selectFrom('messages')
+    .selectAll()
+    .where('chat_id', '=', chatId)
+    .where('sender_id', '=', senderId)
+    .where('client_message_id', '=', clientMessageId)
+    .executeTakeFirst();
+}
+
+/** Takes one of the sender's message points, or answers 429 with when to try again. */
+async function consumeMessagePoint(s: Services, userId: string): Promise<RateLimiterRes | null> {
+  try {
+    await s.limiters.messages.consume(userId);
+    return null;
+  } catch (err) {
+    if (!(err instanceof RateLimiterRes)) throw err;
+    return err;
+  }
+}
+
+function rateLimited(res: RateLimiterRes): AppError {
+  const retryAfter = Math.max(1, Math.ceil(res.msBeforeNext / 1000));
+  return new AppError('rate_limited', `Too many messages, try again in ${retryAfter} seconds`, { 'retry-after': String(retryAfter) });
+}
+
+/**
+ * Sends a message. It joins the next group commit and is acknowledged only after that transaction
+ * commits; a retry with the same clientMessageId returns the original message and writes nothing.
+ */
+export async function sendMessage(s: Services, actor: Actor, input: SendInput): Promise<Message> {
+  const text = normalizeText(s, input.text);
+  const limited = await consumeMessagePoint(s, actor.userId);
+  if (limited) {
+    // A retry of a message already sent is answered even at the limit: it writes nothing.
+    const earlier = await findSent(s.db.kysely, input.chatId, actor.userId, input.clientMessageId);
+    if (earlier) {
+      await requireMember(s.db, s.db.kysely, input.chatId, actor.userId);
+      return toMessage(earlier);
+    }
+    throw rateLimited(limited);
+  }
+  const now = s.now();
+  try {
+    return await change(s, (tx, out) => writeMessage(tx, out, actor, input, text, now), { grouped: true });
+  } catch (err) {
+    // A retry, or two copies of one send racing: the constraint let one in; the other returns it.
+    if (!isUniqueViolation(err)) throw err;
+    const original = await findSent(s.db.kysely, input.chatId, actor.userId, input.clientMessageId);
+    if (!original) throw err;
+    await s.limiters.messages.reward(actor.userId).catch(() => {});
+    return toMessage(original);
+  }
+}
+
+/** The next position of a chat that is not deleted, and what kind of chat it is (see nextChatSeq). */
+async function takePosition(tx: Tx, chatId: string) {
+  const row = await tx
+    .updateTable('chats')
+    .set((eb) => ({ last_seq: eb('last_seq', '+', 1) }))
+    .where('id', '=', chatId)
+    .where('deleted_at', 'is', null)
+    .returning(['last_seq', 'kind'])
+    .executeTakeFirst();
+  return row && { seq: Number(row.last_seq), kind: row.kind };
+}
+
+/**
+ * The writes of one send, in the fewest statements: taking the next position also takes the chat
+ * row lock (PostgreSQL), so a member removed a moment ago cannot still post; the member list read
+ * under it both checks access and names the recipients. A failure rolls back the send's savepoint.
+ */
+async function writeMessage(tx: Tx, out: Outbox, actor: Actor, input: SendInput, text: string, now: number): Promise<Message> {
+  const position = await takePosition(tx, input.chatId);
+  if (!position) throw chatNotFound(input.chatId);
+  const members = await tx.selectFrom('members').select(['user_id', 'role']).where('chat_id', '=', input.chatId).execute();
+  const me = members.find((m) => m.user_id === actor.userId);
+  if (!me) throw chatNotFound(input.chatId);
+  if (position.kind === 'channel' && !isAdmin(me.role)) throw new AppError('cannot_post', 'Only the owner and admins can post in a channel');
+  if (input.replyToId) {
+    const target = await tx.selectFrom('messages').select('id').where('id', '=', input.replyToId).where('chat_id', '=', input.chatId).executeTakeFirst();
+    if (!target) throw new AppError('invalid_request', `The message replied to, "${input.replyToId}", is not in this chat`);
+  }
+  const row: MessagesTable = {
+    id: newId(),
+    chat_id: input.chatId,
+    seq: position.seq,
+    sender_id: actor.userId,
+    client_message_id: input.clientMessageId,
+    kind: 'text',
+    text,
+    reply_to_id: input.replyToId ?? null,
+    created_at: now,
+    edited_at: null,
+    deleted_at: null,
+  };
+  await tx.insertInto('messages').values(row).execute();
+  const recipients = members.map((m) => m.user_id);
+  await recordChatEvent(tx, out, { chatId: input.chatId, type: 'message.created', actorId: actor.userId, recipients, message: row, seq: position.seq }, now);
+  return toMessage(row);
+}
+
