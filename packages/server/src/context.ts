@@ -6,7 +6,7 @@ import type { Bus } from './adapters/bus/bus.ts';
 import { InProcessBus } from './adapters/bus/in-process-bus.ts';
 import type { RedisBus } from './adapters/bus/redis-bus.ts';
 import { createLogger, type Logger } from './logger.ts';
-import { createMetrics, type Metrics } from './metrics.ts';
+import { createMetrics } from './metrics.ts';
 import { TokenCache } from './modules/sessions/token-cache.ts';
 import type { AccountHooks } from './modules/accounts/accounts.ts';
 import { chatAccountHooks } from './modules/chats/account-hooks.ts';
@@ -19,7 +19,6 @@ import { newId } from './modules/sessions/tokens.ts';
 export interface AppContext extends Services {
   hooks: AccountHooks;
   presence: PresenceTracker;
-  metrics: Metrics;
   nodeId: string;
   close(): Promise<void>;
 }
@@ -53,6 +52,7 @@ export async function createContext(config: Readonly<Config>, overrides: Context
   // mistake, or a node restarts under its old name while its predecessor's presence entries live on.
   const instanceId = `${nodeId}#${newId().slice(0, 8)}`;
   const db = await Database.open(config.db);
+  db.onGroupCommit = (units) => metrics.groupCommitUnits.observe(units);
   let bus: Bus;
   let redisBus: RedisBus | undefined;
   if (overrides.bus) bus = overrides.bus;

@@ -4,6 +4,7 @@ import type { Database } from './adapters/db/database.ts';
 import type { Bus } from './adapters/bus/bus.ts';
 import type { Logger } from './logger.ts';
 import type { TokenCache } from './modules/sessions/token-cache.ts';
+import type { Metrics } from './metrics.ts';
 
 /** What domain modules get: stores, bus, limits. Nothing about HTTP or WebSocket. */
 export interface Services {
@@ -13,6 +14,7 @@ export interface Services {
   log: Logger;
   tokens: TokenCache;
   limiters: { login: RateLimiterAbstract; messages: RateLimiterAbstract };
+  metrics: Metrics;
   now(): number;
 }
 

@@ -192,6 +192,64 @@ describe.each(await stores())('concurrency on %s', (kind) => {
     expect(log.events.filter((e) => e.type === 'message.created' && e.chatId === chat.id)).toHaveLength(4);
     for (const s of [s1, s2, s4]) s.close();
   });
+  it('commits a burst of sends in shared transactions, where a failing send leaves no trace and holds back no other', async () => {
+    const [owner, ...rest] = pool.slice(14, 19);
+    const members = [owner!, ...rest.slice(0, 3)];
+    const outsider = rest[3]!;
+    const group = await owner!.client.createGroup({ title: 'Burst', memberIds: members.slice(1).map((m) => m.id) });
+    const start = (await owner!.client.getChat({ chatId: group.id })).lastSeq;
+    const sockets = await Promise.all(members.map((m) => rawSocket(t, m)));
+    const stranger = await rawSocket(t, outsider);
+    const before = await groupCommits();
+
+    // One burst, interleaved: good sends, a non-member's, replies to a message that does not
+    // exist, and retries of good sends. Only the good ones may take positions.
+    const good: Promise<any>[] = [];
+    const refused: Promise<any>[] = [];
+    const retried: Promise<any>[] = [];
+    for (let k = 0; k < 10; k++) {
+      sockets.forEach((sock, i) => good.push(sock.request({ type: 'send', chatId: group.id, text: `m${i}-${k}`, clientMessageId: `g${i}-${k}` })));
+      if (k % 2 === 0) {
+        refused.push(stranger.request({ type: 'send', chatId: group.id, text: 'let me in', clientMessageId: `x${k}` }));
+        refused.push(sockets[k % 4]!.request({ type: 'send', chatId: group.id, text: 'reply', clientMessageId: `r${k}`, replyToId: 'no-such-message' }));
+        retried.push(sockets[1]!.request({ type: 'send', chatId: group.id, text: 'again', clientMessageId: `g1-${k}` }));
+      }
+    }
+    const acks = await Promise.all(good);
+    for (const a of acks) expect(a).toMatchObject({ type: 'ack' });
+    const seqs = acks.map((a) => a.message.seq).sort((x: number, y: number) => x - y);
+    expect(seqs).toEqual(Array.from({ length: 40 }, (_, i) => start + 1 + i));
+    const errors = (await Promise.all(refused)).map((f) => f.error?.code);
+    expect(errors.filter((c) => c === 'not_found')).toHaveLength(5);
+    expect(errors.filter((c) => c === 'invalid_request')).toHaveLength(5);
+    // A retry answers with the original, whichever copy reached the store first.
+    const byClientId = new Map(acks.map((a) => [a.message.clientMessageId, a.message.id]));
+    for (const r of await Promise.all(retried)) expect(r.message.id).toBe(byClientId.get(r.message.clientMessageId));
+
+    // The log holds exactly the 40 messages, at consecutive positions: nothing half-written.
+    const log = (await owner!.client.getChanges({ userSeq: 0 })).events.filter((e): e is ChatEvent => e.log === 'chat' && e.chatId === group.id && e.seq > start);
+    expect(log.map((e) => e.seq)).toEqual(seqs);
+    expect(log.every((e) => e.type === 'message.created')).toBe(true);
+    expect((await owner!.client.getChat({ chatId: group.id })).lastSeq).toBe(start + 40);
+    // Every member's socket got each message once.
+    for (const sock of sockets) {
+      await sock.waitFor(() => sock.frames.filter((f) => f.type === 'event' && f.event.chatId === group.id && f.event.seq > start).length >= 40);
+      const got = sock.frames.filter((f) => f.type === 'event' && f.event.chatId === group.id && f.event.seq > start).map((f) => f.event.seq);
+      expect(new Set(got).size).toBe(got.length);
+    }
+    // And the burst did share transactions: fewer commits than sends.
+    const after = await groupCommits();
+    const units = after.units - before.units;
+    expect(units).toBe(55);
+    expect(after.commits - before.commits).toBeLessThan(units);
+    for (const sock of [...sockets, stranger]) sock.close();
+  });
+
+  async function groupCommits(): Promise<{ commits: number; units: number }> {
+    const { values } = await t.server.ctx.metrics.groupCommitUnits.get();
+    const value = (suffix: string) => values.find((v) => v.metricName === `parley_store_group_commit_units_${suffix}`)?.value ?? 0;
+    return { commits: value('count'), units: value('sum') };
+  }
 });
 
 describe.each(await stores())('retries and the rate limit on %s', (kind) => {

@@ -29,6 +29,8 @@ interface Unit {
 export class Database {
   readonly kysely: Kysely<DB>;
   readonly dialect: Dialect;
+  /** Told how many units each group commit wrote (for metrics). */
+  onGroupCommit: (units: number) => void = () => {};
   private readonly waiting: Unit[] = [];
   private writing = false;
 
@@ -119,6 +121,7 @@ export class Database {
         for (const unit of group) unit.reject(err);
         continue;
       }
+      this.onGroupCommit(group.length);
       group.forEach((unit, i) => (outcomes[i]!.ok ? unit.resolve(outcomes[i]!.value) : unit.reject(outcomes[i]!.value)));
     }
     this.writing = false;

@@ -72,7 +72,9 @@ export async function sendMessage(s: Services, actor: Actor, input: SendInput): 
   }
   const now = s.now();
   try {
-    return await change(s, (tx, out) => writeMessage(tx, out, actor, input, text, now), { grouped: true });
+    const message = await change(s, (tx, out) => writeMessage(tx, out, actor, input, text, now), { grouped: true });
+    s.metrics.messagesSent.inc();
+    return message;
   } catch (err) {
     // A retry, or two copies of one send racing: the constraint let one in; the other returns it.
     if (!isUniqueViolation(err)) throw err;
