@@ -1,6 +1,7 @@
 import type { Message } from '@parley/protocol';
 import { RateLimiterRes } from 'rate-limiter-flexible';
 import { isUniqueViolation, type Tx } from '../../adapters/db/database.ts';
+import { precompiled } from '../../adapters/db/precompiled.ts';
 import type { MessagesTable } from '../../adapters/db/schema.ts';
 import { AppError } from '../../errors.ts';
 import type { Actor, Services } from '../../services.ts';
@@ -86,16 +87,32 @@ export async function sendMessage(s: Services, actor: Actor, input: SendInput): 
 }
 
 /** The next position of a chat that is not deleted, and what kind of chat it is (see nextChatSeq). */
-async function takePosition(tx: Tx, chatId: string) {
-  const row = await tx
+const takePosition = precompiled((db, chatId: string) =>
+  db
     .updateTable('chats')
     .set((eb) => ({ last_seq: eb('last_seq', '+', 1) }))
     .where('id', '=', chatId)
     .where('deleted_at', 'is', null)
-    .returning(['last_seq', 'kind'])
-    .executeTakeFirst();
-  return row && { seq: Number(row.last_seq), kind: row.kind };
-}
+    .returning(['last_seq', 'kind']),
+);
+
+const membersOf = precompiled((db, chatId: string) => db.selectFrom('members').select(['user_id', 'role']).where('chat_id', '=', chatId));
+
+const insertMessage = precompiled((db, id: string, chatId: string, seq: number, senderId: string, clientMessageId: string, text: string, replyToId: string | null, createdAt: number) =>
+  db.insertInto('messages').values({
+    id,
+    chat_id: chatId,
+    seq,
+    sender_id: senderId,
+    client_message_id: clientMessageId,
+    kind: 'text',
+    text,
+    reply_to_id: replyToId,
+    created_at: createdAt,
+    edited_at: null,
+    deleted_at: null,
+  }),
+);
 
 /**
  * The writes of one send, in the fewest statements: taking the next position also takes the chat
@@ -103,12 +120,13 @@ async function takePosition(tx: Tx, chatId: string) {
  * under it both checks access and names the recipients. A failure rolls back the send's savepoint.
  */
 async function writeMessage(tx: Tx, out: Outbox, actor: Actor, input: SendInput, text: string, now: number): Promise<Message> {
-  const position = await takePosition(tx, input.chatId);
-  if (!position) throw chatNotFound(input.chatId);
-  const members = await tx.selectFrom('members').select(['user_id', 'role']).where('chat_id', '=', input.chatId).execute();
+  const [taken] = await takePosition(tx, input.chatId);
+  if (!taken) throw chatNotFound(input.chatId);
+  const seq = Number(taken.last_seq);
+  const members = await membersOf(tx, input.chatId);
   const me = members.find((m) => m.user_id === actor.userId);
   if (!me) throw chatNotFound(input.chatId);
-  if (position.kind === 'channel' && !isAdmin(me.role)) throw new AppError('cannot_post', 'Only the owner and admins can post in a channel');
+  if (taken.kind === 'channel' && !isAdmin(me.role)) throw new AppError('cannot_post', 'Only the owner and admins can post in a channel');
   if (input.replyToId) {
     const target = await tx.selectFrom('messages').select('id').where('id', '=', input.replyToId).where('chat_id', '=', input.chatId).executeTakeFirst();
     if (!target) throw new AppError('invalid_request', `The message replied to, "${input.replyToId}", is not in this chat`);
@@ -116,7 +134,7 @@ async function writeMessage(tx: Tx, out: Outbox, actor: Actor, input: SendInput,
   const row: MessagesTable = {
     id: newId(),
     chat_id: input.chatId,
-    seq: position.seq,
+    seq,
     sender_id: actor.userId,
     client_message_id: input.clientMessageId,
     kind: 'text',
@@ -126,9 +144,9 @@ async function writeMessage(tx: Tx, out: Outbox, actor: Actor, input: SendInput,
     edited_at: null,
     deleted_at: null,
   };
-  await tx.insertInto('messages').values(row).execute();
+  await insertMessage(tx, row.id, row.chat_id, seq, row.sender_id, row.client_message_id, text, row.reply_to_id, now);
   const recipients = members.map((m) => m.user_id);
-  await recordChatEvent(tx, out, { chatId: input.chatId, type: 'message.created', actorId: actor.userId, recipients, message: row, seq: position.seq }, now);
+  await recordChatEvent(tx, out, { chatId: input.chatId, type: 'message.created', actorId: actor.userId, recipients, message: row, seq }, now);
   return toMessage(row);
 }
 

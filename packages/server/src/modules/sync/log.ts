@@ -1,5 +1,6 @@
 import type { ChatEvent, UserEvent } from '@parley/protocol';
 import type { Tx } from '../../adapters/db/database.ts';
+import { precompiled } from '../../adapters/db/precompiled.ts';
 import type { ChatEventsTable, MessagesTable, UserEventsTable } from '../../adapters/db/schema.ts';
 import type { Services } from '../../services.ts';
 import { toMessage } from '../messages/views.ts';
@@ -90,6 +91,10 @@ export interface RecordChatEvent {
   seq?: number;
 }
 
+const insertChatEvent = precompiled((db, chatId: string, seq: number, type: string, messageId: string | null, actorId: string | null, data: string | null, createdAt: number) =>
+  db.insertInto('chat_events').values({ chat_id: chatId, seq, type, message_id: messageId, actor_id: actorId, data, created_at: createdAt }),
+);
+
 /** Appends a change to a chat's log at the next position and queues its delivery. */
 export async function recordChatEvent(tx: Tx, out: Outbox, e: RecordChatEvent, now: number): Promise<ChatEvent> {
   const seq = e.seq ?? (await nextChatSeq(tx, e.chatId));
@@ -102,7 +107,7 @@ export async function recordChatEvent(tx: Tx, out: Outbox, e: RecordChatEvent, n
     data: e.data ? JSON.stringify(e.data) : null,
     created_at: now,
   };
-  await tx.insertInto('chat_events').values(row).execute();
+  await insertChatEvent(tx, row.chat_id, seq, row.type, row.message_id, row.actor_id, row.data, now);
   const event = chatEventView(row, e.message);
   out.add(e.recipients, event);
   return event;
