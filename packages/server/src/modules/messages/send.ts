@@ -7,7 +7,7 @@ import { AppError } from '../../errors.ts';
 import type { Actor, Services } from '../../services.ts';
 import { chatNotFound, isAdmin, requireMember } from '../chats/access.ts';
 import { change } from '../chats/chats.ts';
-import { newId } from '../sessions/tokens.ts';
+import { newOrderedId } from '../sessions/tokens.ts';
 import { recordChatEvent, type Outbox } from '../sync/log.ts';
 import { toMessage } from './views.ts';
 
@@ -96,7 +96,10 @@ const takePosition = precompiled((db, chatId: string) =>
     .returning(['last_seq', 'kind']),
 );
 
-const membersOf = precompiled((db, chatId: string) => db.selectFrom('members').select(['user_id', 'role']).where('chat_id', '=', chatId));
+// Read from the primary key index alone: roles matter only in channels, and are read there apart.
+const memberIdsOf = precompiled((db, chatId: string) => db.selectFrom('members').select('user_id').where('chat_id', '=', chatId));
+
+const roleIn = precompiled((db, chatId: string, userId: string) => db.selectFrom('members').select('role').where('chat_id', '=', chatId).where('user_id', '=', userId));
 
 const insertMessage = precompiled((db, id: string, chatId: string, seq: number, senderId: string, clientMessageId: string, text: string, replyToId: string | null, createdAt: number) =>
   db.insertInto('messages').values({
@@ -123,16 +126,18 @@ async function writeMessage(tx: Tx, out: Outbox, actor: Actor, input: SendInput,
   const [taken] = await takePosition(tx, input.chatId);
   if (!taken) throw chatNotFound(input.chatId);
   const seq = Number(taken.last_seq);
-  const members = await membersOf(tx, input.chatId);
-  const me = members.find((m) => m.user_id === actor.userId);
-  if (!me) throw chatNotFound(input.chatId);
-  if (taken.kind === 'channel' && !isAdmin(me.role)) throw new AppError('cannot_post', 'Only the owner and admins can post in a channel');
+  const members = await memberIdsOf(tx, input.chatId);
+  if (!members.some((m) => m.user_id === actor.userId)) throw chatNotFound(input.chatId);
+  if (taken.kind === 'channel') {
+    const [me] = await roleIn(tx, input.chatId, actor.userId);
+    if (!isAdmin(me!.role)) throw new AppError('cannot_post', 'Only the owner and admins can post in a channel');
+  }
   if (input.replyToId) {
     const target = await tx.selectFrom('messages').select('id').where('id', '=', input.replyToId).where('chat_id', '=', input.chatId).executeTakeFirst();
     if (!target) throw new AppError('invalid_request', `The message replied to, "${input.replyToId}", is not in this chat`);
   }
   const row: MessagesTable = {
-    id: newId(),
+    id: newOrderedId(),
     chat_id: input.chatId,
     seq,
     sender_id: actor.userId,
