@@ -165,7 +165,9 @@ describe.each(await stores())('concurrency on %s', (kind) => {
     const s2 = await rawSocket(t, me!);
     const frame = { type: 'send', chatId: chat.id, text: 'via sockets', clientMessageId: 'ws-id' };
     const [a1, a2, a3, h] = await Promise.all([s1.request(frame), s2.request(frame), s1.request(frame), me!.client.sendMessage({ chatId: chat.id, text: 'via http', clientMessageId: 'ws-id' })]);
-    for (const a of [a1, a2, a3]) expect(a).toMatchObject({ type: 'ack', message: { id: h.id, text: 'via sockets' } });
+    // Whichever copy committed first is the message; every other copy answers with it.
+    expect(['via sockets', 'via http']).toContain(h.text);
+    for (const a of [a1, a2, a3]) expect(a).toEqual({ type: 'ack', id: expect.any(String), message: h });
 
     // A socket dropped right after sending: the retry on a new socket finds the original or makes it, once.
     const s3 = await rawSocket(t, me!);
@@ -192,7 +194,7 @@ describe.each(await stores())('concurrency on %s', (kind) => {
     expect(log.events.filter((e) => e.type === 'message.created' && e.chatId === chat.id)).toHaveLength(4);
     for (const s of [s1, s2, s4]) s.close();
   });
-  it('commits a burst of sends in shared transactions, where a failing send leaves no trace and holds back no other', async () => {
+  it('commits a burst of sends, in shared transactions on SQLite, where a failing send leaves no trace and holds back no other', async () => {
     const [owner, ...rest] = pool.slice(14, 19);
     const members = [owner!, ...rest.slice(0, 3)];
     const outsider = rest[3]!;
@@ -237,11 +239,14 @@ describe.each(await stores())('concurrency on %s', (kind) => {
       const got = sock.frames.filter((f) => f.type === 'event' && f.event.chatId === group.id && f.event.seq > start).map((f) => f.event.seq);
       expect(new Set(got).size).toBe(got.length);
     }
-    // And the burst did share transactions: fewer commits than sends.
+    // On SQLite the burst shared transactions: fewer commits than sends. (PostgreSQL commits each
+    // send on its own, several at once over its pool.)
     const after = await groupCommits();
-    const units = after.units - before.units;
-    expect(units).toBe(55);
-    expect(after.commits - before.commits).toBeLessThan(units);
+    if (kind === 'sqlite') {
+      const units = after.units - before.units;
+      expect(units).toBe(55);
+      expect(after.commits - before.commits).toBeLessThan(units);
+    } else expect(after).toEqual(before);
     for (const sock of [...sockets, stranger]) sock.close();
   });
 

@@ -82,12 +82,15 @@ export class Database {
   }
 
   /**
-   * Group commit: runs fn in the next shared transaction, in a savepoint of its own, and settles
-   * only after that transaction commits. Units that arrive while one group is being written wait
+   * Group commit (SQLite): runs fn in the next shared transaction, in a savepoint of its own, and
+   * settles only after that transaction commits. Units that arrive while one group is being written wait
    * for the next, so a busy node commits many sends at once and an idle one commits each at once.
    * A unit that fails rolls back its savepoint alone; a group that fails to commit fails them all.
    */
   grouped<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
+    // PostgreSQL already flushes concurrent commits together, and runs them on several connections
+    // at once; one transaction per change keeps each change's row locks to itself there.
+    if (this.dialect === 'postgres') return this.transaction(fn);
     return new Promise<T>((resolve, reject) => {
       this.waiting.push({ fn, resolve, reject });
       if (this.writing) return;
@@ -109,8 +112,6 @@ export class Database {
             try {
               outcomes.push({ ok: true, value: await unit.fn(tx) });
             } catch (err) {
-              // A deadlock or serialization failure retries the whole group (see transaction).
-              if (isRetryable(err)) throw err;
               await sql`rollback to savepoint unit`.execute(tx);
               outcomes.push({ ok: false, value: toStoreError(err) });
             }
