@@ -50,8 +50,6 @@ const O = {
   pin: !flag('no-pin'),
   skip: new Set((opt('skip') ?? '').split(',').filter(Boolean)),
   p99LimitMs: 200,
-  /** stmt-cache: also run the fan-out series on a server with bench/stmt-cache-preload.mjs preloaded */
-  experiment: opt('experiment') ?? '',
 };
 if (O.users % 20 !== 0) throw new Error('--users must be a multiple of 20 (groups of 20)');
 const GROUP = 20;
@@ -872,20 +870,6 @@ async function runStore(store: StoreMode, withBaseline: boolean): Promise<void> 
     // Profiled where Parley gave out (the first failing rate), or at the top rate when none failed.
     const rate = series.failedAt ?? series.sustainable ?? O.rates[0]!;
     await profileRun(store, dataDir, mainUsers, rate);
-  }
-
-  if (O.experiment === 'stmt-cache' && store.databaseUrl === undefined) {
-    // What a statement cache in the store adapter would save: the same series with one
-    // prepared statement per SQL text (see bench/stmt-cache-preload.mjs).
-    const e = await startParley(parleyEnv(dataDir, await freePort(), store), store.name, dataDir, ['--import', path.join(here, 'stmt-cache-preload.mjs')]);
-    pin(e.proc.pid, SERVER_CPU);
-    const g = new Generator();
-    await g.start(O.workers);
-    await g.connect(e.wsUrl, mainUsers);
-    await fanoutSeries(g, e, 'groups-stmt-cache', O.rates, mainUsers);
-    await g.close();
-    await g.stop();
-    await stopProcess(e.proc);
   }
 
   if (!O.skip.has('history')) {
