@@ -101,31 +101,35 @@ export class Database {
   }
 
   private async writeGroups(): Promise<void> {
-    while (this.waiting.length > 0) {
-      const group = this.waiting.splice(0, GROUP_MAX);
-      let outcomes: { ok: boolean; value: unknown }[] = [];
-      try {
-        await this.transaction(async (tx) => {
-          outcomes = [];
-          for (const unit of group) {
-            await sql`savepoint unit`.execute(tx);
-            try {
-              outcomes.push({ ok: true, value: await unit.fn(tx) });
-            } catch (err) {
-              await sql`rollback to savepoint unit`.execute(tx);
-              outcomes.push({ ok: false, value: toStoreError(err) });
+    try {
+      while (this.waiting.length > 0) {
+        const group = this.waiting.splice(0, GROUP_MAX);
+        let outcomes: { ok: boolean; value: unknown }[] = [];
+        try {
+          await this.transaction(async (tx) => {
+            outcomes = [];
+            for (const unit of group) {
+              await sql`savepoint unit`.execute(tx);
+              try {
+                outcomes.push({ ok: true, value: await unit.fn(tx) });
+              } catch (err) {
+                await sql`rollback to savepoint unit`.execute(tx);
+                outcomes.push({ ok: false, value: toStoreError(err) });
+              }
+              await sql`release savepoint unit`.execute(tx);
             }
-            await sql`release savepoint unit`.execute(tx);
-          }
-        });
-      } catch (err) {
-        for (const unit of group) unit.reject(err);
-        continue;
+          });
+        } catch (err) {
+          for (const unit of group) unit.reject(err);
+          continue;
+        }
+        group.forEach((unit, i) => (outcomes[i]!.ok ? unit.resolve(outcomes[i]!.value) : unit.reject(outcomes[i]!.value)));
+        this.onGroupCommit(group.length);
       }
-      this.onGroupCommit(group.length);
-      group.forEach((unit, i) => (outcomes[i]!.ok ? unit.resolve(outcomes[i]!.value) : unit.reject(outcomes[i]!.value)));
+    } finally {
+      // Whatever happened, the next unit starts a new writer instead of waiting for this one.
+      this.writing = false;
     }
-    this.writing = false;
   }
 
   /** Adds FOR UPDATE on PostgreSQL; SQLite serialises writers already. */
