@@ -11,6 +11,15 @@ export interface ClientOptions {
   fetch?: typeof fetch;
   /** Sent as User-Agent where the platform allows it (Node) */
   userAgent?: string;
+  /**
+   * For several clients sharing one session (browser tabs): runs a token refresh while holding a
+   * lock they all share, e.g. `(fn) => navigator.locks.request('parley-refresh', fn)`. With
+   * `loadSession`, a client that waited for the lock first takes the tokens another one stored
+   * meanwhile, instead of presenting a refresh token that is already spent (which ends the session).
+   */
+  exclusive?: <T>(fn: () => Promise<T>) => Promise<T>;
+  /** Reads the tokens as last stored by any client of the session (see `exclusive`). */
+  loadSession?: () => SessionTokens | null;
 }
 
 type Call<E> = {} extends InputOf<E> ? (input?: InputOf<E>) => Promise<OutputOf<E>> : (input: InputOf<E>) => Promise<OutputOf<E>>;
@@ -34,6 +43,8 @@ export class ParleyClient {
   private readonly fetchImpl: typeof fetch;
   private readonly userAgent?: string;
   private refreshing: Promise<void> | null = null;
+  private readonly exclusive: <T>(fn: () => Promise<T>) => Promise<T>;
+  private readonly loadSession?: () => SessionTokens | null;
 
   constructor(options: ClientOptions) {
     this.baseUrl = options.baseUrl.replace(/\/$/, '');
@@ -41,6 +52,8 @@ export class ParleyClient {
     this.onSession = options.onSession;
     this.fetchImpl = options.fetch ?? globalThis.fetch.bind(globalThis);
     this.userAgent = options.userAgent;
+    this.exclusive = options.exclusive ?? ((fn) => fn());
+    this.loadSession = options.loadSession;
     for (const [name, e] of Object.entries(api)) {
       (this as any)[name] = (input?: object) => this.call(e as Endpoint, input ?? {});
     }
@@ -61,13 +74,22 @@ export class ParleyClient {
     if (this.tokens && Date.parse(this.tokens.accessTokenExpiresAt) - Date.now() < marginMs) await this.refresh();
   }
 
-  /** Rotates the tokens once, even when several calls ask at the same time. */
+  /** Rotates the tokens once, even when several calls (or several clients of the session) ask at the same time. */
   refresh(): Promise<void> {
     this.refreshing ??= (async () => {
+      const spent = this.tokens?.refreshToken;
       try {
-        const refreshToken = this.tokens?.refreshToken;
-        if (!refreshToken) throw new ParleyError('unauthorized', 'Not signed in', 401);
-        await this.call(api.refreshSession, { refreshToken });
+        await this.exclusive(async () => {
+          // Another client of this session may have rotated the tokens while this one waited.
+          const stored = this.loadSession?.();
+          if (stored && stored.refreshToken !== spent) {
+            this.tokens = stored;
+            return;
+          }
+          const refreshToken = this.tokens?.refreshToken;
+          if (!refreshToken) throw new ParleyError('unauthorized', 'Not signed in', 401);
+          await this.call(api.refreshSession, { refreshToken });
+        });
       } finally {
         this.refreshing = null;
       }

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ParleyError } from '@parley/sdk';
+import { ParleyClient, ParleyError, type SessionTokens } from '@parley/sdk';
 import type { SyncEvent } from '@parley/sdk';
 import { startTestServer, stores, type TestServer } from './_harness.ts';
 import { eventually, realtimeFor } from './_realtime.ts';
@@ -59,6 +59,31 @@ describe.each(await stores())('accounts and sessions on %s', (kind) => {
     expect(res.status).toBe(401);
     const again = await t.client().refreshSession({ refreshToken: second.refreshToken }).catch((e) => e);
     expect(again).toMatchObject({ status: 401, code: 'refresh_token_invalid' });
+  });
+
+  it('keeps the session when two tabs of it refresh at the same instant, sharing a lock and the stored tokens', async () => {
+    const u = await t.user('tabs');
+    // What two browser tabs share: the stored tokens, and a lock (navigator.locks in the web client).
+    let stored: SessionTokens | null = u.session;
+    let queue: Promise<unknown> = Promise.resolve();
+    const exclusive = <T,>(fn: () => Promise<T>): Promise<T> => {
+      const run = queue.then(fn);
+      queue = run.catch(() => {});
+      return run;
+    };
+    const tab = () => new ParleyClient({ baseUrl: t.url, session: stored, onSession: (s) => (stored = s), exclusive, loadSession: () => stored });
+    const [a, b] = [tab(), tab()];
+    await Promise.all([a.refresh(), b.refresh()]);
+    expect(a.session).toEqual(b.session);
+    expect(a.session!.refreshToken).not.toBe(u.session.refreshToken);
+    expect(await a.getMe()).toMatchObject({ username: 'tabs' });
+    expect(await b.getMe()).toMatchObject({ username: 'tabs' });
+
+    // Without them, the second tab presents a spent refresh token, which ends the session.
+    const [c, d] = [new ParleyClient({ baseUrl: t.url, session: stored }), new ParleyClient({ baseUrl: t.url, session: stored })];
+    const outcomes = await Promise.allSettled([c.refresh(), d.refresh()]);
+    expect(outcomes.filter((o) => o.status === 'rejected')).toHaveLength(1);
+    expect(await a.getMe().catch((e) => e)).toMatchObject({ status: 401 });
   });
 
   it('re-uses the session a device had when it logs in again with its id', async () => {

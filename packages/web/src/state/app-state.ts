@@ -46,6 +46,9 @@ export const client = new ParleyClient({
   baseUrl: location.origin,
   session: storage.session(),
   onSession: onSessionChange,
+  // Tabs share the session: one refreshes at a time, and the others then take its new tokens.
+  exclusive: (fn) => (navigator.locks ? (navigator.locks.request('parley-session-refresh', fn) as ReturnType<typeof fn>) : fn()),
+  loadSession: () => storage.session(),
 });
 let rt: ParleyRealtime | null = null;
 let refreshTimer: ReturnType<typeof setInterval> | null = null;
