@@ -90,6 +90,9 @@ export class ParleyRealtime {
   private readonly minBackoff: number;
   private readonly maxBackoff: number;
   private readonly syncPageSize?: number;
+  /** Checks that the socket still hears from the server (see watch). */
+  private heartbeat: ReturnType<typeof setInterval> | null = null;
+  private heardAt = 0;
   /** Positions this device has: its personal log and each chat */
   cursor: SyncCursor;
 
@@ -142,6 +145,7 @@ export class ParleyRealtime {
   close(): void {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
+    this.unwatch();
     this.ws?.close(1000, 'bye');
     this.ws = null;
     // Requests in flight (a sync among them) end here: a later connect() starts clean.
@@ -172,18 +176,52 @@ export class ParleyRealtime {
     ws.onopen = () => {
       opened = true;
     };
-    ws.onmessage = (ev) => this.onFrame(String(ev.data));
+    ws.onmessage = (ev) => {
+      this.heardAt = Date.now();
+      this.onFrame(String(ev.data));
+    };
     ws.onerror = () => {};
     ws.onclose = (ev) => {
       if (this.ws !== ws) return;
-      this.ws = null;
-      for (const w of this.waiting.values()) w.reject(new ParleyError('network_error', 'The connection closed', 0));
-      this.waiting.clear();
+      this.lost();
       if (ev.code === CLOSE.sessionEnded) return this.end();
       // Refused before opening: the access token may have expired, so refresh before trying again.
       if (!opened) this.client.refresh().catch((err) => err instanceof ParleyError && err.status === 401 && this.end());
       this.retry();
     };
+  }
+
+  /** The socket is gone (closed, or silent for too long): requests on it fail, and it is let go. */
+  private lost(): void {
+    this.ws = null;
+    this.unwatch();
+    for (const w of this.waiting.values()) w.reject(new ParleyError('network_error', 'The connection closed', 0));
+    this.waiting.clear();
+  }
+
+  /**
+   * A socket can die without closing (a laptop that slept, a NAT that forgot the connection). Once
+   * the server has said how often it pings, a socket silent for that long gets a ping frame, and one
+   * silent for twice that long is given up on: the client reconnects and syncs what it missed.
+   */
+  private watch(ws: WebSocketLike, intervalMs: number): void {
+    this.unwatch();
+    this.heardAt = Date.now();
+    this.heartbeat = setInterval(() => {
+      if (this.ws !== ws) return this.unwatch();
+      const silentMs = Date.now() - this.heardAt;
+      if (silentMs >= 2 * intervalMs) {
+        this.lost();
+        this.retry();
+        // Closing a dead socket may take long; this client no longer waits for it.
+        ws.close(1000, 'silent');
+      } else if (silentMs >= intervalMs) this.write({ type: 'ping' });
+    }, Math.max(100, intervalMs / 2));
+  }
+
+  private unwatch(): void {
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    this.heartbeat = null;
   }
 
   private end(): void {
@@ -223,6 +261,7 @@ export class ParleyRealtime {
     switch (frame.type) {
       case 'hello':
         this.attempts = 0;
+        if (this.ws && typeof frame.heartbeatMs === 'number' && frame.heartbeatMs > 0) this.watch(this.ws, frame.heartbeatMs);
         this.setState('online');
         void this.sync();
         for (const p of this.pending.values()) if (p.state === 'pending') this.transmit(p);
