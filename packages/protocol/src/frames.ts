@@ -37,4 +37,6 @@ export type ServerFrame =
   | { type: 'error'; id?: string; error: { code: string; message: string } }
   | ({ type: 'presence' } & Presence)
   | { type: 'typing'; chatId: string; userId: string }
-  | { type: 'pong'; id: string };
+  | { type: 'pong'; id: string }
+  /** this node may have missed changes to deliver (its bus was down): send `sync` with your cursor */
+  | { type: 'resync' };

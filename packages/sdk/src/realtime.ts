@@ -277,6 +277,9 @@ export class ParleyRealtime {
       }
       case 'typing':
         return this.emit('typing', { chatId: frame.chatId, userId: frame.userId });
+      case 'resync':
+        // The server's node may have missed changes made elsewhere while its bus was down.
+        return void this.sync();
       case 'ack':
       case 'changes':
       case 'pong':

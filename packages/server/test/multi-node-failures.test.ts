@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ParleyClient } from '@parley/sdk';
 import { FrontDoor, TestRedis, created, freshStore, makeInvite, member, multiNodeUnavailable, readyz, startNode, waitFor, type Member, type Node } from './_multi-node.ts';
 import type { TestStore } from './_harness.ts';
+import { rawSocket } from './_ws.ts';
 
 const skip = await multiNodeUnavailable();
 
@@ -91,12 +92,21 @@ describe.skipIf(skip !== null)('two nodes losing Redis and PostgreSQL', () => {
     console.log(`without Redis, a terminated session was refused after ${refusedAt.map((t) => t - terminatedAt).join(' / ')} ms on nodes a/b`);
     expect(slowest).toBeLessThan(2000);
 
+    // One more while Redis is down, from ann's node: ben's node cannot hear of it, and nothing else
+    // happens in the chat afterwards that would make ben's device notice a gap.
+    const unheard = await ann.rt.send({ chatId: group, text: 'just before Redis returns' }).acked;
+    const resyncs = await rawSocket({ url: nodes[1]!.url }, ben);
+
     const restartedAt = Date.now();
     await redis.start();
     for (const n of nodes) {
       await waitFor(`${n.name} to report the bus up`, async () => (await readyz(n.url)).status === 200, 10_000, 50);
     }
     console.log(`bus reported up on both nodes ${Date.now() - restartedAt} ms after Redis came back`);
+    // Each node tells its sockets to resync once it listens again, so ben's device catches up by itself.
+    await resyncs.waitFor((f) => f.type === 'resync', 10_000, 'a resync frame from ben\'s node');
+    await waitFor('ben to get the message sent while his node could not hear it', () => created(ben, group).some((m) => m.id === unheard.id), 5000);
+    resyncs.close();
     const after = await ann.rt.send({ chatId: group, text: 'after the outage' }).acked;
     await waitFor('ben receives live again', () => created(ben, group).some((m) => m.id === after.id), 3000);
     const metrics = await (await fetch(`${nodes[0]!.url}/metrics`)).text();

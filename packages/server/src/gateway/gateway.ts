@@ -48,6 +48,8 @@ export class Gateway {
         }
       }),
     );
+    // Deliveries from other nodes may have been lost while the bus was down: every socket fetches what it missed.
+    this.offs.push(ctx.bus.onRecovered(() => this.broadcast(JSON.stringify({ type: 'resync' }))));
     this.heartbeat = setInterval(() => this.beat(), ctx.config.ws.heartbeatMs);
     this.heartbeat.unref();
   }
@@ -175,6 +177,11 @@ export class Gateway {
     await requireMember(db, db.kysely, chatId, conn.actor.userId);
     const others = (await memberIds(db.kysely, chatId)).filter((u) => u !== conn.actor.userId);
     this.ctx.bus.publish(DELIVER, { userIds: others, frame: JSON.stringify({ type: 'typing', chatId, userId: conn.actor.userId }) } satisfies Delivery);
+  }
+
+  private broadcast(frame: string): void {
+    const bytes = Buffer.from(frame);
+    for (const set of this.byUser.values()) for (const c of set) this.send(c, bytes);
   }
 
   /** Pings every socket; one that did not answer the previous ping is dropped. */

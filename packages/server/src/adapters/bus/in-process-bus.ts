@@ -23,6 +23,11 @@ export class InProcessBus implements Bus {
     };
   }
 
+  /** A bus inside one process is never down. */
+  onRecovered(): () => void {
+    return () => {};
+  }
+
   async ping(): Promise<boolean> {
     return true;
   }

@@ -49,6 +49,8 @@ export class RedisBus implements Bus {
   private readonly log: Logger;
   private up = false;
   private closed = false;
+  private readonly recovered = new Set<() => void>();
+  private subscribedOnce = false;
 
   constructor(options: RedisBusOptions) {
     this.prefix = options.prefix ?? 'parley:';
@@ -74,7 +76,15 @@ export class RedisBus implements Bus {
     }
     this.sub.on('ready', () => {
       const channels = [...this.topics.keys()].map((t) => this.prefix + t);
-      if (channels.length > 0) this.sub.subscribe(...channels).catch((err) => this.log.warn({ err }, 'bus resubscribe failed'));
+      const subscribed = channels.length > 0 ? this.sub.subscribe(...channels) : Promise.resolve();
+      subscribed.then(
+        () => {
+          // Listening again: whatever other nodes published while this one was not is lost to it.
+          if (this.subscribedOnce) for (const handler of this.recovered) handler();
+          this.subscribedOnce = true;
+        },
+        (err) => this.log.warn({ err }, 'bus resubscribe failed'),
+      );
     });
     this.sub.on('messageBuffer', (channel: Buffer, payload: Buffer) => this.receive(channel, payload));
   }
@@ -122,6 +132,11 @@ export class RedisBus implements Bus {
       this.topics.delete(topic);
       if (!this.closed) this.sub.unsubscribe(this.prefix + topic).catch(() => {});
     };
+  }
+
+  onRecovered(handler: () => void): () => void {
+    this.recovered.add(handler);
+    return () => this.recovered.delete(handler);
   }
 
   /** Up when both connections are ready and Redis answers a PING within a second. */
