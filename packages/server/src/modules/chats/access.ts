@@ -1,5 +1,6 @@
 import type { Role } from '@parley/protocol';
 import type { Database, Tx } from '../../adapters/db/database.ts';
+import { precompiled } from '../../adapters/db/precompiled.ts';
 import type { ChatsTable, MembersTable } from '../../adapters/db/schema.ts';
 import { AppError } from '../../errors.ts';
 
@@ -59,7 +60,9 @@ export function requireAdmin(m: Membership, action: string): void {
   if (!isAdmin(m.member.role)) throw new AppError('forbidden', `Only the owner and admins can ${action}`);
 }
 
+// Read from the primary key index alone; on the send path, for every message.
+const memberRows = precompiled((db, chatId: string) => db.selectFrom('members').select('user_id').where('chat_id', '=', chatId));
+
 export async function memberIds(tx: Tx, chatId: string): Promise<string[]> {
-  const rows = await tx.selectFrom('members').select('user_id').where('chat_id', '=', chatId).execute();
-  return rows.map((r) => r.user_id);
+  return (await memberRows(tx, chatId)).map((r) => r.user_id);
 }

@@ -5,7 +5,7 @@ import { precompiled } from '../../adapters/db/precompiled.ts';
 import type { MessagesTable } from '../../adapters/db/schema.ts';
 import { AppError } from '../../errors.ts';
 import type { Actor, Services } from '../../services.ts';
-import { chatNotFound, isAdmin, requireMember } from '../chats/access.ts';
+import { chatNotFound, isAdmin, memberIds, requireMember } from '../chats/access.ts';
 import { change } from '../chats/chats.ts';
 import { newOrderedId } from '../sessions/tokens.ts';
 import { recordChatEvent, type Outbox } from '../sync/log.ts';
@@ -39,7 +39,7 @@ async function findSent(tx: Tx, chatId: string, senderId: string, clientMessageI
     .executeTakeFirst();
 }
 
-/** Takes one of the sender's message points, or answers 429 with when to try again. */
+/** Takes one of the sender's message points; with none left, returns the limiter's answer (when to try again). */
 async function consumeMessagePoint(s: Services, userId: string): Promise<RateLimiterRes | null> {
   try {
     await s.limiters.messages.consume(userId);
@@ -96,9 +96,7 @@ const takePosition = precompiled((db, chatId: string) =>
     .returning(['last_seq', 'kind']),
 );
 
-// Read from the primary key index alone: roles matter only in channels, and are read there apart.
-const memberIdsOf = precompiled((db, chatId: string) => db.selectFrom('members').select('user_id').where('chat_id', '=', chatId));
-
+// Roles matter only in channels, so they are read there apart from the member list.
 const roleIn = precompiled((db, chatId: string, userId: string) => db.selectFrom('members').select('role').where('chat_id', '=', chatId).where('user_id', '=', userId));
 
 const insertMessage = precompiled((db, id: string, chatId: string, seq: number, senderId: string, clientMessageId: string, text: string, replyToId: string | null, createdAt: number) =>
@@ -126,8 +124,8 @@ async function writeMessage(tx: Tx, out: Outbox, actor: Actor, input: SendInput,
   const [taken] = await takePosition(tx, input.chatId);
   if (!taken) throw chatNotFound(input.chatId);
   const seq = Number(taken.last_seq);
-  const members = await memberIdsOf(tx, input.chatId);
-  if (!members.some((m) => m.user_id === actor.userId)) throw chatNotFound(input.chatId);
+  const recipients = await memberIds(tx, input.chatId);
+  if (!recipients.includes(actor.userId)) throw chatNotFound(input.chatId);
   if (taken.kind === 'channel') {
     const [me] = await roleIn(tx, input.chatId, actor.userId);
     if (!isAdmin(me!.role)) throw new AppError('cannot_post', 'Only the owner and admins can post in a channel');
@@ -150,7 +148,6 @@ async function writeMessage(tx: Tx, out: Outbox, actor: Actor, input: SendInput,
     deleted_at: null,
   };
   await insertMessage(tx, row.id, row.chat_id, seq, row.sender_id, row.client_message_id, text, row.reply_to_id, now);
-  const recipients = members.map((m) => m.user_id);
   await recordChatEvent(tx, out, { chatId: input.chatId, type: 'message.created', actorId: actor.userId, recipients, message: row, seq }, now);
   return toMessage(row);
 }
