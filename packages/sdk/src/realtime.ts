@@ -215,7 +215,7 @@ export class ParleyRealtime {
         this.retry();
         // Closing a dead socket may take long; this client no longer waits for it.
         ws.close(1000, 'silent');
-      } else if (silentMs >= intervalMs) this.write({ type: 'ping' });
+      } else if (silentMs >= intervalMs) this.write({ type: 'ping', id: newClientId() });
     }, Math.max(100, intervalMs / 2));
   }
 
