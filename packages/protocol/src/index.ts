@@ -8,12 +8,14 @@ export * from './api/invites.ts';
 export * from './api/chats.ts';
 export * from './api/messages.ts';
 export * from './api/sync.ts';
+export * from './api/limits.ts';
 import * as auth from './api/auth.ts';
 import * as account from './api/account.ts';
 import * as invites from './api/invites.ts';
 import * as chats from './api/chats.ts';
 import * as messages from './api/messages.ts';
 import * as sync from './api/sync.ts';
+import * as limits from './api/limits.ts';
 
 /** Every HTTP operation, keyed by its operationId. */
 export const api = {
@@ -54,5 +56,6 @@ export const api = {
   markRead: messages.markRead,
   getChanges: sync.getChanges,
   getPresence: sync.getPresence,
+  getLimits: limits.getLimits,
 } as const;
 export type Api = typeof api;

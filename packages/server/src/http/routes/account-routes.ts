@@ -7,6 +7,16 @@ import { route } from '../app.ts';
 
 export function accountRoutes(app: FastifyInstance, ctx: AppContext): void {
   route(app, ctx, api.getMe, ({ actor }) => accounts.getMe(ctx, actor));
+  route(app, ctx, api.getLimits, async () => {
+    const { limits, sessions } = ctx.config;
+    return {
+      messageLength: limits.messageLength,
+      groupMembers: limits.groupMembers,
+      channelSubscribers: limits.channelSubscribers,
+      chatsPerUser: limits.chatsPerUser,
+      sessionsPerUser: sessions.max,
+    };
+  });
   route(app, ctx, api.updateMe, ({ actor, input }) => accounts.updateMe(ctx, actor, input));
   route(app, ctx, api.changePassword, ({ actor, input }) => accounts.changePassword(ctx, actor, input));
   route(app, ctx, api.deleteAccount, ({ actor, input }) => accounts.deleteAccount(ctx, ctx.hooks, actor, input.password));
