@@ -1,5 +1,9 @@
 import { defineConfig } from 'vitest/config';
 
+// Three suites, each run on its own by `npm test` (scripts/test.mjs):
+//   unit         pure code and store-level tests beside their files: seconds, part of `npm run check`
+//   integration  a real server driven through the SDK, on SQLite and PostgreSQL (Redis, nginx for several nodes)
+//   browser      the web client in Chromium against a real server
 export default defineConfig({
   test: {
     pool: 'forks',
@@ -10,7 +14,16 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'unit',
-          include: ['packages/*/src/**/*.test.ts', 'packages/*/test/**/*.test.ts'],
+          include: ['packages/*/src/**/*.test.ts'],
+          testTimeout: 20_000,
+          hookTimeout: 20_000,
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'integration',
+          include: ['packages/*/test/**/*.test.ts'],
           testTimeout: 60_000,
           hookTimeout: 60_000,
         },
