@@ -29,13 +29,16 @@ const transportPackages = ban(
   'Domain code knows nothing of HTTP, WebSocket, Redis or SQL drivers: use the adapters',
 );
 
+// The domain areas, lowest first (docs/architecture.md). A new area takes its place in this list.
+const MODULE_ORDER = ['sync', 'limits', 'presence', 'sessions', 'invites', 'accounts', 'chats', 'messages', 'cleanup'];
+
 const layers = [
   { name: 'protocol', files: ['packages/protocol/src/**'], bans: [ban('^@parley/', 'The protocol depends on nothing of ours'), otherPackageByPath] },
   { name: 'sdk', files: ['packages/sdk/src/**'], bans: [serverSide, ban('^@parley/web$', 'The SDK does not know the web client'), otherPackageByPath] },
   { name: 'web', files: ['packages/web/src/**'], bans: [serverSide, otherPackageByPath] },
   {
     name: 'server lib',
-    files: [`${SERVER}/lib/**`, `${SERVER}/errors.ts`, `${SERVER}/logger.ts`, `${SERVER}/metrics.ts`, `${SERVER}/config/**`],
+    files: [`${SERVER}/lib/**`, `${SERVER}/logger.ts`, `${SERVER}/metrics.ts`, `${SERVER}/config/**`],
     bans: [clientSide, otherPackageByPath, toWiring, toContext, toServices, toModules, toAdapters, toHttp, toGateway],
   },
   {
@@ -45,9 +48,26 @@ const layers = [
   },
   {
     name: 'server modules',
-    files: [`${SERVER}/modules/**`, `${SERVER}/services.ts`],
+    files: [`${SERVER}/modules/**`],
     bans: [clientSide, otherPackageByPath, toWiring, toContext, toHttp, toGateway, transportPackages],
   },
+  // The domain areas form a DAG: each imports only the areas before it.
+  ...MODULE_ORDER.map((area, i) => ({
+    name: `server module ${area}`,
+    files: [`${SERVER}/modules/${area}/**`],
+    bans: [
+      clientSide,
+      otherPackageByPath,
+      toWiring,
+      toContext,
+      toHttp,
+      toGateway,
+      transportPackages,
+      ...(i + 1 < MODULE_ORDER.length
+        ? [ban(`(^|/)(${MODULE_ORDER.slice(i + 1).join('|')})/`, `modules/${area} comes before ${MODULE_ORDER.slice(i + 1).join(', ')} in the module order`)]
+        : []),
+    ],
+  })),
   { name: 'server http', files: [`${SERVER}/http/**`], bans: [clientSide, otherPackageByPath, toWiring, toContext, toGateway] },
   { name: 'server gateway', files: [`${SERVER}/gateway/**`], bans: [clientSide, otherPackageByPath, toWiring, toContext, toHttp] },
 ];
