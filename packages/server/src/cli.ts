@@ -3,7 +3,7 @@ import { buildConfig, ConfigError } from './config/config.ts';
 import { readEnv } from './config/env.ts';
 import { createContext } from './context.ts';
 import { createLogger } from './logger.ts';
-import { AppError } from './errors.ts';
+import { AppError } from './lib/errors.ts';
 import * as invites from './modules/invites/invites.ts';
 import * as accounts from './modules/accounts/accounts.ts';
 import { serve } from './main.ts';
