@@ -11,7 +11,7 @@ export function accountRoutes(app: FastifyInstance, ctx: AppContext): void {
   route(app, ctx, api.getLimits, async () => getLimits(ctx));
   route(app, ctx, api.updateMe, ({ actor, input }) => accounts.updateMe(ctx, actor, input));
   route(app, ctx, api.changePassword, ({ actor, input }) => accounts.changePassword(ctx, actor, input));
-  route(app, ctx, api.deleteAccount, ({ actor, input }) => accounts.deleteAccount(ctx, ctx.hooks, actor, input.password));
+  route(app, ctx, api.deleteAccount, ({ actor, input }) => accounts.deleteAccount(ctx, actor, input));
   route(app, ctx, api.getUserByUsername, ({ input }) => accounts.getUserByUsername(ctx, input.username));
   route(app, ctx, api.getUser, ({ input }) => accounts.getUser(ctx, input.userId));
   route(app, ctx, api.createInvite, ({ actor, input }) => invites.createInvite(ctx, actor, input));

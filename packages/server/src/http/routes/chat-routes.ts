@@ -19,14 +19,14 @@ export function chatRoutes(app: FastifyInstance, ctx: AppContext): void {
   route(app, ctx, api.createPrivateChat, ({ actor, input }) => createPrivateChat(ctx, actor, input.userId));
   route(app, ctx, api.createGroup, ({ actor, input }) => createGroup(ctx, actor, input));
   route(app, ctx, api.createChannel, ({ actor, input }) => createChannel(ctx, actor, input));
-  route(app, ctx, api.updateChat, ({ actor, input }) => updateChat(ctx, actor, input.chatId, input));
-  route(app, ctx, api.deleteChat, ({ actor, input }) => deleteChat(ctx, actor, input.chatId, { forEveryone: input.forEveryone }));
+  route(app, ctx, api.updateChat, ({ actor, input }) => updateChat(ctx, actor, input));
+  route(app, ctx, api.deleteChat, ({ actor, input }) => deleteChat(ctx, actor, input));
   route(app, ctx, api.leaveChat, ({ actor, input }) => leaveChat(ctx, actor, input.chatId));
   route(app, ctx, api.listMembers, async ({ actor, input }) => ({ members: await listMembers(ctx, actor, input.chatId) }));
-  route(app, ctx, api.addMembers, async ({ actor, input }) => ({ members: await addMembers(ctx, actor, input.chatId, input.userIds) }));
-  route(app, ctx, api.removeMember, ({ actor, input }) => removeMember(ctx, actor, input.chatId, input.userId));
-  route(app, ctx, api.setMemberRole, ({ actor, input }) => setMemberRole(ctx, actor, input.chatId, input));
-  route(app, ctx, api.transferOwnership, ({ actor, input }) => transferOwnership(ctx, actor, input.chatId, input.userId));
+  route(app, ctx, api.addMembers, async ({ actor, input }) => ({ members: await addMembers(ctx, actor, input) }));
+  route(app, ctx, api.removeMember, ({ actor, input }) => removeMember(ctx, actor, input));
+  route(app, ctx, api.setMemberRole, ({ actor, input }) => setMemberRole(ctx, actor, input));
+  route(app, ctx, api.transferOwnership, ({ actor, input }) => transferOwnership(ctx, actor, input));
 
   route(app, ctx, api.sendMessage, ({ actor, input }) => sendMessage(ctx, actor, input));
   route(app, ctx, api.listMessages, ({ actor, input }) => messages.listMessages(ctx, actor, input));

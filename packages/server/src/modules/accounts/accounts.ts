@@ -13,6 +13,9 @@ import * as store from './accounts.store.ts';
 import type { AccountHooks } from './hooks.ts';
 import { toMe, toUser } from './views.ts';
 
+/** What account creation and deletion need: the services, and what other modules do then. */
+export type AccountServices = Services & { hooks: AccountHooks };
+
 export interface RegisterInput {
   inviteCode: string;
   username: string;
@@ -20,7 +23,7 @@ export interface RegisterInput {
   displayName: string;
 }
 
-export async function register(s: Services, hooks: AccountHooks, input: RegisterInput): Promise<Me> {
+export async function register(s: AccountServices, input: RegisterInput): Promise<Me> {
   const username = normalizeUsername(input.username);
   const displayName = normalizeDisplayName(input.displayName);
   const passwordHash = await hashPassword(input.password);
@@ -34,7 +37,7 @@ export async function register(s: Services, hooks: AccountHooks, input: Register
       if (isUniqueViolation(err)) throw new AppError('username_taken', `Username "${username}" is taken`);
       throw err;
     }
-    await hooks.created(work, id);
+    await s.hooks.created(work, id);
     return toMe(row);
   });
 }
@@ -70,10 +73,10 @@ export async function changePassword(s: Services, actor: Actor, input: { current
 }
 
 /** Deletes the account: sessions, invites and personal data go; messages to others stay, from "Deleted account". */
-export async function deleteAccount(s: Services, hooks: AccountHooks, actor: Actor, password: string): Promise<void> {
-  await confirmPassword(s, actor, { password, wrong: 'The password is wrong' });
+export async function deleteAccount(s: AccountServices, actor: Actor, input: { password: string }): Promise<void> {
+  await confirmPassword(s, actor, { password: input.password, wrong: 'The password is wrong' });
   await commit(s, async (work) => {
-    await hooks.deleting(work, actor.userId);
+    await s.hooks.deleting(work, actor.userId);
     await endSessions(work, actor.userId);
     await store.anonymise(work.tx, actor.userId, work.now);
   });

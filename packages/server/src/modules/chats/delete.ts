@@ -18,10 +18,11 @@ export async function hideForMe(work: Work, m: Membership): Promise<void> {
   await recordUserEvent(work, m.member.user_id, { type: 'chat.hidden', chatId: m.chat.id, seq: m.chat.last_seq });
 }
 
-export async function deleteChat(s: Services, actor: Actor, chatId: string, options: { forEveryone?: boolean } = {}): Promise<void> {
+export async function deleteChat(s: Services, actor: Actor, input: { chatId: string; forEveryone?: boolean }): Promise<void> {
+  const { chatId } = input;
   await changeAsMember(s, { actor, chatId }, async (work, m) => {
     if (m.chat.kind === 'self') throw new AppError('invalid_request', 'Saved messages cannot be deleted');
-    if (m.chat.kind === 'private') return options.forEveryone ? deleteForEveryone(work, chatId) : hideForMe(work, m);
+    if (m.chat.kind === 'private') return input.forEveryone ? deleteForEveryone(work, chatId) : hideForMe(work, m);
     if (m.member.role !== 'owner') throw new AppError('forbidden', `Only the owner can delete this ${m.chat.kind}`);
     await deleteForEveryone(work, chatId);
   });

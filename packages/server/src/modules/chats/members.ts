@@ -41,8 +41,9 @@ export async function removeMemberRow(work: Work, removed: { chatId: string; use
   await recordUserEvent(work, userId, { type: 'chat.left', chatId });
 }
 
-export async function addMembers(s: Services, actor: Actor, chatId: string, userIds: string[]): Promise<Member[]> {
-  const ids = [...new Set(userIds)];
+export async function addMembers(s: Services, actor: Actor, input: { chatId: string; userIds: string[] }): Promise<Member[]> {
+  const { chatId } = input;
+  const ids = [...new Set(input.userIds)];
   await changeAsMember(s, { actor, chatId, admin: 'add members' }, async (work, m) => {
     await requireUsers(work.tx, ids);
     const existing = await store.existingMembers(work.tx, { chatId, userIds: ids });
@@ -63,7 +64,8 @@ export async function requireTarget(work: Work, options: { chatId: string; userI
   return row;
 }
 
-export async function removeMember(s: Services, actor: Actor, chatId: string, userId: string): Promise<void> {
+export async function removeMember(s: Services, actor: Actor, input: { chatId: string; userId: string }): Promise<void> {
+  const { chatId, userId } = input;
   await changeAsMember(s, { actor, chatId, admin: 'remove members' }, async (work, m) => {
     if (userId === actor.userId) throw new AppError('invalid_request', 'Use leaveChat to leave');
     const target = await requireTarget(work, { chatId, userId });

@@ -21,8 +21,8 @@ export async function handOver(work: Work, change: { chatId: string; userId: str
   await giveRole(work, { ...change, role: 'owner' });
 }
 
-export async function setMemberRole(s: Services, actor: Actor, chatId: string, change: { userId: string; role: 'admin' | 'member' }): Promise<Member> {
-  const { userId, role } = change;
+export async function setMemberRole(s: Services, actor: Actor, input: { chatId: string; userId: string; role: 'admin' | 'member' }): Promise<Member> {
+  const { chatId, userId, role } = input;
   await changeAsMember(s, { actor, chatId, admin: 'change roles' }, async (work, m) => {
     if (m.member.role !== 'owner') throw new AppError('forbidden', 'Only the owner can change roles');
     const target = await requireTarget(work, { chatId, userId });
@@ -34,7 +34,8 @@ export async function setMemberRole(s: Services, actor: Actor, chatId: string, c
   return member!;
 }
 
-export async function transferOwnership(s: Services, actor: Actor, chatId: string, userId: string): Promise<Chat> {
+export async function transferOwnership(s: Services, actor: Actor, input: { chatId: string; userId: string }): Promise<Chat> {
+  const { chatId, userId } = input;
   await changeAsMember(s, { actor, chatId, admin: 'change owners' }, async (work, m) => {
     if (m.member.role !== 'owner') throw new AppError('forbidden', 'Only the owner can hand over ownership');
     if (userId === actor.userId) throw new AppError('invalid_request', 'You already own this chat');

@@ -7,7 +7,8 @@ import { memberIds, setMuted, setTitle } from './chats.store.ts';
 import { getChat } from './get.ts';
 
 /** Renames the chat (owner and admins; everyone in it sees it) and/or mutes it for me (my log only). */
-export async function updateChat(s: Services, actor: Actor, chatId: string, input: { title?: string; muted?: boolean }): Promise<Chat> {
+export async function updateChat(s: Services, actor: Actor, input: { chatId: string; title?: string; muted?: boolean }): Promise<Chat> {
+  const { chatId } = input;
   await changeAsMember(s, { actor, chatId }, async (work, m) => {
     if (input.title !== undefined) {
       requireAdmin(m, 'rename the chat');
