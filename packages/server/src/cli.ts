@@ -1,12 +1,10 @@
 import { parseArgs } from 'node:util';
-import { buildConfig, ConfigError } from './config/config.ts';
-import { readEnv } from './config/env.ts';
 import { createContext } from './context.ts';
 import { createLogger } from './logger.ts';
-import { AppError } from './errors.ts';
+import { AppError } from './lib/errors.ts';
 import * as invites from './modules/invites/invites.ts';
 import * as accounts from './modules/accounts/accounts.ts';
-import { serve } from './main.ts';
+import { configOrExit, serve } from './main.ts';
 
 const USAGE = `Usage: parley <command>
 
@@ -42,14 +40,7 @@ export async function runCli(argv: string[]): Promise<void> {
   }
   if (command === 'serve') return serve();
 
-  let config;
-  try {
-    config = buildConfig(readEnv());
-  } catch (err) {
-    if (err instanceof ConfigError) fail(err.message);
-    throw err;
-  }
-  const ctx = await createContext(config, { log: createLogger('warn', 2) });
+  const ctx = await createContext(configOrExit(), { log: createLogger('warn', 2) });
   const out = (line: string) => process.stdout.write(`${line}\n`);
   try {
     const applied = await ctx.db.migrate();

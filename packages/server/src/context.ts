@@ -1,27 +1,21 @@
 import { hostname } from 'node:os';
 import { RateLimiterMemory, RateLimiterRedis, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { Config, RateSpec } from './config/config.ts';
-import { Database } from './adapters/db/database.ts';
 import type { Bus } from './adapters/bus/bus.ts';
 import { InProcessBus } from './adapters/bus/in-process-bus.ts';
 import type { RedisBus } from './adapters/bus/redis-bus.ts';
+import { Database } from './adapters/db/database.ts';
+import type { PresenceDirectory } from './adapters/presence/presence-directory.ts';
+import { newId } from './lib/ids.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { createMetrics } from './metrics.ts';
-import { TokenCache } from './modules/sessions/token-cache.ts';
-import type { AccountHooks } from './modules/accounts/accounts.ts';
 import { chatAccountHooks } from './modules/chats/account-hooks.ts';
-import type { Services } from './services.ts';
 import { PresenceTracker } from './modules/presence/presence.ts';
-import type { RedisPresenceStore } from './modules/presence/redis-presence.ts';
-import { newId } from './modules/sessions/tokens.ts';
+import type { AppContext } from './modules/app-context.ts';
+import type { Services } from './modules/services.ts';
+import { TokenCache } from './modules/sessions/token-cache.ts';
 
-/** Everything the HTTP layer, the gateway and jobs share, wired once from config. */
-export interface AppContext extends Services {
-  hooks: AccountHooks;
-  presence: PresenceTracker;
-  nodeId: string;
-  close(): Promise<void>;
-}
+export type { AppContext } from './modules/app-context.ts';
 
 export interface ContextOverrides {
   log?: Logger;
@@ -44,6 +38,7 @@ function rateLimiter(redis: RedisBus['client'] | undefined, keyPrefix: string, s
   });
 }
 
+/** The one place implementations are chosen from config; tests override a few. */
 export async function createContext(config: Readonly<Config>, overrides: ContextOverrides = {}): Promise<AppContext> {
   const nodeId = config.nodeId ?? `${hostname()}-${process.pid}-${newId().slice(0, 6)}`;
   const log = (overrides.log ?? createLogger(config.logLevel)).child({ node: nodeId });
@@ -69,36 +64,36 @@ export async function createContext(config: Readonly<Config>, overrides: Context
   } else bus = new InProcessBus();
   if (!redisBus) metrics.busUp.set(1);
   metrics.nodeInfo.set({ store: db.dialect, bus: redisBus ? 'redis' : overrides.bus ? 'custom' : 'in-process' }, 1);
-  let cluster: RedisPresenceStore | undefined;
+  let cluster: PresenceDirectory | undefined;
   if (redisBus) {
-    const { RedisPresenceStore } = await import('./modules/presence/redis-presence.ts');
+    const { RedisPresenceStore } = await import('./adapters/presence/redis-presence-store.ts');
     cluster = new RedisPresenceStore(redisBus.client, { nodeId: instanceId, ttlMs: config.presenceTtlMs });
   }
   const tokens = new TokenCache(bus);
-  const limiters = {
-    login: rateLimiter(redisBus?.client, 'login', config.limits.login),
-    messages: rateLimiter(redisBus?.client, 'msg', config.limits.messages),
-  };
-  const ctx: AppContext = {
+  const services: Services = {
     config,
     db,
     bus,
     log,
     tokens,
-    limiters,
-    now: overrides.now ?? Date.now,
-    hooks: undefined as unknown as AccountHooks,
-    presence: undefined as unknown as PresenceTracker,
+    limiters: {
+      login: rateLimiter(redisBus?.client, 'login', config.limits.login),
+      messages: rateLimiter(redisBus?.client, 'msg', config.limits.messages),
+    },
     metrics,
+    now: overrides.now ?? Date.now,
+  };
+  const presence = new PresenceTracker(services, { cluster, ttlMs: config.presenceTtlMs });
+  return {
+    ...services,
+    hooks: chatAccountHooks,
+    presence,
     nodeId,
     async close() {
-      await ctx.presence.close();
+      await presence.close();
       tokens.close();
       await bus.close();
       await db.close();
     },
   };
-  ctx.hooks = chatAccountHooks(ctx);
-  ctx.presence = new PresenceTracker(ctx, { cluster, ttlMs: config.presenceTtlMs });
-  return ctx;
 }

@@ -1,19 +1,21 @@
-import { buildConfig, ConfigError } from './config/config.ts';
+import { buildConfig, ConfigError, type Config } from './config/config.ts';
 import { readEnv } from './config/env.ts';
 import { startServer } from './server.ts';
 
+/** The config from the environment; a bad one is reported on stderr and ends the process with 2. */
+export function configOrExit(): Readonly<Config> {
+  try {
+    return buildConfig(readEnv());
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`${err.message}\n`);
+    process.exit(2);
+  }
+}
+
 /** The process entry for `parley serve`: the only place that handles signals and exits. */
 export async function serve(): Promise<void> {
-  let config;
-  try {
-    config = buildConfig(readEnv());
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`${err.message}\n`);
-      process.exit(2);
-    }
-    throw err;
-  }
+  const config = configOrExit();
   const server = await startServer(config);
   process.stdout.write(`Parley is running at ${server.url} (store: ${server.ctx.db.dialect})\n`);
   let stopping = false;

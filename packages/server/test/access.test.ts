@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { newId } from '../src/modules/sessions/tokens.ts';
+import { newId } from '../src/lib/ids.ts';
 import { startTestServer, stores, type TestServer, type TestUser } from './_harness.ts';
 import { chatEvents, rawSocket, settle, type RawSocket } from './_ws.ts';
 import { eventually, realtimeFor } from './_realtime.ts';

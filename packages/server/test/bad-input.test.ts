@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, stores, type TestServer, type TestUser } from './_harness.ts';
 import { disableUser } from '../src/modules/accounts/accounts.ts';
-import { hashToken } from '../src/modules/sessions/tokens.ts';
+import { hashToken } from '../src/lib/ids.ts';
 
 interface Res {
   status: number;

@@ -3,7 +3,7 @@ import WebSocket from 'ws';
 import { ParleyRealtime, type ChatEvent, type SyncEvent, type UserEvent, type WebSocketFactory } from '@parley/sdk';
 import type { Bus } from '../src/adapters/bus/bus.ts';
 import { InProcessBus } from '../src/adapters/bus/in-process-bus.ts';
-import { DELIVER, type Delivery } from '../src/modules/sync/log.ts';
+import type { BusTopics, Delivery, Topic } from '../src/adapters/bus/topics.ts';
 import { startTestServer, stores, type TestServer, type TestUser } from './_harness.ts';
 import { eventually, realtimeFor } from './_realtime.ts';
 import { rawSocket } from './_ws.ts';
@@ -13,8 +13,8 @@ import { allMessages, catchUp, ofChat, range, Replica } from './_sync.ts';
 class LossyBus extends InProcessBus implements Bus {
   drop: (d: Delivery) => boolean = () => false;
   dropped: Delivery[] = [];
-  override publish(topic: string, message: unknown): void {
-    if (topic === DELIVER && this.drop(message as Delivery)) {
+  override publish<T extends Topic>(topic: T, message: BusTopics[T]): void {
+    if (topic === 'deliver' && this.drop(message as Delivery)) {
       this.dropped.push(message as Delivery);
       return;
     }
@@ -23,8 +23,7 @@ class LossyBus extends InProcessBus implements Bus {
 }
 
 function eventOf(d: Delivery): ChatEvent | UserEvent | undefined {
-  const f = JSON.parse(d.frame);
-  return f.type === 'event' ? f.event : undefined;
+  return 'event' in d ? d.event : undefined;
 }
 
 /** Runs tasks with at most `width` at a time, in order within each lane. */

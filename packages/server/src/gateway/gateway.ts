@@ -1,14 +1,12 @@
 import type { WebSocket } from 'ws';
-import { CLOSE, api, type ClientFrame } from '@parley/protocol';
-import { AppError } from '../errors.ts';
-import type { AppContext } from '../context.ts';
-import type { Actor } from '../services.ts';
-import { DELIVER, type Delivery } from '../modules/sync/log.ts';
-import { markRead } from '../modules/messages/messages.ts';
-import { sendMessage } from '../modules/messages/send.ts';
-import { getChanges } from '../modules/sync/sync.ts';
-import { memberIds, requireMember } from '../modules/chats/access.ts';
-import { compileFrameValidator } from './frame-validators.ts';
+import { CLOSE } from '@parley/protocol';
+import type { Delivery } from '../adapters/bus/topics.ts';
+import type { AppContext } from '../modules/app-context.ts';
+import type { Actor } from '../modules/services.ts';
+import { AppError } from '../lib/errors.ts';
+import { frameError } from './errors.ts';
+import { encodeDelivery, encodeFrame, writeFrame } from './frame-codec.ts';
+import { FRAMES, isFrameType, validateFrameBody } from './frame-table.ts';
 
 /** The default ping interval; PARLEY_WS_HEARTBEAT sets it. */
 export const HEARTBEAT_MS = 25_000;
@@ -20,11 +18,8 @@ interface Connection {
   alive: boolean;
 }
 
-const validators = {
-  send: compileFrameValidator(api.sendMessage.body, ['chatId']),
-  sync: compileFrameValidator(api.getChanges.body),
-  read: compileFrameValidator(api.markRead.body, ['chatId']),
-};
+/** A typing frame counts at most once a second per user and chat. */
+const TYPING_INTERVAL_MS = 1000;
 
 /**
  * The WebSocket gateway of this node: delivers events from the bus to the sockets of their
@@ -40,7 +35,7 @@ export class Gateway {
 
   constructor(ctx: AppContext) {
     this.ctx = ctx;
-    this.offs.push(ctx.bus.subscribe(DELIVER, (d: Delivery) => this.deliver(d)));
+    this.offs.push(ctx.bus.subscribe('deliver', (d) => this.deliver(d)));
     this.offs.push(
       ctx.tokens.onRevoked((sessionIds) => {
         for (const id of sessionIds) {
@@ -49,7 +44,7 @@ export class Gateway {
       }),
     );
     // Deliveries from other nodes may have been lost while the bus was down: every socket fetches what it missed.
-    this.offs.push(ctx.bus.onRecovered(() => this.broadcast(JSON.stringify({ type: 'resync' }))));
+    this.offs.push(ctx.bus.onRecovered(() => this.broadcast(encodeFrame({ type: 'resync' }))));
     this.heartbeat = setInterval(() => this.beat(), ctx.config.ws.heartbeatMs);
     this.heartbeat.unref();
   }
@@ -80,11 +75,11 @@ export class Gateway {
       this.ctx.metrics.wsConnections.dec();
       this.ctx.presence.disconnected(actor.userId);
     });
-    this.send(conn, JSON.stringify({ type: 'hello', userId: actor.userId, sessionId: actor.sessionId, heartbeatMs: this.ctx.config.ws.heartbeatMs }));
+    this.send(conn, encodeFrame({ type: 'hello', userId: actor.userId, sessionId: actor.sessionId, heartbeatMs: this.ctx.config.ws.heartbeatMs }));
   }
 
   /** Writes a frame, or drops a consumer that has fallen too far behind (it resyncs from its cursor). */
-  private send(conn: Connection, frame: string | Buffer): void {
+  private send(conn: Connection, bytes: Buffer): void {
     const ws = conn.ws;
     if (ws.readyState !== ws.OPEN) return;
     if (ws.bufferedAmount > this.ctx.config.ws.maxBufferBytes) {
@@ -94,8 +89,7 @@ export class Gateway {
       setTimeout(() => ws.terminate(), 5000).unref();
       return;
     }
-    // A Buffer is sent as a text frame too: the frames are JSON, encoded once by the caller.
-    ws.send(frame, { binary: false });
+    writeFrame(ws, bytes);
   }
 
   private deliver(d: Delivery): void {
@@ -105,7 +99,7 @@ export class Gateway {
     for (const userId of d.userIds) {
       const conns = this.byUser.get(userId);
       if (!conns) continue;
-      bytes ??= Buffer.from(d.frame);
+      bytes ??= encodeDelivery(d);
       for (const c of conns) {
         this.send(c, bytes);
         sent++;
@@ -115,72 +109,48 @@ export class Gateway {
   }
 
   private fail(conn: Connection, id: string | undefined, err: unknown): void {
-    const e = err instanceof AppError ? err : null;
-    if (!e) this.ctx.log.error({ err, userId: conn.actor.userId }, 'socket request failed');
-    const error = e ? { code: e.code, message: e.message } : { code: 'internal_error', message: 'Something went wrong on the server' };
-    this.send(conn, JSON.stringify({ type: 'error', ...(id ? { id } : {}), error }));
+    const { known, error } = frameError(err);
+    if (!known) this.ctx.log.error({ err, userId: conn.actor.userId }, 'socket request failed');
+    this.send(conn, encodeFrame({ type: 'error', ...(id ? { id } : {}), error }));
   }
 
+  /** Reads the envelope (type, id), then dispatches the rest through the frame table. */
   private async onFrame(conn: Connection, text: string): Promise<void> {
-    let frame: ClientFrame & { id?: string };
+    let frame: unknown;
     try {
       frame = JSON.parse(text);
     } catch {
       return this.fail(conn, undefined, new AppError('invalid_json', 'The frame is not valid JSON'));
     }
-    if (typeof frame !== 'object' || frame === null || typeof frame.type !== 'string') {
+    if (typeof frame !== 'object' || frame === null || typeof (frame as { type?: unknown }).type !== 'string') {
       return this.fail(conn, undefined, new AppError('invalid_request', 'A frame needs a "type"'));
     }
-    const id = typeof frame.id === 'string' && frame.id.length <= 64 ? frame.id : undefined;
-    const actor = conn.actor;
+    const { type, id: rawId, ...body } = frame as { type: string; id?: unknown };
+    const id = typeof rawId === 'string' && rawId.length <= 64 ? rawId : undefined;
+    if (!isFrameType(type)) return this.fail(conn, id, new AppError('invalid_request', `Unknown frame type "${type.slice(0, 32)}"`));
     try {
-      switch (frame.type) {
-        case 'ping':
-          return this.send(conn, JSON.stringify({ type: 'pong', id }));
-        case 'send': {
-          const { type: _t, id: _i, ...input } = frame;
-          validators.send(input);
-          const message = await sendMessage(this.ctx, actor, input as any);
-          return this.send(conn, JSON.stringify({ type: 'ack', id, message }));
-        }
-        case 'read': {
-          const { type: _t, id: _i, ...input } = frame;
-          validators.read(input);
-          const result = await markRead(this.ctx, actor, input as any);
-          return this.send(conn, JSON.stringify({ type: 'ack', id, ...result }));
-        }
-        case 'sync': {
-          const { type: _t, id: _i, ...input } = frame;
-          validators.sync(input);
-          const changes = await getChanges(this.ctx, actor, input as any);
-          return this.send(conn, JSON.stringify({ type: 'changes', id, ...changes }));
-        }
-        case 'typing':
-          return await this.typing(conn, (frame as { chatId?: unknown }).chatId);
-        default:
-          return this.fail(conn, id, new AppError('invalid_request', `Unknown frame type "${String((frame as { type: unknown }).type).slice(0, 32)}"`));
-      }
+      validateFrameBody(type, body);
+      if (type === 'typing' && !this.typingCounts(conn, (body as { chatId: string }).chatId)) return;
+      const route = FRAMES[type] as (typeof FRAMES)['ping'];
+      // A request without a usable id is still answered, without one (JSON leaves out undefined).
+      const reply = await route.handler({ s: this.ctx, actor: conn.actor, input: body as never, id: id as string });
+      if (reply) this.send(conn, encodeFrame(reply));
     } catch (err) {
       this.fail(conn, id, err);
     }
   }
 
-  /** Typing indicators go to the other members' sockets and are never stored; at most one a second per chat. */
-  private async typing(conn: Connection, chatId: unknown): Promise<void> {
-    if (typeof chatId !== 'string' || chatId.length > 64) throw new AppError('invalid_request', 'typing needs a "chatId"');
+  /** Typing indicators are never stored and at most one a second per chat counts. */
+  private typingCounts(conn: Connection, chatId: string): boolean {
     const key = `${conn.actor.userId}:${chatId}`;
     const now = Date.now();
-    if (now - (this.typingSeen.get(key) ?? 0) < 1000) return;
+    if (now - (this.typingSeen.get(key) ?? 0) < TYPING_INTERVAL_MS) return false;
     this.typingSeen.set(key, now);
     if (this.typingSeen.size > 10_000) this.typingSeen.clear();
-    const db = this.ctx.db;
-    await requireMember(db, db.kysely, chatId, conn.actor.userId);
-    const others = (await memberIds(db.kysely, chatId)).filter((u) => u !== conn.actor.userId);
-    this.ctx.bus.publish(DELIVER, { userIds: others, frame: JSON.stringify({ type: 'typing', chatId, userId: conn.actor.userId }) } satisfies Delivery);
+    return true;
   }
 
-  private broadcast(frame: string): void {
-    const bytes = Buffer.from(frame);
+  private broadcast(bytes: Buffer): void {
     for (const set of this.byUser.values()) for (const c of set) this.send(c, bytes);
   }
 

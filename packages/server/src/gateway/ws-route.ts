@@ -1,22 +1,13 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import websocket from '@fastify/websocket';
-import { WS_PATH, WS_PROTOCOL, WS_TOKEN_PREFIX } from '@parley/protocol';
-import type { AppContext } from '../context.ts';
-import { AppError } from '../errors.ts';
-import { authenticate } from '../modules/sessions/sessions.ts';
-import { bearerToken, deviceOf } from '../http/app.ts';
+import { WS_PATH, WS_PROTOCOL } from '@parley/protocol';
+import type { AppContext } from '../modules/app-context.ts';
+import { bearerToken, deviceOf, subprotocolToken } from '../lib/credentials.ts';
+import { AppError } from '../lib/errors.ts';
+import { authenticate } from '../modules/sessions/authenticate.ts';
 import type { Gateway } from './gateway.ts';
 
 const MAX_FRAME_BYTES = 64 * 1024;
-
-/** The token comes in the Authorization header (Node) or as a subprotocol (browsers), never in the URL. */
-function socketToken(req: FastifyRequest): string | undefined {
-  const bearer = bearerToken(req);
-  if (bearer) return bearer;
-  const offered = String(req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
-  const token = offered.find((p) => p.startsWith(WS_TOKEN_PREFIX))?.slice(WS_TOKEN_PREFIX.length);
-  return token && /^[A-Za-z0-9_-]{10,200}$/.test(token) ? token : undefined;
-}
 
 export async function wsRoute(app: FastifyInstance, ctx: AppContext, gateway: Gateway): Promise<void> {
   await app.register(websocket, {
@@ -34,10 +25,11 @@ export async function wsRoute(app: FastifyInstance, ctx: AppContext, gateway: Ga
     WS_PATH,
     {
       websocket: true,
-      // Authentication happens on the upgrade request: a refused client never gets a socket.
+      // Authentication happens on the upgrade request: a refused client never gets a socket. The
+      // token comes in the Authorization header (Node) or as a subprotocol (browsers), never in the URL.
       preValidation: async (req) => {
         req.operationId = 'websocket';
-        const token = socketToken(req);
+        const token = bearerToken(req) ?? subprotocolToken(req);
         if (!token) throw new AppError('unauthorized', 'Send the access token in the Authorization header or as the parley.token.<token> subprotocol');
         req.actor = await authenticate(ctx, token, deviceOf(req));
       },

@@ -1,11 +1,12 @@
 import type { Bus } from './bus.ts';
+import type { BusTopics, Topic } from './topics.ts';
 
 /** The single-node bus: delivery to handlers in this process, asynchronously, in publish order. */
 export class InProcessBus implements Bus {
-  private readonly handlers = new Map<string, Set<(message: any) => void>>();
+  private readonly handlers = new Map<Topic, Set<(message: never) => void>>();
 
-  publish(topic: string, message: unknown): void {
-    const set = this.handlers.get(topic);
+  publish<T extends Topic>(topic: T, message: BusTopics[T]): void {
+    const set = this.handlers.get(topic) as Set<(message: BusTopics[T]) => void> | undefined;
     if (!set || set.size === 0) return;
     // Handlers treat messages as read-only, so one object serves them all without a copy.
     queueMicrotask(() => {
@@ -13,8 +14,8 @@ export class InProcessBus implements Bus {
     });
   }
 
-  subscribe(topic: string, handler: (message: any) => void): () => void {
-    let set = this.handlers.get(topic);
+  subscribe<T extends Topic>(topic: T, handler: (message: BusTopics[T]) => void): () => void {
+    let set = this.handlers.get(topic) as Set<(message: BusTopics[T]) => void> | undefined;
     if (!set) this.handlers.set(topic, (set = new Set()));
     set.add(handler);
     return () => {

@@ -1,6 +1,7 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from '../../logger.ts';
 import type { Bus } from './bus.ts';
+import type { BusTopics, Topic } from './topics.ts';
 import { InProcessBus } from './in-process-bus.ts';
 
 export interface RedisBusOptions {
@@ -45,7 +46,7 @@ export class RedisBus implements Bus {
   private readonly sub: Redis;
   private readonly prefix: string;
   private readonly self: string;
-  private readonly topics = new Map<string, number>();
+  private readonly topics = new Map<Topic, number>();
   private readonly log: Logger;
   private up = false;
   private closed = false;
@@ -95,8 +96,8 @@ export class RedisBus implements Bus {
     // Own messages were delivered locally when published: skip them before parsing anything.
     const head = payload.indexOf(10);
     if (head < 0 || payload.toString('utf8', 0, head + 1) === this.self) return;
-    const topic = channel.toString('utf8').slice(this.prefix.length);
-    let message: unknown;
+    const topic = channel.toString('utf8').slice(this.prefix.length) as Topic;
+    let message: BusTopics[Topic];
     try {
       message = JSON.parse(payload.toString('utf8', head + 1));
     } catch (err) {
@@ -106,7 +107,7 @@ export class RedisBus implements Bus {
     this.local.publish(topic, message);
   }
 
-  publish(topic: string, message: unknown): void {
+  publish<T extends Topic>(topic: T, message: BusTopics[T]): void {
     this.local.publish(topic, message);
     if (this.closed) return;
     const payload = this.self + JSON.stringify(message);
@@ -116,7 +117,7 @@ export class RedisBus implements Bus {
     });
   }
 
-  subscribe(topic: string, handler: (message: any) => void): () => void {
+  subscribe<T extends Topic>(topic: T, handler: (message: BusTopics[T]) => void): () => void {
     const off = this.local.subscribe(topic, handler);
     const n = (this.topics.get(topic) ?? 0) + 1;
     this.topics.set(topic, n);

@@ -1,13 +1,14 @@
 import fs from 'node:fs';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type SelectQueryBuilder, type SqliteDatabase } from 'kysely';
+import { Kysely, Migrator, PostgresAdapter, PostgresDialect, SqliteDialect, sql, type SelectQueryBuilder, type SqliteDatabase, type Transaction } from 'kysely';
 import type BetterSqlite3 from 'better-sqlite3';
 import type { Config } from '../../config/config.ts';
-import { AppError } from '../../errors.ts';
+import { StoreUnavailableError } from './store-errors.ts';
 import { migrationProvider } from './migrations.ts';
 import type { DB } from './schema.ts';
 
 export type Dialect = 'sqlite' | 'postgres';
-export type Tx = Kysely<DB>;
+/** A transaction under way: what writers and row lockers take. Readers take `Kysely<DB>`. */
+export type Tx = Transaction<DB>;
 
 // PostgreSQL errors worth retrying the whole transaction for: serialization failure, deadlock.
 const RETRYABLE = new Set(['40001', '40P01']);
@@ -132,10 +133,6 @@ export class Database {
     }
   }
 
-  /** Adds FOR UPDATE on PostgreSQL; SQLite serialises writers already. */
-  forUpdate<QB extends SelectQueryBuilder<any, any, any>>(qb: QB): QB {
-    return this.dialect === 'postgres' ? (qb.forUpdate() as QB) : qb;
-  }
 
   async ping(): Promise<boolean> {
     try {
@@ -153,14 +150,24 @@ export class Database {
 
 const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EPIPE', '57P01', '57P03', '08006', '08001', '08003']);
 
-/** Connection failures become a 503 the client can retry; everything else stays as it is. */
+/** Connection failures become a StoreUnavailableError (the transports answer 503); everything else stays as it is. */
 export function toStoreError(err: unknown): unknown {
-  if (err instanceof AppError) return err;
-  const e = err as { code?: string; message?: string };
-  if ((e.code && CONNECTION_CODES.has(e.code)) || /Connection terminated|timeout exceeded when trying to connect/i.test(e.message ?? '')) {
-    return new AppError('service_unavailable', 'The database is unreachable, try again shortly');
+  if (err instanceof StoreUnavailableError) return err;
+  const e = err as { code?: string; message?: string } | null;
+  if (e && ((e.code && CONNECTION_CODES.has(e.code)) || /Connection terminated|timeout exceeded when trying to connect/i.test(e.message ?? ''))) {
+    return new StoreUnavailableError(err);
   }
   return err;
+}
+
+/** True when db runs on PostgreSQL (a transaction knows its dialect through its adapter). */
+export function isPostgres(db: Kysely<DB>): boolean {
+  return db.getExecutor().adapter instanceof PostgresAdapter;
+}
+
+/** Adds FOR UPDATE on PostgreSQL; SQLite serialises writers already. */
+export function forUpdate<QB extends SelectQueryBuilder<any, any, any>>(tx: Tx, qb: QB): QB {
+  return isPostgres(tx) ? (qb.forUpdate() as QB) : qb;
 }
 
 /** True when err is a unique-constraint violation in either dialect. */

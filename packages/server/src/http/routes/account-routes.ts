@@ -1,25 +1,17 @@
 import type { FastifyInstance } from 'fastify';
 import { api } from '@parley/protocol';
-import type { AppContext } from '../../context.ts';
+import type { AppContext } from '../../modules/app-context.ts';
 import * as accounts from '../../modules/accounts/accounts.ts';
 import * as invites from '../../modules/invites/invites.ts';
-import { route } from '../app.ts';
+import { getLimits } from '../../modules/limits/limits.ts';
+import { route } from '../route.ts';
 
 export function accountRoutes(app: FastifyInstance, ctx: AppContext): void {
   route(app, ctx, api.getMe, ({ actor }) => accounts.getMe(ctx, actor));
-  route(app, ctx, api.getLimits, async () => {
-    const { limits, sessions } = ctx.config;
-    return {
-      messageLength: limits.messageLength,
-      groupMembers: limits.groupMembers,
-      channelSubscribers: limits.channelSubscribers,
-      chatsPerUser: limits.chatsPerUser,
-      sessionsPerUser: sessions.max,
-    };
-  });
+  route(app, ctx, api.getLimits, async () => getLimits(ctx));
   route(app, ctx, api.updateMe, ({ actor, input }) => accounts.updateMe(ctx, actor, input));
   route(app, ctx, api.changePassword, ({ actor, input }) => accounts.changePassword(ctx, actor, input));
-  route(app, ctx, api.deleteAccount, ({ actor, input }) => accounts.deleteAccount(ctx, ctx.hooks, actor, input.password));
+  route(app, ctx, api.deleteAccount, ({ actor, input }) => accounts.deleteAccount(ctx, actor, input));
   route(app, ctx, api.getUserByUsername, ({ input }) => accounts.getUserByUsername(ctx, input.username));
   route(app, ctx, api.getUser, ({ input }) => accounts.getUser(ctx, input.userId));
   route(app, ctx, api.createInvite, ({ actor, input }) => invites.createInvite(ctx, actor, input));

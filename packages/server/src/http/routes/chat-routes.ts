@@ -1,32 +1,38 @@
 import type { FastifyInstance } from 'fastify';
 import { api } from '@parley/protocol';
-import type { AppContext } from '../../context.ts';
-import * as chats from '../../modules/chats/chats.ts';
+import { createChannel, createGroup, createPrivateChat } from '../../modules/chats/create.ts';
+import { deleteChat } from '../../modules/chats/delete.ts';
+import { getChat, listChats, listMembers } from '../../modules/chats/get.ts';
+import { addMembers, leaveChat, removeMember } from '../../modules/chats/members.ts';
+import { setMemberRole, transferOwnership } from '../../modules/chats/ownership.ts';
+import { updateChat } from '../../modules/chats/update.ts';
 import * as messages from '../../modules/messages/messages.ts';
+import { markRead } from '../../modules/messages/read.ts';
 import { sendMessage } from '../../modules/messages/send.ts';
+import type { AppContext } from '../../modules/app-context.ts';
 import { getChanges } from '../../modules/sync/sync.ts';
-import { route } from '../app.ts';
+import { route } from '../route.ts';
 
 export function chatRoutes(app: FastifyInstance, ctx: AppContext): void {
-  route(app, ctx, api.listChats, async ({ actor }) => ({ chats: await chats.listChats(ctx, actor) }));
-  route(app, ctx, api.getChat, ({ actor, input }) => chats.getChat(ctx, actor, input.chatId));
-  route(app, ctx, api.createPrivateChat, ({ actor, input }) => chats.createPrivateChat(ctx, actor, input.userId));
-  route(app, ctx, api.createGroup, ({ actor, input }) => chats.createGroup(ctx, actor, input));
-  route(app, ctx, api.createChannel, ({ actor, input }) => chats.createChannel(ctx, actor, input));
-  route(app, ctx, api.updateChat, ({ actor, input }) => chats.updateChat(ctx, actor, input.chatId, input));
-  route(app, ctx, api.deleteChat, ({ actor, input }) => chats.deleteChat(ctx, actor, input.chatId, input.forEveryone));
-  route(app, ctx, api.leaveChat, ({ actor, input }) => chats.leaveChat(ctx, actor, input.chatId));
-  route(app, ctx, api.listMembers, async ({ actor, input }) => ({ members: await chats.listMembers(ctx, actor, input.chatId) }));
-  route(app, ctx, api.addMembers, async ({ actor, input }) => ({ members: await chats.addMembers(ctx, actor, input.chatId, input.userIds) }));
-  route(app, ctx, api.removeMember, ({ actor, input }) => chats.removeMember(ctx, actor, input.chatId, input.userId));
-  route(app, ctx, api.setMemberRole, ({ actor, input }) => chats.setMemberRole(ctx, actor, input.chatId, input.userId, input.role));
-  route(app, ctx, api.transferOwnership, ({ actor, input }) => chats.transferOwnership(ctx, actor, input.chatId, input.userId));
+  route(app, ctx, api.listChats, async ({ actor }) => ({ chats: await listChats(ctx, actor) }));
+  route(app, ctx, api.getChat, ({ actor, input }) => getChat(ctx, actor, input.chatId));
+  route(app, ctx, api.createPrivateChat, ({ actor, input }) => createPrivateChat(ctx, actor, input.userId));
+  route(app, ctx, api.createGroup, ({ actor, input }) => createGroup(ctx, actor, input));
+  route(app, ctx, api.createChannel, ({ actor, input }) => createChannel(ctx, actor, input));
+  route(app, ctx, api.updateChat, ({ actor, input }) => updateChat(ctx, actor, input));
+  route(app, ctx, api.deleteChat, ({ actor, input }) => deleteChat(ctx, actor, input));
+  route(app, ctx, api.leaveChat, ({ actor, input }) => leaveChat(ctx, actor, input.chatId));
+  route(app, ctx, api.listMembers, async ({ actor, input }) => ({ members: await listMembers(ctx, actor, input.chatId) }));
+  route(app, ctx, api.addMembers, async ({ actor, input }) => ({ members: await addMembers(ctx, actor, input) }));
+  route(app, ctx, api.removeMember, ({ actor, input }) => removeMember(ctx, actor, input));
+  route(app, ctx, api.setMemberRole, ({ actor, input }) => setMemberRole(ctx, actor, input));
+  route(app, ctx, api.transferOwnership, ({ actor, input }) => transferOwnership(ctx, actor, input));
 
   route(app, ctx, api.sendMessage, ({ actor, input }) => sendMessage(ctx, actor, input));
   route(app, ctx, api.listMessages, ({ actor, input }) => messages.listMessages(ctx, actor, input));
   route(app, ctx, api.editMessage, ({ actor, input }) => messages.editMessage(ctx, actor, input));
   route(app, ctx, api.deleteMessage, ({ actor, input }) => messages.deleteMessage(ctx, actor, input));
-  route(app, ctx, api.markRead, ({ actor, input }) => messages.markRead(ctx, actor, input));
+  route(app, ctx, api.markRead, ({ actor, input }) => markRead(ctx, actor, input));
 
   route(app, ctx, api.getChanges, ({ actor, input }) => getChanges(ctx, actor, input));
   route(app, ctx, api.getPresence, async ({ actor, input }) => ({ presence: await ctx.presence.get(actor, input.userIds) }));

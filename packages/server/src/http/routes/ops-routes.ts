@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
-import type { AppContext } from '../../context.ts';
-import { API_PREFIX } from '../app.ts';
+import type { AppContext } from '../../modules/app-context.ts';
+import { OPENAPI_PATH } from '../constants.ts';
 
 /** Liveness, readiness, metrics and the OpenAPI document. */
 export function opsRoutes(app: FastifyInstance, ctx: AppContext): void {
@@ -15,5 +15,5 @@ export function opsRoutes(app: FastifyInstance, ctx: AppContext): void {
     reply.type(ctx.metrics.registry.contentType);
     return ctx.metrics.registry.metrics();
   });
-  app.get(`${API_PREFIX}/openapi.json`, async () => app.swagger());
+  app.get(OPENAPI_PATH, async () => app.swagger());
 }

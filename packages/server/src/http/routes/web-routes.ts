@@ -3,15 +3,13 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fastifyStatic from '@fastify/static';
-import type { AppContext } from '../../context.ts';
-import { AppError } from '../../errors.ts';
-import { API_PREFIX } from '../app.ts';
+import type { AppContext } from '../../modules/app-context.ts';
+import { AppError } from '../../lib/errors.ts';
+import { API_PREFIX, MAX_PARAM_LENGTH } from '../constants.ts';
 
 /** Where `npm run build` puts the web client. */
 export const WEB_DIST = fileURLToPath(new URL('../../../../web/dist/', import.meta.url));
 
-/** The router's limit for one path segment (routerOptions.maxParamLength in app.ts). */
-const MAX_PARAM_LENGTH = 200;
 const HOST_RE = /^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
 
 /**

@@ -1,6 +1,6 @@
 import type { Me, User } from '@parley/protocol';
 import type { UsersTable } from '../../adapters/db/schema.ts';
-import { iso } from '../sessions/views.ts';
+import { iso } from '../../lib/time.ts';
 
 export const DELETED_NAME = 'Deleted account';
 

@@ -1,18 +1,33 @@
-import type { AccountHooks } from '../accounts/accounts.ts';
-import type { Services } from '../../services.ts';
-import { Outbox } from '../sync/log.ts';
-import { createSelfChat, removeUserFromAllChats } from './chats.ts';
+import type { AccountHooks } from '../accounts/hooks.ts';
+import type { Work } from '../sync/unit-of-work.ts';
+import { deleteChatRow, findHeir, lockChat, membershipsOf } from './chats.store.ts';
+import { createSelfChat } from './create.ts';
+import { deleteForEveryone } from './delete.ts';
+import { removeMemberRow } from './members.ts';
+import { handOver } from './ownership.ts';
+
+/** When an account goes: saved messages go, other chats lose the member, owned chats pass on or end. */
+export async function removeUserFromAllChats(work: Work, userId: string): Promise<void> {
+  for (const c of await membershipsOf(work.tx, userId)) {
+    await lockChat(work.tx, c.id);
+    if (c.kind === 'self') {
+      await deleteChatRow(work.tx, c.id);
+      continue;
+    }
+    if (c.role === 'owner') {
+      const heir = await findHeir(work.tx, { chatId: c.id, ownerId: userId });
+      if (!heir) {
+        await deleteForEveryone(work, c.id);
+        continue;
+      }
+      await handOver(work, { chatId: c.id, userId: heir, actorId: null });
+    }
+    await removeMemberRow(work, { chatId: c.id, userId, actorId: null });
+  }
+}
 
 /** What chats do when an account is made (saved messages) or deleted (leave every chat). */
-export function chatAccountHooks(s: Services): AccountHooks {
-  return {
-    async created(tx, userId, now) {
-      await createSelfChat(tx, userId, now);
-    },
-    async deleting(tx, userId, now) {
-      const out = new Outbox();
-      await removeUserFromAllChats(s, tx, out, userId, now);
-      return () => out.publish(s);
-    },
-  };
-}
+export const chatAccountHooks: AccountHooks = {
+  created: createSelfChat,
+  deleting: removeUserFromAllChats,
+};

@@ -1,13 +1,9 @@
-import type { ExpressionBuilder } from 'kysely';
-import type { DB } from '../../adapters/db/schema.ts';
-import type { Services } from '../../services.ts';
-import { announceRevoked } from '../sessions/sessions.ts';
+import type { Services } from '../services.ts';
+import { commit } from '../sync/unit-of-work.ts';
+import * as store from './cleanup.store.ts';
 
 /** Revoked and expired invites stay listed (and refused with their reason) this long before they go. */
 export const INVITE_RETENTION_MS = 7 * 86_400_000;
-/** A chat deleted for everyone, or one nobody is in any more. */
-const nobodyLeft = (eb: ExpressionBuilder<DB, 'chats'>) =>
-  eb.or([eb('deleted_at', 'is not', null), eb.not(eb.exists(eb.selectFrom('members').select('members.user_id').whereRef('members.chat_id', '=', 'chats.id')))]);
 
 /** Rows removed per statement, so that no run holds locks for long. */
 const BATCH = 500;
@@ -33,66 +29,28 @@ export async function runCleanup(s: Services): Promise<CleanupReport> {
   const db = s.db.kysely;
 
   for (;;) {
-    const expired = await db.selectFrom('sessions').select('id').where('refresh_expires_at', '<=', now).limit(BATCH).execute();
-    if (expired.length === 0) break;
-    const ids = expired.map((r) => r.id);
-    const deleted = await db.deleteFrom('sessions').where('id', 'in', ids).where('refresh_expires_at', '<=', now).returning('id').execute();
-    report.sessions += deleted.length;
-    // Their access tokens expired long ago; this still drops any cached entry and open socket at once.
-    announceRevoked(s, deleted.map((r) => r.id));
-    if (expired.length < BATCH) break;
+    // The delete and its announcement as one change: their access tokens expired long ago, but
+    // this still drops any cached entry and open socket at once.
+    const { ids, found } = await commit(s, async (work) => {
+      const batch = await store.deleteExpiredSessions(work.tx, { now, limit: BATCH });
+      work.revoke(batch.ids);
+      return batch;
+    });
+    report.sessions += ids.length;
+    if (found < BATCH) break;
   }
 
-  const before = now - INVITE_RETENTION_MS;
-  report.invites += Number(
-    (
-      await db
-        .deleteFrom('invites')
-        .where((eb) => eb.or([eb('expires_at', '<=', before), eb('revoked_at', '<=', before)]))
-        .executeTakeFirst()
-    ).numDeletedRows,
-  );
+  report.invites += await store.deleteOldInvites(db, now - INVITE_RETENTION_MS);
 
   for (;;) {
-    const gone = await db
-      .selectFrom('chats')
-      .select('id')
-      .where(nobodyLeft)
-      .limit(BATCH)
-      .execute();
-    if (gone.length === 0) break;
-    for (const { id } of gone) {
-      const removed = await s.db.transaction(async (tx) => {
-        // Checked again inside the transaction: a chat is never removed while someone is in it.
-        const still = await s.db
-          .forUpdate(
-            tx
-              .selectFrom('chats')
-              .select('id')
-              .where('id', '=', id)
-              .where(nobodyLeft),
-          )
-          .executeTakeFirst();
-        if (!still) return false;
-        await tx.deleteFrom('chat_events').where('chat_id', '=', id).execute();
-        await tx.deleteFrom('messages').where('chat_id', '=', id).execute();
-        await tx.deleteFrom('members').where('chat_id', '=', id).execute();
-        await tx.deleteFrom('chats').where('id', '=', id).execute();
-        return true;
-      });
-      if (removed) report.chats += 1;
+    const gone = await store.abandonedChatIds(db, BATCH);
+    for (const id of gone) {
+      if (await commit(s, ({ tx }) => store.removeAbandonedChat(tx, id))) report.chats += 1;
     }
     if (gone.length < BATCH) break;
   }
 
-  report.userEvents += Number(
-    (
-      await db
-        .deleteFrom('user_events')
-        .where('user_id', 'in', (eb) => eb.selectFrom('users').select('id').where('deleted_at', 'is not', null))
-        .executeTakeFirst()
-    ).numDeletedRows,
-  );
+  report.userEvents += await store.deleteLogsOfDeletedUsers(db);
   return report;
 }
 

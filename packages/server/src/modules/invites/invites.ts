@@ -2,10 +2,12 @@ import { randomBytes } from 'node:crypto';
 import type { Invite } from '@parley/protocol';
 import type { Tx } from '../../adapters/db/database.ts';
 import type { InvitesTable } from '../../adapters/db/schema.ts';
-import { AppError } from '../../errors.ts';
-import type { Actor, Services } from '../../services.ts';
-import { hashToken, newId } from '../sessions/tokens.ts';
-import { iso } from '../sessions/views.ts';
+import { AppError } from '../../lib/errors.ts';
+import { hashToken, newId } from '../../lib/ids.ts';
+import type { Actor, Services } from '../services.ts';
+import { commit } from '../sync/unit-of-work.ts';
+import * as store from './invites.store.ts';
+import { toInvite } from './views.ts';
 
 export const DEFAULT_INVITE_TTL_S = 7 * 86_400;
 const DAY_MS = 86_400_000;
@@ -14,20 +16,6 @@ export interface CreateInviteInput {
   maxUses?: number;
   expiresInSeconds?: number | null;
   admin?: boolean;
-}
-
-function toInvite(row: InvitesTable, code?: string): Invite {
-  return {
-    id: row.id,
-    ...(code ? { code } : {}),
-    codeHint: row.code_hint,
-    maxUses: row.max_uses,
-    uses: row.uses,
-    admin: row.admin === 1,
-    createdAt: iso(row.created_at),
-    expiresAt: row.expires_at === null ? null : iso(row.expires_at),
-    revokedAt: row.revoked_at === null ? null : iso(row.revoked_at),
-  };
 }
 
 /**
@@ -50,64 +38,36 @@ export async function createInvite(s: Services, creator: Actor | null, input: Cr
     expires_at: ttl === null ? null : now + ttl * 1000,
     revoked_at: null,
   };
-  await s.db.transaction(async (tx) => {
+  await commit(s, async ({ tx }) => {
     if (creator && !creator.isAdmin) {
-      await s.db.forUpdate(tx.selectFrom('users').select('id').where('id', '=', creator.userId)).execute();
-      const { n } = await tx
-        .selectFrom('invites')
-        .select((eb) => eb.fn.countAll<number>().as('n'))
-        .where('created_by', '=', creator.userId)
-        .where('created_at', '>', now - DAY_MS)
-        .executeTakeFirstOrThrow();
-      if (Number(n) >= s.config.limits.invitesPerDay) {
-        throw new AppError('invite_limit_reached', `You can create ${s.config.limits.invitesPerDay} invites a day; try again tomorrow`);
-      }
+      const created = await store.lockAndCountCreatedSince(tx, { userId: creator.userId, since: now - DAY_MS });
+      const max = s.config.limits.invitesPerDay;
+      if (created >= max) throw new AppError('invite_limit_reached', `You can create ${max} invites a day; try again tomorrow`);
     }
-    await tx.insertInto('invites').values(row).execute();
+    await store.insertInvite(tx, row);
   });
   return toInvite(row, code);
 }
 
 export async function listInvites(s: Services, userId: string | null): Promise<Invite[]> {
-  let q = s.db.kysely.selectFrom('invites').selectAll().orderBy('created_at', 'desc');
-  q = userId === null ? q : q.where('created_by', '=', userId);
-  return (await q.execute()).map((r) => toInvite(r));
+  return (await store.listInviteRows(s.db.kysely, userId)).map((r) => toInvite(r));
 }
 
 export async function revokeInvite(s: Services, actor: Actor, inviteId: string): Promise<void> {
-  const row = await s.db.kysely
-    .selectFrom('invites')
-    .select(['id', 'revoked_at'])
-    .where('id', '=', inviteId)
-    .where('created_by', '=', actor.userId)
-    .executeTakeFirst();
+  const row = await store.findOwnInvite(s.db.kysely, { inviteId, userId: actor.userId });
   if (!row) throw new AppError('not_found', `Invite "${inviteId}" was not found`);
-  if (row.revoked_at === null) {
-    await s.db.kysely.updateTable('invites').set({ revoked_at: s.now() }).where('id', '=', inviteId).execute();
-  }
+  if (row.revoked_at === null) await store.setRevoked(s.db.kysely, inviteId, s.now());
 }
 
 /** Uses one registration of an invite inside the registering transaction; throws why it cannot. */
-export async function consumeInvite(tx: Tx, code: string, now: number): Promise<{ admin: boolean }> {
-  const invite = await tx
-    .selectFrom('invites')
-    .leftJoin('users', 'users.id', 'invites.created_by')
-    .select(['invites.id', 'invites.admin', 'invites.max_uses', 'invites.uses', 'invites.expires_at', 'invites.revoked_at', 'invites.created_by', 'users.disabled_at', 'users.deleted_at'])
-    .where('invites.code_hash', '=', hashToken(code))
-    .executeTakeFirst();
+export async function consumeInvite(tx: Tx, options: { code: string; now: number }): Promise<{ admin: boolean }> {
+  const invite = await store.findByCodeHash(tx, hashToken(options.code));
   if (!invite) throw new AppError('invite_invalid', 'The invite code is not valid');
   if (invite.created_by !== null && (invite.disabled_at != null || invite.deleted_at != null)) {
     throw new AppError('invite_invalid', 'The invite code is not valid: its creator can no longer invite');
   }
   if (invite.revoked_at !== null) throw new AppError('invite_revoked', 'The invite code was revoked');
-  if (invite.expires_at !== null && invite.expires_at <= now) throw new AppError('invite_expired', 'The invite code has expired');
-  // The guarded increment makes concurrent registrations race for the last use safely.
-  const used = await tx
-    .updateTable('invites')
-    .set((eb) => ({ uses: eb('uses', '+', 1) }))
-    .where('id', '=', invite.id)
-    .where('uses', '<', invite.max_uses)
-    .executeTakeFirst();
-  if (Number(used.numUpdatedRows) === 0) throw new AppError('invite_used_up', 'The invite code has been used up');
+  if (invite.expires_at !== null && invite.expires_at <= options.now) throw new AppError('invite_expired', 'The invite code has expired');
+  if (!(await store.takeUse(tx, invite))) throw new AppError('invite_used_up', 'The invite code has been used up');
   return { admin: invite.admin === 1 };
 }

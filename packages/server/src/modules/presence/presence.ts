@@ -1,27 +1,12 @@
 import type { Presence } from '@parley/protocol';
-import type { Actor, Services } from '../../services.ts';
-import { DELIVER, type Delivery } from '../sync/log.ts';
-import { iso } from '../sessions/views.ts';
-import type { RedisPresenceStore } from './redis-presence.ts';
-
-/** Users who see my presence: those who share a private chat or a group with me (not channel audiences). */
-async function contactsOf(s: Services, userId: string, among?: string[]): Promise<string[]> {
-  let q = s.db.kysely
-    .selectFrom('members as mine')
-    .innerJoin('chats', 'chats.id', 'mine.chat_id')
-    .innerJoin('members as theirs', 'theirs.chat_id', 'mine.chat_id')
-    .select('theirs.user_id')
-    .distinct()
-    .where('mine.user_id', '=', userId)
-    .where('chats.kind', 'in', ['private', 'group'])
-    .where('theirs.user_id', '!=', userId);
-  if (among) q = q.where('theirs.user_id', 'in', among);
-  return (await q.execute()).map((r) => r.user_id);
-}
+import type { PresenceDirectory } from '../../adapters/presence/presence-directory.ts';
+import { isoOrNull } from '../../lib/time.ts';
+import type { Actor, Services } from '../services.ts';
+import { contactsOf, lastSeenOf, setLastSeen } from './presence.store.ts';
 
 export interface PresenceOptions {
   /** The cluster-wide directory (Redis); without it, presence is what this node sees */
-  cluster?: RedisPresenceStore;
+  cluster?: PresenceDirectory;
   /** How long a node's word lasts without renewal; renewals and reaping run at a third of it */
   ttlMs?: number;
 }
@@ -37,7 +22,7 @@ const GOODBYE_BUDGET_MS = 1000;
 export class PresenceTracker {
   private readonly sockets = new Map<string, number>();
   private readonly s: Services;
-  private readonly cluster: RedisPresenceStore | undefined;
+  private readonly cluster: PresenceDirectory | undefined;
   private readonly timer: NodeJS.Timeout | undefined;
   private closed = false;
   /** Announcements under way, which a shutdown lets finish before the bus and store close. */
@@ -118,21 +103,15 @@ export class PresenceTracker {
   }
 
   private async wentOffline(userId: string, at: number): Promise<void> {
-    await this.s.db.kysely
-      .updateTable('users')
-      .set({ last_seen_at: at })
-      .where('id', '=', userId)
-      .execute()
-      .catch((err) => this.s.log.warn({ err }, 'last seen update failed'));
+    await setLastSeen(this.s.db.kysely, { userId, at }).catch((err) => this.s.log.warn({ err }, 'last seen update failed'));
     await this.announce(userId, false, at);
   }
 
   private async announce(userId: string, online: boolean, lastSeenAt: number | null): Promise<void> {
     try {
-      const contacts = await contactsOf(this.s, userId);
+      const contacts = await contactsOf(this.s.db.kysely, { userId });
       if (contacts.length === 0) return;
-      const frame: Presence & { type: 'presence' } = { type: 'presence', userId, online, lastSeenAt: lastSeenAt === null ? null : iso(lastSeenAt) };
-      this.s.bus.publish(DELIVER, { userIds: contacts, frame: JSON.stringify(frame) } satisfies Delivery);
+      this.s.bus.publish('deliver', { userIds: contacts, presence: { userId, online, lastSeenAt: isoOrNull(lastSeenAt) } });
     } catch (err) {
       this.s.log.warn({ err }, 'presence announcement failed');
     }
@@ -140,9 +119,9 @@ export class PresenceTracker {
 
   /** Presence of the given users, for those who share a chat with the actor. */
   async get(actor: Actor, userIds: string[]): Promise<Presence[]> {
-    const visible = await contactsOf(this.s, actor.userId, userIds);
+    const visible = await contactsOf(this.s.db.kysely, { userId: actor.userId, among: userIds });
     if (visible.length === 0) return [];
-    const rows = await this.s.db.kysely.selectFrom('users').select(['id', 'last_seen_at']).where('id', 'in', visible).execute();
+    const rows = await lastSeenOf(this.s.db.kysely, visible);
     const online = new Set(visible.filter((u) => this.isOnline(u)));
     const remote = visible.filter((u) => !online.has(u));
     if (this.cluster && remote.length > 0) {
@@ -153,11 +132,7 @@ export class PresenceTracker {
         this.s.log.warn({ err }, 'presence lookup failed');
       }
     }
-    return rows.map((r) => ({
-      userId: r.id,
-      online: online.has(r.id),
-      lastSeenAt: r.last_seen_at == null ? null : iso(Number(r.last_seen_at)),
-    }));
+    return rows.map((r) => ({ userId: r.id, online: online.has(r.id), lastSeenAt: isoOrNull(r.lastSeenAt) }));
   }
 
   /**

@@ -9,9 +9,6 @@ export interface ResolvedToken {
   seenAt: number;
 }
 
-export const SESSIONS_REVOKED = 'sessions.revoked';
-/** Tokens of these sessions were replaced: caches drop them, sockets stay. */
-export const SESSIONS_ROTATED = 'sessions.rotated';
 const MAX_AGE_MS = 60_000;
 
 /**
@@ -28,11 +25,12 @@ export class TokenCache {
 
   constructor(bus: Bus) {
     this.unsubscribe = [
-      bus.subscribe(SESSIONS_REVOKED, (msg: { sessionIds: string[] }) => {
+      bus.subscribe('sessions.revoked', (msg) => {
         for (const id of msg.sessionIds) this.dropSession(id);
         for (const listener of this.listeners) listener(msg.sessionIds);
       }),
-      bus.subscribe(SESSIONS_ROTATED, (msg: { sessionIds: string[] }) => {
+      // Tokens of these sessions were replaced: caches drop them, sockets stay.
+      bus.subscribe('sessions.rotated', (msg) => {
         for (const id of msg.sessionIds) this.dropSession(id);
       }),
     ];

@@ -1,24 +1,40 @@
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { v7 as uuidv7 } from 'uuid';
+import { hashToken, newToken } from '../../lib/ids.ts';
+import type { Services } from '../services.ts';
+import type { SessionTokenFields } from './sessions.store.ts';
 
-/** An opaque 256-bit token, URL-safe. */
-export function newToken(): string {
-  return randomBytes(32).toString('base64url');
+/** A fresh access and refresh token pair; only their hashes are stored. */
+export interface IssuedTokens {
+  accessToken: string;
+  refreshToken: string;
+  accessHash: string;
+  refreshHash: string;
+  accessExpiresAt: number;
+  refreshExpiresAt: number;
 }
 
-/** Tokens are stored only as this hash. */
-export function hashToken(token: string): string {
-  return createHash('sha256').update(token).digest('hex');
+export function issueTokens(s: Services, now: number): IssuedTokens {
+  const accessToken = newToken();
+  const refreshToken = newToken();
+  return {
+    accessToken,
+    refreshToken,
+    accessHash: hashToken(accessToken),
+    refreshHash: hashToken(refreshToken),
+    accessExpiresAt: now + s.config.sessions.accessTtlMs,
+    refreshExpiresAt: now + s.config.sessions.refreshTtlMs,
+  };
 }
 
-export function newId(): string {
-  return randomUUID();
-}
-
-/**
- * An id for rows written in time order, such as messages: a time-ordered UUID (version 7), so
- * each insert lands at the end of the id index instead of on a random page of it.
- */
-export function newOrderedId(): string {
-  return uuidv7();
+/** The session columns a sign-in or refresh sets for these tokens. */
+export function tokenFields(t: IssuedTokens, options: { now: number; ip: string; userAgent: string; prevRefreshHash: string | null }): SessionTokenFields {
+  return {
+    access_hash: t.accessHash,
+    access_expires_at: t.accessExpiresAt,
+    refresh_hash: t.refreshHash,
+    refresh_expires_at: t.refreshExpiresAt,
+    prev_refresh_hash: options.prevRefreshHash,
+    last_seen_at: options.now,
+    ip: options.ip,
+    user_agent: options.userAgent,
+  };
 }

@@ -1,9 +1,7 @@
-import type { Session } from '@parley/protocol';
+import type { Session, SessionTokens } from '@parley/protocol';
 import type { SessionsTable } from '../../adapters/db/schema.ts';
-
-export function iso(ms: number): string {
-  return new Date(ms).toISOString();
-}
+import { iso } from '../../lib/time.ts';
+import type { IssuedTokens } from './tokens.ts';
 
 export function toSession(row: SessionsTable, currentId: string): Session {
   return {
@@ -14,5 +12,16 @@ export function toSession(row: SessionsTable, currentId: string): Session {
     ip: row.ip,
     userAgent: row.user_agent,
     current: row.id === currentId,
+  };
+}
+
+export function tokensView(sessionId: string, userId: string, t: IssuedTokens): SessionTokens {
+  return {
+    sessionId,
+    userId,
+    accessToken: t.accessToken,
+    accessTokenExpiresAt: iso(t.accessExpiresAt),
+    refreshToken: t.refreshToken,
+    refreshTokenExpiresAt: iso(t.refreshExpiresAt),
   };
 }

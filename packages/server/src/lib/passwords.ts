@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { hash, verify } from '@node-rs/argon2';
 
 // 2 is Algorithm.Argon2id (a const enum, which cannot be imported under verbatimModuleSyntax).
@@ -22,4 +23,9 @@ export async function verifyNothing(password: string): Promise<false> {
   dummy ??= hashPassword('parley-dummy-password');
   await verifyPassword(await dummy, password);
   return false;
+}
+
+/** A random password for an operator to hand over (96 bits). */
+export function newPassword(): string {
+  return randomBytes(12).toString('base64url');
 }

@@ -1,10 +1,5 @@
 import type { Redis } from 'ioredis';
-
-export interface Departed {
-  userId: string;
-  /** when the dead node last vouched for the user */
-  lastSeenAt: number;
-}
+import type { Departed, PresenceDirectory } from './presence-directory.ts';
 
 const REAP_BATCH = 500;
 
@@ -16,7 +11,7 @@ const REAP_BATCH = 500;
  * A node that dies stops renewing; whichever node first removes an expired pair from the second set
  * (ZREM answers 1 to one caller only) reports the user offline, so exactly one node announces it.
  */
-export class RedisPresenceStore {
+export class RedisPresenceStore implements PresenceDirectory {
   private readonly redis: Redis;
   private readonly node: string;
   private readonly ttlMs: number;

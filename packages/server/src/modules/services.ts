@@ -1,10 +1,10 @@
 import type { RateLimiterAbstract } from 'rate-limiter-flexible';
-import type { Config } from './config/config.ts';
-import type { Database } from './adapters/db/database.ts';
-import type { Bus } from './adapters/bus/bus.ts';
-import type { Logger } from './logger.ts';
-import type { TokenCache } from './modules/sessions/token-cache.ts';
-import type { Metrics } from './metrics.ts';
+import type { Config } from '../config/config.ts';
+import type { Database } from '../adapters/db/database.ts';
+import type { Bus } from '../adapters/bus/bus.ts';
+import type { Logger } from '../logger.ts';
+import type { TokenCache } from './sessions/token-cache.ts';
+import type { Metrics } from '../metrics.ts';
 
 /** What domain modules get: stores, bus, limits. Nothing about HTTP or WebSocket. */
 export interface Services {
@@ -26,3 +26,4 @@ export interface Actor {
   ip: string;
   userAgent: string;
 }
+

@@ -1,0 +1,71 @@
+import { describe, expect, it } from 'vitest';
+import { buildConfig, ConfigError } from './config.ts';
+
+function problems(raw: Parameters<typeof buildConfig>[0]): string {
+  try {
+    buildConfig(raw);
+  } catch (err) {
+    if (err instanceof ConfigError) return err.message;
+    throw err;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('buildConfig()', () => {
+  it('buildConfig() gives the documented defaults for an empty environment', () => {
+    const config = buildConfig({});
+    expect(config.http).toEqual({ port: 8080, host: '127.0.0.1', trustProxy: false });
+    expect(config.db.kind).toBe('sqlite');
+    expect(config.limits).toMatchObject({ messageLength: 4096, groupMembers: 20, chatsPerUser: 500, messages: { points: 30, seconds: 10 }, login: { points: 10, seconds: 60 } });
+    expect(config.sessions.accessTtlMs).toBe(900_000);
+    expect(config.redisUrl).toBeNull();
+  });
+
+  it('buildConfig() returns a frozen object', () => {
+    expect(Object.isFrozen(buildConfig({}))).toBe(true);
+  });
+
+  it('buildConfig() reads integers, seconds as milliseconds and booleans', () => {
+    const config = buildConfig({ PORT: '9000', PARLEY_ACCESS_TOKEN_TTL: '60', PARLEY_TRUST_PROXY: 'yes', PARLEY_WS_HEARTBEAT: '5' });
+    expect(config.http.port).toBe(9000);
+    expect(config.sessions.accessTtlMs).toBe(60_000);
+    expect(config.http.trustProxy).toBe(true);
+    expect(config.ws.heartbeatMs).toBe(5000);
+  });
+
+  it('buildConfig() chooses PostgreSQL for a postgres:// DATABASE_URL', () => {
+    expect(buildConfig({ DATABASE_URL: 'postgres://u@h/db' }).db).toEqual({ kind: 'postgres', url: 'postgres://u@h/db' });
+  });
+
+  it('buildConfig() rejects an integer out of range, naming the variable and the value', () => {
+    expect(problems({ PORT: '70000' })).toContain('PORT must be an integer from 0 to 65535 (got "70000")');
+  });
+
+  it('buildConfig() rejects a number that is not a whole number', () => {
+    expect(problems({ PARLEY_MAX_GROUP_MEMBERS: '2.5' })).toContain('PARLEY_MAX_GROUP_MEMBERS');
+  });
+
+  it('parseRate() rejects a rate not shaped like 30/10s', () => {
+    expect(problems({ PARLEY_MESSAGE_RATE: '30 per 10s' })).toContain('PARLEY_MESSAGE_RATE must look like "30/10s"');
+    expect(problems({ PARLEY_MESSAGE_RATE: '0/10s' })).toContain('PARLEY_MESSAGE_RATE');
+  });
+
+  it('parseRate() reads points per seconds', () => {
+    expect(buildConfig({ PARLEY_MESSAGE_RATE: '5/2s' }).limits.messages).toEqual({ points: 5, seconds: 2 });
+  });
+
+  it('buildConfig() reports every problem at once', () => {
+    const message = problems({ PORT: 'x', LOG_LEVEL: 'loud', REDIS_URL: 'http://r', PARLEY_TRUST_PROXY: 'maybe' });
+    for (const name of ['PORT', 'LOG_LEVEL', 'REDIS_URL', 'PARLEY_TRUST_PROXY']) expect(message).toContain(name);
+  });
+
+  it('buildConfig() rejects a DATABASE_URL of another scheme and a bad sync mode', () => {
+    expect(problems({ DATABASE_URL: 'mysql://h/db' })).toContain('DATABASE_URL must be a postgres:// URL');
+    expect(problems({ PARLEY_SYNC_MODE: 'off' })).toContain('PARLEY_SYNC_MODE must be normal or full');
+  });
+
+  it('buildConfig() rejects a node id with a space', () => {
+    expect(problems({ PARLEY_NODE_ID: 'node one' })).toContain('PARLEY_NODE_ID');
+    expect(buildConfig({ PARLEY_NODE_ID: 'node-1.a' }).nodeId).toBe('node-1.a');
+  });
+});

@@ -1,0 +1,46 @@
+import type { Kysely } from 'kysely';
+import type { Tx } from '../../adapters/db/database.ts';
+import type { DB, UsersTable } from '../../adapters/db/schema.ts';
+
+export async function insertUser(tx: Tx, row: UsersTable): Promise<void> {
+  await tx.insertInto('users').values(row).execute();
+}
+
+export async function findActiveUser(db: Kysely<DB>, userId: string): Promise<UsersTable | undefined> {
+  return db.selectFrom('users').selectAll().where('id', '=', userId).where('deleted_at', 'is', null).executeTakeFirst();
+}
+
+export async function findUserByUsername(db: Kysely<DB>, username: string) {
+  return db.selectFrom('users').select(['id', 'username', 'display_name', 'deleted_at']).where('username', '=', username).where('deleted_at', 'is', null).executeTakeFirst();
+}
+
+export async function findUserById(db: Kysely<DB>, userId: string) {
+  return db.selectFrom('users').select(['id', 'username', 'display_name', 'deleted_at']).where('id', '=', userId).executeTakeFirst();
+}
+
+/** The id behind a username, deleted accounts aside (their usernames are gone). */
+export async function findIdByUsername(db: Kysely<DB>, username: string): Promise<string | undefined> {
+  return (await db.selectFrom('users').select(['id']).where('username', '=', username).executeTakeFirst())?.id;
+}
+
+export async function setDisplayName(db: Kysely<DB>, userId: string, displayName: string): Promise<void> {
+  await db.updateTable('users').set({ display_name: displayName }).where('id', '=', userId).execute();
+}
+
+export async function setPasswordHash(tx: Tx, userId: string, passwordHash: string): Promise<void> {
+  await tx.updateTable('users').set({ password_hash: passwordHash }).where('id', '=', userId).execute();
+}
+
+export async function setDisabled(tx: Tx, userId: string, at: number): Promise<void> {
+  await tx.updateTable('users').set({ disabled_at: at }).where('id', '=', userId).execute();
+}
+
+/** Keeps the row (messages to others still name it) without anything personal. */
+export async function anonymise(tx: Tx, userId: string, at: number): Promise<void> {
+  await tx.deleteFrom('invites').where('created_by', '=', userId).execute();
+  await tx.updateTable('users').set({ username: null, display_name: '', password_hash: null, is_admin: 0, deleted_at: at }).where('id', '=', userId).execute();
+}
+
+export async function activeUsers(db: Kysely<DB>): Promise<UsersTable[]> {
+  return db.selectFrom('users').selectAll().where('deleted_at', 'is', null).orderBy('created_at').execute();
+}

@@ -1,0 +1,88 @@
+import type { Member } from '@parley/protocol';
+import { AppError } from '../../lib/errors.ts';
+import type { Actor, Services } from '../services.ts';
+import { recordChatEvent, recordUserEvent } from '../sync/event-log.ts';
+import { nextChatSeq } from '../sync/event-log.store.ts';
+import type { Work } from '../sync/unit-of-work.ts';
+import { changeAsMember } from './access.ts';
+import * as store from './chats.store.ts';
+import { deleteForEveryone, hideForMe } from './delete.ts';
+import { loadMembers } from './get.ts';
+import { checkChatLimit, memberLimit, requireUsers } from './limits.ts';
+
+export interface NewMembers {
+  chatId: string;
+  users: { id: string; role: store.MemberRole }[];
+  actorId: string | null;
+}
+
+/** Adds members: each gets a member.added position in the chat and a chat.joined entry in their own log. */
+export async function addMemberRows(work: Work, added: NewMembers): Promise<void> {
+  const { chatId, users, actorId } = added;
+  if (users.length === 0) return;
+  await store.addToMemberCount(work.tx, { chatId, by: users.length });
+  for (const u of users) {
+    const seq = await nextChatSeq(work.tx, chatId);
+    // Joining just before its own member.added event, the new member receives that event too.
+    await store.insertMember(work.tx, { chatId, userId: u.id, role: u.role, joinedAt: work.now, seq: seq - 1 });
+    await recordUserEvent(work, u.id, { type: 'chat.joined', chatId, seq: seq - 1 });
+    const recipients = await store.memberIds(work.tx, chatId);
+    await recordChatEvent(work, { chatId, type: 'member.added', actorId, recipients, data: { member: { userId: u.id, role: u.role } }, seq });
+  }
+}
+
+/** Takes a member out: a member.removed position in the chat (they receive it too) and chat.left in their log. */
+export async function removeMemberRow(work: Work, removed: { chatId: string; userId: string; actorId: string | null }): Promise<void> {
+  const { chatId, userId, actorId } = removed;
+  const recipients = await store.memberIds(work.tx, chatId);
+  await store.deleteMember(work.tx, { chatId, userId });
+  await store.addToMemberCount(work.tx, { chatId, by: -1 });
+  await recordChatEvent(work, { chatId, type: 'member.removed', actorId, recipients, data: { member: { userId, role: null } } });
+  await recordUserEvent(work, userId, { type: 'chat.left', chatId });
+}
+
+export async function addMembers(s: Services, actor: Actor, input: { chatId: string; userIds: string[] }): Promise<Member[]> {
+  const { chatId } = input;
+  const ids = [...new Set(input.userIds)];
+  await changeAsMember(s, { actor, chatId, admin: 'add members' }, async (work, m) => {
+    await requireUsers(work.tx, ids);
+    const existing = await store.existingMembers(work.tx, { chatId, userIds: ids });
+    if (existing.length > 0) throw new AppError('already_member', `User "${existing[0]}" is already a member`);
+    const max = memberLimit(s, m.chat.kind);
+    if (m.chat.member_count + ids.length > max) throw new AppError('member_limit_reached', `A ${m.chat.kind} can have at most ${max} members`);
+    await checkChatLimit(s, work.tx, ids);
+    const role: store.MemberRole = m.chat.kind === 'group' ? 'member' : 'subscriber';
+    await addMemberRows(work, { chatId, users: ids.map((id) => ({ id, role })), actorId: actor.userId });
+  });
+  return loadMembers(s, { chatId, userIds: ids });
+}
+
+/** The member a command is about, or 404. */
+export async function requireTarget(work: Work, options: { chatId: string; userId: string }) {
+  const row = await store.findMember(work.tx, options);
+  if (!row) throw new AppError('not_found', `User "${options.userId}" is not a member of this chat`);
+  return row;
+}
+
+export async function removeMember(s: Services, actor: Actor, input: { chatId: string; userId: string }): Promise<void> {
+  const { chatId, userId } = input;
+  await changeAsMember(s, { actor, chatId, admin: 'remove members' }, async (work, m) => {
+    if (userId === actor.userId) throw new AppError('invalid_request', 'Use leaveChat to leave');
+    const target = await requireTarget(work, { chatId, userId });
+    if (target.role === 'owner') throw new AppError('forbidden', 'The owner cannot be removed');
+    if (target.role === 'admin' && m.member.role !== 'owner') throw new AppError('forbidden', 'Only the owner can remove an admin');
+    await removeMemberRow(work, { chatId, userId, actorId: actor.userId });
+  });
+}
+
+export async function leaveChat(s: Services, actor: Actor, chatId: string): Promise<void> {
+  await changeAsMember(s, { actor, chatId }, async (work, m) => {
+    if (m.chat.kind === 'self') throw new AppError('invalid_request', 'Saved messages cannot be left');
+    if (m.chat.kind === 'private') return hideForMe(work, m);
+    if (m.member.role === 'owner') {
+      if (m.chat.member_count > 1) throw new AppError('invalid_request', 'The owner must hand over ownership before leaving');
+      return deleteForEveryone(work, chatId);
+    }
+    await removeMemberRow(work, { chatId, userId: actor.userId, actorId: actor.userId });
+  });
+}

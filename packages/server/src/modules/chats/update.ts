@@ -1,0 +1,25 @@
+import type { Chat } from '@parley/protocol';
+import { normalizeTitle } from '../../lib/text.ts';
+import type { Actor, Services } from '../services.ts';
+import { recordChatEvent, recordUserEvent } from '../sync/event-log.ts';
+import { changeAsMember, requireAdmin } from './access.ts';
+import { memberIds, setMuted, setTitle } from './chats.store.ts';
+import { getChat } from './get.ts';
+
+/** Renames the chat (owner and admins; everyone in it sees it) and/or mutes it for me (my log only). */
+export async function updateChat(s: Services, actor: Actor, input: { chatId: string; title?: string; muted?: boolean }): Promise<Chat> {
+  const { chatId } = input;
+  await changeAsMember(s, { actor, chatId }, async (work, m) => {
+    if (input.title !== undefined) {
+      requireAdmin(m, 'rename the chat');
+      const title = normalizeTitle(input.title);
+      await setTitle(work.tx, { chatId, title });
+      await recordChatEvent(work, { chatId, type: 'chat.updated', actorId: actor.userId, recipients: await memberIds(work.tx, chatId), data: { title } });
+    }
+    if (input.muted !== undefined && (m.member.muted === 1) !== input.muted) {
+      await setMuted(work.tx, { chatId, userId: actor.userId, muted: input.muted });
+      await recordUserEvent(work, actor.userId, { type: 'chat.muted', chatId, muted: input.muted });
+    }
+  });
+  return getChat(s, actor, chatId);
+}

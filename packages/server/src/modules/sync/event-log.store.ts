@@ -1,0 +1,53 @@
+import type { Kysely } from 'kysely';
+import type { Tx } from '../../adapters/db/database.ts';
+import { precompiled } from '../../adapters/db/precompiled.ts';
+import type { ChatEventsTable, ChatsTable, DB, UserEventsTable } from '../../adapters/db/schema.ts';
+
+/** Takes the next position of a chat. The row lock it holds until commit makes positions commit in order. */
+export async function nextChatSeq(tx: Tx, chatId: string): Promise<number> {
+  const row = await tx
+    .updateTable('chats')
+    .set((eb) => ({ last_seq: eb('last_seq', '+', 1) }))
+    .where('id', '=', chatId)
+    .returning('last_seq')
+    .executeTakeFirstOrThrow();
+  return Number(row.last_seq);
+}
+
+// On the send path, for every message.
+const takeLivePosition = precompiled((db, chatId: string) =>
+  db
+    .updateTable('chats')
+    .set((eb) => ({ last_seq: eb('last_seq', '+', 1) }))
+    .where('id', '=', chatId)
+    .where('deleted_at', 'is', null)
+    .returning(['last_seq', 'kind']),
+);
+
+/** Like nextChatSeq, for a chat that is not deleted, and says what kind of chat it is; undefined when there is none. */
+export async function nextLiveChatSeq(tx: Tx, chatId: string): Promise<{ seq: number; kind: ChatsTable['kind'] } | undefined> {
+  const [row] = await takeLivePosition(tx, chatId);
+  return row && { seq: Number(row.last_seq), kind: row.kind };
+}
+
+const insertChatEvent = precompiled(
+  (db: Kysely<DB>, chatId: string, seq: number, type: string, messageId: string | null, actorId: string | null, data: string | null, createdAt: number) =>
+    db.insertInto('chat_events').values({ chat_id: chatId, seq, type, message_id: messageId, actor_id: actorId, data, created_at: createdAt }),
+);
+
+export async function insertChatEventRow(tx: Tx, row: ChatEventsTable): Promise<void> {
+  await insertChatEvent(tx, row.chat_id, row.seq, row.type, row.message_id, row.actor_id, row.data, row.created_at);
+}
+
+/** Appends to a user's log at the next position of it (the user row lock orders concurrent appends). */
+export async function appendUserEventRow(tx: Tx, row: Omit<UserEventsTable, 'seq'>): Promise<UserEventsTable> {
+  const next = await tx
+    .updateTable('users')
+    .set((eb) => ({ event_seq: eb('event_seq', '+', 1) }))
+    .where('id', '=', row.user_id)
+    .returning('event_seq')
+    .executeTakeFirstOrThrow();
+  const full: UserEventsTable = { ...row, seq: Number(next.event_seq) };
+  await tx.insertInto('user_events').values(full).execute();
+  return full;
+}
