@@ -11,10 +11,10 @@ const textual = addFormats(new Ajv({ coerceTypes: true, removeAdditional: false,
 
 const cache = new WeakMap<object, ValidateFunction>();
 
-export const validatorCompiler: FastifySchemaCompiler<any> = ({ schema, httpPart }) => {
+export const validatorCompiler: FastifySchemaCompiler<unknown> = ({ schema, httpPart }) => {
   const ajv = httpPart === 'body' ? bodies : textual;
   let validate = cache.get(schema as object);
   if (!validate || httpPart !== 'body') validate = ajv.compile(schema as object);
   if (httpPart === 'body') cache.set(schema as object, validate);
-  return validate as any;
+  return validate as ReturnType<FastifySchemaCompiler<unknown>>;
 };

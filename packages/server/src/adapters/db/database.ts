@@ -22,7 +22,7 @@ const GROUP_MAX = 256;
 
 interface Unit {
   fn: (tx: Tx) => Promise<unknown>;
-  resolve: (value: any) => void;
+  resolve: (value: unknown) => void;
   reject: (err: unknown) => void;
 }
 
@@ -93,7 +93,8 @@ export class Database {
     // at once; one transaction per change keeps each change's row locks to itself there.
     if (this.dialect === 'postgres') return this.transaction(fn);
     return new Promise<T>((resolve, reject) => {
-      this.waiting.push({ fn, resolve, reject });
+      // Each unit settles with its own fn's value: T for this one.
+      this.waiting.push({ fn, resolve: resolve as (value: unknown) => void, reject });
       if (this.writing) return;
       this.writing = true;
       // Sends that arrived in the same turn of the event loop join the first group too.
@@ -166,6 +167,7 @@ export function isPostgres(db: Kysely<DB>): boolean {
 }
 
 /** Adds FOR UPDATE on PostgreSQL; SQLite serialises writers already. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- any select of any table may be locked
 export function forUpdate<QB extends SelectQueryBuilder<any, any, any>>(tx: Tx, qb: QB): QB {
   return isPostgres(tx) ? (qb.forUpdate() as QB) : qb;
 }

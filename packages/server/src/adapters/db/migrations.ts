@@ -3,7 +3,7 @@ import type { Kysely, Migration, MigrationProvider } from 'kysely';
 // One migration set for both dialects: portable schema-builder types only.
 const migrations: Record<string, Migration> = {
   '001_accounts': {
-    async up(db: Kysely<any>) {
+    async up(db: Kysely<unknown>) {
       await db.schema
         .createTable('users')
         .addColumn('id', 'varchar(64)', (c) => c.primaryKey())
@@ -55,14 +55,14 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('invites_code').unique().on('invites').column('code_hash').execute();
       await db.schema.createIndex('invites_creator').on('invites').columns(['created_by', 'created_at']).execute();
     },
-    async down(db: Kysely<any>) {
+    async down(db: Kysely<unknown>) {
       await db.schema.dropTable('invites').execute();
       await db.schema.dropTable('sessions').execute();
       await db.schema.dropTable('users').execute();
     },
   },
   '002_chats': {
-    async up(db: Kysely<any>) {
+    async up(db: Kysely<unknown>) {
       await db.schema.alterTable('users').addColumn('last_seen_at', 'bigint').execute();
       await db.schema
         .createTable('chats')
@@ -134,7 +134,7 @@ const migrations: Record<string, Migration> = {
         .addPrimaryKeyConstraint('user_events_pk', ['user_id', 'seq'])
         .execute();
     },
-    async down(db: Kysely<any>) {
+    async down(db: Kysely<unknown>) {
       for (const table of ['user_events', 'chat_events', 'messages', 'members', 'chats']) await db.schema.dropTable(table).execute();
       await db.schema.alterTable('users').dropColumn('last_seen_at').execute();
     },
