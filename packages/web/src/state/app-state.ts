@@ -15,6 +15,7 @@ import {
   type UserEvent,
 } from '@parley/sdk';
 import { storage, deviceName } from './storage.ts';
+import { applyChatEvent, expireTyping, isMemberEvent, needsRefresh } from './apply-chat-event.ts';
 import { timelines, applyMessageEvent, resetTimelines, addSentMessage } from './timeline.ts';
 
 export type Connection = 'connecting' | 'online' | 'offline';
@@ -151,7 +152,7 @@ function connect(userId: string, cursor?: SyncCursor): void {
     r.on('presence', (p) => (presence.value = { ...presence.value, [p.userId]: p })),
     r.on('typing', ({ chatId, userId: who }) => {
       typing.value = { ...typing.value, [chatId]: { ...typing.value[chatId], [who]: Date.now() + 5000 } };
-      setTimeout(expireTyping, 5100);
+      setTimeout(expireTypingNow, 5100);
     }),
     r.on('outbox', (p) => {
       if (p.state === 'sent' && p.message) addSentMessage(p.message);
@@ -187,14 +188,8 @@ addEventListener('online', () => {
   resumeFrom = null;
 });
 
-function expireTyping(): void {
-  const now = Date.now();
-  const next: Record<string, Record<string, number>> = {};
-  for (const [chatId, who] of Object.entries(typing.value)) {
-    const alive = Object.fromEntries(Object.entries(who).filter(([, until]) => until > now));
-    if (Object.keys(alive).length) next[chatId] = alive;
-  }
-  typing.value = next;
+function expireTypingNow(): void {
+  typing.value = expireTyping(typing.value, Date.now());
 }
 
 function onEvent(e: SyncEvent): void {
@@ -203,48 +198,18 @@ function onEvent(e: SyncEvent): void {
 }
 
 function onChatEvent(e: ChatEvent): void {
-  const chat = chatMap.value[e.chatId];
   applyMessageEvent(e);
-  if (!chat) {
-    void refreshChat(e.chatId);
-    return;
-  }
-  const next: Chat = { ...chat, lastSeq: Math.max(chat.lastSeq, e.seq) };
-  const mine = e.actorId === me.value?.id;
-  switch (e.type) {
-    case 'message.created':
-      if (e.message) {
-        next.lastMessage = e.message;
-        if (e.message.senderId === me.value?.id) next.readSeq = Math.max(next.readSeq, e.message.seq);
-        else if (e.message.seq > next.readSeq) next.unreadCount = chat.unreadCount + 1;
-        if (typing.value[e.chatId]?.[e.message.senderId]) {
-          const { [e.message.senderId]: _gone, ...rest } = typing.value[e.chatId]!;
-          typing.value = { ...typing.value, [e.chatId]: rest };
-        }
-      }
-      break;
-    case 'message.edited':
-    case 'message.deleted':
-      if (e.message && chat.lastMessage?.id === e.message.id) next.lastMessage = e.message;
-      break;
-    case 'chat.updated':
-      if (e.title !== undefined) next.title = e.title;
-      break;
-    case 'member.added':
-    case 'member.removed':
-    case 'member.updated':
-      void refreshChat(e.chatId);
-      membersChanged.value++;
-      break;
-    case 'read.updated':
-      if (e.read) {
-        readMarks.value = { ...readMarks.value, [e.chatId]: { ...readMarks.value[e.chatId], [e.read.userId]: e.read.seq } };
-        if (e.read.userId === me.value?.id && e.read.seq > chat.readSeq) void refreshChat(e.chatId);
-      }
-      break;
-  }
-  if (mine && e.type === 'message.created') next.unreadCount = chat.unreadCount;
-  chatMap.value = { ...chatMap.value, [e.chatId]: next };
+  const before = { chats: chatMap.value, readMarks: readMarks.value, typing: typing.value };
+  const myId = me.value?.id;
+  const refresh = needsRefresh(before, e, myId);
+  const after = applyChatEvent(before, e, myId);
+  batch(() => {
+    chatMap.value = after.chats;
+    readMarks.value = after.readMarks;
+    typing.value = after.typing;
+    if (isMemberEvent(e)) membersChanged.value++;
+  });
+  if (refresh) void refreshChat(e.chatId);
 }
 
 /** Bumped when a chat's members change, so an open member list reloads. */

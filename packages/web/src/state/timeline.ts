@@ -1,34 +1,21 @@
 import { signal, type Signal } from '@preact/signals';
 import type { ChatEvent, Message } from '@parley/sdk';
-import { client, showNotice } from './app-state.ts';
+import { EMPTY_TIMELINE, applyMessage, appendMessage, mergeMessages as merge, replaceMessage as replaced, type TimelineState } from './timeline-window.ts';
 
-/** The loaded window of a chat's history: a contiguous run of messages, maybe with more on either side. */
-export interface TimelineState {
-  messages: Message[];
-  hasOlder: boolean;
-  hasNewer: boolean;
-  loading: 'idle' | 'initial' | 'older' | 'newer';
-  loaded: boolean;
-}
+export type { TimelineState };
+import { client, showNotice } from './app-state.ts';
 
 const PAGE = 50;
 export const timelines = new Map<string, Signal<TimelineState>>();
 
 export function timeline(chatId: string): Signal<TimelineState> {
   let t = timelines.get(chatId);
-  if (!t) timelines.set(chatId, (t = signal<TimelineState>({ messages: [], hasOlder: false, hasNewer: false, loading: 'idle', loaded: false })));
+  if (!t) timelines.set(chatId, (t = signal<TimelineState>(EMPTY_TIMELINE)));
   return t;
 }
 
 export function resetTimelines(): void {
   timelines.clear();
-}
-
-function merge(a: Message[], b: Message[]): Message[] {
-  const byId = new Map<string, Message>();
-  for (const m of a) byId.set(m.id, m);
-  for (const m of b) byId.set(m.id, m);
-  return [...byId.values()].sort((x, y) => x.seq - y.seq);
 }
 
 async function guarded(t: Signal<TimelineState>, kind: TimelineState['loading'], load: () => Promise<Partial<TimelineState>>): Promise<void> {
@@ -87,33 +74,17 @@ export function loadNewer(chatId: string): Promise<void> {
 /** Applies a live or synced change to a loaded timeline. */
 export function applyMessageEvent(e: ChatEvent): void {
   const t = timelines.get(e.chatId);
-  if (!t || !e.message) return;
-  const m = e.message;
-  const s = t.value;
-  const i = s.messages.findIndex((x) => x.id === m.id);
-  if (i >= 0) {
-    const messages = s.messages.slice();
-    messages[i] = m;
-    t.value = { ...s, messages };
-  } else if (e.type === 'message.created' && s.loaded && !s.hasNewer) {
-    t.value = { ...s, messages: merge(s.messages, [m]) };
-  }
+  if (t && e.message) t.value = applyMessage(t.value, e.message, e.type === 'message.created');
 }
 
 /** My message was acknowledged: show it in place of its pending copy, before its event arrives. */
 export function addSentMessage(m: Message): void {
   const t = timelines.get(m.chatId);
-  if (!t || !t.value.loaded || t.value.hasNewer) return;
-  t.value = { ...t.value, messages: merge(t.value.messages, [m]) };
+  if (t) t.value = appendMessage(t.value, m);
 }
 
 /** Replaces a message after an edit or delete made over HTTP. */
 export function replaceMessage(m: Message): void {
   const t = timelines.get(m.chatId);
-  if (!t) return;
-  const i = t.value.messages.findIndex((x) => x.id === m.id);
-  if (i < 0) return;
-  const messages = t.value.messages.slice();
-  messages[i] = m;
-  t.value = { ...t.value, messages };
+  if (t) t.value = replaced(t.value, m);
 }

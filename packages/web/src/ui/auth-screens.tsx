@@ -2,7 +2,7 @@ import { useState } from 'preact/hooks';
 import type { ComponentChildren } from 'preact';
 import { registerAndSignIn, signIn, signOutReason } from '../state/app-state.ts';
 import { route } from '../state/router.ts';
-import { errorText, formValues } from './form-helpers.ts';
+import { errorText, formValues } from './shared/form-helpers.ts';
 
 function AuthFrame({ title, children }: { title: string; children: ComponentChildren }) {
   return (

@@ -1,8 +1,8 @@
 import { useEffect, useState } from 'preact/hooks';
 import type { Member } from '@parley/sdk';
 import { chatMap, client, me, membersChanged, presence, refreshChat, showNotice } from '../state/app-state.ts';
-import { errorText, formValues } from './form-helpers.ts';
-import { PaneHeader } from './pane-header.tsx';
+import { errorText, formValues } from './shared/form-helpers.ts';
+import { PaneHeader } from './shared/pane-header.tsx';
 import { resolveUsernames } from './new-chat.tsx';
 
 const ROLE_LABEL: Record<string, string> = { owner: 'Owner', admin: 'Admin', member: 'Member', subscriber: 'Subscriber' };

@@ -1,6 +1,6 @@
 import type { Chat } from '@parley/sdk';
 import { chatList, me, openChatId, presence, typing, userName } from '../state/app-state.ts';
-import { formatWhen, initials } from './format.ts';
+import { formatWhen, initials } from './shared/format.ts';
 
 function preview(c: Chat): string {
   const m = c.lastMessage;

@@ -4,9 +4,10 @@ import type { Chat, Message } from '@parley/sdk';
 import { chatMap, client, me, membersChanged, openChatId, outbox, presence, readMarks, realtime, rememberUsers, sendMessage, showNotice, typing, userName } from '../state/app-state.ts';
 import { loadAround, loadLatest, replaceMessage, timeline } from '../state/timeline.ts';
 import { storage } from '../state/storage.ts';
-import { formatWhen } from './format.ts';
+import { formatWhen } from './shared/format.ts';
 import { Avatar } from './chat-list.tsx';
-import { MessageList, buildRows, type MessageActions } from './message-list.tsx';
+import { MessageList, type MessageActions } from './message-list/message-list.tsx';
+import { buildRows } from './message-list/build-rows.ts';
 
 const MAX_CODE_POINTS = 4096;
 
@@ -45,7 +46,7 @@ export function ChatView({ chatId }: { chatId: string }) {
   }, [chatId, !!chat, membersChanged.value]);
 
   const pending = outbox.value.filter((p) => p.chatId === chatId);
-  const rows = useMemo(() => buildRows(t, pending), [t, outbox.value]);
+  const rows = useMemo(() => buildRows(t, pending, me.value?.id), [t, outbox.value]);
 
   if (!chat) {
     return (

@@ -1,9 +1,9 @@
 import { useEffect, useState } from 'preact/hooks';
 import type { Invite } from '@parley/sdk';
 import { client } from '../state/app-state.ts';
-import { errorText, formValues } from './form-helpers.ts';
-import { formatFull } from './format.ts';
-import { PaneHeader } from './pane-header.tsx';
+import { errorText, formValues } from './shared/form-helpers.ts';
+import { formatFull } from './shared/format.ts';
+import { PaneHeader } from './shared/pane-header.tsx';
 
 function inviteLink(code: string): string {
   return `${location.origin}/#/register?code=${encodeURIComponent(code)}`;

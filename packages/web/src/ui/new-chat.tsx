@@ -1,7 +1,7 @@
 import { useState } from 'preact/hooks';
 import { client, refreshChat } from '../state/app-state.ts';
-import { errorText, formValues } from './form-helpers.ts';
-import { PaneHeader } from './pane-header.tsx';
+import { errorText, formValues } from './shared/form-helpers.ts';
+import { PaneHeader } from './shared/pane-header.tsx';
 
 /** Finds users by username; all of them must exist. */
 export async function resolveUsernames(text: string): Promise<string[]> {

@@ -1,7 +1,7 @@
 import { useState } from 'preact/hooks';
 import { client, me, signOut } from '../state/app-state.ts';
-import { errorText, formValues } from './form-helpers.ts';
-import { PaneHeader } from './pane-header.tsx';
+import { errorText, formValues } from './shared/form-helpers.ts';
+import { PaneHeader } from './shared/pane-header.tsx';
 
 export function ProfileScreen() {
   const [status, setStatus] = useState<{ kind: 'ok' | 'error'; text: string } | null>(null);

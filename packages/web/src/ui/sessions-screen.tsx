@@ -1,9 +1,9 @@
 import { useEffect, useState } from 'preact/hooks';
 import type { Session } from '@parley/sdk';
 import { client } from '../state/app-state.ts';
-import { errorText } from './form-helpers.ts';
-import { formatFull } from './format.ts';
-import { PaneHeader } from './pane-header.tsx';
+import { errorText } from './shared/form-helpers.ts';
+import { formatFull } from './shared/format.ts';
+import { PaneHeader } from './shared/pane-header.tsx';
 
 export function SessionsScreen() {
   const [sessions, setSessions] = useState<Session[] | null>(null);

@@ -1,32 +1,13 @@
 import { useEffect, useLayoutEffect, useReducer, useRef } from 'preact/hooks';
 import { Virtualizer, elementScroll, measureElement, observeElementOffset, observeElementRect, type VirtualizerOptions } from '@tanstack/virtual-core';
 import type { Chat, Message, PendingMessage } from '@parley/sdk';
-import { markRead, me, readMarks, retrySend, userName } from '../state/app-state.ts';
-import { loadLatest, loadNewer, loadOlder, type TimelineState } from '../state/timeline.ts';
-import { storage } from '../state/storage.ts';
-import { dayKey, formatDay, formatFull, formatTime } from './format.ts';
-import { Linkified } from './linkify.tsx';
-
-export type Row =
-  | { kind: 'day'; key: string; label: string }
-  | { kind: 'msg'; key: string; m: Message }
-  | { kind: 'pending'; key: string; p: PendingMessage };
-
-/** Messages in order with a separator before each new day, then my messages still on their way. */
-export function buildRows(t: TimelineState, pending: PendingMessage[]): Row[] {
-  const rows: Row[] = [];
-  let lastDay = '';
-  for (const m of t.messages) {
-    const d = dayKey(m.createdAt);
-    if (d !== lastDay) {
-      rows.push({ kind: 'day', key: `day-${d}`, label: formatDay(m.createdAt) });
-      lastDay = d;
-    }
-    rows.push({ kind: 'msg', key: m.id, m });
-  }
-  if (!t.hasNewer) for (const p of pending) if (!t.messages.some((m) => m.clientMessageId === p.clientMessageId && m.senderId === me.value?.id)) rows.push({ kind: 'pending', key: `p-${p.clientMessageId}`, p });
-  return rows;
-}
+import { markRead, me, readMarks, retrySend, userName } from '../../state/app-state.ts';
+import { loadLatest, loadNewer, loadOlder } from '../../state/timeline.ts';
+import type { TimelineState } from '../../state/timeline-window.ts';
+import type { Row } from './build-rows.ts';
+import { storage } from '../../state/storage.ts';
+import { formatFull, formatTime } from '../shared/format.ts';
+import { Linkified } from '../shared/linkify.tsx';
 
 export interface MessageActions {
   reply(m: Message): void;
