@@ -1,4 +1,5 @@
-import { batch, createModel, signal } from '@preact/signals';
+import { batch, signal } from '@preact/signals';
+import { createModel } from './create-model.ts';
 import { ParleyError, type Chat, type Me, type ParleyClient, type SyncEvent, type UserEvent } from '@parley/sdk';
 import { ChatsModel } from './chats-model.ts';
 import { ConnectionModel } from './connection-model.ts';
@@ -25,9 +26,9 @@ export const AppModel = createModel((client: ParleyClient, storage: AppStorage, 
   const timelines = new TimelineModel(client, showNotice);
   const connection = new ConnectionModel(client, storage, {
     event: onEvent,
-    presence: (p) => people.setPresence(p),
-    typing: (chatId, userId) => chats.typingStarted(chatId, userId),
-    sent: (m) => timelines.addSent(m),
+    presence: people.setPresence,
+    typing: chats.typingStarted,
+    sent: timelines.addSent,
     ended: () => signedOut(ENDED),
   });
 
@@ -124,9 +125,6 @@ export const AppModel = createModel((client: ParleyClient, storage: AppStorage, 
         .markRead(chatId, seq)
         .then((r) => chats.readConfirmed(chatId, r))
         .catch(() => {});
-    },
-    wentOffline() {
-      connection.wentOffline();
     },
     cameOnline() {
       if (session.auth.value === 'signed-in') connection.cameOnline(positions(chats.chatMap.value));

@@ -1,4 +1,5 @@
-import { batch, computed, createModel, signal, type ReadonlySignal } from '@preact/signals';
+import { batch, computed, signal, type ReadonlySignal } from '@preact/signals';
+import { createModel } from './create-model.ts';
 import { ParleyError, type Chat, type ChatEvent, type Me, type ParleyClient } from '@parley/sdk';
 import { applyChatEvent, expireTyping, isMemberEvent, needsRefresh, type ChatsState } from './apply-chat-event.ts';
 import type { PeopleModel } from './people-model.ts';

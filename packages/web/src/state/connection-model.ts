@@ -1,4 +1,5 @@
-import { createModel, signal } from '@preact/signals';
+import { signal } from '@preact/signals';
+import { createModel } from './create-model.ts';
 import { ParleyRealtime, type Message, type ParleyClient, type PendingMessage, type Presence, type SyncCursor, type SyncEvent } from '@parley/sdk';
 import type { AppStorage } from './storage.ts';
 
@@ -41,9 +42,9 @@ export const ConnectionModel = createModel((client: ParleyClient, storage: AppSt
         if (s === 'ended') return on.ended();
         connection.value = navigator.onLine ? s : 'offline';
       }),
-      r.on('event', (e) => on.event(e)),
+      r.on('event', on.event),
       r.on('cursor', (c) => storage.setUserSeq(me, c.userSeq)),
-      r.on('presence', (p) => on.presence(p)),
+      r.on('presence', on.presence),
       r.on('typing', ({ chatId, userId: who }) => on.typing(chatId, who)),
       r.on('outbox', (p) => {
         if (p.state === 'sent' && p.message) on.sent(p.message);

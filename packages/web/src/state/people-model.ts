@@ -1,4 +1,5 @@
-import { createModel, signal, type ReadonlySignal } from '@preact/signals';
+import { signal, type ReadonlySignal } from '@preact/signals';
+import { createModel } from './create-model.ts';
 import type { Me, ParleyClient, Presence, User } from '@parley/sdk';
 
 /** The users this client has met (names for messages) and who is online. */

@@ -1,4 +1,5 @@
-import { createModel, signal } from '@preact/signals';
+import { signal } from '@preact/signals';
+import { createModel } from './create-model.ts';
 
 export interface Route {
   path: string[];

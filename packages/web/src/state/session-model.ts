@@ -1,4 +1,5 @@
-import { batch, createModel, signal } from '@preact/signals';
+import { batch, signal } from '@preact/signals';
+import { createModel } from './create-model.ts';
 import type { Limits, Me, ParleyClient, SessionTokens } from '@parley/sdk';
 import { deviceName, type AppStorage } from './storage.ts';
 

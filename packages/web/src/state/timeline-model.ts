@@ -1,4 +1,5 @@
-import { createModel, signal, type ReadonlySignal, type Signal } from '@preact/signals';
+import { signal, type ReadonlySignal, type Signal } from '@preact/signals';
+import { createModel } from './create-model.ts';
 import type { ChatEvent, Message, ParleyClient } from '@parley/sdk';
 import { EMPTY_TIMELINE, appendMessage, applyMessage, mergeMessages, replaceMessage, type TimelineState } from './timeline-window.ts';
 

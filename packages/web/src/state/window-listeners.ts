@@ -5,7 +5,7 @@ export function installWindowListeners(app: AppModel): () => void {
   const listeners: [string, (e: Event) => void][] = [
     ['hashchange', () => app.router.sync(location.hash)],
     ['storage', (e) => app.session.storageChanged((e as StorageEvent).key)],
-    ['offline', () => app.wentOffline()],
+    ['offline', () => app.connection.wentOffline()],
     ['online', () => app.cameOnline()],
   ];
   for (const [type, fn] of listeners) addEventListener(type, fn);

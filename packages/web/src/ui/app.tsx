@@ -9,13 +9,14 @@ import { SessionsScreen } from './sessions-screen.tsx';
 import { ProfileScreen } from './profile-screen.tsx';
 import { InvitesScreen } from './invites-screen.tsx';
 
-/** The sidebar's links: where each goes, its name for screen readers, its tooltip and icon. */
-const TOOLBAR: { page: string; label: (displayName: string) => string; title: string; icon: string }[] = [
-  { page: 'new', label: () => 'New chat', title: 'New chat', icon: '+' },
-  { page: 'saved', label: () => 'Saved messages', title: 'Saved messages', icon: '★' },
-  { page: 'invites', label: () => 'Invites', title: 'Invites', icon: '✉' },
-  { page: 'sessions', label: () => 'Devices', title: 'Devices', icon: '⚙' },
-  { page: 'profile', label: (name) => `Profile of ${name}`, title: 'Profile', icon: '☺' },
+/** The sidebar's links: where each goes, its tooltip (also its name, unless `label` starts one) and icon. */
+const TOOLBAR: { page: string; title: string; icon: string; label?: string }[] = [
+  { page: 'new', title: 'New chat', icon: '+' },
+  { page: 'saved', title: 'Saved messages', icon: '★' },
+  { page: 'invites', title: 'Invites', icon: '✉' },
+  { page: 'sessions', title: 'Devices', icon: '⚙' },
+  // Named after the account, so the link says whose profile it is.
+  { page: 'profile', title: 'Profile', icon: '☺', label: 'Profile of ' },
 ];
 
 export function App() {
@@ -43,7 +44,7 @@ export function App() {
           <h1 class="brand">Parley</h1>
           <nav class="toolbar" aria-label="Main">
             {TOOLBAR.map((l) => (
-              <a key={l.page} class="icon-button" href={`#/${l.page}`} aria-current={first === l.page ? 'page' : undefined} aria-label={l.label(displayName)} title={l.title}>
+              <a key={l.page} class="icon-button" href={`#/${l.page}`} aria-current={first === l.page ? 'page' : undefined} aria-label={l.label ? l.label + displayName : l.title} title={l.title}>
                 {l.icon}
               </a>
             ))}

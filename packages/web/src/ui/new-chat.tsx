@@ -1,16 +1,15 @@
-import type { Limits } from '@parley/sdk';
 import { useServices } from './app-context.ts';
 import { ErrorText } from './shared/error-text.tsx';
 import { PaneHeader } from './shared/pane-header.tsx';
-import { parseUsernames, resolveUsernames } from './shared/resolve-usernames.ts';
+import { resolveUsernames } from './shared/resolve-usernames.ts';
 import { useAction, type Action } from './shared/use-action.ts';
 
 type MultiKind = 'group' | 'channel';
 
-/** The group and channel forms differ only in their words and their size limit. */
-const MULTI: Record<MultiKind, { form: string; heading: string; hint?: string; name: string; members: string; submit: string; limit: keyof Limits }> = {
-  group: { form: 'Create a group', heading: 'Group', name: 'Group name', members: 'Members (usernames, separated by commas)', submit: 'Create group', limit: 'groupMembers' },
-  channel: { form: 'Create a channel', heading: 'Channel', hint: 'Admins post, subscribers read.', name: 'Channel name', members: 'Subscribers (usernames, separated by commas)', submit: 'Create channel', limit: 'channelSubscribers' },
+/** The group and channel forms differ only in their words. */
+const MULTI: Record<MultiKind, { form: string; heading: string; hint?: string; name: string; members: string; submit: string }> = {
+  group: { form: 'Create a group', heading: 'Group', name: 'Group name', members: 'Members (usernames, separated by commas)', submit: 'Create group' },
+  channel: { form: 'Create a channel', heading: 'Channel', hint: 'Admins post, subscribers read.', name: 'Channel name', members: 'Subscribers (usernames, separated by commas)', submit: 'Create channel' },
 };
 
 export function NewChatScreen() {
@@ -26,10 +25,6 @@ export function NewChatScreen() {
     });
 
   async function createMulti(kind: MultiKind, v: Record<string, string>) {
-    // The server's limit, checked before looking every name up; the same words as the server's refusal.
-    const max = app.session.limits.value?.[MULTI[kind].limit];
-    const others = parseUsernames(v.members ?? '').filter((n) => n !== app.session.me.value?.username);
-    if (max && others.length + 1 > max) throw new Error(`A ${kind} can have at most ${max} members`);
     const input = { title: v.title!.trim(), memberIds: await resolveUsernames(client, v.members ?? '') };
     return kind === 'group' ? client.createGroup(input) : client.createChannel(input);
   }
