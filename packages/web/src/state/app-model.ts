@@ -120,11 +120,7 @@ export const AppModel = createModel((client: ParleyClient, storage: AppStorage, 
     },
     /** Marks the open chat read up to a position. */
     markRead(chatId: string, seq: number) {
-      if (!chats.readLocally(chatId, seq)) return;
-      connection
-        .markRead(chatId, seq)
-        .then((r) => chats.readConfirmed(chatId, r))
-        .catch(() => {});
+      chats.markRead(chatId, seq, connection.markRead);
     },
     cameOnline() {
       if (session.auth.value === 'signed-in') connection.cameOnline(positions(chats.chatMap.value));

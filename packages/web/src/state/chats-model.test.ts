@@ -56,11 +56,17 @@ describe('ChatsModel', () => {
     expect(chats.membersChanged.value).toBe(1);
   });
 
-  it('readLocally() clears the unread count when read to the end, and refuses to go back', async () => {
+  it('markRead() clears the unread count when read to the end, then takes what the server says', async () => {
     const { chats } = models([chat('c1', { readSeq: 2, unreadCount: 3 })]);
     await chats.load();
-    expect(chats.readLocally('c1', 5)).toBe(true);
+    const sent: number[] = [];
+    let answer!: (r: { readSeq: number; unreadCount: number }) => void;
+    chats.markRead('c1', 5, (_id, seq) => (sent.push(seq), new Promise((r) => (answer = r))));
     expect(chats.chatMap.value.c1).toMatchObject({ readSeq: 5, unreadCount: 0 });
-    expect(chats.readLocally('c1', 4)).toBe(false);
+    answer({ readSeq: 6, unreadCount: 1 });
+    await new Promise((r) => setTimeout(r, 0));
+    expect(chats.chatMap.value.c1).toMatchObject({ readSeq: 6, unreadCount: 1 });
+    chats.markRead('c1', 4, async () => ({ readSeq: 4, unreadCount: 0 }));
+    expect(sent).toEqual([5]);
   });
 });

@@ -88,15 +88,14 @@ export const ChatsModel = createModel((client: ParleyClient, people: PeopleModel
       typing.value = { ...typing.value, [chatId]: { ...typing.value[chatId], [userId]: Date.now() + TYPING_MS } };
       setTimeout(() => (typing.value = expireTyping(typing.value, Date.now())), TYPING_MS + 100);
     },
-    /** Shows the chat read up to `seq` at once; `confirmed` applies what the server answered. */
-    readLocally(chatId: string, seq: number): boolean {
+    /** Shows the chat read up to `seq` at once, then what the server answered to `send`. */
+    markRead(chatId: string, seq: number, send: (chatId: string, seq: number) => Promise<{ readSeq: number; unreadCount: number }>) {
       const chat = chatMap.value[chatId];
-      if (!chat || seq <= chat.readSeq) return false;
+      if (!chat || seq <= chat.readSeq) return;
       update(chatId, (c) => ({ ...c, readSeq: seq, unreadCount: seq >= (c.lastMessage?.seq ?? 0) ? 0 : c.unreadCount }));
-      return true;
-    },
-    readConfirmed(chatId: string, r: { readSeq: number; unreadCount: number }) {
-      update(chatId, (c) => ({ ...c, readSeq: Math.max(c.readSeq, r.readSeq), unreadCount: r.unreadCount }));
+      send(chatId, seq)
+        .then((r) => update(chatId, (c) => ({ ...c, readSeq: Math.max(c.readSeq, r.readSeq), unreadCount: r.unreadCount })))
+        .catch(() => {});
     },
     reset() {
       batch(() => {

@@ -52,21 +52,16 @@ export const TimelineModel = createModel((client: ParleyClient, onError: (err: u
         return { messages: mergeMessages(before.messages, after.messages), hasOlder: before.hasMore, hasNewer: after.hasMore };
       });
     },
-    loadOlder(chatId: string) {
-      const first = get(chatId).value.messages[0];
-      if (!get(chatId).value.hasOlder || !first) return Promise.resolve();
-      return guarded(chatId, 'older', async () => {
-        const page = await client.listMessages({ chatId, before: first.seq, limit: PAGE });
-        return { messages: mergeMessages(page.messages, get(chatId).value.messages), hasOlder: page.hasMore };
-      });
-    },
-    loadNewer(chatId: string) {
-      const { messages, hasNewer } = get(chatId).value;
-      const last = messages[messages.length - 1];
-      if (!hasNewer || !last) return Promise.resolve();
-      return guarded(chatId, 'newer', async () => {
-        const page = await client.listMessages({ chatId, after: last.seq, limit: PAGE });
-        return { messages: mergeMessages(get(chatId).value.messages, page.messages), hasNewer: page.hasMore };
+    /** The page before the first loaded message, or after the last one, when there is one. */
+    loadMore(chatId: string, side: 'older' | 'newer') {
+      const { messages, hasOlder, hasNewer } = get(chatId).value;
+      const older = side === 'older';
+      const edge = older ? messages[0] : messages[messages.length - 1];
+      if (!(older ? hasOlder : hasNewer) || !edge) return Promise.resolve();
+      return guarded(chatId, side, async () => {
+        const page = await client.listMessages({ chatId, [older ? 'before' : 'after']: edge.seq, limit: PAGE });
+        const loaded = get(chatId).value.messages;
+        return older ? { messages: mergeMessages(page.messages, loaded), hasOlder: page.hasMore } : { messages: mergeMessages(loaded, page.messages), hasNewer: page.hasMore };
       });
     },
     /** Applies a live or synced change to a loaded window. */

@@ -39,7 +39,7 @@ export function MessageList({ chat, t, rows, actions, jump }: Props) {
   const last = items[items.length - 1]?.index ?? 0;
   const atEnd = rows.length > 0 && last >= rows.length - 1 && v.isAtEnd(END_THRESHOLD);
 
-  useLoadAtEdges({ ready, first, last, count: rows.length, t, loadOlder: () => void app.timelines.loadOlder(chat.id), loadNewer: () => void app.timelines.loadNewer(chat.id) });
+  useLoadAtEdges({ ready, first, last, count: rows.length, t, load: (side) => void app.timelines.loadMore(chat.id, side) });
   useMarkReadAtEnd({ ready, atEnd, hasNewer: t.hasNewer, newest: t.messages[t.messages.length - 1]?.seq ?? 0, readSeq: chat.readSeq, markRead: (seq) => app.markRead(chat.id, seq) });
 
   const marks = app.chats.readMarks.value[chat.id] ?? {};
