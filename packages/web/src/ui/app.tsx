@@ -1,6 +1,5 @@
 import { useEffect } from 'preact/hooks';
-import { auth, chatList, connection, me, notice, outbox } from '../state/app-state.ts';
-import { route } from '../state/router.ts';
+import { useApp } from './app-context.ts';
 import { LoginScreen, RegisterScreen } from './auth-screens.tsx';
 import { ChatList } from './chat-list.tsx';
 import { ChatView } from './chat-view.tsx';
@@ -10,9 +9,20 @@ import { SessionsScreen } from './sessions-screen.tsx';
 import { ProfileScreen } from './profile-screen.tsx';
 import { InvitesScreen } from './invites-screen.tsx';
 
+/** The sidebar's links: where each goes, its tooltip (also its name, unless `label` starts one) and icon. */
+const TOOLBAR: { page: string; title: string; icon: string; label?: string }[] = [
+  { page: 'new', title: 'New chat', icon: '+' },
+  { page: 'saved', title: 'Saved messages', icon: '★' },
+  { page: 'invites', title: 'Invites', icon: '✉' },
+  { page: 'sessions', title: 'Devices', icon: '⚙' },
+  // Named after the account, so the link says whose profile it is.
+  { page: 'profile', title: 'Profile', icon: '☺', label: 'Profile of ' },
+];
+
 export function App() {
-  const state = auth.value;
-  const [first, second, third] = route.value.path;
+  const app = useApp();
+  const state = app.session.auth.value;
+  const [first, second, third] = app.router.route.value.path;
   if (state === 'loading') return <div class="splash" aria-busy="true" aria-label="Loading" />;
   if (state === 'signed-out') return first === 'register' ? <RegisterScreen /> : <LoginScreen />;
 
@@ -25,6 +35,7 @@ export function App() {
   else if (first === 'profile') main = <ProfileScreen />;
   else if (first === 'invites') main = <InvitesScreen />;
 
+  const displayName = app.session.me.value?.displayName ?? '';
   return (
     <div class={`app${main ? ' has-main' : ''}`}>
       <ConnectionBanner />
@@ -32,21 +43,11 @@ export function App() {
         <header class="sidebar-header">
           <h1 class="brand">Parley</h1>
           <nav class="toolbar" aria-label="Main">
-            <a class="icon-button" href="#/new" aria-current={first === 'new' ? 'page' : undefined} aria-label="New chat" title="New chat">
-              +
-            </a>
-            <a class="icon-button" href="#/saved" aria-current={first === 'saved' ? 'page' : undefined} aria-label="Saved messages" title="Saved messages">
-              ★
-            </a>
-            <a class="icon-button" href="#/invites" aria-current={first === 'invites' ? 'page' : undefined} aria-label="Invites" title="Invites">
-              ✉
-            </a>
-            <a class="icon-button" href="#/sessions" aria-current={first === 'sessions' ? 'page' : undefined} aria-label="Devices" title="Devices">
-              ⚙
-            </a>
-            <a class="icon-button" href="#/profile" aria-current={first === 'profile' ? 'page' : undefined} aria-label={`Profile of ${me.value?.displayName ?? ''}`} title="Profile">
-              ☺
-            </a>
+            {TOOLBAR.map((l) => (
+              <a key={l.page} class="icon-button" href={`#/${l.page}`} aria-current={first === l.page ? 'page' : undefined} aria-label={l.label ? l.label + displayName : l.title} title={l.title}>
+                {l.icon}
+              </a>
+            ))}
           </nav>
         </header>
         <ChatList />
@@ -58,7 +59,7 @@ export function App() {
 }
 
 function SavedRedirect() {
-  const saved = chatList.value.find((c) => c.kind === 'self');
+  const saved = useApp().chats.chatList.value.find((c) => c.kind === 'self');
   useEffect(() => {
     if (saved) location.replace(`#/chat/${encodeURIComponent(saved.id)}`);
   }, [saved?.id]);
@@ -66,6 +67,7 @@ function SavedRedirect() {
 }
 
 function ConnectionBanner() {
+  const { connection, outbox } = useApp().connection;
   const c = connection.value;
   if (c === 'online') return null;
   const queued = outbox.value.filter((p) => p.state === 'pending').length;
@@ -78,6 +80,7 @@ function ConnectionBanner() {
 }
 
 function Notice() {
+  const { notice } = useApp();
   const text = notice.value;
   useEffect(() => {
     if (!text) return;

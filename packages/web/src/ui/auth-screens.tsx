@@ -1,8 +1,7 @@
-import { useState } from 'preact/hooks';
 import type { ComponentChildren } from 'preact';
-import { registerAndSignIn, signIn, signOutReason } from '../state/app-state.ts';
-import { route } from '../state/router.ts';
-import { errorText, formValues } from './form-helpers.ts';
+import { useApp } from './app-context.ts';
+import { ErrorText } from './shared/error-text.tsx';
+import { useAction } from './shared/use-action.ts';
 
 function AuthFrame({ title, children }: { title: string; children: ComponentChildren }) {
   return (
@@ -19,27 +18,17 @@ function AuthFrame({ title, children }: { title: string; children: ComponentChil
 }
 
 export function LoginScreen() {
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
-  async function submit(e: Event) {
-    e.preventDefault();
-    const v = formValues(e.currentTarget as HTMLFormElement);
-    setBusy(true);
-    setError(null);
-    try {
-      await signIn({ username: v.username!.trim(), password: v.password! });
-      location.hash = '#/';
-    } catch (err) {
-      setError(errorText(err));
-    } finally {
-      setBusy(false);
-    }
-  }
+  const app = useApp();
+  const action = useAction();
+  const submit = action.form(async (v) => {
+    await app.signIn({ username: v.username!.trim(), password: v.password! });
+    location.hash = '#/';
+  });
   return (
     <AuthFrame title="Sign in">
-      {signOutReason.value && (
+      {app.session.signOutReason.value && (
         <p class="info" role="status">
-          {signOutReason.value}
+          {app.session.signOutReason.value}
         </p>
       )}
       <form onSubmit={submit} aria-label="Sign in">
@@ -51,12 +40,8 @@ export function LoginScreen() {
           Password
           <input name="password" type="password" autocomplete="current-password" required />
         </label>
-        {error && (
-          <p class="error" role="alert">
-            {error}
-          </p>
-        )}
-        <button type="submit" class="primary" disabled={busy}>
+        <ErrorText error={action.error} />
+        <button type="submit" class="primary" disabled={action.busy}>
           Sign in
         </button>
       </form>
@@ -68,29 +53,19 @@ export function LoginScreen() {
 }
 
 export function RegisterScreen() {
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
-  async function submit(e: Event) {
-    e.preventDefault();
-    const v = formValues(e.currentTarget as HTMLFormElement);
-    if (v.password !== v.confirm) return setError('The passwords do not match');
-    setBusy(true);
-    setError(null);
-    try {
-      await registerAndSignIn({ inviteCode: v.code!.trim(), username: v.username!.trim(), password: v.password!, displayName: v.displayName!.trim() || v.username!.trim() });
-      location.hash = '#/';
-    } catch (err) {
-      setError(errorText(err));
-    } finally {
-      setBusy(false);
-    }
-  }
+  const app = useApp();
+  const action = useAction();
+  const submit = action.form(async (v) => {
+    if (v.password !== v.confirm) throw new Error('The passwords do not match');
+    await app.register({ inviteCode: v.code!.trim(), username: v.username!.trim(), password: v.password!, displayName: v.displayName!.trim() || v.username!.trim() });
+    location.hash = '#/';
+  });
   return (
     <AuthFrame title="Create an account">
       <form onSubmit={submit} aria-label="Create an account">
         <label>
           Invite code
-          <input name="code" required defaultValue={route.value.query.get('code') ?? ''} autocomplete="off" />
+          <input name="code" required defaultValue={app.router.route.value.query.get('code') ?? ''} autocomplete="off" />
         </label>
         <label>
           Username
@@ -108,12 +83,8 @@ export function RegisterScreen() {
           Repeat password
           <input name="confirm" type="password" autocomplete="new-password" required minLength={8} />
         </label>
-        {error && (
-          <p class="error" role="alert">
-            {error}
-          </p>
-        )}
-        <button type="submit" class="primary" disabled={busy}>
+        <ErrorText error={action.error} />
+        <button type="submit" class="primary" disabled={action.busy}>
           Create account
         </button>
       </form>

@@ -1,51 +1,35 @@
-import { useEffect, useState } from 'preact/hooks';
-import type { Member } from '@parley/sdk';
-import { chatMap, client, me, membersChanged, presence, refreshChat, showNotice } from '../state/app-state.ts';
-import { errorText, formValues } from './form-helpers.ts';
-import { PaneHeader } from './pane-header.tsx';
-import { resolveUsernames } from './new-chat.tsx';
+import { useServices } from './app-context.ts';
+import { ErrorText } from './shared/error-text.tsx';
+import { formValues } from './shared/form-helpers.ts';
+import { PaneHeader } from './shared/pane-header.tsx';
+import { resolveUsernames } from './shared/resolve-usernames.ts';
+import { useResource } from './shared/use-resource.ts';
 
 const ROLE_LABEL: Record<string, string> = { owner: 'Owner', admin: 'Admin', member: 'Member', subscriber: 'Subscriber' };
 
 export function ChatInfoScreen({ chatId }: { chatId: string }) {
-  const chat = chatMap.value[chatId];
-  const [members, setMembers] = useState<Member[]>([]);
-  const [error, setError] = useState<string | null>(null);
+  const { app, client } = useServices();
+  const chat = app.chats.chatMap.value[chatId];
+  const list = useResource(() => client.listMembers({ chatId }).then((r) => r.members), [chatId, app.chats.membersChanged.value]);
+  const members = list.data ?? [];
   const back = `#/chat/${encodeURIComponent(chatId)}`;
-
-  const reload = () =>
-    client
-      .listMembers({ chatId })
-      .then((r) => setMembers(r.members))
-      .catch((err) => setError(errorText(err)));
-  useEffect(() => {
-    void reload();
-  }, [chatId, membersChanged.value]);
 
   if (!chat) return <PaneHeader title="Chat not available" />;
   const isOwner = chat.role === 'owner';
   const canManage = chat.kind !== 'private' && (isOwner || chat.role === 'admin');
-
-  async function act(fn: () => Promise<unknown>) {
-    setError(null);
-    try {
-      await fn();
-      await reload();
-      await refreshChat(chatId);
-    } catch (err) {
-      setError(errorText(err));
-    }
-  }
+  const myId = app.session.me.value?.id;
+  const presence = app.people.presence.value;
+  const act = (change: () => Promise<unknown>) =>
+    list.act(async () => {
+      await change();
+      await app.chats.refresh(chatId);
+    });
 
   return (
     <section class="pane page" aria-labelledby="info-title">
       <PaneHeader title={chat.title} id="info-title" back={back} />
       <div class="page-body">
-        {error && (
-          <p class="error" role="alert">
-            {error}
-          </p>
-        )}
+        <ErrorText error={list.error} />
         {canManage && (
           <form class="card" aria-label="Rename" onSubmit={(e) => (e.preventDefault(), act(() => client.updateChat({ chatId, title: formValues(e.currentTarget as HTMLFormElement).title!.trim() })))}>
             <label>
@@ -61,8 +45,8 @@ export function ChatInfoScreen({ chatId }: { chatId: string }) {
           </h3>
           <ul class="members" aria-label="Members">
             {members.map((m) => {
-              const self = m.user.id === me.value?.id;
-              const online = presence.value[m.user.id]?.online;
+              const self = m.user.id === myId;
+              const online = presence[m.user.id]?.online;
               return (
                 <li key={m.user.id} data-username={m.user.username ?? ''}>
                   <span class="member-name">
@@ -87,7 +71,7 @@ export function ChatInfoScreen({ chatId }: { chatId: string }) {
           </ul>
         </div>
         {canManage && (
-          <form class="card" aria-label="Add members" onSubmit={(e) => (e.preventDefault(), act(async () => client.addMembers({ chatId, userIds: await resolveUsernames(formValues(e.currentTarget as HTMLFormElement).usernames ?? '') })))}>
+          <form class="card" aria-label="Add members" onSubmit={(e) => (e.preventDefault(), act(async () => client.addMembers({ chatId, userIds: await resolveUsernames(client, formValues(e.currentTarget as HTMLFormElement).usernames ?? '') })))}>
             <label>
               Add by username (separated by commas)
               <input name="usernames" required autocomplete="off" />
@@ -97,7 +81,7 @@ export function ChatInfoScreen({ chatId }: { chatId: string }) {
         )}
         <div class="card actions-row">
           {chat.kind !== 'private' && !isOwner && (
-            <button type="button" class="danger" onClick={() => confirm(`Leave ${chat.title}?`) && client.leaveChat({ chatId }).then(() => (location.hash = '#/'), (err) => setError(errorText(err)))}>
+            <button type="button" class="danger" onClick={() => confirm(`Leave ${chat.title}?`) && client.leaveChat({ chatId }).then(() => (location.hash = '#/'), list.fail)}>
               Leave
             </button>
           )}
@@ -111,7 +95,7 @@ export function ChatInfoScreen({ chatId }: { chatId: string }) {
                 client
                   .deleteChat({ chatId, forEveryone: chat.kind === 'private' ? everyone : undefined })
                   .then(() => (location.hash = '#/'))
-                  .catch(showNotice);
+                  .catch(app.showNotice);
               }}
             >
               Delete chat

@@ -1,26 +1,23 @@
 import type { Chat } from '@parley/sdk';
-import { chatList, me, openChatId, presence, typing, userName } from '../state/app-state.ts';
-import { formatWhen, initials } from './format.ts';
+import type { AppModel } from '../state/app-model.ts';
+import { userName } from '../state/people-model.ts';
+import { useApp } from './app-context.ts';
+import { Avatar } from './shared/avatar.tsx';
+import { formatWhen } from './shared/format.ts';
 
-function preview(c: Chat): string {
+function preview(app: AppModel, c: Chat): string {
   const m = c.lastMessage;
   if (!m) return c.kind === 'self' ? 'Notes to yourself' : 'No messages yet';
   const text = m.deletedAt ? 'Message deleted' : (m.text ?? '');
-  const who = m.senderId === me.value?.id ? 'You: ' : c.kind === 'group' ? `${userName(m.senderId)}: ` : '';
+  const who = m.senderId === app.session.me.value?.id ? 'You: ' : c.kind === 'group' ? `${userName(app.people, m.senderId)}: ` : '';
   return who + text;
 }
 
-export function Avatar({ name, self, online }: { name: string; self?: boolean; online?: boolean }) {
-  return (
-    <span class={`avatar${self ? ' self' : ''}`} aria-hidden="true">
-      {self ? '★' : initials(name)}
-      {online !== undefined && <span class={`dot${online ? ' online' : ''}`} />}
-    </span>
-  );
-}
-
 export function ChatList() {
-  const chats = chatList.value;
+  const app = useApp();
+  const { openChatId, typing } = app.chats;
+  const presence = app.people.presence;
+  const chats = app.chats.chatList.value;
   if (chats.length === 0) return <p class="empty">No chats yet. Start one with the + button.</p>;
   return (
     <ul class="chat-list" aria-label="Chats">
@@ -41,7 +38,7 @@ export function ChatList() {
                   {c.lastMessage && <time class="when">{formatWhen(c.lastMessage.createdAt)}</time>}
                 </span>
                 <span class="chat-row-bottom">
-                  <span class={`preview${isTyping ? ' typing' : ''}`}>{isTyping ? 'typing…' : preview(c)}</span>
+                  <span class={`preview${isTyping ? ' typing' : ''}`}>{isTyping ? 'typing…' : preview(app, c)}</span>
                   {unread > 0 && (
                     <span class="badge" aria-hidden="true">
                       {unread}

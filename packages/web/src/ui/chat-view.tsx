@@ -1,18 +1,22 @@
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type { RefObject } from 'preact';
 import type { Chat, Message } from '@parley/sdk';
-import { chatMap, client, me, membersChanged, openChatId, outbox, presence, readMarks, realtime, rememberUsers, sendMessage, showNotice, typing, userName } from '../state/app-state.ts';
-import { loadAround, loadLatest, replaceMessage, timeline } from '../state/timeline.ts';
+import { userName } from '../state/people-model.ts';
 import { storage } from '../state/storage.ts';
-import { formatWhen } from './format.ts';
-import { Avatar } from './chat-list.tsx';
-import { MessageList, buildRows, type MessageActions } from './message-list.tsx';
+import { useServices } from './app-context.ts';
+import { Avatar } from './shared/avatar.tsx';
+import { formatWhen } from './shared/format.ts';
+import { MessageList, type MessageActions } from './message-list/message-list.tsx';
+import { buildRows } from './message-list/build-rows.ts';
 
-const MAX_CODE_POINTS = 4096;
+/** How close to the server's limit the composer starts counting. */
+const COUNT_FROM = 200;
 
 export function ChatView({ chatId }: { chatId: string }) {
-  const chat = chatMap.value[chatId];
-  const t = timeline(chatId).value;
+  const { app, client } = useServices();
+  const { openChatId } = app.chats;
+  const chat = app.chats.chatMap.value[chatId];
+  const t = app.timelines.timeline(chatId).value;
   const [replyTo, setReplyTo] = useState<Message | null>(null);
   const [editing, setEditing] = useState<Message | null>(null);
   const [jump, setJump] = useState(0);
@@ -29,7 +33,7 @@ export function ChatView({ chatId }: { chatId: string }) {
   useEffect(() => {
     if (!chat || t.loaded || t.loading !== 'idle') return;
     const saved = storage.scroll(chatId);
-    void (saved && !saved.bottom ? loadAround(chatId, saved.seq) : loadLatest(chatId));
+    void (saved && !saved.bottom ? app.timelines.loadAround(chatId, saved.seq) : app.timelines.loadLatest(chatId));
   }, [chatId, !!chat]);
 
   // Members: names for group messages, and how far each has read (the read marks).
@@ -38,14 +42,15 @@ export function ChatView({ chatId }: { chatId: string }) {
     client
       .listMembers({ chatId })
       .then(({ members }) => {
-        rememberUsers(members.map((m) => m.user));
-        readMarks.value = { ...readMarks.value, [chatId]: Object.fromEntries(members.map((m) => [m.user.id, m.readSeq])) };
+        app.people.remember(members.map((m) => m.user));
+        app.chats.setReadMarks(chatId, Object.fromEntries(members.map((m) => [m.user.id, m.readSeq])));
       })
       .catch(() => {});
-  }, [chatId, !!chat, membersChanged.value]);
+  }, [chatId, !!chat, app.chats.membersChanged.value]);
 
-  const pending = outbox.value.filter((p) => p.chatId === chatId);
-  const rows = useMemo(() => buildRows(t, pending), [t, outbox.value]);
+  const outbox = app.connection.outbox.value;
+  const myId = app.session.me.value?.id;
+  const rows = useMemo(() => buildRows(t, outbox.filter((p) => p.chatId === chatId), myId), [t, outbox]);
 
   if (!chat) {
     return (
@@ -72,9 +77,9 @@ export function ChatView({ chatId }: { chatId: string }) {
       if (!confirm('Delete this message for everyone?')) return;
       try {
         await client.deleteMessage({ chatId, messageId: m.id });
-        replaceMessage({ ...m, text: null, deletedAt: new Date().toISOString() });
+        app.timelines.replace({ ...m, text: null, deletedAt: new Date().toISOString() });
       } catch (err) {
-        showNotice(err);
+        app.showNotice(err);
       }
     },
   };
@@ -111,11 +116,12 @@ export function ChatView({ chatId }: { chatId: string }) {
 }
 
 function ChatHeader({ chat }: { chat: Chat }) {
-  const typers = Object.keys(typing.value[chat.id] ?? {}).filter((u) => u !== me.value?.id);
+  const { app } = useServices();
+  const typers = Object.keys(app.chats.typing.value[chat.id] ?? {}).filter((u) => u !== app.session.me.value?.id);
   const peer = chat.kind === 'private' ? chat.peer : undefined;
-  const p = peer ? presence.value[peer.id] : undefined;
+  const p = peer ? app.people.presence.value[peer.id] : undefined;
   let subtitle: string;
-  if (typers.length > 0) subtitle = chat.kind === 'private' ? 'typing…' : `${typers.map(userName).join(', ')} ${typers.length > 1 ? 'are' : 'is'} typing…`;
+  if (typers.length > 0) subtitle = chat.kind === 'private' ? 'typing…' : `${typers.map((u) => userName(app.people, u)).join(', ')} ${typers.length > 1 ? 'are' : 'is'} typing…`;
   else if (chat.kind === 'self') subtitle = 'Notes and links for yourself';
   else if (peer) subtitle = peer.deleted ? 'Deleted account' : p?.online ? 'online' : p?.lastSeenAt ? `last seen ${formatWhen(p.lastSeenAt)}` : `@${peer.username}`;
   else subtitle = `${chat.memberCount} ${chat.kind === 'channel' ? 'subscribers' : 'members'}`;
@@ -150,6 +156,9 @@ interface ComposerProps {
 }
 
 function Composer({ chat, inputRef, replyTo, editing, onCancel, onSent }: ComposerProps) {
+  const { app, client } = useServices();
+  // Until the server's limits are loaded there is no count: the server refuses what is too long.
+  const max = app.session.limits.value?.messageLength ?? Infinity;
   const [length, setLength] = useState(0);
   const lastTyping = useRef(0);
 
@@ -166,17 +175,17 @@ function Composer({ chat, inputRef, replyTo, editing, onCancel, onSent }: Compos
     const el = inputRef.current;
     if (!el) return;
     const text = el.value.trim();
-    if (!text || [...text].length > MAX_CODE_POINTS) return;
+    if (!text || [...text].length > max) return;
     if (editing) {
       if (text === editing.text) return onCancel();
       try {
         const updated = await client.editMessage({ chatId: chat.id, messageId: editing.id, text });
-        replaceMessage(updated);
+        app.timelines.replace(updated);
       } catch (err) {
-        return showNotice(err);
+        return app.showNotice(err);
       }
     } else {
-      sendMessage(chat.id, text, replyTo?.id);
+      app.connection.send(chat.id, text, replyTo?.id);
     }
     el.value = '';
     // The others stopped showing "typing" when the message arrived: tell them again on the next keystroke.
@@ -200,12 +209,12 @@ function Composer({ chat, inputRef, replyTo, editing, onCancel, onSent }: Compos
     const now = Date.now();
     if (now - lastTyping.current > 1500 && inputRef.current?.value) {
       lastTyping.current = now;
-      realtime()?.typing(chat.id);
+      app.connection.typing(chat.id);
     }
   }
 
-  const context = editing ? { label: 'Editing', text: editing.text ?? '' } : replyTo ? { label: `Replying to ${replyTo.senderId === me.value?.id ? 'yourself' : userName(replyTo.senderId)}`, text: replyTo.text ?? '' } : null;
-  const over = length > MAX_CODE_POINTS;
+  const context = editing ? { label: 'Editing', text: editing.text ?? '' } : replyTo ? { label: `Replying to ${replyTo.senderId === app.session.me.value?.id ? 'yourself' : userName(app.people, replyTo.senderId)}`, text: replyTo.text ?? '' } : null;
+  const over = length > max;
   return (
     <form class="composer" onSubmit={submit} aria-label="Send a message">
       {context && (
@@ -225,9 +234,9 @@ function Composer({ chat, inputRef, replyTo, editing, onCancel, onSent }: Compos
           {editing ? '✓' : '➤'}
         </button>
       </div>
-      {length > MAX_CODE_POINTS - 200 && (
+      {length > max - COUNT_FROM && (
         <p class={`counter${over ? ' error' : ''}`} aria-live="polite">
-          {length} / {MAX_CODE_POINTS}
+          {length} / {max}
         </p>
       )}
     </form>

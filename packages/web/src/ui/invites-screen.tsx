@@ -1,39 +1,30 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useState } from 'preact/hooks';
 import type { Invite } from '@parley/sdk';
-import { client } from '../state/app-state.ts';
-import { errorText, formValues } from './form-helpers.ts';
-import { formatFull } from './format.ts';
-import { PaneHeader } from './pane-header.tsx';
+import { useServices } from './app-context.ts';
+import { ErrorText } from './shared/error-text.tsx';
+import { formValues } from './shared/form-helpers.ts';
+import { useResource } from './shared/use-resource.ts';
+import { formatFull } from './shared/format.ts';
+import { PaneHeader } from './shared/pane-header.tsx';
 
 function inviteLink(code: string): string {
   return `${location.origin}/#/register?code=${encodeURIComponent(code)}`;
 }
 
 export function InvitesScreen() {
-  const [invites, setInvites] = useState<Invite[]>([]);
+  const { client } = useServices();
+  const list = useResource(() => client.listInvites().then((r) => r.invites), []);
+  const invites = list.data ?? [];
   const [created, setCreated] = useState<Invite | null>(null);
   const [status, setStatus] = useState<string | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const reload = () =>
-    client
-      .listInvites()
-      .then((r) => setInvites(r.invites))
-      .catch((err) => setError(errorText(err)));
-  useEffect(() => {
-    void reload();
-  }, []);
 
-  async function create(e: Event) {
+  function create(e: Event) {
     e.preventDefault();
     const v = formValues(e.currentTarget as HTMLFormElement);
-    setError(null);
-    try {
+    void list.act(async () => {
       setCreated(await client.createInvite({ maxUses: Number(v.uses) || 1, expiresInSeconds: Number(v.days) * 86_400 }));
       setStatus(null);
-      await reload();
-    } catch (err) {
-      setError(errorText(err));
-    }
+    });
   }
 
   async function copy(text: string) {
@@ -51,11 +42,7 @@ export function InvitesScreen() {
     <section class="pane page" aria-labelledby="invites-title">
       <PaneHeader title="Invites" id="invites-title" />
       <div class="page-body">
-        {error && (
-          <p class="error" role="alert">
-            {error}
-          </p>
-        )}
+        <ErrorText error={list.error} />
         <form class="card" aria-label="Create an invite" onSubmit={create}>
           <label>
             Uses
@@ -100,7 +87,7 @@ export function InvitesScreen() {
                     <span class="hint"> · {i.expiresAt ? `expires ${formatFull(i.expiresAt)}` : 'never expires'}</span>
                   </span>
                   {state === 'active' && (
-                    <button type="button" class="danger" aria-label={`Revoke invite ${i.codeHint}`} onClick={() => client.revokeInvite({ inviteId: i.id }).then(reload, (err) => setError(errorText(err)))}>
+                    <button type="button" class="danger" aria-label={`Revoke invite ${i.codeHint}`} onClick={() => list.act(() => client.revokeInvite({ inviteId: i.id }))}>
                       Revoke
                     </button>
                   )}

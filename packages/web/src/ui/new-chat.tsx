@@ -1,107 +1,81 @@
-import { useState } from 'preact/hooks';
-import { client, refreshChat } from '../state/app-state.ts';
-import { errorText, formValues } from './form-helpers.ts';
-import { PaneHeader } from './pane-header.tsx';
+import { useServices } from './app-context.ts';
+import { ErrorText } from './shared/error-text.tsx';
+import { PaneHeader } from './shared/pane-header.tsx';
+import { resolveUsernames } from './shared/resolve-usernames.ts';
+import { useAction, type Action } from './shared/use-action.ts';
 
-/** Finds users by username; all of them must exist. */
-export async function resolveUsernames(text: string): Promise<string[]> {
-  const names = [...new Set(text.split(/[\s,]+/).map((n) => n.replace(/^@/, '').trim()).filter(Boolean))];
-  const found = await Promise.all(
-    names.map((username) =>
-      client.getUserByUsername({ username }).catch(() => {
-        throw new Error(`No user named "${username}"`);
-      }),
-    ),
-  );
-  return found.map((u) => u.id);
-}
+type MultiKind = 'group' | 'channel';
+
+/** The group and channel forms differ only in their words. */
+const MULTI: Record<MultiKind, { form: string; heading: string; hint?: string; name: string; members: string; submit: string }> = {
+  group: { form: 'Create a group', heading: 'Group', name: 'Group name', members: 'Members (usernames, separated by commas)', submit: 'Create group' },
+  channel: { form: 'Create a channel', heading: 'Channel', hint: 'Admins post, subscribers read.', name: 'Channel name', members: 'Subscribers (usernames, separated by commas)', submit: 'Create channel' },
+};
 
 export function NewChatScreen() {
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { app, client } = useServices();
+  const action = useAction();
 
-  async function run(e: Event, action: (v: Record<string, string>) => Promise<{ id: string }>) {
-    e.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
-      const chat = await action(formValues(e.currentTarget as HTMLFormElement));
-      await refreshChat(chat.id);
+  /** Creates the chat with what `create` returns, then opens it. */
+  const submit = (create: (v: Record<string, string>) => Promise<{ id: string }>) =>
+    action.form(async (v) => {
+      const chat = await create(v);
+      await app.chats.refresh(chat.id);
       location.hash = `#/chat/${encodeURIComponent(chat.id)}`;
-    } catch (err) {
-      setError(errorText(err));
-    } finally {
-      setBusy(false);
-    }
+    });
+
+  async function createMulti(kind: MultiKind, v: Record<string, string>) {
+    const input = { title: v.title!.trim(), memberIds: await resolveUsernames(client, v.members ?? '') };
+    return kind === 'group' ? client.createGroup(input) : client.createChannel(input);
   }
 
   return (
     <section class="pane page" aria-labelledby="new-chat-title">
       <PaneHeader title="New chat" id="new-chat-title" />
       <div class="page-body">
-        {error && (
-          <p class="error" role="alert">
-            {error}
-          </p>
-        )}
+        <ErrorText error={action.error} />
         <form
           class="card"
           aria-label="Start a private chat"
-          onSubmit={(e) =>
-            run(e, async (v) => {
-              const [userId] = await resolveUsernames(v.username!);
-              if (!userId) throw new Error('Enter a username');
-              return client.createPrivateChat({ userId });
-            })
-          }
+          onSubmit={submit(async (v) => {
+            const [userId] = await resolveUsernames(client, v.username!);
+            if (!userId) throw new Error('Enter a username');
+            return client.createPrivateChat({ userId });
+          })}
         >
           <h3>Private chat</h3>
           <label>
             Username
             <input name="username" required placeholder="e.g. bob" autocomplete="off" />
           </label>
-          <button type="submit" class="primary" disabled={busy}>
+          <button type="submit" class="primary" disabled={action.busy}>
             Start chat
           </button>
         </form>
-        <form
-          class="card"
-          aria-label="Create a group"
-          onSubmit={(e) => run(e, async (v) => client.createGroup({ title: v.title!.trim(), memberIds: await resolveUsernames(v.members ?? '') }))}
-        >
-          <h3>Group</h3>
-          <label>
-            Group name
-            <input name="title" required maxLength={128} />
-          </label>
-          <label>
-            Members (usernames, separated by commas)
-            <input name="members" placeholder="bob, carol" autocomplete="off" />
-          </label>
-          <button type="submit" class="primary" disabled={busy}>
-            Create group
-          </button>
-        </form>
-        <form
-          class="card"
-          aria-label="Create a channel"
-          onSubmit={(e) => run(e, async (v) => client.createChannel({ title: v.title!.trim(), memberIds: await resolveUsernames(v.members ?? '') }))}
-        >
-          <h3>Channel</h3>
-          <p class="hint">Admins post, subscribers read.</p>
-          <label>
-            Channel name
-            <input name="title" required maxLength={128} />
-          </label>
-          <label>
-            Subscribers (usernames, separated by commas)
-            <input name="members" placeholder="bob, carol" autocomplete="off" />
-          </label>
-          <button type="submit" class="primary" disabled={busy}>
-            Create channel
-          </button>
-        </form>
+        <MultiChatForm kind="group" action={action} onSubmit={submit((v) => createMulti('group', v))} />
+        <MultiChatForm kind="channel" action={action} onSubmit={submit((v) => createMulti('channel', v))} />
       </div>
     </section>
+  );
+}
+
+function MultiChatForm({ kind, action, onSubmit }: { kind: MultiKind; action: Action; onSubmit: (e: Event) => void }) {
+  const t = MULTI[kind];
+  return (
+    <form class="card" aria-label={t.form} onSubmit={onSubmit}>
+      <h3>{t.heading}</h3>
+      {t.hint && <p class="hint">{t.hint}</p>}
+      <label>
+        {t.name}
+        <input name="title" required maxLength={128} />
+      </label>
+      <label>
+        {t.members}
+        <input name="members" placeholder="bob, carol" autocomplete="off" />
+      </label>
+      <button type="submit" class="primary" disabled={action.busy}>
+        {t.submit}
+      </button>
+    </form>
   );
 }

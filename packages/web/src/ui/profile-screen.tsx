@@ -1,43 +1,34 @@
-import { useState } from 'preact/hooks';
-import { client, me, signOut } from '../state/app-state.ts';
-import { errorText, formValues } from './form-helpers.ts';
-import { PaneHeader } from './pane-header.tsx';
+import { useServices } from './app-context.ts';
+import { ErrorText } from './shared/error-text.tsx';
+import { useAction } from './shared/use-action.ts';
+import { PaneHeader } from './shared/pane-header.tsx';
 
 export function ProfileScreen() {
-  const [status, setStatus] = useState<{ kind: 'ok' | 'error'; text: string } | null>(null);
-  const account = me.value;
+  const { app, client } = useServices();
+  const action = useAction();
+  const account = app.session.me.value;
   if (!account) return null;
-
-  async function act(e: Event, fn: (v: Record<string, string>) => Promise<string>) {
-    e.preventDefault();
-    const form = e.currentTarget as HTMLFormElement;
-    setStatus(null);
-    try {
-      setStatus({ kind: 'ok', text: await fn(formValues(form)) });
-      form.reset();
-    } catch (err) {
-      setStatus({ kind: 'error', text: errorText(err) });
-    }
-  }
 
   return (
     <section class="pane page" aria-labelledby="profile-title">
       <PaneHeader title="Profile" id="profile-title" />
       <div class="page-body">
-        {status && (
-          <p class={status.kind === 'ok' ? 'info' : 'error'} role={status.kind === 'ok' ? 'status' : 'alert'}>
-            {status.text}
+        {action.done && (
+          <p class="info" role="status">
+            {action.done}
           </p>
         )}
+        <ErrorText error={action.error} />
         <form
           class="card"
           aria-label="Profile"
-          onSubmit={(e) =>
-            act(e, async (v) => {
-              me.value = await client.updateMe({ displayName: v.displayName!.trim() });
+          onSubmit={action.form(
+            async (v) => {
+              app.session.accountUpdated(await client.updateMe({ displayName: v.displayName!.trim() }));
               return 'Profile saved';
-            })
-          }
+            },
+            { reset: true },
+          )}
         >
           <p>
             Username <strong>@{account.username}</strong>
@@ -52,13 +43,14 @@ export function ProfileScreen() {
         <form
           class="card"
           aria-label="Change password"
-          onSubmit={(e) =>
-            act(e, async (v) => {
+          onSubmit={action.form(
+            async (v) => {
               if (v.newPassword !== v.confirm) throw new Error('The new passwords do not match');
               await client.changePassword({ currentPassword: v.currentPassword!, newPassword: v.newPassword! });
               return 'Password changed; your other devices were signed out';
-            })
-          }
+            },
+            { reset: true },
+          )}
         >
           <h3>Password</h3>
           <label>
@@ -76,21 +68,22 @@ export function ProfileScreen() {
           <button type="submit">Change password</button>
         </form>
         <div class="card">
-          <button type="button" onClick={() => void signOut()}>
+          <button type="button" onClick={() => void app.signOut()}>
             Log out
           </button>
         </div>
         <form
           class="card danger-zone"
           aria-label="Delete account"
-          onSubmit={(e) =>
-            act(e, async (v) => {
+          onSubmit={action.form(
+            async (v) => {
               if (!confirm('Delete your account? This cannot be undone.')) return 'Kept your account';
               await client.deleteAccount({ password: v.password! });
-              await signOut();
+              await app.signOut();
               return 'Account deleted';
-            })
-          }
+            },
+            { reset: true },
+          )}
         >
           <h3>Delete account</h3>
           <p class="hint">Your messages stay in chats, shown as from a deleted account.</p>

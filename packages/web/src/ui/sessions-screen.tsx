@@ -1,31 +1,15 @@
-import { useEffect, useState } from 'preact/hooks';
 import type { Session } from '@parley/sdk';
-import { client } from '../state/app-state.ts';
-import { errorText } from './form-helpers.ts';
-import { formatFull } from './format.ts';
-import { PaneHeader } from './pane-header.tsx';
+import { useServices } from './app-context.ts';
+import { ErrorText } from './shared/error-text.tsx';
+import { useResource } from './shared/use-resource.ts';
+import { formatFull } from './shared/format.ts';
+import { PaneHeader } from './shared/pane-header.tsx';
 
 export function SessionsScreen() {
-  const [sessions, setSessions] = useState<Session[] | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const reload = () =>
-    client
-      .listSessions()
-      .then((r) => setSessions(r.sessions))
-      .catch((err) => setError(errorText(err)));
-  useEffect(() => {
-    void reload();
-  }, []);
-
-  async function act(fn: () => Promise<unknown>) {
-    setError(null);
-    try {
-      await fn();
-    } catch (err) {
-      setError(errorText(err));
-    }
-    await reload();
-  }
+  const { client } = useServices();
+  const list = useResource(() => client.listSessions().then((r) => r.sessions), []);
+  const { act } = list;
+  const sessions = list.data ?? null;
 
   const current = sessions?.find((s) => s.current);
   const others = sessions?.filter((s) => !s.current) ?? [];
@@ -33,11 +17,7 @@ export function SessionsScreen() {
     <section class="pane page" aria-labelledby="sessions-title">
       <PaneHeader title="Devices" id="sessions-title" />
       <div class="page-body">
-        {error && (
-          <p class="error" role="alert">
-            {error}
-          </p>
-        )}
+        <ErrorText error={list.error} />
         {current && (
           <div class="card">
             <h3>This device</h3>

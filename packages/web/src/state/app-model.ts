@@ -1,0 +1,130 @@
+import { batch, signal } from '@preact/signals';
+import { createModel } from './create-model.ts';
+import { ParleyError, type Chat, type Me, type ParleyClient, type SyncEvent, type UserEvent } from '@parley/sdk';
+import { ChatsModel } from './chats-model.ts';
+import { ConnectionModel } from './connection-model.ts';
+import { PeopleModel } from './people-model.ts';
+import { RouterModel } from './router-model.ts';
+import { SessionModel } from './session-model.ts';
+import { TimelineModel } from './timeline-model.ts';
+import type { AppStorage } from './storage.ts';
+
+const ENDED = 'This session was ended. Sign in again.';
+
+function positions(chats: Record<string, Chat>): Record<string, number> {
+  return Object.fromEntries(Object.values(chats).map((c) => [c.id, c.lastSeq]));
+}
+
+/** The whole client: the models below, wired to each other, and the sign-in lifecycle. */
+export const AppModel = createModel((client: ParleyClient, storage: AppStorage, router: RouterModel) => {
+  const notice = signal<string | null>(null);
+  const showNotice = (err: unknown) => (notice.value = err instanceof Error ? err.message : String(err));
+
+  const session = new SessionModel(client, storage, (reason) => signedOut(reason));
+  const people = new PeopleModel(client, session.me);
+  const chats = new ChatsModel(client, people, session.me);
+  const timelines = new TimelineModel(client, showNotice);
+  const connection = new ConnectionModel(client, storage, {
+    event: onEvent,
+    presence: people.setPresence,
+    typing: chats.typingStarted,
+    sent: timelines.addSent,
+    ended: () => signedOut(ENDED),
+  });
+
+  function onEvent(e: SyncEvent): void {
+    if (e.log === 'user') return onUserEvent(e);
+    timelines.applyEvent(e);
+    chats.applyEvent(e);
+  }
+
+  function onUserEvent(e: UserEvent): void {
+    const id = e.chatId;
+    switch (e.type) {
+      case 'chat.joined':
+      case 'chat.read':
+      case 'chat.muted':
+        if (id) void chats.refresh(id);
+        return;
+      case 'chat.left':
+      case 'chat.deleted':
+      case 'chat.hidden':
+        if (id) {
+          chats.remove(id);
+          if (chats.openChatId.value === id) router.go('#/');
+        }
+        return;
+      case 'session.terminated':
+        if (e.sessionId && e.sessionId === client.session?.sessionId) signedOut(ENDED);
+    }
+  }
+
+  function signedOut(reason: string | null): void {
+    batch(() => {
+      connection.stop();
+      session.signedOut(reason);
+      chats.reset();
+      people.reset();
+      timelines.reset();
+    });
+    if (router.route.value.path[0] !== 'register') router.go('#/login');
+  }
+
+  /** Loads the account and chats, then keeps them live over the socket. */
+  async function start(): Promise<void> {
+    if (!client.session) {
+      session.auth.value = 'signed-out';
+      return;
+    }
+    let account: Me;
+    for (;;) {
+      try {
+        account = await client.getMe();
+        break;
+      } catch (err) {
+        if (err instanceof ParleyError && err.status === 401) return signedOut(null);
+        // Offline at load: keep the session and try again.
+        connection.connection.value = 'offline';
+        await new Promise((r) => setTimeout(r, 3000));
+        if (!client.session) return signedOut(null);
+      }
+    }
+    session.loadLimits();
+    await chats.load();
+    session.signedIn(account);
+    connection.connect(account.id, positions(chats.chatMap.value));
+  }
+
+  return {
+    notice,
+    router,
+    session,
+    people,
+    chats,
+    timelines,
+    connection,
+    showNotice,
+    start,
+    async signIn(input: { username: string; password: string }) {
+      await session.login(input);
+      await start();
+    },
+    async register(input: { inviteCode: string; username: string; password: string; displayName: string }) {
+      await client.register(input);
+      await session.login({ username: input.username, password: input.password });
+      await start();
+    },
+    async signOut() {
+      await session.logout();
+      signedOut(null);
+    },
+    /** Marks the open chat read up to a position. */
+    markRead(chatId: string, seq: number) {
+      chats.markRead(chatId, seq, connection.markRead);
+    },
+    cameOnline() {
+      if (session.auth.value === 'signed-in') connection.cameOnline(positions(chats.chatMap.value));
+    },
+  };
+});
+export type AppModel = InstanceType<typeof AppModel>;

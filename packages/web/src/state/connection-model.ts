@@ -1,0 +1,117 @@
+import { signal } from '@preact/signals';
+import { createModel } from './create-model.ts';
+import { ParleyRealtime, type Message, type ParleyClient, type PendingMessage, type Presence, type SyncCursor, type SyncEvent } from '@parley/sdk';
+import type { AppStorage } from './storage.ts';
+
+export type Connection = 'connecting' | 'online' | 'offline';
+
+/** Where the socket's news goes. */
+export interface ConnectionHandlers {
+  event(e: SyncEvent): void;
+  presence(p: Presence): void;
+  typing(chatId: string, userId: string): void;
+  sent(m: Message): void;
+  /** The server ended this session. */
+  ended(): void;
+}
+
+/**
+ * The realtime socket and the outbox of my messages on their way. The outbox is kept in storage,
+ * so what was queued before a reload goes out again with the same ids, never twice.
+ */
+export const ConnectionModel = createModel((client: ParleyClient, storage: AppStorage, on: ConnectionHandlers) => {
+  const connection = signal<Connection>('connecting');
+  const outbox = signal<PendingMessage[]>([]);
+  let rt: ParleyRealtime | null = null;
+  let offs: (() => void)[] = [];
+  let userId: string | null = null;
+  /** The cursor of the socket that was dropped when the network went away, to resume from. */
+  let resumeFrom: SyncCursor | null = null;
+
+  function saveOutbox(next: PendingMessage[]): void {
+    outbox.value = next;
+    if (userId) storage.setOutbox(userId, next);
+  }
+
+  function open(cursor: SyncCursor): void {
+    const r = new ParleyRealtime(client, { cursor });
+    const me = userId!;
+    rt = r;
+    offs = [
+      r.on('state', (s) => {
+        if (s === 'ended') return on.ended();
+        connection.value = navigator.onLine ? s : 'offline';
+      }),
+      r.on('event', on.event),
+      r.on('cursor', (c) => storage.setUserSeq(me, c.userSeq)),
+      r.on('presence', on.presence),
+      r.on('typing', ({ chatId, userId: who }) => on.typing(chatId, who)),
+      r.on('outbox', (p) => {
+        if (p.state === 'sent' && p.message) on.sent(p.message);
+        saveOutbox([...outbox.value.filter((o) => o.clientMessageId !== p.clientMessageId), ...(p.state === 'sent' ? [] : [p])]);
+      }),
+    ];
+    for (const p of storage.outbox(me)) r.send({ chatId: p.chatId, text: p.text, replyToId: p.replyToId, clientMessageId: p.clientMessageId });
+    void r.connect();
+  }
+
+  function close(): void {
+    for (const off of offs) off();
+    offs = [];
+    rt?.close();
+    rt = null;
+  }
+
+  return {
+    connection,
+    outbox,
+    /** Opens the socket for this user, resuming from the positions of the chats already loaded. */
+    connect(forUserId: string, chatPositions: Record<string, number>) {
+      userId = forUserId;
+      open({ userSeq: storage.userSeq(forUserId), chats: chatPositions });
+    },
+    /** The browser knows first when the network goes: drop the socket, keeping its cursor. */
+    wentOffline() {
+      if (!rt) return;
+      connection.value = 'offline';
+      resumeFrom = rt.cursor;
+      close();
+    },
+    /** The network is back: a fresh socket resyncs from the cursor, so nothing half-done lingers. */
+    cameOnline(chatPositions: Record<string, number>) {
+      if (rt || !userId) return;
+      connection.value = 'connecting';
+      const cursor = resumeFrom ?? { userSeq: storage.userSeq(userId), chats: chatPositions };
+      resumeFrom = null;
+      open(cursor);
+    },
+    send(chatId: string, text: string, replyToId?: string) {
+      if (rt) {
+        rt.send({ chatId, text, ...(replyToId ? { replyToId } : {}) });
+        return;
+      }
+      // Offline with no socket: queue it; the next socket sends it with this id.
+      if (!userId) return;
+      const clientMessageId = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 12)}`;
+      saveOutbox([...outbox.value, { clientMessageId, chatId, text, ...(replyToId ? { replyToId } : {}), state: 'pending' }]);
+    },
+    retry(clientMessageId: string) {
+      rt?.retrySend(clientMessageId);
+    },
+    typing(chatId: string) {
+      rt?.typing(chatId);
+    },
+    /** Marks a chat read, over the socket when it is up. */
+    markRead(chatId: string, seq: number): Promise<{ readSeq: number; unreadCount: number }> {
+      return rt && connection.value === 'online' ? rt.markRead(chatId, seq) : client.markRead({ chatId, seq });
+    },
+    /** Closes the socket and forgets the user's outbox (signing out). */
+    stop() {
+      close();
+      resumeFrom = null;
+      userId = null;
+      outbox.value = [];
+    },
+  };
+});
+export type ConnectionModel = InstanceType<typeof ConnectionModel>;

@@ -1,0 +1,93 @@
+import type { Chat, Message, PendingMessage } from '@parley/sdk';
+import { userName } from '../../state/people-model.ts';
+import { useApp } from '../app-context.ts';
+import { formatFull, formatTime } from '../shared/format.ts';
+import { Linkified } from '../shared/linkify.tsx';
+
+export interface MessageActions {
+  reply(m: Message): void;
+  edit(m: Message): void;
+  remove(m: Message): void;
+}
+
+export function MessageBubble({ m, chat, mine, read, canModerate, actions, replyTo }: { m: Message; chat: Chat; mine: boolean; read: boolean; canModerate: boolean; actions: MessageActions; replyTo?: Message }) {
+  const app = useApp();
+  const deleted = m.deletedAt !== null;
+  const showSender = !mine && chat.kind === 'group';
+  const canPost = !(chat.kind === 'channel' && chat.role === 'subscriber');
+  const status = mine && chat.kind !== 'self' && chat.kind !== 'channel' ? (read ? 'Read' : 'Sent') : null;
+  return (
+    <article class={`msg${mine ? ' mine' : ''}${deleted ? ' deleted' : ''}`} tabIndex={0} data-seq={m.seq} aria-label={`${mine ? 'You' : userName(app.people, m.senderId)} at ${formatTime(m.createdAt)}`}>
+      {showSender && <div class="sender">{userName(app.people, m.senderId)}</div>}
+      {m.replyToId && !deleted && (
+        <div class="quote">
+          {replyTo ? (
+            <>
+              <strong>{replyTo.senderId === app.session.me.value?.id ? 'You' : userName(app.people, replyTo.senderId)}</strong> {replyTo.text ?? 'Message deleted'}
+            </>
+          ) : (
+            'Reply to an earlier message'
+          )}
+        </div>
+      )}
+      <div class="text">{deleted ? <em>Message deleted</em> : <Linkified text={m.text ?? ''} />}</div>
+      <div class="meta">
+        {m.editedAt && !deleted && <span class="edited">edited</span>}
+        <time dateTime={m.createdAt} title={formatFull(m.createdAt)}>
+          {formatTime(m.createdAt)}
+        </time>
+        {status && (
+          <span class={`status ${status.toLowerCase()}`} aria-label={status} title={status} data-status={status.toLowerCase()}>
+            {read ? '✓✓' : '✓'}
+          </span>
+        )}
+      </div>
+      {!deleted && (
+        <div class="actions">
+          {canPost && (
+            <button type="button" onClick={() => actions.reply(m)} aria-label="Reply">
+              Reply
+            </button>
+          )}
+          {mine && (
+            <button type="button" onClick={() => actions.edit(m)} aria-label="Edit">
+              Edit
+            </button>
+          )}
+          {(mine || canModerate) && (
+            <button type="button" onClick={() => actions.remove(m)} aria-label="Delete for everyone">
+              Delete
+            </button>
+          )}
+        </div>
+      )}
+    </article>
+  );
+}
+
+export function PendingBubble({ p }: { p: PendingMessage }) {
+  const app = useApp();
+  return (
+    <article class={`msg mine ${p.state}`} data-pending={p.state}>
+      <div class="text">
+        <Linkified text={p.text} />
+      </div>
+      <div class="meta">
+        {p.state === 'failed' ? (
+          <>
+            <span class="error" role="alert">
+              Not sent{p.error ? `: ${p.error.message}` : ''}
+            </span>
+            <button type="button" class="link" onClick={() => app.connection.retry(p.clientMessageId)}>
+              Retry
+            </button>
+          </>
+        ) : (
+          <span class="status pending" aria-label="Sending" title="Sending" data-status="pending">
+            sending…
+          </span>
+        )}
+      </div>
+    </article>
+  );
+}

@@ -1,0 +1,82 @@
+import { useEffect, useRef } from 'preact/hooks';
+import type { Chat } from '@parley/sdk';
+import type { TimelineState } from '../../state/timeline-window.ts';
+import { useApp } from '../app-context.ts';
+import type { Row } from './build-rows.ts';
+import { MessageBubble, PendingBubble, type MessageActions } from './message-bubble.tsx';
+import { useLoadAtEdges } from './use-load-at-edges.ts';
+import { useMarkReadAtEnd } from './use-mark-read-at-end.ts';
+import { useScrollRestore } from './use-scroll-restore.ts';
+import { END_THRESHOLD, useVirtualRows } from './use-virtual-rows.ts';
+
+export type { MessageActions };
+
+interface Props {
+  chat: Chat;
+  t: TimelineState;
+  rows: Row[];
+  actions: MessageActions;
+  /** Bumped to scroll to the newest message (after sending) */
+  jump: number;
+}
+
+export function MessageList({ chat, t, rows, actions, jump }: Props) {
+  const app = useApp();
+  const scrollRef = useRef<HTMLDivElement>(null);
+  const { v, rowsRef } = useVirtualRows(scrollRef, rows);
+  const { positioned, onScroll } = useScrollRestore(chat.id, { v, rows, rowsRef, scrollRef, t });
+  const ready = () => positioned.current;
+
+  const toNewest = () => (t.hasNewer ? void app.timelines.loadLatest(chat.id).then(() => v.scrollToEnd()) : v.scrollToEnd());
+  useEffect(() => {
+    if (jump === 0) return;
+    if (t.hasNewer) void app.timelines.loadLatest(chat.id).then(() => requestAnimationFrame(() => v.scrollToEnd()));
+    else v.scrollToEnd();
+  }, [jump]);
+
+  const items = v.getVirtualItems();
+  const first = items[0]?.index ?? 0;
+  const last = items[items.length - 1]?.index ?? 0;
+  const atEnd = rows.length > 0 && last >= rows.length - 1 && v.isAtEnd(END_THRESHOLD);
+
+  useLoadAtEdges({ ready, first, last, count: rows.length, t, load: (side) => void app.timelines.loadMore(chat.id, side) });
+  useMarkReadAtEnd({ ready, atEnd, hasNewer: t.hasNewer, newest: t.messages[t.messages.length - 1]?.seq ?? 0, readSeq: chat.readSeq, markRead: (seq) => app.markRead(chat.id, seq) });
+
+  const marks = app.chats.readMarks.value[chat.id] ?? {};
+  const myId = app.session.me.value?.id;
+  const readByOthers = Math.max(0, ...Object.entries(marks).filter(([u]) => u !== myId).map(([, s]) => s));
+  const canModerate = (chat.kind === 'group' || chat.kind === 'channel') && (chat.role === 'owner' || chat.role === 'admin');
+
+  return (
+    <div class="messages-wrap">
+      <div class="messages" ref={scrollRef} onScroll={onScroll} role="log" aria-label={`Messages in ${chat.title}`} tabIndex={0}>
+        <div class="messages-inner" style={{ height: `${v.getTotalSize()}px` }}>
+          {t.loading === 'older' && <div class="loading-more">Loading…</div>}
+          {items.map((it) => {
+            const row = rows[it.index];
+            if (!row) return null;
+            return (
+              <div key={row.key} data-index={it.index} ref={v.measureElement} class="row" style={{ transform: `translateY(${it.start}px)` }}>
+                {row.kind === 'day' ? (
+                  <div class="day" role="separator">
+                    <span>{row.label}</span>
+                  </div>
+                ) : row.kind === 'msg' ? (
+                  <MessageBubble m={row.m} chat={chat} mine={row.m.senderId === myId} read={readByOthers >= row.m.seq} canModerate={canModerate} actions={actions} replyTo={row.m.replyToId ? t.messages.find((x) => x.id === row.m.replyToId) : undefined} />
+                ) : (
+                  <PendingBubble p={row.p} />
+                )}
+              </div>
+            );
+          })}
+        </div>
+        {t.loaded && rows.length === 0 && <p class="empty">No messages here yet.</p>}
+      </div>
+      {!atEnd && rows.length > 0 && positioned.current && (
+        <button type="button" class="jump" aria-label="Jump to the newest message" onClick={toNewest}>
+          ↓
+        </button>
+      )}
+    </div>
+  );
+}
