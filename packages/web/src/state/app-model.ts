@@ -4,7 +4,7 @@ import { ParleyError, type Chat, type Me, type ParleyClient, type SyncEvent, typ
 import { ChatsModel } from './chats-model.ts';
 import { ConnectionModel } from './connection-model.ts';
 import { PeopleModel } from './people-model.ts';
-import { RouterModel } from './router-model.ts';
+import { type RouterModel } from './router-model.ts';
 import { SessionModel } from './session-model.ts';
 import { TimelineModel } from './timeline-model.ts';
 import type { AppStorage } from './storage.ts';
