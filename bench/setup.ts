@@ -65,7 +65,8 @@ async function registerUsers(p: ParleyInstance, n: number): Promise<SessionToken
     6,
     async (i) => {
       const client = new ParleyClient({ baseUrl: p.url });
-      await client.register({ inviteCode: codes[Math.floor(i / 1000)]!, username: username(i), password: PASSWORD, displayName: `User ${i}` });
+      const inviteCode = codes[Math.floor(i / 1000)]!;
+      await client.register({ inviteCode, username: username(i), password: PASSWORD, displayName: `User ${i}` });
       sessions[i] = await client.login({ username: username(i), password: PASSWORD, deviceName: 'bench' });
     },
   );

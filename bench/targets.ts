@@ -75,7 +75,8 @@ export async function startBaseline(ctx: BenchContext, args: string[]): Promise<
   const port = await freePort();
   // `node --import tsx`, not the tsx CLI: the CLI would run the server in a child process and
   // the CPU and memory read from /proc would be the wrapper's.
-  const proc = ctx.procs.launch(process.execPath, ['--import', 'tsx', path.join(BENCH_DIR, 'baseline-server.ts'), '--port', String(port), ...args], {
+  const script = path.join(BENCH_DIR, 'baseline-server.ts');
+  const proc = ctx.procs.launch(process.execPath, ['--import', 'tsx', script, '--port', String(port), ...args], {
     env: { ...process.env, NODE_OPTIONS: '' },
     logFile: path.join(ctx.tmpRoot, 'baseline.log'),
   });

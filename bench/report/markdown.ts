@@ -24,7 +24,8 @@ function machine(rows: readonly Row[]): string {
     ? ` 1-minute load average during the fan-out steps: ${Math.min(...loads)}–${Math.max(...loads)} (other work shares this machine).`
     : '';
   const ram = (os.totalmem() / 2 ** 30).toFixed(1);
-  return `Machine: ${cpu.length} × ${cpu[0]?.model ?? 'unknown CPU'}, ${ram} GiB RAM, ${os.type()} ${os.release()}, Node ${process.version}.${load}`;
+  const model = cpu[0]?.model ?? 'unknown CPU';
+  return `Machine: ${cpu.length} × ${model}, ${ram} GiB RAM, ${os.type()} ${os.release()}, Node ${process.version}.${load}`;
 }
 
 function command(o: BenchOptions, pinning: Pinning): string {

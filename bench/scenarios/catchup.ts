@@ -83,7 +83,8 @@ async function pump(wsUrl: string, { token, chatId, n, tag }: { token: string; c
   await new Promise<void>((resolve, reject) => {
     const more = () => {
       while (sent < n && sent - acked < window) {
-        const frame: ClientFrame = { type: 'send', id: String(sent), chatId, text: makeText(0, sent, nowMs()), clientMessageId: `${tag}${sent}` };
+        const text = makeText(0, sent, nowMs());
+        const frame: ClientFrame = { type: 'send', id: String(sent), chatId, text, clientMessageId: `${tag}${sent}` };
         ws.send(JSON.stringify(frame));
         sent++;
       }
@@ -105,7 +106,8 @@ async function pump(wsUrl: string, { token, chatId, n, tag }: { token: string; c
 function rawCatchupMs(p: ParleyInstance, chats: string[], cursor: SyncCursor): number {
   const db = new SQLite(path.join(p.dataDir, 'parley.sqlite'), { readonly: true });
   const q = db.prepare<[string, number], { seq: number }>(
-    'select e.*, m.* from chat_events e left join messages m on m.id = e.message_id where e.chat_id = ? and e.seq > ? order by e.seq limit 5000',
+    'select e.*, m.* from chat_events e left join messages m on m.id = e.message_id ' +
+      'where e.chat_id = ? and e.seq > ? order by e.seq limit 5000',
   );
   const s = nowMs();
   let rawEvents = 0;

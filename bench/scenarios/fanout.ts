@@ -126,7 +126,18 @@ function sendOrder(n: number): number[] {
 }
 
 function merge(parts: StepWindow['parts'], total: number): Merged {
-  const m: Merged = { hist: new Map(), maxBucket: -1, lost: 0, received: 0, late: 0, acks: 0, maxLagMs: 0, lateSends: 0, echoes: 0, errors: {} };
+  const m: Merged = {
+    hist: new Map(),
+    maxBucket: -1,
+    lost: 0,
+    received: 0,
+    late: 0,
+    acks: 0,
+    maxLagMs: 0,
+    lateSends: 0,
+    echoes: 0,
+    errors: {},
+  };
   const counts = new Uint32Array(total);
   for (const part of parts) {
     for (const [b, c] of part.hist) {

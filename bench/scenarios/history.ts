@@ -21,14 +21,27 @@ interface Sampling {
   rnd: number[];
 }
 
-export async function history(p: ParleyInstance, token: string, seeded: { chatIds: string[]; perChat: number; samples: number }): Promise<HistoryRow> {
+export async function history(
+  p: ParleyInstance,
+  token: string,
+  seeded: { chatIds: string[]; perChat: number; samples: number },
+): Promise<HistoryRow> {
   const sampling: Sampling = { ...seeded, rnd: shuffled(seeded.samples * 2, 42) };
   const pages = new PageClient(p.url, token);
   const times = await timePages(pages, sampling);
   pages.close();
   const raw = p.store === 'sqlite' ? rawPageTimes(path.join(p.dataDir, 'parley.sqlite'), sampling) : null;
   const { chatIds, perChat, samples } = sampling;
-  const row: HistoryRow = { kind: 'history', target: 'parley', store: p.store, messages: chatIds.length * perChat, chats: chatIds.length, samples, ...times, raw };
+  const row: HistoryRow = {
+    kind: 'history',
+    target: 'parley',
+    store: p.store,
+    messages: chatIds.length * perChat,
+    chats: chatIds.length,
+    samples,
+    ...times,
+    raw,
+  };
   log(
     `history (${row.messages} messages, ${row.chats} chats): latest page p50 ${row.latestP50} p99 ${row.latestP99} ms; ` +
       `deep page p50 ${row.deepP50} p99 ${row.deepP99} ms${raw ? `; raw SQLite ${JSON.stringify(raw)}` : ''}`,

@@ -11,7 +11,11 @@ import type { Target } from '../targets.ts';
 
 const LOCAL_ADDRESSES = ['127.0.0.1', '127.0.0.2', '127.0.0.3', '127.0.0.4', '127.0.0.5'];
 
-export async function idleMemory(gen: Generator, target: Target, { users, sockets }: { users: BenchUser[]; sockets: number }): Promise<IdleRow> {
+export async function idleMemory(
+  gen: Generator,
+  target: Target,
+  { users, sockets }: { users: BenchUser[]; sockets: number },
+): Promise<IdleRow> {
   const pid = target.proc.pid!;
   await sleep(2000);
   const rss0 = procRssKiB(pid);
@@ -26,7 +30,8 @@ export async function idleMemory(gen: Generator, target: Target, { users, socket
   const rss1 = readings.sort((a, b) => a - b)[1]!;
   await gen.close();
   const perSocketKiB = round((rss1 - rss0) / open, 2);
-  log(`${target.name} idle: ${open} sockets (${failed} failed), RSS ${(rss0 / 1024).toFixed(1)} -> ${(rss1 / 1024).toFixed(1)} MiB = ${perSocketKiB} KiB per socket`);
+  const rss = `RSS ${(rss0 / 1024).toFixed(1)} -> ${(rss1 / 1024).toFixed(1)} MiB`;
+  log(`${target.name} idle: ${open} sockets (${failed} failed), ${rss} = ${perSocketKiB} KiB per socket`);
   await sleep(2000);
   return {
     kind: 'idle',
