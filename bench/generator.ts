@@ -5,6 +5,7 @@ import path from 'node:path';
 import { BENCH_DIR } from './context.ts';
 import { procCpuUs, type Processes } from './procs.ts';
 import type { BenchUser, FromWorker, ToWorker } from './shared.ts';
+import type { Target } from './targets.ts';
 
 type Reply<T extends FromWorker['type']> = Extract<FromWorker, { type: T }>;
 
@@ -56,16 +57,20 @@ export class Generator {
   }
 
   /** Opens perUser sockets for every user, each user's on one worker, spread over the local addresses. */
-  async connect(url: string, users: BenchUser[], perUser = 1, localAddresses: string[] = []): Promise<{ open: number; failed: number }> {
+  async connect(
+    url: string,
+    users: BenchUser[],
+    { perUser = 1, localAddresses = [] }: { perUser?: number; localAddresses?: string[] } = {},
+  ): Promise<{ open: number; failed: number }> {
     const share = (i: number) => users.filter((u) => u.index % this.workers.length === i);
     const replies = (await this.all((i) => ({ cmd: 'connect', url, users: share(i), perUser, localAddresses }))) as Reply<'connected'>[];
     return { open: replies.reduce((a, r) => a + r.open, 0), failed: replies.reduce((a, r) => a + r.failed, 0) };
   }
 
   /** Like connect, for a workload that needs every socket: throws when any failed. */
-  async connectAll(url: string, users: BenchUser[], what = 'sockets'): Promise<void> {
-    const c = await this.connect(url, users);
-    if (c.failed) throw new Error(`${c.failed} ${what} failed to connect`);
+  async connectAll(target: Target, users: BenchUser[]): Promise<void> {
+    const c = await this.connect(target.wsUrl, users);
+    if (c.failed) throw new Error(`${c.failed} ${target.name === 'baseline' ? 'baseline sockets' : 'sockets'} failed to connect`);
   }
 
   async progress(): Promise<Reply<'progress'>[]> {

@@ -36,7 +36,7 @@ export async function runStore(ctx: BenchContext, store: StoreMode, { withBaseli
   const { options, procs, results } = ctx;
   const dataDir = path.join(ctx.tmpRoot, `data-${store.name.replace(/\W/g, '_')}`);
   const port = await freePort();
-  const env = parleyEnv(dataDir, port, store);
+  const env = parleyEnv(store, { dataDir, port });
   const { pinned, serverCpus, generatorCpus } = procs.pinning;
   const pins = pinned ? `, server on CPU ${serverCpus}, generator on CPU ${generatorCpus}` : ', not pinned';
   log(`== ${store.name}: starting Parley on port ${port} (data ${dataDir})${pins}`);
@@ -49,8 +49,8 @@ export async function runStore(ctx: BenchContext, store: StoreMode, { withBaseli
   const p = await startPinnedParley(run);
   const gen = new Generator(procs);
   await gen.start(options.workers);
-  if (runs(options, 'idle')) await measureIdle(run, gen, p, withBaseline);
-  const series = runs(options, 'fanout') ? await measureFanout(run, gen, p, withBaseline) : null;
+  if (runs(options, 'idle')) await measureIdle(run, { gen, p, withBaseline });
+  const series = runs(options, 'fanout') ? await measureFanout(run, { gen, p, withBaseline }) : null;
   await gen.stop();
   if (runs(options, 'catchup')) results.record(await catchup(p, { users: run.mainUsers, changes: options.catchup }));
   await stopProcess(p.proc);
@@ -68,12 +68,19 @@ async function startPinnedParley({ ctx, env, store, dataDir }: StoreRun): Promis
   return p;
 }
 
+/** A fresh, pinned Parley server and the generator's workers, shared by the measurements. */
+interface Measuring {
+  gen: Generator;
+  p: ParleyInstance;
+  withBaseline: boolean;
+}
+
 /** The baseline authenticates nothing: its token is the user id. */
 function baselineUsers(users: BenchUser[]): BenchUser[] {
   return users.map((u) => ({ ...u, token: u.id }));
 }
 
-async function measureIdle({ ctx, setup }: StoreRun, gen: Generator, p: ParleyInstance, withBaseline: boolean): Promise<void> {
+async function measureIdle({ ctx, setup }: StoreRun, { gen, p, withBaseline }: Measuring): Promise<void> {
   const sockets = ctx.options.idle;
   ctx.results.record(await idleMemory(gen, p, { users: setup.users, sockets }));
   if (!withBaseline) return;
@@ -83,19 +90,19 @@ async function measureIdle({ ctx, setup }: StoreRun, gen: Generator, p: ParleyIn
 }
 
 /** The fan-out series; returns Parley's sustainable rate in the main workload. */
-async function measureFanout(run: StoreRun, gen: Generator, p: ParleyInstance, withBaseline: boolean): Promise<SustainableRow> {
+async function measureFanout(run: StoreRun, { gen, p, withBaseline }: Measuring): Promise<SustainableRow> {
   const { ctx, setup, mainUsers } = run;
   const { options, results } = ctx;
   const series = async (target: Target, workload: string, users: BenchUser[], rates: readonly number[], through?: number) => {
-    const rows = await results.recordAll(fanoutSeries({ ctx, gen, target, workload, users }, rates, through));
+    const rows = await results.recordAll(fanoutSeries({ ctx, gen, target, workload, users }, { rates, through }));
     await gen.close();
     return rows.at(-1) as SustainableRow;
   };
-  await gen.connectAll(p.wsUrl, mainUsers);
+  await gen.connectAll(p, mainUsers);
   const main = await series(p, 'groups', mainUsers, options.rates);
   const base = withBaseline && runs(options, 'baseline') ? await startFanoutBaseline(run) : null;
   if (base) {
-    await gen.connectAll(base.wsUrl, baselineUsers(mainUsers), 'baseline sockets');
+    await gen.connectAll(base, baselineUsers(mainUsers));
     await series(base, 'groups', mainUsers, options.rates, main.failedAt ?? 0);
   }
   if (runs(options, 'variant')) {

@@ -33,12 +33,13 @@ export async function setupUsers(p: ParleyInstance, { users: n, layouts }: { use
   }
   const groups: Record<string, string[]> = {};
   const chatOf: string[][] = Array.from({ length: n }, () => []);
-  await pool(jobs, 6, async ({ layout, members }) => {
+  const createGroup = async ({ layout, members }: { layout: number; members: number[] }) => {
     const owner = new ParleyClient({ baseUrl: p.url, session: sessions[members[0]!]! });
     const chat = await owner.createGroup({ title: `g${layout}`, memberIds: members.slice(1).map((m) => users[m]!.id) });
     groups[chat.id] = members.map((m) => users[m]!.id);
     for (const m of members) chatOf[m]![layout] = chat.id;
-  });
+  };
+  await pool(jobs, createGroup, { parallel: 6 });
   for (let i = 0; i < n; i++) users[i]!.chats = chatOf[i]!;
   log(`created ${jobs.length} groups of ${GROUP_SIZE} in ${((Date.now() - t) / 1000).toFixed(1)} s total`);
   return { users, groups };
@@ -60,21 +61,19 @@ async function registerUsers(p: ParleyInstance, n: number): Promise<SessionToken
     codes.push(code);
   }
   const sessions: SessionTokens[] = new Array(n);
-  await pool(
-    Array.from({ length: n }, (_, i) => i),
-    6,
-    async (i) => {
-      const client = new ParleyClient({ baseUrl: p.url });
-      const inviteCode = codes[Math.floor(i / 1000)]!;
-      await client.register({ inviteCode, username: username(i), password: PASSWORD, displayName: `User ${i}` });
-      sessions[i] = await client.login({ username: username(i), password: PASSWORD, deviceName: 'bench' });
-    },
-  );
+  const indexes = Array.from({ length: n }, (_, i) => i);
+  const signUp = async (i: number) => {
+    const client = new ParleyClient({ baseUrl: p.url });
+    const inviteCode = codes[Math.floor(i / 1000)]!;
+    await client.register({ inviteCode, username: username(i), password: PASSWORD, displayName: `User ${i}` });
+    sessions[i] = await client.login({ username: username(i), password: PASSWORD, deviceName: 'bench' });
+  };
+  await pool(indexes, signUp, { parallel: 6 });
   return sessions;
 }
 
 /** Runs fn over the items, `parallel` at a time. */
-export async function pool<T>(items: T[], parallel: number, fn: (item: T, i: number) => Promise<void>): Promise<void> {
+export async function pool<T>(items: T[], fn: (item: T, i: number) => Promise<void>, { parallel }: { parallel: number }): Promise<void> {
   let next = 0;
   await Promise.all(
     Array.from({ length: Math.min(parallel, items.length) }, async () => {

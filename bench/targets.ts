@@ -25,7 +25,7 @@ export interface ParleyInstance extends Target {
  * The server's environment: limits raised so that the bench measures throughput rather than
  * limits, and logging at warn (at info every set-up request would be logged).
  */
-export function parleyEnv(dataDir: string, port: number, store: StoreMode): NodeJS.ProcessEnv {
+export function parleyEnv(store: StoreMode, { dataDir, port }: { dataDir: string; port: number }): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     PORT: String(port),

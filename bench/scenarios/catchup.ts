@@ -22,13 +22,13 @@ export async function catchup(p: ParleyInstance, { users, changes: n }: { users:
   const { cursor } = await syncAll(device, { userSeq: 0, chats: {} });
   // Other members write n messages into the reader's chats while it is away.
   const t0 = Date.now();
-  await writeWhileAway(p, users, reader, n);
+  await writeWhileAway(p, { users, reader, n });
   log(`catch-up: wrote ${n} messages in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   await sleep(1000);
   const s = nowMs();
   const r = await syncAll(device, cursor);
   const ms = round(nowMs() - s, 1);
-  const rawMs = p.store === 'sqlite' ? rawCatchupMs(p, reader.chats, cursor) : null;
+  const rawMs = p.store === 'sqlite' ? rawCatchupMs(p, { chats: reader.chats, cursor }) : null;
   log(`catch-up: ${r.events} events in ${r.calls} getChanges calls, ${ms} ms`);
   return {
     kind: 'catchup',
@@ -57,7 +57,7 @@ async function syncAll(client: ParleyClient, from: SyncCursor): Promise<{ cursor
 }
 
 /** n messages spread over the reader's chats, each chat's sent by another of its members. */
-async function writeWhileAway(p: ParleyInstance, users: BenchUser[], reader: BenchUser, n: number): Promise<void> {
+async function writeWhileAway(p: ParleyInstance, { users, reader, n }: { users: BenchUser[]; reader: BenchUser; n: number }): Promise<void> {
   const per = Math.ceil(n / reader.chats.length);
   let remaining = n;
   const jobs: Promise<void>[] = [];
@@ -103,7 +103,7 @@ async function pump(wsUrl: string, { token, chatId, n, tag }: { token: string; c
 }
 
 /** The floor: the events after the cursor and their messages, read from the file and serialised. */
-function rawCatchupMs(p: ParleyInstance, chats: string[], cursor: SyncCursor): number {
+function rawCatchupMs(p: ParleyInstance, { chats, cursor }: { chats: string[]; cursor: SyncCursor }): number {
   const db = new SQLite(path.join(p.dataDir, 'parley.sqlite'), { readonly: true });
   const q = db.prepare<[string, number], { seq: number }>(
     'select e.*, m.* from chat_events e left join messages m on m.id = e.message_id ' +

@@ -57,7 +57,10 @@ interface Merged {
  * sustainable rate. With `through`, the series goes on past a failure up to that rate, so the
  * baseline has a figure at every rate Parley ran.
  */
-export async function* fanoutSeries(s: FanoutSetup, rates: readonly number[], through = 0): AsyncGenerator<FanoutRow | SustainableRow> {
+export async function* fanoutSeries(
+  s: FanoutSetup,
+  { rates, through = 0 }: { rates: readonly number[]; through?: number },
+): AsyncGenerator<FanoutRow | SustainableRow> {
   let sustainable: number | null = null;
   let failedAt: number | null = null;
   let stepNo = Math.floor(Math.random() * 1000) * 100;
@@ -83,7 +86,7 @@ export async function* fanoutSeries(s: FanoutSetup, rates: readonly number[], th
 /** One step at one rate: runs it, waits for the server to go idle again, returns its row. */
 export async function fanoutStep(s: FanoutSetup, step: Step): Promise<FanoutRow> {
   const window = await drive(s, step);
-  const row = fanoutRow(s, step, window, merge(window.parts, window.total));
+  const row = fanoutRow(s, { step, window, merged: merge(window.parts, window.total) });
   log(describe(row));
   // Let the server settle before the next step: a step it fell behind on leaves a backlog that
   // would otherwise be billed to the next one.
@@ -158,7 +161,10 @@ function merge(parts: StepWindow['parts'], total: number): Merged {
   return m;
 }
 
-function fanoutRow({ ctx, target, workload, users }: FanoutSetup, step: Step, w: StepWindow, m: Merged): FanoutRow {
+function fanoutRow(
+  { ctx, target, workload, users }: FanoutSetup,
+  { step, window: w, merged: m }: { step: Step; window: StepWindow; merged: Merged },
+): FanoutRow {
   const { options, procs } = ctx;
   const onTime = m.received - m.late;
   const p = (q: number) => round(histPercentile(m.hist, onTime, q), 2);

@@ -20,7 +20,7 @@ export async function idleMemory(
   await sleep(2000);
   const rss0 = procRssKiB(pid);
   const perUser = Math.ceil(sockets / users.length);
-  const { open, failed } = await gen.connect(target.wsUrl, users, perUser, LOCAL_ADDRESSES);
+  const { open, failed } = await gen.connect(target.wsUrl, users, { perUser, localAddresses: LOCAL_ADDRESSES });
   await sleep(4000);
   const readings: number[] = [];
   for (let i = 0; i < 3; i++) {

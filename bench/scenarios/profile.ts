@@ -19,12 +19,12 @@ export async function* profileRun(
 ): AsyncGenerator<FanoutRow | ProfileRow> {
   const profDir = path.join(ctx.results.dir, `profile-${ctx.results.stamp}-${store.name}`);
   fs.mkdirSync(profDir, { recursive: true });
-  const env = parleyEnv(dataDir, await freePort(), store);
+  const env = parleyEnv(store, { dataDir, port: await freePort() });
   const p = await startParley(ctx, { env, store: store.name, dataDir, nodeFlags: ['--cpu-prof', `--cpu-prof-dir=${profDir}`] });
   ctx.procs.pinServer(p.proc.pid);
   const gen = new Generator(ctx.procs);
   await gen.start(ctx.options.workers);
-  await gen.connectAll(p.wsUrl, users);
+  await gen.connectAll(p, users);
   const from = Number(process.hrtime.bigint() / 1000n);
   const step = await fanoutStep({ ctx, gen, target: p, workload: 'groups-profiled', users }, { stepNo: 900_000 + rate, rate, attempt: 1 });
   const to = Number(process.hrtime.bigint() / 1000n);

@@ -50,7 +50,7 @@ export function memberRow(plan: HistoryPlan, chatId: string): MembersTable {
 }
 
 /** Message seq (1 … perChat) of a chat. */
-export function messageRow(plan: HistoryPlan, chatId: string, seq: number): MessagesTable {
+export function messageRow(plan: HistoryPlan, { chatId, seq }: { chatId: string; seq: number }): MessagesTable {
   return {
     id: `${chatId}m${seq}`,
     chat_id: chatId,

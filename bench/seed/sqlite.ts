@@ -12,9 +12,9 @@ export function seedSqliteHistory(file: string, plan: HistoryPlan): string[] {
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = OFF');
   const ids = historyChatIds(plan);
-  const insertChat = prepareInsert(db, 'chats', chatRow(plan, ids[0]!));
-  const insertMember = prepareInsert(db, 'members', memberRow(plan, ids[0]!));
-  const insertMessage = prepareInsert(db, 'messages', messageRow(plan, ids[0]!, 1));
+  const insertChat = prepareInsert(db, { table: 'chats', sample: chatRow(plan, ids[0]!) });
+  const insertMember = prepareInsert(db, { table: 'members', sample: memberRow(plan, ids[0]!) });
+  const insertMessage = prepareInsert(db, { table: 'messages', sample: messageRow(plan, { chatId: ids[0]!, seq: 1 }) });
   db.transaction(() => {
     for (const id of ids) {
       insertChat(chatRow(plan, id));
@@ -22,7 +22,7 @@ export function seedSqliteHistory(file: string, plan: HistoryPlan): string[] {
     }
   })();
   const batch = db.transaction((c0: number, c1: number) => {
-    for (let c = c0; c < c1; c++) for (let s = 1; s <= plan.perChat; s++) insertMessage(messageRow(plan, ids[c]!, s));
+    for (let c = c0; c < c1; c++) for (let s = 1; s <= plan.perChat; s++) insertMessage(messageRow(plan, { chatId: ids[c]!, seq: s }));
   });
   const step = Math.max(1, Math.floor(50_000 / plan.perChat));
   for (let c = 0; c < ids.length; c += step) batch(c, Math.min(ids.length, c + step));
@@ -32,7 +32,7 @@ export function seedSqliteHistory(file: string, plan: HistoryPlan): string[] {
 }
 
 /** One prepared insert into a server table, naming the columns of a sample row. */
-function prepareInsert<T extends keyof DB>(db: SQLite.Database, table: T, sample: DB[T]): (row: DB[T]) => void {
+function prepareInsert<T extends keyof DB>(db: SQLite.Database, { table, sample }: { table: T; sample: DB[T] }): (row: DB[T]) => void {
   const columns = Object.keys(sample);
   const statement = db.prepare(`insert into ${table} (${columns.join(', ')}) values (${columns.map((c) => `@${c}`).join(', ')})`);
   return (row) => {
