@@ -42,7 +42,9 @@ if (bare) {
     id integer primary key, chat_id text not null, seq integer not null, sender_id text not null,
     client_message_id text not null, text text not null, created_at integer not null)`);
   db.exec('create unique index if not exists messages_chat_seq on messages(chat_id, seq)');
-  const insert = db.prepare('insert into messages (chat_id, seq, sender_id, client_message_id, text, created_at) values (?, ?, ?, ?, ?, ?)');
+  const insert = db.prepare(
+    'insert into messages (chat_id, seq, sender_id, client_message_id, text, created_at) values (?, ?, ?, ?, ?, ?)',
+  );
   const seqs = new Map<string, number>();
   const sockets = new Map<string, Set<WebSocket>>();
 
@@ -70,9 +72,22 @@ if (bare) {
     commit(items);
     for (const p of items) {
       const at = new Date(p.at).toISOString();
-      const message = { id: String(p.rowId), chatId: p.chatId, seq: p.seq, senderId: p.senderId, kind: 'text', text: p.text, clientMessageId: p.clientMessageId, replyToId: null, createdAt: at, editedAt: null, deletedAt: null };
+      const message = {
+        id: String(p.rowId),
+        chatId: p.chatId,
+        seq: p.seq,
+        senderId: p.senderId,
+        kind: 'text',
+        text: p.text,
+        clientMessageId: p.clientMessageId,
+        replyToId: null,
+        createdAt: at,
+        editedAt: null,
+        deletedAt: null,
+      };
       // Serialised once for every recipient.
-      const frame = JSON.stringify({ type: 'event', event: { log: 'chat', type: 'message.created', chatId: p.chatId, seq: p.seq, actorId: p.senderId, at, message } });
+      const event = { log: 'chat', type: 'message.created', chatId: p.chatId, seq: p.seq, actorId: p.senderId, at, message };
+      const frame = JSON.stringify({ type: 'event', event });
       for (const userId of groups[p.chatId]!) {
         if (userId === p.senderId) continue;
         for (const s of sockets.get(userId) ?? []) s.send(frame);
@@ -101,7 +116,17 @@ if (bare) {
       }
       const seq = (seqs.get(f.chatId) ?? 0) + 1;
       seqs.set(f.chatId, seq);
-      batch.push({ ws, reqId: f.id ?? '', chatId: f.chatId, senderId: userId, clientMessageId: f.clientMessageId ?? '', text: f.text, seq, at: Date.now(), rowId: 0 });
+      batch.push({
+        ws,
+        reqId: f.id ?? '',
+        chatId: f.chatId,
+        senderId: userId,
+        clientMessageId: f.clientMessageId ?? '',
+        text: f.text,
+        seq,
+        at: Date.now(),
+        rowId: 0,
+      });
       timer ??= setTimeout(flush, windowMs);
     });
     ws.send(JSON.stringify({ type: 'hello', userId, sessionId: userId, heartbeatMs: 25_000 }));

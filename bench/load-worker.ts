@@ -90,7 +90,11 @@ function onFrame(userId: Buffer, data: Buffer): void {
 
 function open(url: string, user: BenchUser, localAddress: string | undefined): Promise<Conn | null> {
   return new Promise((resolve) => {
-    const ws = new WebSocket(url, ['parley.v1', `parley.token.${user.token}`], { localAddress, perMessageDeflate: false, skipUTF8Validation: true });
+    const ws = new WebSocket(url, ['parley.v1', `parley.token.${user.token}`], {
+      localAddress,
+      perMessageDeflate: false,
+      skipUTF8Validation: true,
+    });
     const id = Buffer.from(user.id);
     let done = false;
     ws.once('open', () => {
@@ -113,7 +117,9 @@ function open(url: string, user: BenchUser, localAddress: string | undefined): P
 async function connect(url: string, users: BenchUser[], perUser: number, localAddresses: string[]): Promise<void> {
   const jobs: { user: BenchUser; addr: string | undefined }[] = [];
   let n = 0;
-  for (let r = 0; r < perUser; r++) for (const user of users) jobs.push({ user, addr: localAddresses.length ? localAddresses[n++ % localAddresses.length] : undefined });
+  for (let r = 0; r < perUser; r++) {
+    for (const user of users) jobs.push({ user, addr: localAddresses.length ? localAddresses[n++ % localAddresses.length] : undefined });
+  }
   let failed = 0;
   const opened: Conn[] = [];
   const parallel = 100;
@@ -168,7 +174,8 @@ function startStep(m: Extract<ToWorker, { cmd: 'step' }>): void {
       if (c.ws.readyState === WebSocket.OPEN) {
         // The actual send time goes in the text: latency is measured from the moment the frame
         // was written; how far sends fell behind the schedule is reported apart (lateSends).
-        c.ws.send(JSON.stringify({ type: 'send', id: String(k), chatId, text: makeText(step, k, sentAt), clientMessageId: `s${step}k${k}` }));
+        const text = makeText(step, k, sentAt);
+        c.ws.send(JSON.stringify({ type: 'send', id: String(k), chatId, text, clientMessageId: `s${step}k${k}` }));
       } else {
         errors.socket_closed = (errors.socket_closed ?? 0) + 1;
       }
@@ -195,7 +202,9 @@ process.on('message', async (m: ToWorker) => {
       const cpu = process.cpuUsage(cpuStart);
       const sparse: [number, number][] = [];
       for (let b = 0; b < hist.length; b++) if (hist[b]) sparse.push([b, hist[b]!]);
-      reply({ type: 'collected', hist: sparse, counts, received, late, acks, errors, maxLagMs, lateSends, echoes, cpuUs: cpu.user + cpu.system, wallMs: performance.now() - wallStart });
+      const cpuUs = cpu.user + cpu.system;
+      const wallMs = performance.now() - wallStart;
+      reply({ type: 'collected', hist: sparse, counts, received, late, acks, errors, maxLagMs, lateSends, echoes, cpuUs, wallMs });
       break;
     }
     case 'close': {

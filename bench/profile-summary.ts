@@ -91,9 +91,18 @@ export function summarise(file: string, top = 25, window?: { from: number; to: n
   return {
     totalMs: Math.round(total),
     idleMs: Math.round(idle),
-    byFunction: [...fnSelf.values()].sort((a, b) => b.ms - a.ms).slice(0, top).map((f) => ({ name: f.name, where: f.where, selfMs: Math.round(f.ms), pct: pct(f.ms) })),
-    byArea: [...areaSelf.entries()].sort((a, b) => b[1] - a[1]).slice(0, top).map(([a, ms]) => ({ area: a, selfMs: Math.round(ms), pct: pct(ms) })),
-    inclusive: [...incl.entries()].sort((a, b) => b[1] - a[1]).slice(0, top).map(([name, ms]) => ({ name, ms: Math.round(ms), pct: pct(ms) })),
+    byFunction: [...fnSelf.values()]
+      .sort((a, b) => b.ms - a.ms)
+      .slice(0, top)
+      .map((f) => ({ name: f.name, where: f.where, selfMs: Math.round(f.ms), pct: pct(f.ms) })),
+    byArea: [...areaSelf.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, top)
+      .map(([a, ms]) => ({ area: a, selfMs: Math.round(ms), pct: pct(ms) })),
+    inclusive: [...incl.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, top)
+      .map(([name, ms]) => ({ name, ms: Math.round(ms), pct: pct(ms) })),
   };
 }
 

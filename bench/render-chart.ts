@@ -1,6 +1,6 @@
 // Redraws the chart of a finished run: tsx bench/render-chart.ts bench/results/bench-<time>.jsonl [out.svg]
 import fs from 'node:fs';
-import { renderChart, type FanoutRow } from './chart.ts';
+import { renderChart, type ChartRow } from './report/chart.ts';
 
 const [input, output] = process.argv.slice(2);
 if (!input) {
@@ -12,5 +12,5 @@ const rows = fs
   .split('\n')
   .filter(Boolean)
   .map((l) => JSON.parse(l))
-  .filter((r) => r.kind === 'fanout') as FanoutRow[];
+  .filter((r) => r.kind === 'fanout') as ChartRow[];
 fs.writeFileSync(output ?? input.replace(/\.jsonl$/, '.svg'), renderChart(rows));

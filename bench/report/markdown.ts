@@ -1,0 +1,183 @@
+// The run's tables in markdown (bench/results/bench-<time>.md): fan-out with each Parley step's
+// CPU per delivery against the baseline's at the same rate, idle memory, catch-up, history, and
+// the CPU profile.
+import os from 'node:os';
+import { GROUP_SIZE, type BenchOptions } from '../cli.ts';
+import type { Pinning } from '../procs.ts';
+import { rowsOf, type CatchupRow, type FanoutRow, type HistoryRow, type IdleRow, type ProfileRow, type Row } from '../rows.ts';
+import { LAG_LIMIT_MS } from '../shared.ts';
+
+export function markdownReport(rows: readonly Row[], { options, pinning }: { options: BenchOptions; pinning: Pinning }): string {
+  const lines = [`# Parley benchmark, ${new Date().toISOString()}`, '', machine(rows), command(options, pinning), ''];
+  lines.push(...fanoutSection(rowsOf(rows, 'fanout'), rows));
+  lines.push(...idleSection(rowsOf(rows, 'idle')));
+  lines.push(...catchupSection(rowsOf(rows, 'catchup')));
+  lines.push(...historySection(rowsOf(rows, 'history')));
+  for (const r of rowsOf(rows, 'profile')) lines.push(...profileSection(r));
+  return lines.join('\n');
+}
+
+function machine(rows: readonly Row[]): string {
+  const cpu = os.cpus();
+  const loads = rowsOf(rows, 'fanout').map((r) => r.loadAvg1);
+  const load = loads.length
+    ? ` 1-minute load average during the fan-out steps: ${Math.min(...loads)}–${Math.max(...loads)} (other work shares this machine).`
+    : '';
+  const ram = (os.totalmem() / 2 ** 30).toFixed(1);
+  const model = cpu[0]?.model ?? 'unknown CPU';
+  return `Machine: ${cpu.length} × ${model}, ${ram} GiB RAM, ${os.type()} ${os.release()}, Node ${process.version}.${load}`;
+}
+
+function command(o: BenchOptions, pinning: Pinning): string {
+  const pins = pinning.pinned
+    ? `server pinned to CPU ${pinning.serverCpus}, generator (${o.workers} processes) to CPU ${pinning.generatorCpus}`
+    : 'no CPU pinning';
+  const args = o.argv.length ? ' -- ' + o.argv.join(' ') : '';
+  return `Command: \`npm run bench${args}\`. Users ${o.users}, groups of ${GROUP_SIZE}, ${o.duration} s per step; ${pins}.`;
+}
+
+const FANOUT_COLUMNS = [
+  'target',
+  'workload',
+  'rate (sends/s)',
+  'deliveries/s',
+  'p50 ms',
+  'p95 ms',
+  'p99 ms',
+  'max ms',
+  'lost',
+  'server CPU %',
+  'server µs/delivery',
+  'ratio to baseline',
+  'server RSS MiB',
+  'generator CPU %',
+  `sends >${LAG_LIMIT_MS} ms late / max lag ms`,
+  'pass',
+];
+
+function fanoutSection(fan: FanoutRow[], rows: readonly Row[]): string[] {
+  if (!fan.length) return [];
+  const lines = ['## Fan-out', '', ...header(FANOUT_COLUMNS)];
+  for (const r of fan) {
+    lines.push(
+      tableRow([
+        `${r.target}/${r.store}`,
+        r.workload,
+        r.rate,
+        r.deliveriesPerSec,
+        fmt(r.p50),
+        fmt(r.p95),
+        fmt(r.p99),
+        fmt(r.max),
+        r.lost,
+        fmt(r.serverCpuPct),
+        fmt(r.serverCpuUsPerDelivery),
+        ratioToBaseline(r, fan),
+        fmt(r.serverRssMiB),
+        `${fmt(r.generatorCpuPct)}${r.generatorSaturated ? ' (saturated)' : ''}`,
+        `${r.generatorLateSends} / ${fmt(r.generatorMaxLagMs)}`,
+        `${r.pass ? 'yes' : 'no'}${r.attempt === 2 ? ' (retry)' : ''}`,
+      ]),
+    );
+  }
+  lines.push('');
+  for (const s of rowsOf(rows, 'sustainable')) {
+    const deliveries = s.rate ? ` (${s.rate * (GROUP_SIZE - 1)} deliveries/s)` : '';
+    lines.push(`- Sustainable rate, ${s.target}/${s.store} ${s.workload}: ${s.rate ?? 'none of the rates'} sends/s${deliveries}`);
+  }
+  lines.push('');
+  return lines;
+}
+
+/** A Parley step's CPU per delivery over the baseline's at the same workload and rate, in this run. */
+function ratioToBaseline(r: FanoutRow, fan: FanoutRow[]): string {
+  const b = fan.find((x) => x.target === 'baseline' && x.workload === r.workload && x.rate === r.rate);
+  if (r.target !== 'parley' || !b || b.serverCpuUsPerDelivery === null || r.serverCpuUsPerDelivery === null) return '';
+  return `${(r.serverCpuUsPerDelivery / b.serverCpuUsPerDelivery).toFixed(1)}×`;
+}
+
+function idleSection(idle: IdleRow[]): string[] {
+  if (!idle.length) return [];
+  const lines = ['## Idle memory', '', ...header(['target', 'sockets', 'users', 'RSS before MiB', 'RSS after MiB', 'KiB per socket'])];
+  for (const r of idle) {
+    const target = r.target === 'baseline' ? 'bare ws server' : `${r.target}/${r.store}`;
+    lines.push(tableRow([target, r.sockets, r.users, r.rssBeforeMiB, r.rssAfterMiB, r.perSocketKiB]));
+  }
+  lines.push('');
+  return lines;
+}
+
+function catchupSection(cu: CatchupRow[]): string[] {
+  if (!cu.length) return [];
+  const columns = ['store', 'changes', 'events received', 'getChanges calls', 'ms', 'raw SQLite read ms', 'ratio'];
+  const lines = ['## Catch-up', '', ...header(columns)];
+  for (const r of cu) lines.push(tableRow([r.store, r.changes, r.events, r.calls, r.ms, fmt(r.rawSqliteMs), r.ratio ? `${r.ratio}×` : '']));
+  lines.push('');
+  return lines;
+}
+
+function historySection(hi: HistoryRow[]): string[] {
+  if (!hi.length) return [];
+  const columns = [
+    'store',
+    'messages',
+    'chats',
+    'latest p50 ms',
+    'latest p99 ms',
+    'deep p50 ms',
+    'deep p99 ms',
+    'raw SQLite latest p50/p99',
+    'raw deep p50/p99',
+  ];
+  const lines = ['## History paging (100 messages a page)', '', ...header(columns)];
+  for (const r of hi) {
+    const { raw } = r;
+    lines.push(
+      tableRow([
+        r.store,
+        r.messages,
+        r.chats,
+        r.latestP50,
+        r.latestP99,
+        r.deepP50,
+        r.deepP99,
+        raw ? `${raw.latestP50} / ${raw.latestP99}` : '',
+        raw ? `${raw.deepP50} / ${raw.deepP99}` : '',
+      ]),
+    );
+  }
+  lines.push('');
+  return lines;
+}
+
+function profileSection(r: ProfileRow): string[] {
+  return [
+    `## CPU profile (${r.store}, ${r.rate} sends/s)`,
+    '',
+    `\`${r.file}\``,
+    '',
+    ...header(['self %', 'area']),
+    ...r.byArea.map((a) => tableRow([a.pct, a.area])),
+    '',
+    ...header(['self %', 'function']),
+    ...r.byFunction.map((f) => tableRow([f.pct, `\`${f.name}\` ${f.where}`])),
+    '',
+    ...header(['inclusive %', 'server function']),
+    ...r.inclusive.map((f) => tableRow([f.pct, `\`${f.name}\``])),
+    '',
+  ];
+}
+
+function header(columns: string[]): string[] {
+  return [tableRow(columns), `|${'---|'.repeat(columns.length)}`];
+}
+
+function tableRow(cells: (string | number | null)[]): string {
+  return `| ${cells.join(' | ')} |`;
+}
+
+function fmt(v: unknown): string {
+  if (v === null || v === undefined) return '–';
+  if (typeof v === 'number') return Number.isInteger(v) ? String(v) : v.toFixed(v < 10 ? 2 : 1);
+  return String(v);
+}

@@ -1,0 +1,129 @@
+// What a run records: one row per measurement, written to the .jsonl file as it is taken and
+// read back by the markdown report and the chart.
+import type { ProfileSummary } from './profile-summary.ts';
+
+export interface RunRow {
+  kind: 'run';
+  options: Record<string, unknown>;
+  cpus: number;
+  cpuModel: string | undefined;
+  node: string;
+  pinned: boolean;
+}
+
+export interface FanoutRow {
+  kind: 'fanout';
+  target: TargetName;
+  store: string;
+  workload: string;
+  users: number;
+  rate: number;
+  durationS: number;
+  sends: number;
+  acks: number;
+  deliveries: number;
+  echoesToSender: number;
+  deliveriesPerSec: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  /** `>5000` when a delivery came after the loss deadline */
+  max: number | string;
+  lost: number;
+  late: number;
+  errors: Record<string, number>;
+  serverCpuPct: number;
+  serverCpuUsPerDelivery: number | null;
+  serverRssMiB: number;
+  generatorCpuPct: number;
+  generatorSaturated: boolean;
+  generatorMaxLagMs: number;
+  generatorLateSends: number;
+  /** the machine's 1-minute load average: other work on this shared machine shows here */
+  loadAvg1: number;
+  attempt: number;
+  pass: boolean;
+}
+
+export interface SustainableRow {
+  kind: 'sustainable';
+  target: TargetName;
+  store: string;
+  workload: string;
+  /** the last passing rate before the first failure */
+  rate: number | null;
+  failedAt: number | null;
+}
+
+export interface IdleRow {
+  kind: 'idle';
+  target: TargetName;
+  store: string;
+  sockets: number;
+  failed: number;
+  users: number;
+  socketsPerUser: number;
+  rssBeforeMiB: number;
+  rssAfterMiB: number;
+  perSocketKiB: number;
+}
+
+export interface CatchupRow {
+  kind: 'catchup';
+  target: 'parley';
+  store: string;
+  changes: number;
+  events: number;
+  calls: number;
+  ms: number;
+  rawSqliteMs: number | null;
+  ratio: number | null;
+}
+
+export interface PageTimes {
+  latestP50: number;
+  latestP99: number;
+  deepP50: number;
+  deepP99: number;
+}
+
+export interface HistoryRow extends PageTimes {
+  kind: 'history';
+  target: 'parley';
+  store: string;
+  messages: number;
+  chats: number;
+  samples: number;
+  /** the same page queries straight on the SQLite file (SQLite only) */
+  raw: PageTimes | null;
+}
+
+export interface ProfileRow {
+  kind: 'profile';
+  store: string;
+  rate: number;
+  file: string;
+  byArea: ProfileSummary['byArea'];
+  byFunction: ProfileSummary['byFunction'];
+  inclusive: ProfileSummary['inclusive'];
+}
+
+export type TargetName = 'parley' | 'baseline';
+
+export type Row = RunRow | FanoutRow | SustainableRow | IdleRow | CatchupRow | HistoryRow | ProfileRow;
+
+/** The rows of one kind. */
+export function rowsOf<K extends Row['kind']>(rows: readonly Row[], kind: K): Extract<Row, { kind: K }>[] {
+  return rows.filter((r): r is Extract<Row, { kind: K }> => r.kind === kind);
+}
+
+/** Rounds to `digits` decimals, as every figure in a row is. */
+export function round(x: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+}
+
+/** KiB (as /proc reports them) to MiB with one decimal. */
+export function mib(kib: number): number {
+  return Math.round(kib / 102.4) / 10;
+}
