@@ -38,7 +38,7 @@ function startRun(options: BenchOptions): Run {
 async function measure(run: Run): Promise<void> {
   const { options, procs, results, tmpRoot } = run.ctx;
   log(`results: ${path.relative(ROOT, results.jsonlFile)}; scratch: ${tmpRoot}`);
-  const { argv, ...recorded } = options;
+  const { argv: _argv, ...recorded } = options;
   results.record({
     kind: 'run',
     options: { ...recorded, skip: [...options.skip] },
