@@ -115,7 +115,8 @@ export default tseslint.config(
           message: 'Frames are encoded by gateway/frame-codec.ts from a typed ServerFrame',
         },
         {
-          selector: "CallExpression[callee.property.name='send'][callee.object.property.name='ws'], CallExpression[callee.property.name='send'][callee.object.name='ws']",
+          selector:
+            "CallExpression[callee.property.name='send'][callee.object.property.name='ws'], CallExpression[callee.property.name='send'][callee.object.name='ws']",
           message: 'Sockets are written only by gateway/frame-codec.ts',
         },
       ],

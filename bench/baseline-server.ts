@@ -42,9 +42,7 @@ if (bare) {
     id integer primary key, chat_id text not null, seq integer not null, sender_id text not null,
     client_message_id text not null, text text not null, created_at integer not null)`);
   db.exec('create unique index if not exists messages_chat_seq on messages(chat_id, seq)');
-  const insert = db.prepare(
-    'insert into messages (chat_id, seq, sender_id, client_message_id, text, created_at) values (?, ?, ?, ?, ?, ?)',
-  );
+  const insert = db.prepare('insert into messages (chat_id, seq, sender_id, client_message_id, text, created_at) values (?, ?, ?, ?, ?, ?)');
   const seqs = new Map<string, number>();
   const sockets = new Map<string, Set<WebSocket>>();
 
@@ -97,7 +95,9 @@ if (bare) {
   }
 
   wss.on('connection', (ws, req) => {
-    const offered = String(req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
+    const offered = String(req.headers['sec-websocket-protocol'] ?? '')
+      .split(',')
+      .map((p) => p.trim());
     const userId = offered.find((p) => p.startsWith(TOKEN))?.slice(TOKEN.length) ?? 'anonymous';
     let set = sockets.get(userId);
     if (!set) sockets.set(userId, (set = new Set()));

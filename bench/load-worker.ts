@@ -208,11 +208,14 @@ process.on('message', async (m: ToWorker) => {
       break;
     }
     case 'close': {
-      const closing = conns.map((c) => new Promise<void>((resolve) => {
-        if (c.ws.readyState === WebSocket.CLOSED) return resolve();
-        c.ws.once('close', () => resolve());
-        c.ws.terminate();
-      }));
+      const closing = conns.map(
+        (c) =>
+          new Promise<void>((resolve) => {
+            if (c.ws.readyState === WebSocket.CLOSED) return resolve();
+            c.ws.once('close', () => resolve());
+            c.ws.terminate();
+          }),
+      );
       await Promise.all(closing);
       conns = [];
       byIndex = new Map();

@@ -39,7 +39,11 @@ function area(url: string, fn: string): string {
   const m = /packages\/([^/]+)\/src\/(.*)$/.exec(url);
   if (m) return `parley:${m[1]}/${m[2]!.split('/').slice(0, -1).join('/') || m[2]}`;
   if (url.startsWith('node:')) return url;
-  return url.replace(/^file:\/\//, '').split('/').slice(-2).join('/');
+  return url
+    .replace(/^file:\/\//, '')
+    .split('/')
+    .slice(-2)
+    .join('/');
 }
 
 /** window: only samples taken between these monotonic-clock microseconds (process.hrtime) count */

@@ -132,9 +132,7 @@ async function measureHistory(run: StoreRun): Promise<void> {
   const owner = setup.users[0]!;
   const plan = historyPlan(owner.id, { chats: options.historyChats, messages: options.historyMessages });
   const chatIds =
-    store.databaseUrl !== undefined
-      ? await seedPostgresHistory(store.databaseUrl, plan)
-      : seedSqliteHistory(path.join(dataDir, 'parley.sqlite'), plan);
+    store.databaseUrl !== undefined ? await seedPostgresHistory(store.databaseUrl, plan) : seedSqliteHistory(path.join(dataDir, 'parley.sqlite'), plan);
   const seconds = ((Date.now() - t) / 1000).toFixed(1);
   log(`seeded ${plan.chats * plan.perChat} messages in ${plan.chats} chats directly into the store in ${seconds} s`);
   const p = await startPinnedParley(run);

@@ -47,10 +47,7 @@ export async function setupUsers(p: ParleyInstance, { users: n, layouts }: { use
 
 /** An admin from a CLI invite, invites of 1 000 uses from the admin, and n users signed in once each. */
 async function registerUsers(p: ParleyInstance, n: number): Promise<SessionTokens[]> {
-  const adminCode = execFileSync(process.execPath, [PARLEY_BIN, 'invite', 'create', '--admin'], { env: p.env, encoding: 'utf8' })
-    .trim()
-    .split('\n')
-    .pop()!;
+  const adminCode = execFileSync(process.execPath, [PARLEY_BIN, 'invite', 'create', '--admin'], { env: p.env, encoding: 'utf8' }).trim().split('\n').pop()!;
   const admin = new ParleyClient({ baseUrl: p.url });
   await admin.register({ inviteCode: adminCode, username: 'benchadmin', password: PASSWORD, displayName: 'Bench admin' });
   await admin.login({ username: 'benchadmin', password: PASSWORD, deviceName: 'bench' });

@@ -106,8 +106,7 @@ async function pump(wsUrl: string, { token, chatId, n, tag }: { token: string; c
 function rawCatchupMs(p: ParleyInstance, { chats, cursor }: { chats: string[]; cursor: SyncCursor }): number {
   const db = new SQLite(path.join(p.dataDir, 'parley.sqlite'), { readonly: true });
   const q = db.prepare<[string, number], { seq: number }>(
-    'select e.*, m.* from chat_events e left join messages m on m.id = e.message_id ' +
-      'where e.chat_id = ? and e.seq > ? order by e.seq limit 5000',
+    'select e.*, m.* from chat_events e left join messages m on m.id = e.message_id ' + 'where e.chat_id = ? and e.seq > ? order by e.seq limit 5000',
   );
   const s = nowMs();
   let rawEvents = 0;

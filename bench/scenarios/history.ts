@@ -21,11 +21,7 @@ interface Sampling {
   rnd: number[];
 }
 
-export async function history(
-  p: ParleyInstance,
-  token: string,
-  seeded: { chatIds: string[]; perChat: number; samples: number },
-): Promise<HistoryRow> {
+export async function history(p: ParleyInstance, token: string, seeded: { chatIds: string[]; perChat: number; samples: number }): Promise<HistoryRow> {
   const sampling: Sampling = { ...seeded, rnd: shuffled(seeded.samples * 2, 42) };
   const pages = new PageClient(p.url, token);
   const times = await timePages(pages, sampling);

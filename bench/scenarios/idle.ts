@@ -11,11 +11,7 @@ import type { Target } from '../targets.ts';
 
 const LOCAL_ADDRESSES = ['127.0.0.1', '127.0.0.2', '127.0.0.3', '127.0.0.4', '127.0.0.5'];
 
-export async function idleMemory(
-  gen: Generator,
-  target: Target,
-  { users, sockets }: { users: BenchUser[]; sockets: number },
-): Promise<IdleRow> {
+export async function idleMemory(gen: Generator, target: Target, { users, sockets }: { users: BenchUser[]; sockets: number }): Promise<IdleRow> {
   const pid = target.proc.pid!;
   await sleep(2000);
   const rss0 = procRssKiB(pid);

@@ -17,8 +17,14 @@ export async function seedPostgresHistory(url: string, plan: HistoryPlan): Promi
     const ids = historyChatIds(plan);
     for (let c0 = 0; c0 < ids.length; c0 += 1000) {
       const chunk = ids.slice(c0, c0 + 1000);
-      await db.insertInto('chats').values(chunk.map((id) => chatRow(plan, id))).execute();
-      await db.insertInto('members').values(chunk.map((id) => memberRow(plan, id))).execute();
+      await db
+        .insertInto('chats')
+        .values(chunk.map((id) => chatRow(plan, id)))
+        .execute();
+      await db
+        .insertInto('members')
+        .values(chunk.map((id) => memberRow(plan, id)))
+        .execute();
     }
     const message = messageExpressions(plan);
     const columns = Object.keys(message) as (keyof MessagesTable)[];

@@ -43,10 +43,7 @@ type StaticOr<T, Else> = T extends TSchema ? Static<T> : Else;
 type Merge<A, B, C> = A & B & C;
 
 /** The flat input an SDK call takes: path params, query and body fields together. */
-export type InputOf<E> =
-  E extends Endpoint<infer P, infer Q, infer B, any>
-    ? Merge<StaticOr<P, {}>, StaticOr<Q, {}>, StaticOr<B, {}>>
-    : never;
+export type InputOf<E> = E extends Endpoint<infer P, infer Q, infer B, any> ? Merge<StaticOr<P, {}>, StaticOr<Q, {}>, StaticOr<B, {}>> : never;
 
 /** What an SDK call resolves to. */
 export type OutputOf<E> = E extends Endpoint<any, any, any, infer R> ? StaticOr<R, void> : never;

@@ -74,7 +74,10 @@ export const ErrorFrame = Strict(
 export const PresenceFrame = Strict({ type: Type.Literal('presence'), ...Presence.properties }, 'A contact went online or offline');
 export const TypingNoticeFrame = Strict({ type: Type.Literal('typing'), chatId: Id, userId: Id }, 'Someone is typing in a chat');
 export const PongFrame = Strict({ type: Type.Literal('pong'), id: RequestId }, 'The reply to ping');
-export const ResyncFrame = Strict({ type: Type.Literal('resync') }, 'This node may have missed changes to deliver (its bus was down): send sync with your cursor');
+export const ResyncFrame = Strict(
+  { type: Type.Literal('resync') },
+  'This node may have missed changes to deliver (its bus was down): send sync with your cursor',
+);
 
 /** Frames the server sends. */
 export const ServerFrame = Type.Union([HelloFrame, EventFrame, AckFrame, ChangesFrame, ErrorFrame, PresenceFrame, TypingNoticeFrame, PongFrame, ResyncFrame]);

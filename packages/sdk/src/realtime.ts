@@ -1,4 +1,15 @@
-import { CLOSE, WS_PATH, WS_PROTOCOL, WS_TOKEN_PREFIX, type ChatEvent, type Message, type Presence, type SyncCursor, type SyncEvent, type UserEvent } from '@parley/protocol';
+import {
+  CLOSE,
+  WS_PATH,
+  WS_PROTOCOL,
+  WS_TOKEN_PREFIX,
+  type ChatEvent,
+  type Message,
+  type Presence,
+  type SyncCursor,
+  type SyncEvent,
+  type UserEvent,
+} from '@parley/protocol';
 import { ParleyError } from './errors.ts';
 import type { ParleyClient } from './http-client.ts';
 
@@ -207,16 +218,19 @@ export class ParleyRealtime {
   private watch(ws: WebSocketLike, intervalMs: number): void {
     this.unwatch();
     this.heardAt = Date.now();
-    this.heartbeat = setInterval(() => {
-      if (this.ws !== ws) return this.unwatch();
-      const silentMs = Date.now() - this.heardAt;
-      if (silentMs >= 2 * intervalMs) {
-        this.lost();
-        this.retry();
-        // Closing a dead socket may take long; this client no longer waits for it.
-        ws.close(1000, 'silent');
-      } else if (silentMs >= intervalMs) this.write({ type: 'ping', id: newClientId() });
-    }, Math.max(100, intervalMs / 2));
+    this.heartbeat = setInterval(
+      () => {
+        if (this.ws !== ws) return this.unwatch();
+        const silentMs = Date.now() - this.heardAt;
+        if (silentMs >= 2 * intervalMs) {
+          this.lost();
+          this.retry();
+          // Closing a dead socket may take long; this client no longer waits for it.
+          ws.close(1000, 'silent');
+        } else if (silentMs >= intervalMs) this.write({ type: 'ping', id: newClientId() });
+      },
+      Math.max(100, intervalMs / 2),
+    );
   }
 
   private unwatch(): void {
@@ -435,7 +449,14 @@ export class ParleyRealtime {
 
   private transmit(p: PendingMessage & { frameId?: string }): void {
     const frameId = newClientId();
-    const frame = { type: 'send', id: frameId, chatId: p.chatId, text: p.text, clientMessageId: p.clientMessageId, ...(p.replyToId ? { replyToId: p.replyToId } : {}) };
+    const frame = {
+      type: 'send',
+      id: frameId,
+      chatId: p.chatId,
+      text: p.text,
+      clientMessageId: p.clientMessageId,
+      ...(p.replyToId ? { replyToId: p.replyToId } : {}),
+    };
     if (this.write(frame)) p.frameId = frameId;
   }
 

@@ -58,7 +58,9 @@ export async function runCli(argv: string[]): Promise<void> {
       out(invite.code!);
     } else if (command === 'invite' && sub === 'list') {
       for (const i of await invites.listInvites(ctx, null)) {
-        out(`${i.id}  ${i.codeHint}…  uses ${i.uses}/${i.maxUses}  ${i.admin ? 'admin  ' : ''}expires ${i.expiresAt ?? 'never'}${i.revokedAt ? '  revoked' : ''}`);
+        out(
+          `${i.id}  ${i.codeHint}…  uses ${i.uses}/${i.maxUses}  ${i.admin ? 'admin  ' : ''}expires ${i.expiresAt ?? 'never'}${i.revokedAt ? '  revoked' : ''}`,
+        );
       }
     } else if (command === 'user' && sub === 'list') {
       for (const u of await accounts.listUsers(ctx)) {

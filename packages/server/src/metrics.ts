@@ -31,8 +31,17 @@ export function createMetrics(nodeId: string) {
     eventsDelivered: new Counter({ name: 'parley_ws_events_delivered_total', help: 'Events written to sockets', registers: [registry] }),
     slowConsumers: new Counter({ name: 'parley_ws_slow_consumer_closes_total', help: 'Sockets closed for falling behind', registers: [registry] }),
     busUp: new Gauge({ name: 'parley_bus_up', help: '1 while the bus reaches every node (always 1 for the in-process bus)', registers: [registry] }),
-    busPublishFailures: new Counter({ name: 'parley_bus_publish_failures_total', help: 'Bus messages that could not be published (receivers resync)', registers: [registry] }),
-    nodeInfo: new Gauge({ name: 'parley_node_info', help: 'Always 1; labels name this node and its adapters', labelNames: ['store', 'bus'] as const, registers: [registry] }),
+    busPublishFailures: new Counter({
+      name: 'parley_bus_publish_failures_total',
+      help: 'Bus messages that could not be published (receivers resync)',
+      registers: [registry],
+    }),
+    nodeInfo: new Gauge({
+      name: 'parley_node_info',
+      help: 'Always 1; labels name this node and its adapters',
+      labelNames: ['store', 'bus'] as const,
+      registers: [registry],
+    }),
   };
 }
 export type Metrics = ReturnType<typeof createMetrics>;

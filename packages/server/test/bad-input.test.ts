@@ -164,7 +164,11 @@ describe.each(await stores())('bad input on %s', (kind) => {
       expectError(patch, 400, 'invalid_request');
       const me = await call('GET', '/api/v1/me', { token: u.session.accessToken });
       expect(me.body).toMatchObject({ displayName: 'Extra', isAdmin: false });
-      expectError(await call('POST', '/api/v1/auth/login', { json: { username: 'extra', password: u.password, deviceName: 'd', admin: true } }), 400, 'invalid_request');
+      expectError(
+        await call('POST', '/api/v1/auth/login', { json: { username: 'extra', password: u.password, deviceName: 'd', admin: true } }),
+        400,
+        'invalid_request',
+      );
     });
 
     it('rejects over-long strings and accepts the longest allowed ones', async () => {
@@ -329,18 +333,14 @@ describe.each(await stores())('bad input on %s', (kind) => {
     it('lets exactly one of many racing registrations use a single-use invite', async () => {
       const code = await t.invite();
       const users = await count('users');
-      const results = await Promise.all(
-        Array.from({ length: 8 }, (_, i) => call('POST', '/api/v1/auth/register', { json: registration(code, `racer_${i}`) })),
-      );
+      const results = await Promise.all(Array.from({ length: 8 }, (_, i) => call('POST', '/api/v1/auth/register', { json: registration(code, `racer_${i}`) })));
       expect(results.filter((r) => r.status === 201)).toHaveLength(1);
       for (const r of results.filter((r) => r.status !== 201)) expectError(r, 400, 'invite_used_up');
       expect(await count('users')).toBe(users + 1);
       expect(await inviteUses(code)).toBe(1);
 
       const multi = await t.invite({ uses: 3 });
-      const more = await Promise.all(
-        Array.from({ length: 8 }, (_, i) => call('POST', '/api/v1/auth/register', { json: registration(multi, `multi_${i}`) })),
-      );
+      const more = await Promise.all(Array.from({ length: 8 }, (_, i) => call('POST', '/api/v1/auth/register', { json: registration(multi, `multi_${i}`) })));
       expect(more.filter((r) => r.status === 201)).toHaveLength(3);
       expect(await count('users')).toBe(users + 4);
       expect(await inviteUses(multi)).toBe(3);

@@ -2,12 +2,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, stores, type TestServer } from './_harness.ts';
 import { rawSocket, settle } from './_ws.ts';
 
-const fail = (p: Promise<unknown>) => p.then(
-  () => {
-    throw new Error('expected the call to fail');
-  },
-  (e) => e,
-);
+const fail = (p: Promise<unknown>) =>
+  p.then(
+    () => {
+      throw new Error('expected the call to fail');
+    },
+    (e) => e,
+  );
 
 describe.each(await stores())('chats on %s', (kind) => {
   let t: TestServer;
@@ -44,7 +45,16 @@ describe.each(await stores())('chats on %s', (kind) => {
     const alice = await t.user(name('alice'));
     const bob = await t.user(name('bob'));
     const chat = await alice.client.createPrivateChat({ userId: bob.id });
-    expect(chat).toMatchObject({ kind: 'private', title: bob.username[0]!.toUpperCase() + bob.username.slice(1), role: 'member', ownerId: null, memberCount: 2, lastMessage: null, unreadCount: 0, muted: false });
+    expect(chat).toMatchObject({
+      kind: 'private',
+      title: bob.username[0]!.toUpperCase() + bob.username.slice(1),
+      role: 'member',
+      ownerId: null,
+      memberCount: 2,
+      lastMessage: null,
+      unreadCount: 0,
+      muted: false,
+    });
     expect(chat.peer).toEqual({ id: bob.id, username: bob.username, displayName: chat.title, deleted: false });
     // Either side opening it again gets the same chat.
     expect((await alice.client.createPrivateChat({ userId: bob.id })).id).toBe(chat.id);
@@ -205,7 +215,10 @@ describe.each(await stores())('chats on %s', (kind) => {
 
   it('holds groups to the member limit, but not channels', async () => {
     const [o, a, b, c, d] = await Promise.all(['lim', 'm', 'm', 'm', 'm'].map((x) => t.user(name(x))));
-    expect(await fail(o!.client.createGroup({ title: 'Too big', memberIds: [a!.id, b!.id, c!.id, d!.id] }))).toMatchObject({ status: 409, code: 'member_limit_reached' });
+    expect(await fail(o!.client.createGroup({ title: 'Too big', memberIds: [a!.id, b!.id, c!.id, d!.id] }))).toMatchObject({
+      status: 409,
+      code: 'member_limit_reached',
+    });
     const g = await o!.client.createGroup({ title: 'Full', memberIds: [a!.id, b!.id, c!.id] });
     expect(await fail(o!.client.addMembers({ chatId: g.id, userIds: [d!.id] }))).toMatchObject({ status: 409, code: 'member_limit_reached' });
     expect((await o!.client.listMembers({ chatId: g.id })).members).toHaveLength(4);
@@ -263,7 +276,10 @@ describe.each(await stores())('chats on %s', (kind) => {
     expect(reply.replyToId).toBe(m1.id);
     const elsewhere = (await owner!.client.listChats()).chats.find((c) => c.kind === 'self')!;
     const outside = await owner!.client.sendMessage({ chatId: elsewhere.id, text: 'private note', clientMessageId: 'e3' });
-    expect(await fail(owner!.client.sendMessage({ chatId: g.id, text: 'bad reply', clientMessageId: 'e4', replyToId: outside.id }))).toMatchObject({ status: 400, code: 'invalid_request' });
+    expect(await fail(owner!.client.sendMessage({ chatId: g.id, text: 'bad reply', clientMessageId: 'e4', replyToId: outside.id }))).toMatchObject({
+      status: 400,
+      code: 'invalid_request',
+    });
 
     // A plain member cannot delete another's message; an admin can; the sender can.
     expect(await fail(mem!.client.deleteMessage({ chatId: g.id, messageId: reply.id }))).toMatchObject({ status: 403, code: 'forbidden' });
@@ -315,18 +331,25 @@ describe.each(await stores())('chats on %s', (kind) => {
     const ownerPhone = t.client();
     await ownerPhone.login({ username: owner!.username, password: owner!.password, deviceName: 'phone' });
     const [o1, o2, m1] = await Promise.all([rawSocket(t, owner!), rawSocket(t, { client: ownerPhone }), rawSocket(t, member!)]);
-    const userEvent = (type: string, chatId: string) => (f: any) => f.type === 'event' && f.event.log === 'user' && f.event.type === type && f.event.chatId === chatId;
-    const chatEvent = (type: string, chatId: string) => (f: any) => f.type === 'event' && f.event.log === 'chat' && f.event.type === type && f.event.chatId === chatId;
+    const userEvent = (type: string, chatId: string) => (f: any) =>
+      f.type === 'event' && f.event.log === 'user' && f.event.type === type && f.event.chatId === chatId;
+    const chatEvent = (type: string, chatId: string) => (f: any) =>
+      f.type === 'event' && f.event.log === 'chat' && f.event.type === type && f.event.chatId === chatId;
 
     const g = await owner!.client.createGroup({ title: 'Live', memberIds: [member!.id] });
     for (const s of [o1, o2]) await s.waitFor(userEvent('chat.joined', g.id));
     expect((await m1.waitFor(userEvent('chat.joined', g.id))).event).toMatchObject({ seq: 0 });
-    expect((await m1.waitFor(chatEvent('member.added', g.id))).event).toMatchObject({ seq: 1, actorId: owner!.id, member: { userId: member!.id, role: 'member' } });
+    expect((await m1.waitFor(chatEvent('member.added', g.id))).event).toMatchObject({
+      seq: 1,
+      actorId: owner!.id,
+      member: { userId: member!.id, role: 'member' },
+    });
 
     await owner!.client.updateChat({ chatId: g.id, title: 'Live!' });
     for (const s of [o1, o2, m1]) expect((await s.waitFor(chatEvent('chat.updated', g.id))).event).toMatchObject({ title: 'Live!', actorId: owner!.id });
     await owner!.client.setMemberRole({ chatId: g.id, userId: member!.id, role: 'admin' });
-    for (const s of [o1, o2, m1]) expect((await s.waitFor(chatEvent('member.updated', g.id))).event).toMatchObject({ member: { userId: member!.id, role: 'admin' } });
+    for (const s of [o1, o2, m1])
+      expect((await s.waitFor(chatEvent('member.updated', g.id))).event).toMatchObject({ member: { userId: member!.id, role: 'admin' } });
     // Muting is mine alone: my other device hears of it, the other member does not.
     await owner!.client.updateChat({ chatId: g.id, muted: true });
     expect((await o2.waitFor(userEvent('chat.muted', g.id))).event).toMatchObject({ muted: true });
@@ -372,9 +395,25 @@ describe.each(await stores())('chats on %s', (kind) => {
       for (const op of Object.values(item)) if (op.operationId) ids.add(op.operationId);
     }
     const wanted = [
-      'listChats', 'getChat', 'createPrivateChat', 'createGroup', 'createChannel', 'updateChat', 'deleteChat', 'leaveChat',
-      'listMembers', 'addMembers', 'removeMember', 'setMemberRole', 'transferOwnership',
-      'sendMessage', 'listMessages', 'editMessage', 'deleteMessage', 'markRead', 'getChanges',
+      'listChats',
+      'getChat',
+      'createPrivateChat',
+      'createGroup',
+      'createChannel',
+      'updateChat',
+      'deleteChat',
+      'leaveChat',
+      'listMembers',
+      'addMembers',
+      'removeMember',
+      'setMemberRole',
+      'transferOwnership',
+      'sendMessage',
+      'listMessages',
+      'editMessage',
+      'deleteMessage',
+      'markRead',
+      'getChanges',
     ];
     expect(wanted.filter((id) => !ids.has(id))).toEqual([]);
   });

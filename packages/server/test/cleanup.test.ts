@@ -10,7 +10,11 @@ type Table = 'sessions' | 'invites' | 'chats' | 'messages' | 'members' | 'chat_e
 
 /** How many rows of a table have this value in this column. */
 async function count(t: TestServer, table: Table, column: string, value: string): Promise<number> {
-  const row = await t.server.ctx.db.kysely.selectFrom(table).select((eb) => eb.fn.countAll().as('n')).where(column as never, '=', value as never).executeTakeFirstOrThrow();
+  const row = await t.server.ctx.db.kysely
+    .selectFrom(table)
+    .select((eb) => eb.fn.countAll().as('n'))
+    .where(column as never, '=', value as never)
+    .executeTakeFirstOrThrow();
   return Number(row.n);
 }
 
@@ -96,10 +100,6 @@ describe.each(await stores())('scheduled cleanup on %s', (kind) => {
   it('runs by itself at the configured interval', async () => {
     const u = await t.user('sleeper');
     offset = 120_000;
-    await eventually(
-      async () => (await count(t, 'sessions', 'id', u.session.sessionId)) === 0,
-      5000,
-      'the expired session to be removed',
-    );
+    await eventually(async () => (await count(t, 'sessions', 'id', u.session.sessionId)) === 0, 5000, 'the expired session to be removed');
   });
 });

@@ -31,7 +31,9 @@ describe.each(await stores())('concurrency on %s', (kind) => {
     const pairs: [TestUser, TestUser][] = [];
     for (let i = 0; i < people.length; i++) for (let j = i + 1; j < people.length; j++) pairs.push([people[i]!, people[j]!]);
     // 28 pairs, all racing at once, each from both sides at once.
-    const results = await Promise.all(pairs.map(([a, b]) => Promise.all([a.client.createPrivateChat({ userId: b.id }), b.client.createPrivateChat({ userId: a.id })])));
+    const results = await Promise.all(
+      pairs.map(([a, b]) => Promise.all([a.client.createPrivateChat({ userId: b.id }), b.client.createPrivateChat({ userId: a.id })])),
+    );
     for (const [[a, b], [fromA, fromB]] of pairs.map((p, i) => [p, results[i]!] as const)) {
       expect(fromA.id, `${a.username} and ${b.username}`).toBe(fromB.id);
       expect(fromA.peer?.id).toBe(b.id);
@@ -126,14 +128,21 @@ describe.each(await stores())('concurrency on %s', (kind) => {
 
     const chatLog = polled.filter((e): e is ChatEvent => e.log === 'chat' && e.chatId === group.id);
     expect(chatLog.map((e) => e.seq)).toEqual(Array.from({ length: last - reader.chats[group.id]! }, (_, i) => reader.chats[group.id]! + 1 + i));
-    expect(chatLog.filter((e) => e.type === 'message.created').map((e) => e.message!.id).sort()).toEqual(all.map((m) => m.id).sort());
+    expect(
+      chatLog
+        .filter((e) => e.type === 'message.created')
+        .map((e) => e.message!.id)
+        .sort(),
+    ).toEqual(all.map((m) => m.id).sort());
   });
 
   it('lets nothing from a member removed mid-burst land after the removal', async () => {
     const [owner, member] = pool.slice(10, 12);
     for (let round = 0; round < 3; round++) {
       const group = await owner!.client.createGroup({ title: 'Burst', memberIds: [member!.id] });
-      const sends = Array.from({ length: 8 }, (_, i) => member!.client.sendMessage({ chatId: group.id, text: `b${i}`, clientMessageId: `b${round}-${i}` }).catch((e) => e));
+      const sends = Array.from({ length: 8 }, (_, i) =>
+        member!.client.sendMessage({ chatId: group.id, text: `b${i}`, clientMessageId: `b${round}-${i}` }).catch((e) => e),
+      );
       await new Promise((r) => setTimeout(r, 5 * round));
       await owner!.client.removeMember({ chatId: group.id, userId: member!.id });
       const outcomes = await Promise.all(sends);
@@ -164,7 +173,12 @@ describe.each(await stores())('concurrency on %s', (kind) => {
     const s1 = await rawSocket(t, me!);
     const s2 = await rawSocket(t, me!);
     const frame = { type: 'send', chatId: chat.id, text: 'via sockets', clientMessageId: 'ws-id' };
-    const [a1, a2, a3, h] = await Promise.all([s1.request(frame), s2.request(frame), s1.request(frame), me!.client.sendMessage({ chatId: chat.id, text: 'via http', clientMessageId: 'ws-id' })]);
+    const [a1, a2, a3, h] = await Promise.all([
+      s1.request(frame),
+      s2.request(frame),
+      s1.request(frame),
+      me!.client.sendMessage({ chatId: chat.id, text: 'via http', clientMessageId: 'ws-id' }),
+    ]);
     // Whichever copy committed first is the message; every other copy answers with it.
     expect(['via sockets', 'via http']).toContain(h.text);
     for (const a of [a1, a2, a3]) expect(a).toEqual({ type: 'ack', id: expect.any(String), message: h });
@@ -229,7 +243,9 @@ describe.each(await stores())('concurrency on %s', (kind) => {
     for (const r of await Promise.all(retried)) expect(r.message.id).toBe(byClientId.get(r.message.clientMessageId));
 
     // The log holds exactly the 40 messages, at consecutive positions: nothing half-written.
-    const log = (await owner!.client.getChanges({ userSeq: 0 })).events.filter((e): e is ChatEvent => e.log === 'chat' && e.chatId === group.id && e.seq > start);
+    const log = (await owner!.client.getChanges({ userSeq: 0 })).events.filter(
+      (e): e is ChatEvent => e.log === 'chat' && e.chatId === group.id && e.seq > start,
+    );
     expect(log.map((e) => e.seq)).toEqual(seqs);
     expect(log.every((e) => e.type === 'message.created')).toBe(true);
     expect((await owner!.client.getChat({ chatId: group.id })).lastSeq).toBe(start + 40);

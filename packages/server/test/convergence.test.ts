@@ -66,9 +66,17 @@ describe.each(await stores())('two people, two devices, three chats on %s', (kin
 
     // Live: each message reaches the other people and the sender's other device.
     const hi = await laptop.rt.send({ chatId: priv.id, text: 'hi bob' }).acked;
-    await eventually(() => bobs.replica.messages(priv.id).some((m) => m.id === hi.id) && phone.replica.messages(priv.id).some((m) => m.id === hi.id), 5000, 'hi');
+    await eventually(
+      () => bobs.replica.messages(priv.id).some((m) => m.id === hi.id) && phone.replica.messages(priv.id).some((m) => m.id === hi.id),
+      5000,
+      'hi',
+    );
     const reply = await bobs.rt.send({ chatId: priv.id, text: 'hi alice', replyToId: hi.id }).acked;
-    await eventually(() => laptop.replica.messages(priv.id).some((m) => m.id === reply.id) && phone.replica.messages(priv.id).some((m) => m.id === reply.id), 5000, 'reply');
+    await eventually(
+      () => laptop.replica.messages(priv.id).some((m) => m.id === reply.id) && phone.replica.messages(priv.id).some((m) => m.id === reply.id),
+      5000,
+      'reply',
+    );
     const g1 = await phone.rt.send({ chatId: group.id, text: 'where to?' }).acked;
     const g2 = await bobs.rt.send({ chatId: group.id, text: 'the coast' }).acked;
     const g3 = await carols.rt.send({ chatId: group.id, text: 'mountains' }).acked;
@@ -128,7 +136,9 @@ describe.each(await stores())('two people, two devices, three chats on %s', (kin
     // Exactly once: the queued message is there a single time.
     expect((await allMessages(bob!.client, group.id)).filter((m) => m.clientMessageId === queued.clientMessageId)).toEqual([sentLater]);
     const missed = bobs.events.slice(missedFrom);
-    expect(missed.filter((e) => e.log === 'chat').map((e) => e.type)).toEqual(expect.arrayContaining(['message.edited', 'message.deleted', 'message.created', 'member.removed']));
+    expect(missed.filter((e) => e.log === 'chat').map((e) => e.type)).toEqual(
+      expect.arrayContaining(['message.edited', 'message.deleted', 'message.created', 'member.removed']),
+    );
     for (const d of [laptop, phone, bobs]) for (const id of [priv.id, group.id, channel.id]) expectOrdered(d, id);
     // Carol left: her device forgot the group, and her log ends with leaving it.
     await eventually(() => carols.rt.cursor.chats[group.id] === undefined, 5000, 'carol to forget the group');
@@ -158,7 +168,11 @@ describe.each(await stores())('two people, two devices, three chats on %s', (kin
       away.rt.close();
       const m = await here.rt.send({ chatId: chat.id, text: `round ${round}` }).acked;
       await here.rt.send({ chatId: self.id, text: `note ${round}` }).acked;
-      await eve!.client.editMessage({ chatId: chat.id, messageId: (await eves.rt.send({ chatId: chat.id, text: `eve ${round}` }).acked).id, text: `eve ${round} (edited)` });
+      await eve!.client.editMessage({
+        chatId: chat.id,
+        messageId: (await eves.rt.send({ chatId: chat.id, text: `eve ${round}` }).acked).id,
+        text: `eve ${round} (edited)`,
+      });
       if (round > 0) await dana!.client.deleteMessage({ chatId: chat.id, messageId: m.id });
       await away.rt.connect();
       await converged([one, two, eves], [chat.id], eve!.client);

@@ -83,7 +83,11 @@ describe.each(await stores())('durability on %s', (kind) => {
 
     // And it keeps going: a retry of an in-flight send does not duplicate.
     const last = i - 1;
-    const retry = await new ParleyClient({ baseUrl: second.url, session: alice.session }).sendMessage({ chatId: chat.id, text: `acked ${last} ✓`, clientMessageId: `ws-${last}` });
+    const retry = await new ParleyClient({ baseUrl: second.url, session: alice.session }).sendMessage({
+      chatId: chat.id,
+      text: `acked ${last} ✓`,
+      clientMessageId: `ws-${last}`,
+    });
     expect((await allMessages(reader, chat.id)).filter((m) => m.clientMessageId === `ws-${last}`)).toEqual([retry]);
     second.kill();
     // Two process starts: slow on a busy machine.

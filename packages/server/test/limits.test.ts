@@ -3,12 +3,13 @@ import type { ParleyClient } from '@parley/sdk';
 import { startTestServer, stores, type TestServer, type TestUser } from './_harness.ts';
 import { rawSocket } from './_ws.ts';
 
-const fail = (p: Promise<unknown>) => p.then(
-  () => {
-    throw new Error('expected the call to fail');
-  },
-  (e) => e,
-);
+const fail = (p: Promise<unknown>) =>
+  p.then(
+    () => {
+      throw new Error('expected the call to fail');
+    },
+    (e) => e,
+  );
 
 /** What a user can see of their chats and one chat's content; equal before and after a refused call means nothing was written. */
 async function footprint(client: ParleyClient, chatId?: string) {
@@ -65,9 +66,15 @@ describe.each(await stores())('limits on %s', (kind) => {
     });
     s.close();
     // Editing is held to the same rule, and the message stays as it was.
-    expect(await fail(u.client.editMessage({ chatId: self.id, messageId: ok.id, text: 'c'.repeat(4097) }))).toMatchObject({ status: 400, code: 'message_too_long' });
+    expect(await fail(u.client.editMessage({ chatId: self.id, messageId: ok.id, text: 'c'.repeat(4097) }))).toMatchObject({
+      status: 400,
+      code: 'message_too_long',
+    });
     // Blank text is no message either.
-    expect(await fail(u.client.sendMessage({ chatId: self.id, text: ' \n\t ', clientMessageId: 'blank' }))).toMatchObject({ status: 400, code: 'invalid_request' });
+    expect(await fail(u.client.sendMessage({ chatId: self.id, text: ' \n\t ', clientMessageId: 'blank' }))).toMatchObject({
+      status: 400,
+      code: 'invalid_request',
+    });
     expect(await footprint(u.client, self.id)).toEqual(before);
     // The refused ids are still free.
     expect((await u.client.sendMessage({ chatId: self.id, text: 'short', clientMessageId: 'too-long' })).text).toBe('short');
@@ -108,7 +115,14 @@ describe.each(await stores())('limits on %s', (kind) => {
 
     // Fifteen members, six racing adds: exactly five get in.
     const racing = await owner.client.createGroup({ title: 'Race', memberIds: ids.slice(0, 14) });
-    const results = await Promise.all(ids.slice(20, 26).map((id) => owner.client.addMembers({ chatId: racing.id, userIds: [id] }).then(() => 'in', (e) => e.code)));
+    const results = await Promise.all(
+      ids.slice(20, 26).map((id) =>
+        owner.client.addMembers({ chatId: racing.id, userIds: [id] }).then(
+          () => 'in',
+          (e) => e.code,
+        ),
+      ),
+    );
     expect(results.filter((r) => r === 'in')).toHaveLength(5);
     expect(results.filter((r) => r === 'member_limit_reached')).toHaveLength(1);
     expect((await owner.client.listMembers({ chatId: racing.id })).members).toHaveLength(20);
@@ -136,7 +150,10 @@ describe.each(await stores())('limits on %s', (kind) => {
     expect(viaSdk).toMatchObject({ status: 429, code: 'rate_limited' });
     expect(viaSdk.retryAfter).toBeGreaterThanOrEqual(1);
     const s = await rawSocket(t, u);
-    expect(await s.request({ type: 'send', chatId: chat.id, text: 'and again', clientMessageId: 'm32' })).toMatchObject({ type: 'error', error: { code: 'rate_limited' } });
+    expect(await s.request({ type: 'send', chatId: chat.id, text: 'and again', clientMessageId: 'm32' })).toMatchObject({
+      type: 'error',
+      error: { code: 'rate_limited' },
+    });
     s.close();
     expect(await footprint(other.client, chat.id)).toEqual(before);
     expect((await other.client.listMessages({ chatId: chat.id })).messages).toHaveLength(30);
@@ -149,7 +166,12 @@ describe.each(await stores())('chat limit on %s', (kind) => {
   let t: TestServer;
   beforeAll(async () => {
     // Saved messages count: a user is in at most 4 chats.
-    t = await startTestServer(kind, { PARLEY_MAX_CHATS_PER_USER: '4', PARLEY_MAX_CHANNEL_SUBSCRIBERS: '3', PARLEY_MESSAGE_RATE: '2/2s', PARLEY_LOGIN_LIMIT: '1000/60s' });
+    t = await startTestServer(kind, {
+      PARLEY_MAX_CHATS_PER_USER: '4',
+      PARLEY_MAX_CHANNEL_SUBSCRIBERS: '3',
+      PARLEY_MESSAGE_RATE: '2/2s',
+      PARLEY_LOGIN_LIMIT: '1000/60s',
+    });
   });
   afterAll(async () => t?.close());
 
@@ -190,7 +212,14 @@ describe.each(await stores())('chat limit on %s', (kind) => {
 
   it('holds the limit when chats are created at the same instant', async () => {
     const u = await t.user('racer');
-    const results = await Promise.all(Array.from({ length: 6 }, (_, i) => u.client.createGroup({ title: `g${i}` }).then(() => 'ok', (e) => e.code)));
+    const results = await Promise.all(
+      Array.from({ length: 6 }, (_, i) =>
+        u.client.createGroup({ title: `g${i}` }).then(
+          () => 'ok',
+          (e) => e.code,
+        ),
+      ),
+    );
     expect(results.filter((r) => r === 'ok')).toHaveLength(3);
     expect(results.filter((r) => r === 'chat_limit_reached')).toHaveLength(3);
     expect((await u.client.listChats()).chats).toHaveLength(4);
@@ -198,7 +227,10 @@ describe.each(await stores())('chat limit on %s', (kind) => {
 
   it('holds channels to their own member limit', async () => {
     const [owner, a, b, c] = await Promise.all(['chowner', 'chsa', 'chsb', 'chsc'].map((x) => t.user(x)));
-    expect(await fail(owner!.client.createChannel({ title: 'Crowded', memberIds: [a!.id, b!.id, c!.id] }))).toMatchObject({ status: 409, code: 'member_limit_reached' });
+    expect(await fail(owner!.client.createChannel({ title: 'Crowded', memberIds: [a!.id, b!.id, c!.id] }))).toMatchObject({
+      status: 409,
+      code: 'member_limit_reached',
+    });
     const ch = await owner!.client.createChannel({ title: 'Cosy', memberIds: [a!.id, b!.id] });
     expect(await fail(owner!.client.addMembers({ chatId: ch.id, userIds: [c!.id] }))).toMatchObject({ status: 409, code: 'member_limit_reached' });
     expect((await owner!.client.listMembers({ chatId: ch.id })).members).toHaveLength(3);

@@ -1,6 +1,19 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ParleyClient } from '@parley/sdk';
-import { FrontDoor, TestRedis, created, freshStore, makeInvite, member, multiNodeUnavailable, readyz, startNode, waitFor, type Member, type Node } from './_multi-node.ts';
+import {
+  FrontDoor,
+  TestRedis,
+  created,
+  freshStore,
+  makeInvite,
+  member,
+  multiNodeUnavailable,
+  readyz,
+  startNode,
+  waitFor,
+  type Member,
+  type Node,
+} from './_multi-node.ts';
 import type { TestStore } from './_harness.ts';
 import { rawSocket } from './_ws.ts';
 
@@ -73,10 +86,14 @@ describe.skipIf(skip !== null)('two nodes losing Redis and PostgreSQL', () => {
     // Everyone converges through sync, whatever the bus missed.
     const all = [first.seq, first.seq + 1, first.seq + 2, first.seq + 3, fromBen.seq];
     for (const m of [ann, ben, cy]) {
-      await waitFor(`${m.name} to converge through sync`, async () => {
-        await m.rt.sync();
-        return created(m, group).length === all.length;
-      }, 5000);
+      await waitFor(
+        `${m.name} to converge through sync`,
+        async () => {
+          await m.rt.sync();
+          return created(m, group).length === all.length;
+        },
+        5000,
+      );
       expect(created(m, group).map((x) => x.seq)).toEqual(all);
     }
 
@@ -104,7 +121,7 @@ describe.skipIf(skip !== null)('two nodes losing Redis and PostgreSQL', () => {
     }
     console.log(`bus reported up on both nodes ${Date.now() - restartedAt} ms after Redis came back`);
     // Each node tells its sockets to resync once it listens again, so ben's device catches up by itself.
-    await resyncs.waitFor((f) => f.type === 'resync', 10_000, 'a resync frame from ben\'s node');
+    await resyncs.waitFor((f) => f.type === 'resync', 10_000, "a resync frame from ben's node");
     await waitFor('ben to get the message sent while his node could not hear it', () => created(ben, group).some((m) => m.id === unheard.id), 5000);
     resyncs.close();
     const after = await ann.rt.send({ chatId: group, text: 'after the outage' }).acked;
@@ -133,7 +150,10 @@ describe.skipIf(skip !== null)('two nodes losing Redis and PostgreSQL', () => {
   it('answers 503 service_unavailable while PostgreSQL is unreachable, stays up, and recovers when it returns', async () => {
     const cutAt = Date.now();
     await pgPath.cut();
-    for (const [m, n] of [[ann, nodes[0]!], [ben, nodes[1]!]] as const) {
+    for (const [m, n] of [
+      [ann, nodes[0]!],
+      [ben, nodes[1]!],
+    ] as const) {
       const res = await fetch(`${n.url}/api/v1/me`, { headers: { authorization: `Bearer ${m.client.session!.accessToken}` } }).catch((err) => {
         throw new Error(`${n.name} did not answer (exit ${n.proc.child.exitCode}): ${err}\n${n.proc.stderr()}\n${n.proc.stdout().slice(-3000)}`);
       });
@@ -158,11 +178,19 @@ describe.skipIf(skip !== null)('two nodes losing Redis and PostgreSQL', () => {
 
     await pgPath.open();
     const reopenedAt = Date.now();
-    for (const [m, n] of [[ann, nodes[0]!], [ben, nodes[1]!]] as const) {
-      await waitFor(`${n.name} to serve again`, async () => {
-        const res = await fetch(`${n.url}/api/v1/me`, { headers: { authorization: `Bearer ${m.client.session!.accessToken}` } });
-        return res.status === 200;
-      }, 10_000, 50);
+    for (const [m, n] of [
+      [ann, nodes[0]!],
+      [ben, nodes[1]!],
+    ] as const) {
+      await waitFor(
+        `${n.name} to serve again`,
+        async () => {
+          const res = await fetch(`${n.url}/api/v1/me`, { headers: { authorization: `Bearer ${m.client.session!.accessToken}` } });
+          return res.status === 200;
+        },
+        10_000,
+        50,
+      );
       expect((await readyz(n.url)).status).toBe(200);
     }
     console.log(`database outage of ${reopenedAt - cutAt} ms; both nodes served again ${Date.now() - reopenedAt} ms after it returned`);

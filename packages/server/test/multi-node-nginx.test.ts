@@ -5,7 +5,19 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TestRedis, created, freePort, freshStore, makeInvite, member, multiNodeUnavailable, startNode, waitFor, type Member, type Node } from './_multi-node.ts';
+import {
+  TestRedis,
+  created,
+  freePort,
+  freshStore,
+  makeInvite,
+  member,
+  multiNodeUnavailable,
+  startNode,
+  waitFor,
+  type Member,
+  type Node,
+} from './_multi-node.ts';
 import type { TestStore } from './_harness.ts';
 
 const NGINX = '/usr/sbin/nginx';
@@ -81,19 +93,28 @@ http {
   fastcgi_temp_path ${dir}/fastcgi;
   uwsgi_temp_path ${dir}/uwsgi;
   scgi_temp_path ${dir}/scgi;
-${nginxConfigFromDocs(port, nodes.map((n) => n.port))}
+${nginxConfigFromDocs(
+  port,
+  nodes.map((n) => n.port),
+)}
 }
 `;
     writeFileSync(path.join(dir, 'nginx.conf'), conf);
     nginx = spawn(NGINX, ['-p', dir, '-e', 'stderr', '-c', path.join(dir, 'nginx.conf')], { stdio: ['ignore', 'ignore', 'pipe'] });
     nginx.stderr!.setEncoding('utf8').on('data', (d: string) => (nginxLog += d));
-    await waitFor(`nginx to listen (${nginxLog})`, () => new Promise<boolean>((resolve) => {
-      const s = net.connect(port, '127.0.0.1', () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.on('error', () => resolve(false));
-    }), 10_000, 50);
+    await waitFor(
+      `nginx to listen (${nginxLog})`,
+      () =>
+        new Promise<boolean>((resolve) => {
+          const s = net.connect(port, '127.0.0.1', () => {
+            s.destroy();
+            resolve(true);
+          });
+          s.on('error', () => resolve(false));
+        }),
+      10_000,
+      50,
+    );
     front = `http://127.0.0.1:${port}`;
   }, 180_000);
 

@@ -1,7 +1,20 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { ParleyClient, ParleyRealtime, type WebSocketFactory } from '@parley/sdk';
-import { FrontDoor, TestRedis, created, freshStore, makeInvite, member, multiNodeUnavailable, readyz, startNode, waitFor, type Member, type Node } from './_multi-node.ts';
+import {
+  FrontDoor,
+  TestRedis,
+  created,
+  freshStore,
+  makeInvite,
+  member,
+  multiNodeUnavailable,
+  readyz,
+  startNode,
+  waitFor,
+  type Member,
+  type Node,
+} from './_multi-node.ts';
 import type { TestStore } from './_harness.ts';
 
 const skip = await multiNodeUnavailable();
@@ -48,7 +61,11 @@ describe.skipIf(skip !== null)('three nodes on PostgreSQL and Redis', () => {
   it('names its node on /readyz, in /metrics and on every log line', async () => {
     for (const n of nodes) {
       await waitFor('the start-up log line', () => n.proc.stdout().includes('"msg":"parley listening"'), 3000);
-      const logLines = n.proc.stdout().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
+      const logLines = n.proc
+        .stdout()
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l));
       for (const l of logLines) expect(l.node).toBe(n.name);
       const r = await readyz(n.url);
       expect(r).toEqual({ status: 200, body: { status: 'ready', store: 'up', bus: 'up', node: n.name } });
@@ -75,7 +92,12 @@ describe.skipIf(skip !== null)('three nodes on PostgreSQL and Redis', () => {
     await Promise.all([ann.rt.connect(), ben.rt.connect(), cat.rt.connect()]);
     const started = Date.now();
     const sent = await ann.rt.send({ chatId: group, text: 'hello from node 1' }).acked;
-    await waitFor('ben and cat to receive', () => created(ben, group).some((m) => m.id === sent.id) && created(cat, group).some((m) => m.id === sent.id), 5000, 2);
+    await waitFor(
+      'ben and cat to receive',
+      () => created(ben, group).some((m) => m.id === sent.id) && created(cat, group).some((m) => m.id === sent.id),
+      5000,
+      2,
+    );
     const latency = Date.now() - started;
     console.log(`cross-node delivery: send+ack+fan-out ${latency} ms`);
     expect(latency).toBeLessThan(1000);

@@ -191,7 +191,9 @@ describe.each(await stores())('operations on %s', (kind) => {
     // The list never shows whole codes.
     expect(listed.stdout).not.toContain(code);
     expect(listed.stdout).not.toContain(plainCode);
-    const user = await json(await post('/api/v1/auth/register', { inviteCode: plainCode, username: 'plain_user', password: 'plain password', displayName: 'P' }));
+    const user = await json(
+      await post('/api/v1/auth/register', { inviteCode: plainCode, username: 'plain_user', password: 'plain password', displayName: 'P' }),
+    );
     expect(user.isAdmin).toBe(false);
 
     const bad = await parley('invite', 'create', '--uses', 'many');

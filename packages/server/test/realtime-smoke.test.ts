@@ -29,7 +29,10 @@ class Relay {
 
   private forward(client: net.Socket, port: number): void {
     const upstream = net.connect(port, '127.0.0.1');
-    for (const [from, to] of [[client, upstream], [upstream, client]] as const) {
+    for (const [from, to] of [
+      [client, upstream],
+      [upstream, client],
+    ] as const) {
       this.open.add(from);
       from.on('error', () => {});
       from.on('data', (d) => !this.frozen.has(client) && to.write(d));

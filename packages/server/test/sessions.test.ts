@@ -57,7 +57,10 @@ describe.each(await stores())('accounts and sessions on %s', (kind) => {
     // The whole session is gone: the legitimate holder is out too.
     const res = await fetch(`${t.url}/api/v1/me`, { headers: { authorization: `Bearer ${second.accessToken}` } });
     expect(res.status).toBe(401);
-    const again = await t.client().refreshSession({ refreshToken: second.refreshToken }).catch((e) => e);
+    const again = await t
+      .client()
+      .refreshSession({ refreshToken: second.refreshToken })
+      .catch((e) => e);
     expect(again).toMatchObject({ status: 401, code: 'refresh_token_invalid' });
   });
 
@@ -66,7 +69,7 @@ describe.each(await stores())('accounts and sessions on %s', (kind) => {
     // What two browser tabs share: the stored tokens, and a lock (navigator.locks in the web client).
     let stored: SessionTokens | null = u.session;
     let queue: Promise<unknown> = Promise.resolve();
-    const exclusive = <T,>(fn: () => Promise<T>): Promise<T> => {
+    const exclusive = <T>(fn: () => Promise<T>): Promise<T> => {
       const run = queue.then(fn);
       queue = run.catch(() => {});
       return run;
@@ -146,7 +149,14 @@ describe.each(await stores())('accounts and sessions on %s', (kind) => {
     await u.client.changePassword({ currentPassword: u.password, newPassword: 'a brand new password' });
     expect((await other.getMe().catch((e) => e)).status).toBe(401);
     expect(await u.client.getMe()).toMatchObject({ username: 'changer' });
-    expect((await t.client().login({ username: 'changer', password: u.password, deviceName: 'x' }).catch((e) => e)).code).toBe('invalid_credentials');
+    expect(
+      (
+        await t
+          .client()
+          .login({ username: 'changer', password: u.password, deviceName: 'x' })
+          .catch((e) => e)
+      ).code,
+    ).toBe('invalid_credentials');
     await t.client().login({ username: 'changer', password: 'a brand new password', deviceName: 'x' });
     const wrong = await u.client.changePassword({ currentPassword: 'not it at all', newPassword: 'whatever123' }).catch((e) => e);
     expect(wrong).toMatchObject({ status: 401, code: 'invalid_credentials' });
@@ -156,7 +166,12 @@ describe.each(await stores())('accounts and sessions on %s', (kind) => {
     const u = await t.user('profiled');
     expect(await u.client.updateMe({ displayName: '  Pro Filed  ' })).toMatchObject({ displayName: 'Pro Filed' });
     const other = await t.user('looker');
-    expect(await other.client.getUserByUsername({ username: 'PROFILED' })).toEqual({ id: u.id, username: 'profiled', displayName: 'Pro Filed', deleted: false });
+    expect(await other.client.getUserByUsername({ username: 'PROFILED' })).toEqual({
+      id: u.id,
+      username: 'profiled',
+      displayName: 'Pro Filed',
+      deleted: false,
+    });
     expect(await other.client.getUser({ userId: u.id })).toMatchObject({ username: 'profiled' });
     expect((await other.client.getUserByUsername({ username: 'nobody_here' }).catch((e) => e)).status).toBe(404);
   });
@@ -172,7 +187,14 @@ describe.each(await stores())('accounts and sessions on %s', (kind) => {
     expect((await fetch(`${t.url}/api/v1/me`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(401);
     expect(await other.client.getUser({ userId: u.id })).toEqual({ id: u.id, username: null, displayName: 'Deleted account', deleted: true });
     expect((await other.client.getUserByUsername({ username: 'leaver' }).catch((e) => e)).status).toBe(404);
-    expect((await t.client().login({ username: 'leaver', password: u.password, deviceName: 'x' }).catch((e) => e)).code).toBe('invalid_credentials');
+    expect(
+      (
+        await t
+          .client()
+          .login({ username: 'leaver', password: u.password, deviceName: 'x' })
+          .catch((e) => e)
+      ).code,
+    ).toBe('invalid_credentials');
     const invites = await t.server.ctx.db.kysely.selectFrom('invites').select('id').where('created_by', '=', u.id).execute();
     expect(invites).toHaveLength(0);
   });
@@ -189,7 +211,10 @@ describe.each(await stores())('accounts and sessions on %s', (kind) => {
     expect(invites[0]).toMatchObject({ id: created.id, uses: 1, codeHint: created.code!.slice(0, 4) });
     expect(invites[0]!.code).toBeUndefined();
     await u.client.revokeInvite({ inviteId: created.id });
-    const late = await t.client().register({ inviteCode: created.code!, username: 'friend2', password: 'friend password', displayName: 'F' }).catch((e) => e);
+    const late = await t
+      .client()
+      .register({ inviteCode: created.code!, username: 'friend2', password: 'friend password', displayName: 'F' })
+      .catch((e) => e);
     expect(late).toMatchObject({ status: 400, code: 'invite_revoked' });
     for (let i = 1; i < 10; i++) await u.client.createInvite({});
     const over = await u.client.createInvite({}).catch((e) => e);
@@ -207,7 +232,8 @@ describe.each(await stores())('accounts and sessions on %s', (kind) => {
     const phoneRt = realtimeFor({ ...u, client: phone, session: phoneTokens });
     await laptop.rt.connect();
     await phoneRt.rt.connect();
-    const ended = (events: SyncEvent[]) => events.filter((e) => e.log === 'user' && e.type === 'session.terminated').map((e) => (e as { sessionId?: string }).sessionId);
+    const ended = (events: SyncEvent[]) =>
+      events.filter((e) => e.log === 'user' && e.type === 'session.terminated').map((e) => (e as { sessionId?: string }).sessionId);
 
     await u.client.terminateSession({ sessionId: phoneTokens.sessionId });
     await eventually(() => ended(laptop.events).includes(phoneTokens.sessionId), 5000, 'the laptop to hear the phone session ended');

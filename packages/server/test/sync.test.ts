@@ -75,7 +75,8 @@ describe.each(await stores())('sync on %s', (kind) => {
     const live = await rawSocket(t, { client: phone });
 
     // 1000+ changes while the device is away: sends, edits, deletes, member changes, reads, joins and leaves.
-    const send = (u: TestUser | { client: typeof phone }, chatId: string, i: number, tag: string) => u.client.sendMessage({ chatId, text: `${tag} ${i} ✓`, clientMessageId: `${tag}-${i}` });
+    const send = (u: TestUser | { client: typeof phone }, chatId: string, i: number, tag: string) =>
+      u.client.sendMessage({ chatId, text: `${tag} ${i} ✓`, clientMessageId: `${tag}-${i}` });
     const privTasks: (() => Promise<unknown>)[] = [];
     for (let i = 0; i < 290; i++) {
       privTasks.push(async () => {
@@ -116,7 +117,10 @@ describe.each(await stores())('sync on %s', (kind) => {
     await Promise.all([lanes(3, privTasks), lanes(3, groupTasks), lanes(1, memberTasks), lanes(2, otherTasks)]);
     // A chat that begins while the device is away.
     const joined = await carol!.client.createGroup({ title: 'New while away', memberIds: [me!.id] });
-    await lanes(4, Array.from({ length: 20 }, (_, i) => () => send(carol!, joined.id, i, 'j')));
+    await lanes(
+      4,
+      Array.from({ length: 20 }, (_, i) => () => send(carol!, joined.id, i, 'j')),
+    );
     await phone.markRead({ chatId: priv.id, seq: 1_000_000 });
 
     const chats = [priv, group, channel, self, joined];
@@ -145,17 +149,26 @@ describe.each(await stores())('sync on %s', (kind) => {
       for (const c of chats) {
         const from = c.id === joined.id ? 0 : initial.cursor.chats[c.id]!;
         const got = ofChat(events, c.id);
-        expect(got.map((e) => e.seq), c.title).toEqual(range(from, lastSeq[c.id]!));
-        expect(got.map((e) => [e.seq, e.type, e.message?.id ?? null])).toEqual(ofChat(liveEvents, c.id).filter((e) => e.seq > from).map((e) => [e.seq, e.type, e.message?.id ?? null]));
+        expect(
+          got.map((e) => e.seq),
+          c.title,
+        ).toEqual(range(from, lastSeq[c.id]!));
+        expect(got.map((e) => [e.seq, e.type, e.message?.id ?? null])).toEqual(
+          ofChat(liveEvents, c.id)
+            .filter((e) => e.seq > from)
+            .map((e) => [e.seq, e.type, e.message?.id ?? null]),
+        );
         expect(cursor.chats[c.id]).toBe(lastSeq[c.id]);
       }
       // Nothing of the chat I was removed from after my removal, and it is out of the cursor.
       expect(cursor.chats[leaving.id]).toBeUndefined();
       expect(events.filter((e) => e.log === 'chat' && e.chatId === leaving.id)).toEqual([]);
       // Member changes came through.
-      expect(ofChat(events, group.id).filter((e) => e.type.startsWith('member.')).map((e) => e.type)).toEqual(
-        Array.from({ length: 7 }, () => ['member.added', 'member.updated', 'member.removed']).flat(),
-      );
+      expect(
+        ofChat(events, group.id)
+          .filter((e) => e.type.startsWith('member.'))
+          .map((e) => e.type),
+      ).toEqual(Array.from({ length: 7 }, () => ['member.added', 'member.updated', 'member.removed']).flat());
       if (reference) expect(events.filter((e) => e.log === 'chat')).toEqual(reference.filter((e) => e.log === 'chat'));
       reference ??= events;
     }
@@ -206,7 +219,10 @@ describe.each(await stores())('sync on %s', (kind) => {
       await rt.connect();
       rt.close();
       expect(got.filter((e) => e.log === 'user')).toEqual(whole.events.filter((e) => e.log === 'user'));
-      expect(ofChat(got, group.id).map((e) => e.seq), `pages of ${syncPageSize}`).toEqual(ofChat(whole.events, group.id).map((e) => e.seq));
+      expect(
+        ofChat(got, group.id).map((e) => e.seq),
+        `pages of ${syncPageSize}`,
+      ).toEqual(ofChat(whole.events, group.id).map((e) => e.seq));
       expect(rt.cursor).toEqual(whole.cursor);
     }
   });
@@ -259,7 +275,9 @@ describe.each(await stores())('sync on %s', (kind) => {
     writing = false;
     await writer;
     await rt.connect();
-    const finals = Object.fromEntries(await Promise.all([self.id, priv.id, ...groups].map(async (id) => [id, (await me!.client.getChat({ chatId: id })).lastSeq] as const)));
+    const finals = Object.fromEntries(
+      await Promise.all([self.id, priv.id, ...groups].map(async (id) => [id, (await me!.client.getChat({ chatId: id })).lastSeq] as const)),
+    );
     await eventually(() => Object.entries(finals).every(([id, seq]) => rt.cursor.chats[id] === seq), 10_000, 'the realtime client to converge');
     rt.close();
 

@@ -37,15 +37,28 @@ export interface Browser {
 }
 
 /** One person's browser: its own profile in a fresh temp dir, so storage is never shared. */
-export async function openBrowser(name: string, baseUrl: string, viewport = { width: 1200, height: 800 }, colorScheme: 'light' | 'dark' = 'light'): Promise<Browser> {
+export async function openBrowser(
+  name: string,
+  baseUrl: string,
+  viewport = { width: 1200, height: 800 },
+  colorScheme: 'light' | 'dark' = 'light',
+): Promise<Browser> {
   const dir = mkdtempSync(path.join(tmpdir(), `parley-${name}-`));
-  const context = await chromium.launchPersistentContext(dir, { executablePath: CHROMIUM, args: ARGS, headless: true, viewport, colorScheme, baseURL: baseUrl });
+  const context = await chromium.launchPersistentContext(dir, {
+    executablePath: CHROMIUM,
+    args: ARGS,
+    headless: true,
+    viewport,
+    colorScheme,
+    baseURL: baseUrl,
+  });
   context.setDefaultTimeout(15_000);
   const page = context.pages()[0] ?? (await context.newPage());
   page.on('dialog', (d) => void d.accept());
   page.on('pageerror', (err) => console.error(`[${name}] page error: ${err.message}`));
   page.on('console', (msg) => {
-    if (msg.type() === 'error' && !/Failed to load resource|ERR_INTERNET_DISCONNECTED|WebSocket/.test(msg.text())) console.error(`[${name}] console: ${msg.text()}`);
+    if (msg.type() === 'error' && !/Failed to load resource|ERR_INTERNET_DISCONNECTED|WebSocket/.test(msg.text()))
+      console.error(`[${name}] console: ${msg.text()}`);
   });
   return {
     name,

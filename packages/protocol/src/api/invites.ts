@@ -28,9 +28,7 @@ export const createInvite = endpoint({
   status: 201,
   body: Strict({
     maxUses: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, description: 'How many accounts it may create (default 1)' })),
-    expiresInSeconds: Type.Optional(
-      Type.Integer({ minimum: 60, maximum: 31_536_000, description: 'Lifetime in seconds (default 7 days)' }),
-    ),
+    expiresInSeconds: Type.Optional(Type.Integer({ minimum: 60, maximum: 31_536_000, description: 'Lifetime in seconds (default 7 days)' })),
   }),
   response: Invite,
   errors: ['unauthorized', 'invalid_request', 'invite_limit_reached'],

@@ -16,7 +16,13 @@ describe('buildConfig()', () => {
     const config = buildConfig({});
     expect(config.http).toEqual({ port: 8080, host: '127.0.0.1', trustProxy: false });
     expect(config.db.kind).toBe('sqlite');
-    expect(config.limits).toMatchObject({ messageLength: 4096, groupMembers: 20, chatsPerUser: 500, messages: { points: 30, seconds: 10 }, login: { points: 10, seconds: 60 } });
+    expect(config.limits).toMatchObject({
+      messageLength: 4096,
+      groupMembers: 20,
+      chatsPerUser: 500,
+      messages: { points: 30, seconds: 10 },
+      login: { points: 10, seconds: 60 },
+    });
     expect(config.sessions.accessTtlMs).toBe(900_000);
     expect(config.redisUrl).toBeNull();
   });

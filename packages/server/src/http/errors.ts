@@ -6,7 +6,10 @@ import { BODY_LIMIT } from './constants.ts';
 
 export function sendError(reply: FastifyReply, err: AppError): FastifyReply {
   for (const [k, v] of Object.entries(err.headers)) reply.header(k, v);
-  return reply.status(err.status).type('application/json').send({ error: { code: err.code, message: err.message } });
+  return reply
+    .status(err.status)
+    .type('application/json')
+    .send({ error: { code: err.code, message: err.message } });
 }
 
 interface ValidationIssue {

@@ -24,7 +24,9 @@ export function bearerToken(req: RequestLike): string | undefined {
 
 /** The token a browser offers as the `parley.token.<token>` WebSocket subprotocol. */
 export function subprotocolToken(req: RequestLike): string | undefined {
-  const offered = String(req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
+  const offered = String(req.headers['sec-websocket-protocol'] ?? '')
+    .split(',')
+    .map((p) => p.trim());
   const token = offered.find((p) => p.startsWith(WS_TOKEN_PREFIX))?.slice(WS_TOKEN_PREFIX.length);
   return token && TOKEN.test(token) ? token : undefined;
 }

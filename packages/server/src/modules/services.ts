@@ -26,4 +26,3 @@ export interface Actor {
   ip: string;
   userAgent: string;
 }
-

@@ -6,11 +6,38 @@ const ME = 'me';
 const BOB = 'bob';
 
 function message(seq: number, senderId: string, over: Partial<Message> = {}): Message {
-  return { id: `m${seq}`, chatId: 'c1', seq, senderId, kind: 'text', text: `text ${seq}`, clientMessageId: `k${seq}`, replyToId: null, createdAt: '2026-03-01T10:00:00.000Z', editedAt: null, deletedAt: null, ...over };
+  return {
+    id: `m${seq}`,
+    chatId: 'c1',
+    seq,
+    senderId,
+    kind: 'text',
+    text: `text ${seq}`,
+    clientMessageId: `k${seq}`,
+    replyToId: null,
+    createdAt: '2026-03-01T10:00:00.000Z',
+    editedAt: null,
+    deletedAt: null,
+    ...over,
+  };
 }
 
 function chat(over: Partial<Chat> = {}): Chat {
-  return { id: 'c1', kind: 'group', title: 'Team', ownerId: ME, role: 'owner', memberCount: 2, lastSeq: 4, lastMessage: message(4, BOB), readSeq: 4, unreadCount: 0, muted: false, createdAt: '2026-03-01T09:00:00.000Z', ...over };
+  return {
+    id: 'c1',
+    kind: 'group',
+    title: 'Team',
+    ownerId: ME,
+    role: 'owner',
+    memberCount: 2,
+    lastSeq: 4,
+    lastMessage: message(4, BOB),
+    readSeq: 4,
+    unreadCount: 0,
+    muted: false,
+    createdAt: '2026-03-01T09:00:00.000Z',
+    ...over,
+  };
 }
 
 function event(type: ChatEvent['type'], seq: number, over: Partial<ChatEvent> = {}): ChatEvent {

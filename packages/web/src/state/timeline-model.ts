@@ -48,7 +48,10 @@ export const TimelineModel = createModel((client: ParleyClient, onError: (err: u
     /** A window around a position, to come back to where the reader was. */
     loadAround(chatId: string, seq: number) {
       return guarded(chatId, 'initial', async () => {
-        const [before, after] = await Promise.all([client.listMessages({ chatId, before: seq + 1, limit: PAGE }), client.listMessages({ chatId, after: seq, limit: PAGE })]);
+        const [before, after] = await Promise.all([
+          client.listMessages({ chatId, before: seq + 1, limit: PAGE }),
+          client.listMessages({ chatId, after: seq, limit: PAGE }),
+        ]);
         return { messages: mergeMessages(before.messages, after.messages), hasOlder: before.hasMore, hasNewer: after.hasMore };
       });
     },
@@ -61,7 +64,9 @@ export const TimelineModel = createModel((client: ParleyClient, onError: (err: u
       return guarded(chatId, side, async () => {
         const page = await client.listMessages({ chatId, [older ? 'before' : 'after']: edge.seq, limit: PAGE });
         const loaded = get(chatId).value.messages;
-        return older ? { messages: mergeMessages(page.messages, loaded), hasOlder: page.hasMore } : { messages: mergeMessages(loaded, page.messages), hasNewer: page.hasMore };
+        return older
+          ? { messages: mergeMessages(page.messages, loaded), hasOlder: page.hasMore }
+          : { messages: mergeMessages(loaded, page.messages), hasNewer: page.hasMore };
       });
     },
     /** Applies a live or synced change to a loaded window. */

@@ -44,7 +44,14 @@ export function App() {
           <h1 class="brand">Parley</h1>
           <nav class="toolbar" aria-label="Main">
             {TOOLBAR.map((l) => (
-              <a key={l.page} class="icon-button" href={`#/${l.page}`} aria-current={first === l.page ? 'page' : undefined} aria-label={l.label ? l.label + displayName : l.title} title={l.title}>
+              <a
+                key={l.page}
+                class="icon-button"
+                href={`#/${l.page}`}
+                aria-current={first === l.page ? 'page' : undefined}
+                aria-label={l.label ? l.label + displayName : l.title}
+                title={l.title}
+              >
                 {l.icon}
               </a>
             ))}
@@ -52,7 +59,13 @@ export function App() {
         </header>
         <ChatList />
       </aside>
-      <main class="main">{main ?? <div class="pane placeholder"><p>Choose a chat, or start one with +.</p></div>}</main>
+      <main class="main">
+        {main ?? (
+          <div class="pane placeholder">
+            <p>Choose a chat, or start one with +.</p>
+          </div>
+        )}
+      </main>
       <Notice />
     </div>
   );
@@ -63,7 +76,11 @@ function SavedRedirect() {
   useEffect(() => {
     if (saved) location.replace(`#/chat/${encodeURIComponent(saved.id)}`);
   }, [saved?.id]);
-  return <div class="pane placeholder"><p>Saved messages are not available.</p></div>;
+  return (
+    <div class="pane placeholder">
+      <p>Saved messages are not available.</p>
+    </div>
+  );
 }
 
 function ConnectionBanner() {

@@ -57,7 +57,12 @@ export function RegisterScreen() {
   const action = useAction();
   const submit = action.form(async (v) => {
     if (v.password !== v.confirm) throw new Error('The passwords do not match');
-    await app.register({ inviteCode: v.code!.trim(), username: v.username!.trim(), password: v.password!, displayName: v.displayName!.trim() || v.username!.trim() });
+    await app.register({
+      inviteCode: v.code!.trim(),
+      username: v.username!.trim(),
+      password: v.password!,
+      displayName: v.displayName!.trim() || v.username!.trim(),
+    });
     location.hash = '#/';
   });
   return (

@@ -31,7 +31,14 @@ export function ChatInfoScreen({ chatId }: { chatId: string }) {
       <div class="page-body">
         <ErrorText error={list.error} />
         {canManage && (
-          <form class="card" aria-label="Rename" onSubmit={(e) => (e.preventDefault(), act(() => client.updateChat({ chatId, title: formValues(e.currentTarget as HTMLFormElement).title!.trim() })))}>
+          <form
+            class="card"
+            aria-label="Rename"
+            onSubmit={(e) => (
+              e.preventDefault(),
+              act(() => client.updateChat({ chatId, title: formValues(e.currentTarget as HTMLFormElement).title!.trim() }))
+            )}
+          >
             <label>
               Name
               <input name="title" required maxLength={128} defaultValue={chat.title} />
@@ -56,12 +63,19 @@ export function ChatInfoScreen({ chatId }: { chatId: string }) {
                   </span>
                   <span class="role">{ROLE_LABEL[m.role]}</span>
                   {isOwner && !self && m.role !== 'owner' && (
-                    <button type="button" onClick={() => act(() => client.setMemberRole({ chatId, userId: m.user.id, role: m.role === 'admin' ? 'member' : 'admin' }))}>
+                    <button
+                      type="button"
+                      onClick={() => act(() => client.setMemberRole({ chatId, userId: m.user.id, role: m.role === 'admin' ? 'member' : 'admin' }))}
+                    >
                       {m.role === 'admin' ? 'Remove admin' : 'Make admin'}
                     </button>
                   )}
                   {canManage && !self && m.role !== 'owner' && (isOwner || m.role !== 'admin') && (
-                    <button type="button" aria-label={`Remove ${m.user.displayName}`} onClick={() => confirm(`Remove ${m.user.displayName}?`) && act(() => client.removeMember({ chatId, userId: m.user.id }))}>
+                    <button
+                      type="button"
+                      aria-label={`Remove ${m.user.displayName}`}
+                      onClick={() => confirm(`Remove ${m.user.displayName}?`) && act(() => client.removeMember({ chatId, userId: m.user.id }))}
+                    >
                       Remove
                     </button>
                   )}
@@ -71,7 +85,16 @@ export function ChatInfoScreen({ chatId }: { chatId: string }) {
           </ul>
         </div>
         {canManage && (
-          <form class="card" aria-label="Add members" onSubmit={(e) => (e.preventDefault(), act(async () => client.addMembers({ chatId, userIds: await resolveUsernames(client, formValues(e.currentTarget as HTMLFormElement).usernames ?? '') })))}>
+          <form
+            class="card"
+            aria-label="Add members"
+            onSubmit={(e) => (
+              e.preventDefault(),
+              act(async () =>
+                client.addMembers({ chatId, userIds: await resolveUsernames(client, formValues(e.currentTarget as HTMLFormElement).usernames ?? '') }),
+              )
+            )}
+          >
             <label>
               Add by username (separated by commas)
               <input name="usernames" required autocomplete="off" />
@@ -81,7 +104,11 @@ export function ChatInfoScreen({ chatId }: { chatId: string }) {
         )}
         <div class="card actions-row">
           {chat.kind !== 'private' && !isOwner && (
-            <button type="button" class="danger" onClick={() => confirm(`Leave ${chat.title}?`) && client.leaveChat({ chatId }).then(() => (location.hash = '#/'), list.fail)}>
+            <button
+              type="button"
+              class="danger"
+              onClick={() => confirm(`Leave ${chat.title}?`) && client.leaveChat({ chatId }).then(() => (location.hash = '#/'), list.fail)}
+            >
               Leave
             </button>
           )}

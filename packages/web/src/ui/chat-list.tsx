@@ -28,13 +28,17 @@ export function ChatList() {
         const label = `${c.title}${online ? ', online' : ''}${unread ? `, ${unread} unread` : ''}`;
         return (
           <li key={c.id}>
-            <a href={`#/chat/${encodeURIComponent(c.id)}`} class={`chat-row${openChatId.value === c.id ? ' active' : ''}`} aria-label={label} aria-current={openChatId.value === c.id ? 'page' : undefined} data-chat-id={c.id}>
+            <a
+              href={`#/chat/${encodeURIComponent(c.id)}`}
+              class={`chat-row${openChatId.value === c.id ? ' active' : ''}`}
+              aria-label={label}
+              aria-current={openChatId.value === c.id ? 'page' : undefined}
+              data-chat-id={c.id}
+            >
               <Avatar name={c.title} self={c.kind === 'self'} online={online} />
               <span class="chat-row-body">
                 <span class="chat-row-top">
-                  <span class="chat-title">
-                    {c.title}
-                  </span>
+                  <span class="chat-title">{c.title}</span>
                   {c.lastMessage && <time class="when">{formatWhen(c.lastMessage.createdAt)}</time>}
                 </span>
                 <span class="chat-row-bottom">

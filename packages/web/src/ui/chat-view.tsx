@@ -50,7 +50,15 @@ export function ChatView({ chatId }: { chatId: string }) {
 
   const outbox = app.connection.outbox.value;
   const myId = app.session.me.value?.id;
-  const rows = useMemo(() => buildRows(t, outbox.filter((p) => p.chatId === chatId), myId), [t, outbox]);
+  const rows = useMemo(
+    () =>
+      buildRows(
+        t,
+        outbox.filter((p) => p.chatId === chatId),
+        myId,
+      ),
+    [t, outbox],
+  );
 
   if (!chat) {
     return (
@@ -121,9 +129,11 @@ function ChatHeader({ chat }: { chat: Chat }) {
   const peer = chat.kind === 'private' ? chat.peer : undefined;
   const p = peer ? app.people.presence.value[peer.id] : undefined;
   let subtitle: string;
-  if (typers.length > 0) subtitle = chat.kind === 'private' ? 'typing…' : `${typers.map((u) => userName(app.people, u)).join(', ')} ${typers.length > 1 ? 'are' : 'is'} typing…`;
+  if (typers.length > 0)
+    subtitle = chat.kind === 'private' ? 'typing…' : `${typers.map((u) => userName(app.people, u)).join(', ')} ${typers.length > 1 ? 'are' : 'is'} typing…`;
   else if (chat.kind === 'self') subtitle = 'Notes and links for yourself';
-  else if (peer) subtitle = peer.deleted ? 'Deleted account' : p?.online ? 'online' : p?.lastSeenAt ? `last seen ${formatWhen(p.lastSeenAt)}` : `@${peer.username}`;
+  else if (peer)
+    subtitle = peer.deleted ? 'Deleted account' : p?.online ? 'online' : p?.lastSeenAt ? `last seen ${formatWhen(p.lastSeenAt)}` : `@${peer.username}`;
   else subtitle = `${chat.memberCount} ${chat.kind === 'channel' ? 'subscribers' : 'members'}`;
   return (
     <header class="pane-header">
@@ -213,7 +223,14 @@ function Composer({ chat, inputRef, replyTo, editing, onCancel, onSent }: Compos
     }
   }
 
-  const context = editing ? { label: 'Editing', text: editing.text ?? '' } : replyTo ? { label: `Replying to ${replyTo.senderId === app.session.me.value?.id ? 'yourself' : userName(app.people, replyTo.senderId)}`, text: replyTo.text ?? '' } : null;
+  const context = editing
+    ? { label: 'Editing', text: editing.text ?? '' }
+    : replyTo
+      ? {
+          label: `Replying to ${replyTo.senderId === app.session.me.value?.id ? 'yourself' : userName(app.people, replyTo.senderId)}`,
+          text: replyTo.text ?? '',
+        }
+      : null;
   const over = length > max;
   return (
     <form class="composer" onSubmit={submit} aria-label="Send a message">
@@ -229,7 +246,15 @@ function Composer({ chat, inputRef, replyTo, editing, onCancel, onSent }: Compos
         </div>
       )}
       <div class="composer-row">
-        <textarea ref={inputRef} rows={1} aria-label="Message" placeholder={chat.kind === 'channel' ? 'Broadcast a message' : 'Message'} onKeyDown={onKeyDown} onInput={onInput} maxLength={65536} />
+        <textarea
+          ref={inputRef}
+          rows={1}
+          aria-label="Message"
+          placeholder={chat.kind === 'channel' ? 'Broadcast a message' : 'Message'}
+          onKeyDown={onKeyDown}
+          onInput={onInput}
+          maxLength={65536}
+        />
         <button type="submit" class="send" aria-label={editing ? 'Save' : 'Send'} disabled={over}>
           {editing ? '✓' : '➤'}
         </button>

@@ -79,7 +79,13 @@ export function InvitesScreen() {
           {invites.length === 0 && <p class="hint">None yet.</p>}
           <ul class="invites" aria-label="Your invites">
             {invites.map((i) => {
-              const state = i.revokedAt ? 'revoked' : i.expiresAt && Date.parse(i.expiresAt) < Date.now() ? 'expired' : i.uses >= i.maxUses ? 'used up' : 'active';
+              const state = i.revokedAt
+                ? 'revoked'
+                : i.expiresAt && Date.parse(i.expiresAt) < Date.now()
+                  ? 'expired'
+                  : i.uses >= i.maxUses
+                    ? 'used up'
+                    : 'active';
               return (
                 <li key={i.id}>
                   <span>
@@ -87,7 +93,12 @@ export function InvitesScreen() {
                     <span class="hint"> · {i.expiresAt ? `expires ${formatFull(i.expiresAt)}` : 'never expires'}</span>
                   </span>
                   {state === 'active' && (
-                    <button type="button" class="danger" aria-label={`Revoke invite ${i.codeHint}`} onClick={() => list.act(() => client.revokeInvite({ inviteId: i.id }))}>
+                    <button
+                      type="button"
+                      class="danger"
+                      aria-label={`Revoke invite ${i.codeHint}`}
+                      onClick={() => list.act(() => client.revokeInvite({ inviteId: i.id }))}
+                    >
                       Revoke
                     </button>
                   )}

@@ -9,7 +9,14 @@ type MultiKind = 'group' | 'channel';
 /** The group and channel forms differ only in their words. */
 const MULTI: Record<MultiKind, { form: string; heading: string; hint?: string; name: string; members: string; submit: string }> = {
   group: { form: 'Create a group', heading: 'Group', name: 'Group name', members: 'Members (usernames, separated by commas)', submit: 'Create group' },
-  channel: { form: 'Create a channel', heading: 'Channel', hint: 'Admins post, subscribers read.', name: 'Channel name', members: 'Subscribers (usernames, separated by commas)', submit: 'Create channel' },
+  channel: {
+    form: 'Create a channel',
+    heading: 'Channel',
+    hint: 'Admins post, subscribers read.',
+    name: 'Channel name',
+    members: 'Subscribers (usernames, separated by commas)',
+    submit: 'Create channel',
+  },
 };
 
 export function NewChatScreen() {

@@ -31,7 +31,12 @@ export function SessionsScreen() {
             {others.map((s) => (
               <li key={s.id}>
                 <SessionLine s={s} />
-                <button type="button" class="danger" aria-label={`Terminate ${s.deviceName}`} onClick={() => act(() => client.terminateSession({ sessionId: s.id }))}>
+                <button
+                  type="button"
+                  class="danger"
+                  aria-label={`Terminate ${s.deviceName}`}
+                  onClick={() => act(() => client.terminateSession({ sessionId: s.id }))}
+                >
                   Terminate
                 </button>
               </li>

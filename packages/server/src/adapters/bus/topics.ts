@@ -6,9 +6,7 @@ import type { Presence, SyncEvent } from '@parley/protocol';
  * for all of its recipients' sockets.
  */
 export type Delivery =
-  | { userIds: string[]; event: SyncEvent }
-  | { userIds: string[]; presence: Presence }
-  | { userIds: string[]; typing: { chatId: string; userId: string } };
+  { userIds: string[]; event: SyncEvent } | { userIds: string[]; presence: Presence } | { userIds: string[]; typing: { chatId: string; userId: string } };
 
 /** Sessions whose access tokens no longer hold. */
 export interface SessionIds {

@@ -134,7 +134,6 @@ export class Database {
     }
   }
 
-
   async ping(): Promise<boolean> {
     try {
       await sql`select 1`.execute(this.kysely);

@@ -10,14 +10,22 @@ describe('precompiled()', () => {
 
   beforeAll(async () => {
     const sqlite = new SQLite(':memory:');
-    db = new Kysely<DB>({ dialect: new SqliteDialect({ database: sqlite }), log: (e) => {
+    db = new Kysely<DB>({
+      dialect: new SqliteDialect({ database: sqlite }),
+      log: (e) => {
         if (e.level === 'query') statements++;
       },
     });
     await db.schema.createTable('members').addColumn('chat_id', 'text').addColumn('user_id', 'text').addColumn('role', 'text').execute();
     await db
       .insertInto('members')
-      .values([['c1', 'a'], ['c1', 'b'], ['c2', 'c']].map(([chat_id, user_id]) => ({ chat_id, user_id, role: 'member' })) as never)
+      .values(
+        [
+          ['c1', 'a'],
+          ['c1', 'b'],
+          ['c2', 'c'],
+        ].map(([chat_id, user_id]) => ({ chat_id, user_id, role: 'member' })) as never,
+      )
       .execute();
   });
   afterAll(async () => db?.destroy());
@@ -30,7 +38,9 @@ describe('precompiled()', () => {
   });
 
   it('precompiled() puts several arguments where the query uses them', async () => {
-    const one = precompiled((k, userId: string, chatId: string) => k.selectFrom('members').select('chat_id').where('user_id', '=', userId).where('chat_id', '=', chatId));
+    const one = precompiled((k, userId: string, chatId: string) =>
+      k.selectFrom('members').select('chat_id').where('user_id', '=', userId).where('chat_id', '=', chatId),
+    );
     expect(await one(db, 'a', 'c1')).toEqual([{ chat_id: 'c1' }]);
     expect(await one(db, 'a', 'c2')).toEqual([]);
   });

@@ -11,7 +11,12 @@ export async function findActiveUser(db: Kysely<DB>, userId: string): Promise<Us
 }
 
 export async function findUserByUsername(db: Kysely<DB>, username: string) {
-  return db.selectFrom('users').select(['id', 'username', 'display_name', 'deleted_at']).where('username', '=', username).where('deleted_at', 'is', null).executeTakeFirst();
+  return db
+    .selectFrom('users')
+    .select(['id', 'username', 'display_name', 'deleted_at'])
+    .where('username', '=', username)
+    .where('deleted_at', 'is', null)
+    .executeTakeFirst();
 }
 
 export async function findUserById(db: Kysely<DB>, userId: string) {

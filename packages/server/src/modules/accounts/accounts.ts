@@ -30,7 +30,17 @@ export async function register(s: AccountServices, input: RegisterInput): Promis
   const id = newId();
   return commit(s, async (work) => {
     const { admin } = await consumeInvite(work.tx, { code: input.inviteCode, now: work.now });
-    const row: UsersTable = { id, username, display_name: displayName, password_hash: passwordHash, is_admin: admin ? 1 : 0, created_at: work.now, disabled_at: null, deleted_at: null, event_seq: 0 };
+    const row: UsersTable = {
+      id,
+      username,
+      display_name: displayName,
+      password_hash: passwordHash,
+      is_admin: admin ? 1 : 0,
+      created_at: work.now,
+      disabled_at: null,
+      deleted_at: null,
+      event_seq: 0,
+    };
     try {
       await store.insertUser(work.tx, row);
     } catch (err) {

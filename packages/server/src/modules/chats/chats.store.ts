@@ -46,7 +46,9 @@ export async function memberIds(db: Kysely<DB>, chatId: string): Promise<string[
 }
 
 // Roles matter only in channels, so they are read there apart from the member list.
-const roleRows = precompiled((db, chatId: string, userId: string) => db.selectFrom('members').select('role').where('chat_id', '=', chatId).where('user_id', '=', userId));
+const roleRows = precompiled((db, chatId: string, userId: string) =>
+  db.selectFrom('members').select('role').where('chat_id', '=', chatId).where('user_id', '=', userId),
+);
 
 export async function roleIn(db: Kysely<DB>, options: { chatId: string; userId: string }): Promise<MemberRole | undefined> {
   return (await roleRows(db, options.chatId, options.userId))[0]?.role;
@@ -87,7 +89,10 @@ export async function findChatIdByPairKey(db: Kysely<DB>, pairKey: string): Prom
 
 /** A new chat with its first members counted in. */
 export async function insertChat(tx: Tx, chat: Omit<ChatsTable, 'last_seq' | 'deleted_at'>): Promise<void> {
-  await tx.insertInto('chats').values({ ...chat, last_seq: 0, deleted_at: null }).execute();
+  await tx
+    .insertInto('chats')
+    .values({ ...chat, last_seq: 0, deleted_at: null })
+    .execute();
 }
 
 export async function addToMemberCount(tx: Tx, options: { chatId: string; by: number }): Promise<void> {
@@ -102,7 +107,16 @@ export async function addToMemberCount(tx: Tx, options: { chatId: string; by: nu
 export async function insertMember(tx: Tx, member: { chatId: string; userId: string; role: MemberRole; joinedAt: number; seq: number }): Promise<void> {
   await tx
     .insertInto('members')
-    .values({ chat_id: member.chatId, user_id: member.userId, role: member.role, joined_at: member.joinedAt, joined_seq: member.seq, read_seq: member.seq, hidden_seq: null, muted: 0 })
+    .values({
+      chat_id: member.chatId,
+      user_id: member.userId,
+      role: member.role,
+      joined_at: member.joinedAt,
+      joined_seq: member.seq,
+      read_seq: member.seq,
+      hidden_seq: null,
+      muted: 0,
+    })
     .execute();
 }
 
@@ -123,7 +137,12 @@ export async function setTitle(tx: Tx, options: { chatId: string; title: string 
 }
 
 export async function setMuted(tx: Tx, options: { chatId: string; userId: string; muted: boolean }): Promise<void> {
-  await tx.updateTable('members').set({ muted: options.muted ? 1 : 0 }).where('chat_id', '=', options.chatId).where('user_id', '=', options.userId).execute();
+  await tx
+    .updateTable('members')
+    .set({ muted: options.muted ? 1 : 0 })
+    .where('chat_id', '=', options.chatId)
+    .where('user_id', '=', options.userId)
+    .execute();
 }
 
 export async function setHiddenSeq(tx: Tx, options: { chatId: string; userId: string; seq: number }): Promise<void> {
@@ -198,7 +217,13 @@ export async function lastMessages(db: Kysely<DB>, chatIds: string[]): Promise<M
   const rows = await db
     .selectFrom('messages')
     .innerJoin(
-      (eb) => eb.selectFrom('messages').select(['chat_id', (e) => e.fn.max('seq').as('max_seq')]).where('chat_id', 'in', chatIds).groupBy('chat_id').as('latest'),
+      (eb) =>
+        eb
+          .selectFrom('messages')
+          .select(['chat_id', (e) => e.fn.max('seq').as('max_seq')])
+          .where('chat_id', 'in', chatIds)
+          .groupBy('chat_id')
+          .as('latest'),
       (join) => join.onRef('latest.chat_id', '=', 'messages.chat_id').onRef('latest.max_seq', '=', 'messages.seq'),
     )
     .selectAll('messages')

@@ -27,7 +27,9 @@ export async function loadChats(s: Services, options: { userId: string; chatIds?
     // A chat I deleted for myself stays out of my list until a newer message arrives.
     if (!includeHidden && r.hidden_seq !== null && (!lastMessage || Number(lastMessage.seq) <= Number(r.hidden_seq))) continue;
     const peer = peers.get(r.id);
-    chats.push(toChat(r, { lastMessage: lastMessage ? toMessage(lastMessage) : null, unreadCount: unread.get(r.id) ?? 0, ...(peer ? { peer: toUser(peer) } : {}) }));
+    chats.push(
+      toChat(r, { lastMessage: lastMessage ? toMessage(lastMessage) : null, unreadCount: unread.get(r.id) ?? 0, ...(peer ? { peer: toUser(peer) } : {}) }),
+    );
   }
   return chats.sort((a, b) => activity(b) - activity(a) || (a.id < b.id ? -1 : 1));
 }

@@ -12,7 +12,13 @@ import { requireTarget } from './members.ts';
 export async function giveRole(work: Work, change: { chatId: string; userId: string; role: store.MemberRole; actorId: string | null }): Promise<void> {
   const { chatId, userId, role, actorId } = change;
   await store.setRole(work.tx, { chatId, userId, role });
-  await recordChatEvent(work, { chatId, type: 'member.updated', actorId, recipients: await store.memberIds(work.tx, chatId), data: { member: { userId, role } } });
+  await recordChatEvent(work, {
+    chatId,
+    type: 'member.updated',
+    actorId,
+    recipients: await store.memberIds(work.tx, chatId),
+    data: { member: { userId, role } },
+  });
 }
 
 /** Hands a chat to a member, who becomes its owner. */

@@ -12,7 +12,11 @@ export async function deleteExpiredSessions(db: Kysely<DB>, options: { now: numb
   if (expired.length === 0) return { ids: [], found: 0 };
   const deleted = await db
     .deleteFrom('sessions')
-    .where('id', 'in', expired.map((r) => r.id))
+    .where(
+      'id',
+      'in',
+      expired.map((r) => r.id),
+    )
     .where('refresh_expires_at', '<=', options.now)
     .returning('id')
     .execute();

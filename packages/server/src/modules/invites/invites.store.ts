@@ -38,7 +38,17 @@ export async function findByCodeHash(tx: Tx, codeHash: string) {
   return tx
     .selectFrom('invites')
     .leftJoin('users', 'users.id', 'invites.created_by')
-    .select(['invites.id', 'invites.admin', 'invites.max_uses', 'invites.uses', 'invites.expires_at', 'invites.revoked_at', 'invites.created_by', 'users.disabled_at', 'users.deleted_at'])
+    .select([
+      'invites.id',
+      'invites.admin',
+      'invites.max_uses',
+      'invites.uses',
+      'invites.expires_at',
+      'invites.revoked_at',
+      'invites.created_by',
+      'users.disabled_at',
+      'users.deleted_at',
+    ])
     .where('invites.code_hash', '=', codeHash)
     .executeTakeFirst();
 }

@@ -15,7 +15,17 @@ export async function findSent(db: Kysely<DB>, sent: { chatId: string; senderId:
 }
 
 const insertMessageRow = precompiled(
-  (db: Kysely<DB>, id: string, chatId: string, seq: number, senderId: string, clientMessageId: string, text: string, replyToId: string | null, createdAt: number) =>
+  (
+    db: Kysely<DB>,
+    id: string,
+    chatId: string,
+    seq: number,
+    senderId: string,
+    clientMessageId: string,
+    text: string,
+    replyToId: string | null,
+    createdAt: number,
+  ) =>
     db.insertInto('messages').values({
       id,
       chat_id: chatId,

@@ -39,7 +39,13 @@ export async function editMessage(s: Services, actor: Actor, input: { chatId: st
     if (row.deleted_at !== null) throw new AppError('not_found', `Message "${input.messageId}" was deleted`);
     await setText(tx, { messageId: row.id, text, at: now });
     const updated = { ...row, text, edited_at: now };
-    await recordChatEvent(work, { chatId: input.chatId, type: 'message.edited', actorId: actor.userId, recipients: await memberIds(tx, input.chatId), message: updated });
+    await recordChatEvent(work, {
+      chatId: input.chatId,
+      type: 'message.edited',
+      actorId: actor.userId,
+      recipients: await memberIds(tx, input.chatId),
+      message: updated,
+    });
     return toMessage(updated);
   });
 }
@@ -54,6 +60,12 @@ export async function deleteMessage(s: Services, actor: Actor, input: { chatId: 
     if (row.sender_id !== actor.userId && !moderator) throw new AppError('forbidden', 'Only the sender or an admin can delete this message');
     await setDeleted(tx, { messageId: row.id, at: now });
     const tombstone = { ...row, text: null, deleted_at: now };
-    await recordChatEvent(work, { chatId: input.chatId, type: 'message.deleted', actorId: actor.userId, recipients: await memberIds(tx, input.chatId), message: tombstone });
+    await recordChatEvent(work, {
+      chatId: input.chatId,
+      type: 'message.deleted',
+      actorId: actor.userId,
+      recipients: await memberIds(tx, input.chatId),
+      message: tombstone,
+    });
   });
 }

@@ -27,9 +27,11 @@ export async function authenticate(s: Services, accessToken: string, device: Dev
   const hash = hashToken(accessToken);
   const now = s.now();
   // If the store cannot be reached, the lookup below (or the request itself) reports it.
-  await s.tokens.recheck(now, TOKEN_RECHECK_INTERVAL_MS, (ids) => currentAccessHashes(s, ids)).catch((err) => {
-    s.log.warn({ err }, 'token cache re-check failed');
-  });
+  await s.tokens
+    .recheck(now, TOKEN_RECHECK_INTERVAL_MS, (ids) => currentAccessHashes(s, ids))
+    .catch((err) => {
+      s.log.warn({ err }, 'token cache re-check failed');
+    });
   let resolved = s.tokens.get(hash, now);
   if (!resolved) {
     const row = await findByAccessHash(s.db.kysely, hash);

@@ -9,7 +9,12 @@ export type SessionTokenFields = Pick<
 >;
 
 export async function findLoginUser(db: Kysely<DB>, username: string) {
-  return db.selectFrom('users').select(['id', 'password_hash', 'disabled_at']).where('username', '=', username).where('deleted_at', 'is', null).executeTakeFirst();
+  return db
+    .selectFrom('users')
+    .select(['id', 'password_hash', 'disabled_at'])
+    .where('username', '=', username)
+    .where('deleted_at', 'is', null)
+    .executeTakeFirst();
 }
 
 /** Serialises sign-ins of one user (PostgreSQL), so the session limit holds under concurrency. */
@@ -23,7 +28,10 @@ export async function userIsActive(tx: Tx, userId: string): Promise<boolean> {
 }
 
 /** Updates a session of this user in place; false when the user has no such session. */
-export async function reuseSession(tx: Tx, options: { sessionId: string; userId: string; fields: SessionTokenFields & { device_name: string } }): Promise<boolean> {
+export async function reuseSession(
+  tx: Tx,
+  options: { sessionId: string; userId: string; fields: SessionTokenFields & { device_name: string } },
+): Promise<boolean> {
   const row = await tx
     .updateTable('sessions')
     .set(options.fields)
@@ -97,7 +105,11 @@ export async function findByAccessHash(db: Kysely<DB>, accessHash: string) {
 }
 
 export async function touchSession(db: Kysely<DB>, options: { sessionId: string; now: number; ip: string; userAgent: string }): Promise<void> {
-  await db.updateTable('sessions').set({ last_seen_at: options.now, ip: options.ip, user_agent: options.userAgent }).where('id', '=', options.sessionId).execute();
+  await db
+    .updateTable('sessions')
+    .set({ last_seen_at: options.now, ip: options.ip, user_agent: options.userAgent })
+    .where('id', '=', options.sessionId)
+    .execute();
 }
 
 export async function findSession(db: Kysely<DB>, sessionId: string): Promise<SessionsTable | undefined> {

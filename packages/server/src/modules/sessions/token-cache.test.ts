@@ -66,7 +66,15 @@ describe('TokenCache', () => {
     cache.set('h1', token('s1'), 0);
     cache.set('h2', token('s2'), 0);
     cache.set('h3', token('s3'), 0);
-    await cache.recheck(1000, 1000, async () => new Map([['s1', 'h1'], ['s2', 'rotated']]));
+    await cache.recheck(
+      1000,
+      1000,
+      async () =>
+        new Map([
+          ['s1', 'h1'],
+          ['s2', 'rotated'],
+        ]),
+    );
     expect(cache.get('h1', 1000)).toBeDefined();
     expect(cache.get('h2', 1000)).toBeUndefined();
     expect(cache.get('h3', 1000)).toBeUndefined();

@@ -45,7 +45,17 @@ describe.each(await stores())('event log store on %s', (kind) => {
     const id = newId();
     await ctx.db.kysely
       .insertInto('users')
-      .values({ id, username: `u${id.slice(0, 8)}`, display_name: 'U', password_hash: null, is_admin: 0, created_at: 0, disabled_at: null, deleted_at: null, event_seq: 0 })
+      .values({
+        id,
+        username: `u${id.slice(0, 8)}`,
+        display_name: 'U',
+        password_hash: null,
+        is_admin: 0,
+        created_at: 0,
+        disabled_at: null,
+        deleted_at: null,
+        event_seq: 0,
+      })
       .execute();
     return id;
   }
@@ -64,7 +74,10 @@ describe.each(await stores())('event log store on %s', (kind) => {
     const writers = 30;
     const seqs = await Promise.all(
       Array.from({ length: writers }, (_, i) =>
-        commit(ctx, async (work) => (await recordChatEvent(work, { chatId, type: 'chat.updated', actorId: null, recipients: [], data: { title: `t${i}` } })).seq),
+        commit(
+          ctx,
+          async (work) => (await recordChatEvent(work, { chatId, type: 'chat.updated', actorId: null, recipients: [], data: { title: `t${i}` } })).seq,
+        ),
       ),
     );
     expect([...seqs].sort((a, b) => a - b)).toEqual(Array.from({ length: writers }, (_, i) => i + 1));
@@ -76,7 +89,9 @@ describe.each(await stores())('event log store on %s', (kind) => {
 
   it('recordUserEvent() numbers one user log 1, 2, 3, … under concurrent appends, apart from other users', async () => {
     const [a, b] = [await newUser(), await newUser()];
-    await Promise.all(Array.from({ length: 20 }, (_, i) => commit(ctx, (work) => recordUserEvent(work, i % 2 ? a : b, { type: 'chat.muted', chatId: 'c', muted: true }))));
+    await Promise.all(
+      Array.from({ length: 20 }, (_, i) => commit(ctx, (work) => recordUserEvent(work, i % 2 ? a : b, { type: 'chat.muted', chatId: 'c', muted: true }))),
+    );
     for (const userId of [a, b]) {
       const rows = await userEventsAfter(ctx.db.kysely, { userId, after: 0, limit: 100 });
       expect(rows.map((r) => Number(r.seq))).toEqual(Array.from({ length: 10 }, (_, i) => i + 1));
@@ -117,7 +132,19 @@ describe.each(await stores())('event log store on %s', (kind) => {
     const chatId = await newChat(owner);
     const messageId = newId();
     await commit(ctx, async (work) => {
-      const message = { id: messageId, chat_id: chatId, seq: 1, sender_id: owner, client_message_id: 'c1', kind: 'text' as const, text: 'hi', reply_to_id: null, created_at: 5, edited_at: null, deleted_at: null };
+      const message = {
+        id: messageId,
+        chat_id: chatId,
+        seq: 1,
+        sender_id: owner,
+        client_message_id: 'c1',
+        kind: 'text' as const,
+        text: 'hi',
+        reply_to_id: null,
+        created_at: 5,
+        edited_at: null,
+        deleted_at: null,
+      };
       await work.tx.updateTable('chats').set({ last_seq: 1 }).where('id', '=', chatId).execute();
       await work.tx.insertInto('messages').values(message).execute();
       await recordChatEvent(work, { chatId, type: 'message.created', actorId: owner, recipients: [], message, seq: 1 });

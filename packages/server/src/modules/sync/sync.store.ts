@@ -71,7 +71,15 @@ export async function chatEventsAfter(db: Kysely<DB>, from: Map<string, number>,
     .limit(limit)
     .execute();
   return rows.map((r) => ({
-    row: { chat_id: r.chat_id, seq: Number(r.seq), type: r.type, message_id: r.message_id, actor_id: r.actor_id, data: r.data, created_at: Number(r.created_at) },
+    row: {
+      chat_id: r.chat_id,
+      seq: Number(r.seq),
+      type: r.type,
+      message_id: r.message_id,
+      actor_id: r.actor_id,
+      data: r.data,
+      created_at: Number(r.created_at),
+    },
     message:
       r.m_id == null
         ? null

@@ -3,7 +3,20 @@ import type { Message, PendingMessage } from '@parley/sdk';
 import { buildRows } from './build-rows.ts';
 
 function message(seq: number, createdAt: string, over: Partial<Message> = {}): Message {
-  return { id: `m${seq}`, chatId: 'c1', seq, senderId: 'bob', kind: 'text', text: `text ${seq}`, clientMessageId: `k${seq}`, replyToId: null, createdAt, editedAt: null, deletedAt: null, ...over };
+  return {
+    id: `m${seq}`,
+    chatId: 'c1',
+    seq,
+    senderId: 'bob',
+    kind: 'text',
+    text: `text ${seq}`,
+    clientMessageId: `k${seq}`,
+    replyToId: null,
+    createdAt,
+    editedAt: null,
+    deletedAt: null,
+    ...over,
+  };
 }
 
 const pending = (id: string): PendingMessage => ({ clientMessageId: id, chatId: 'c1', text: 'on its way', state: 'pending' });

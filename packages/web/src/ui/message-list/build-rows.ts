@@ -2,10 +2,7 @@ import type { Message, PendingMessage } from '@parley/sdk';
 import type { TimelineState } from '../../state/timeline-window.ts';
 import { dayKey, formatDay } from '../shared/format.ts';
 
-export type Row =
-  | { kind: 'day'; key: string; label: string }
-  | { kind: 'msg'; key: string; m: Message }
-  | { kind: 'pending'; key: string; p: PendingMessage };
+export type Row = { kind: 'day'; key: string; label: string } | { kind: 'msg'; key: string; m: Message } | { kind: 'pending'; key: string; p: PendingMessage };
 
 /**
  * Messages in order with a separator before each new day, then my messages still on their way

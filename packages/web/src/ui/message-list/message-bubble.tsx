@@ -10,20 +10,42 @@ export interface MessageActions {
   remove(m: Message): void;
 }
 
-export function MessageBubble({ m, chat, mine, read, canModerate, actions, replyTo }: { m: Message; chat: Chat; mine: boolean; read: boolean; canModerate: boolean; actions: MessageActions; replyTo?: Message }) {
+export function MessageBubble({
+  m,
+  chat,
+  mine,
+  read,
+  canModerate,
+  actions,
+  replyTo,
+}: {
+  m: Message;
+  chat: Chat;
+  mine: boolean;
+  read: boolean;
+  canModerate: boolean;
+  actions: MessageActions;
+  replyTo?: Message;
+}) {
   const app = useApp();
   const deleted = m.deletedAt !== null;
   const showSender = !mine && chat.kind === 'group';
   const canPost = !(chat.kind === 'channel' && chat.role === 'subscriber');
   const status = mine && chat.kind !== 'self' && chat.kind !== 'channel' ? (read ? 'Read' : 'Sent') : null;
   return (
-    <article class={`msg${mine ? ' mine' : ''}${deleted ? ' deleted' : ''}`} tabIndex={0} data-seq={m.seq} aria-label={`${mine ? 'You' : userName(app.people, m.senderId)} at ${formatTime(m.createdAt)}`}>
+    <article
+      class={`msg${mine ? ' mine' : ''}${deleted ? ' deleted' : ''}`}
+      tabIndex={0}
+      data-seq={m.seq}
+      aria-label={`${mine ? 'You' : userName(app.people, m.senderId)} at ${formatTime(m.createdAt)}`}
+    >
       {showSender && <div class="sender">{userName(app.people, m.senderId)}</div>}
       {m.replyToId && !deleted && (
         <div class="quote">
           {replyTo ? (
             <>
-              <strong>{replyTo.senderId === app.session.me.value?.id ? 'You' : userName(app.people, replyTo.senderId)}</strong> {replyTo.text ?? 'Message deleted'}
+              <strong>{replyTo.senderId === app.session.me.value?.id ? 'You' : userName(app.people, replyTo.senderId)}</strong>{' '}
+              {replyTo.text ?? 'Message deleted'}
             </>
           ) : (
             'Reply to an earlier message'

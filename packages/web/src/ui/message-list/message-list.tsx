@@ -40,11 +40,23 @@ export function MessageList({ chat, t, rows, actions, jump }: Props) {
   const atEnd = rows.length > 0 && last >= rows.length - 1 && v.isAtEnd(END_THRESHOLD);
 
   useLoadAtEdges({ ready, first, last, count: rows.length, t, load: (side) => void app.timelines.loadMore(chat.id, side) });
-  useMarkReadAtEnd({ ready, atEnd, hasNewer: t.hasNewer, newest: t.messages[t.messages.length - 1]?.seq ?? 0, readSeq: chat.readSeq, markRead: (seq) => app.markRead(chat.id, seq) });
+  useMarkReadAtEnd({
+    ready,
+    atEnd,
+    hasNewer: t.hasNewer,
+    newest: t.messages[t.messages.length - 1]?.seq ?? 0,
+    readSeq: chat.readSeq,
+    markRead: (seq) => app.markRead(chat.id, seq),
+  });
 
   const marks = app.chats.readMarks.value[chat.id] ?? {};
   const myId = app.session.me.value?.id;
-  const readByOthers = Math.max(0, ...Object.entries(marks).filter(([u]) => u !== myId).map(([, s]) => s));
+  const readByOthers = Math.max(
+    0,
+    ...Object.entries(marks)
+      .filter(([u]) => u !== myId)
+      .map(([, s]) => s),
+  );
   const canModerate = (chat.kind === 'group' || chat.kind === 'channel') && (chat.role === 'owner' || chat.role === 'admin');
 
   return (
@@ -62,7 +74,15 @@ export function MessageList({ chat, t, rows, actions, jump }: Props) {
                     <span>{row.label}</span>
                   </div>
                 ) : row.kind === 'msg' ? (
-                  <MessageBubble m={row.m} chat={chat} mine={row.m.senderId === myId} read={readByOthers >= row.m.seq} canModerate={canModerate} actions={actions} replyTo={row.m.replyToId ? t.messages.find((x) => x.id === row.m.replyToId) : undefined} />
+                  <MessageBubble
+                    m={row.m}
+                    chat={chat}
+                    mine={row.m.senderId === myId}
+                    read={readByOthers >= row.m.seq}
+                    canModerate={canModerate}
+                    actions={actions}
+                    replyTo={row.m.replyToId ? t.messages.find((x) => x.id === row.m.replyToId) : undefined}
+                  />
                 ) : (
                   <PendingBubble p={row.p} />
                 )}

@@ -2,7 +2,14 @@ import { useEffect } from 'preact/hooks';
 import type { TimelineState } from '../../state/timeline-window.ts';
 
 /** Loads the next page when the rows in view come within a few rows of either end of the window. */
-export function useLoadAtEdges(opts: { ready(): boolean; first: number; last: number; count: number; t: TimelineState; load(side: 'older' | 'newer'): void }): void {
+export function useLoadAtEdges(opts: {
+  ready(): boolean;
+  first: number;
+  last: number;
+  count: number;
+  t: TimelineState;
+  load(side: 'older' | 'newer'): void;
+}): void {
   const { first, last, count, t } = opts;
   useEffect(() => {
     if (!opts.ready() || t.loading !== 'idle') return;

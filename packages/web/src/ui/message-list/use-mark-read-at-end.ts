@@ -6,7 +6,14 @@ import { useEffect } from 'preact/hooks';
  * chat's: a read mark is itself a change in the chat. `ready` is asked each time (the list may
  * settle after this render).
  */
-export function useMarkReadAtEnd(opts: { ready(): boolean; atEnd: boolean; hasNewer: boolean; newest: number; readSeq: number; markRead(seq: number): void }): void {
+export function useMarkReadAtEnd(opts: {
+  ready(): boolean;
+  atEnd: boolean;
+  hasNewer: boolean;
+  newest: number;
+  readSeq: number;
+  markRead(seq: number): void;
+}): void {
   const { atEnd, hasNewer, newest, readSeq } = opts;
   useEffect(() => {
     const check = () => {

@@ -10,7 +10,16 @@ import { END_THRESHOLD, type RowVirtualizer } from './use-virtual-rows.ts';
  * messages are there, and remembers the place while the reader scrolls. `positioned` stays
  * false until then, so nothing loads or marks read from a list that has not settled.
  */
-export function useScrollRestore(chatId: string, { v, rows, rowsRef, scrollRef, t }: { v: RowVirtualizer; rows: Row[]; rowsRef: RefObject<Row[]>; scrollRef: RefObject<HTMLDivElement | null>; t: TimelineState }): { positioned: RefObject<boolean>; onScroll(): void } {
+export function useScrollRestore(
+  chatId: string,
+  {
+    v,
+    rows,
+    rowsRef,
+    scrollRef,
+    t,
+  }: { v: RowVirtualizer; rows: Row[]; rowsRef: RefObject<Row[]>; scrollRef: RefObject<HTMLDivElement | null>; t: TimelineState },
+): { positioned: RefObject<boolean>; onScroll(): void } {
   const positioned = useRef(false);
   const saveTimer = useRef<ReturnType<typeof setTimeout> | null>(null);
 

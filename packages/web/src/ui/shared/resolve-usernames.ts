@@ -2,7 +2,14 @@ import type { ParleyClient } from '@parley/sdk';
 
 /** The usernames in a comma or space separated list, without a leading @ and without repeats. */
 export function parseUsernames(text: string): string[] {
-  return [...new Set(text.split(/[\s,]+/).map((n) => n.replace(/^@/, '').trim()).filter(Boolean))];
+  return [
+    ...new Set(
+      text
+        .split(/[\s,]+/)
+        .map((n) => n.replace(/^@/, '').trim())
+        .filter(Boolean),
+    ),
+  ];
 }
 
 /** Finds users by username; all of them must exist. */

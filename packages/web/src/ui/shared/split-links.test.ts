@@ -7,7 +7,12 @@ describe('splitLinks()', () => {
   });
 
   it('cuts out http and https links between text', () => {
-    expect(splitLinks('see https://example.com/a?b=1 and http://x.org')).toEqual(['see ', { href: 'https://example.com/a?b=1' }, ' and ', { href: 'http://x.org' }]);
+    expect(splitLinks('see https://example.com/a?b=1 and http://x.org')).toEqual([
+      'see ',
+      { href: 'https://example.com/a?b=1' },
+      ' and ',
+      { href: 'http://x.org' },
+    ]);
   });
 
   it('leaves the punctuation after a link outside it', () => {
