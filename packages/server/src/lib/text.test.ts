@@ -53,4 +53,38 @@ describe('text rules', () => {
     expect(codeOf(() => normalizeDisplayName('😀'.repeat(65)))).toBe('invalid_request');
     expect(codeOf(() => normalizeDisplayName('  '))).toBe('invalid_request');
   });
+
+  it('names and titles refuse bidirectional formatting characters', () => {
+    // U+202E makes "moc.evil" render as "live.com"; U+2067/U+2069 isolate "admin" right-to-left.
+    expect(codeOf(() => normalizeDisplayName('moc.\u202eevil\u202c'))).toBe('invalid_request');
+    expect(codeOf(() => normalizeDisplayName('\u2067admin\u2069'))).toBe('invalid_request');
+    expect(codeOf(() => normalizeTitle('Team \u200f'))).toBe('invalid_request');
+  });
+
+  it("names and titles refuse text that shows nothing, by Unicode's default-ignorable property", () => {
+    for (const blank of ['\u200b', '\u3164', '\u00ad\u00ad', '\ufeff', ' \u200b\u2060 ']) {
+      expect(codeOf(() => normalizeDisplayName(blank))).toBe('invalid_request');
+      expect(codeOf(() => normalizeTitle(blank))).toBe('invalid_request');
+    }
+  });
+
+  it('names and titles refuse control characters, NUL and a lone surrogate', () => {
+    for (const bad of ['a\u0000b', 'tab\there', 'line\nbreak', 'x\u007f', 'x\ud800']) {
+      expect(codeOf(() => normalizeDisplayName(bad))).toBe('invalid_request');
+      expect(codeOf(() => normalizeTitle(bad))).toBe('invalid_request');
+    }
+  });
+
+  it('names keep emoji sequences joined by U+200D and letters of every script', () => {
+    expect(normalizeDisplayName('👩\u200d👩\u200d👧 family')).toBe('👩\u200d👩\u200d👧 family');
+    expect(normalizeDisplayName('Дмитрий')).toBe('Дмитрий');
+    expect(normalizeTitle('مرحبا')).toBe('مرحبا');
+  });
+
+  it('normalizeText() keeps line breaks and tabs but refuses NUL, a lone surrogate and invisible-only text', () => {
+    expect(normalizeText('a\n\tb', 10)).toBe('a\n\tb');
+    expect(codeOf(() => normalizeText('a\u0000b', 10))).toBe('invalid_request');
+    expect(codeOf(() => normalizeText('x\ud800', 10))).toBe('invalid_request');
+    expect(codeOf(() => normalizeText('\u200b\u200b', 10))).toBe('invalid_request');
+  });
 });

@@ -7,19 +7,47 @@ export function codePoints(text: string): number {
   return length;
 }
 
-/** A message text: NFC, not blank, at most `max` code points. */
+// Unicode's own character properties, not a hand-written list: controls (U+0000–U+001F, U+007F–U+009F),
+// the bidirectional formatting controls that reorder what is shown (U+202E renders "moc.evil" as "live.com"),
+// and the code points a renderer shows as nothing (zero-width space, Hangul filler, soft hyphen…).
+const NUL = /\0/u;
+const CONTROL = /\p{Cc}/u;
+const BIDI_CONTROL = /\p{Bidi_Control}/u;
+const INVISIBLE = /[\p{White_Space}\p{Default_Ignorable_Code_Point}]/gu;
+
+/** Whether anything would show: not only spaces and default-ignorable code points. */
+export function isVisible(text: string): boolean {
+  return text.replace(INVISIBLE, '').length > 0;
+}
+
+/** Text the database stores as given: no lone surrogate (it would read back as U+FFFD) and no NUL (PostgreSQL refuses it). */
+function assertStorable(text: string, what: string): void {
+  if (!text.isWellFormed()) throw new AppError('invalid_request', `${what} must not contain a lone surrogate`);
+  if (NUL.test(text)) throw new AppError('invalid_request', `${what} must not contain a NUL character`);
+}
+
+/** A name shown beside other names (display names, chat titles): no controls, no bidi overrides, not invisible. */
+function assertNameLike(name: string, what: string): void {
+  assertStorable(name, what);
+  if (CONTROL.test(name)) throw new AppError('invalid_request', `${what} must not contain control characters`);
+  if (BIDI_CONTROL.test(name)) throw new AppError('invalid_request', `${what} must not contain bidirectional formatting characters`);
+  if (!isVisible(name)) throw new AppError('invalid_request', `${what} must not be blank`);
+}
+
+/** A message text: NFC, storable, not blank or invisible, at most `max` code points. Line breaks and tabs stay. */
 export function normalizeText(text: string, max: number): string {
+  assertStorable(text, 'The message text');
   const clean = text.normalize('NFC');
-  if (clean.trim().length === 0) throw new AppError('invalid_request', 'The message text must not be blank');
+  if (!isVisible(clean)) throw new AppError('invalid_request', 'The message text must not be blank');
   const length = codePoints(clean);
   if (length > max) throw new AppError('message_too_long', `A message can be at most ${max} characters (got ${length})`);
   return clean;
 }
 
-/** A chat title: NFC, trimmed, not blank. */
+/** A chat title: NFC, trimmed, not blank or invisible, no controls or bidi overrides. */
 export function normalizeTitle(title: string): string {
   const clean = title.normalize('NFC').trim();
-  if (clean.length === 0) throw new AppError('invalid_request', 'The title must not be blank');
+  assertNameLike(clean, 'The title');
   return clean;
 }
 
@@ -32,9 +60,10 @@ export function normalizeUsername(username: string): string {
   return name;
 }
 
-/** A display name: NFC, trimmed, 1 to 64 code points. */
+/** A display name: NFC, trimmed, 1 to 64 code points, not invisible, no controls or bidi overrides. */
 export function normalizeDisplayName(name: string): string {
   const clean = name.normalize('NFC').trim();
+  assertNameLike(clean, 'Display name');
   const length = codePoints(clean);
   if (length < 1 || length > 64) throw new AppError('invalid_request', 'Display name must be 1 to 64 characters');
   return clean;
