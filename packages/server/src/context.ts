@@ -46,7 +46,7 @@ export async function createContext(config: Readonly<Config>, overrides: Context
   // What other nodes know this process by: unique even if two nodes are given the same name by
   // mistake, or a node restarts under its old name while its predecessor's presence entries live on.
   const instanceId = `${nodeId}#${newId().slice(0, 8)}`;
-  const db = await Database.open(config.db);
+  const db = await Database.open(config.db, { warn: (message) => log.warn(message) });
   db.onGroupCommit = (units) => metrics.groupCommitUnits.observe(units);
   let bus: Bus;
   let redisBus: RedisBus | undefined;

@@ -132,6 +132,15 @@ ${nginxConfigFromDocs(
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
+  it('keeps /metrics off the public side: 404 through nginx, served by each node directly', async () => {
+    for (const pathname of ['/metrics', '/metrics?x=1', '/metrics/']) expect((await fetch(`${front}${pathname}`)).status).toBe(404);
+    for (const n of nodes) {
+      const direct = await fetch(`${n.url}/metrics`);
+      expect(direct.status).toBe(200);
+      expect(await direct.text()).toContain('parley_node_info');
+    }
+  });
+
   it('serves the API and upgrades WebSockets through nginx, with no sticky sessions, and survives kill -9 of a node', async () => {
     const ready = await fetch(`${front}/readyz`);
     expect(ready.status).toBe(200);

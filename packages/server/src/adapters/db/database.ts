@@ -26,6 +26,19 @@ interface Unit {
   reject: (err: unknown) => void;
 }
 
+/**
+ * The SQLite file holds password hashes and every message: it is made owner-only (0600) before SQLite
+ * opens it, whatever the umask, and SQLite gives its -wal and -shm files the database file's mode. A
+ * data directory that others may enter is reported, since files put there by other tools are not covered.
+ */
+function createPrivateFile(dir: string, file: string, warn?: (message: string) => void): void {
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  fs.closeSync(fs.openSync(file, 'a', 0o600));
+  for (const f of [file, `${file}-wal`, `${file}-shm`]) if (fs.existsSync(f)) fs.chmodSync(f, 0o600);
+  const mode = fs.statSync(dir).mode & 0o777;
+  if ((mode & 0o077) !== 0) warn?.(`The data directory ${dir} is open to other users (mode ${mode.toString(8)}); chmod 700 it`);
+}
+
 /** The SQL store: one Kysely instance over SQLite or PostgreSQL, chosen by config. */
 export class Database {
   readonly kysely: Kysely<DB>;
@@ -40,10 +53,10 @@ export class Database {
     this.dialect = dialect;
   }
 
-  static async open(config: Config['db']): Promise<Database> {
+  static async open(config: Config['db'], options: { warn?: (message: string) => void } = {}): Promise<Database> {
     if (config.kind === 'sqlite') {
       const { default: SQLite } = await import('better-sqlite3');
-      fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+      createPrivateFile(config.dataDir, config.file, options.warn);
       const sqlite = new SQLite(config.file);
       sqlite.pragma('journal_mode = WAL');
       // NORMAL in WAL mode survives a crash of the process; FULL also survives power loss.
