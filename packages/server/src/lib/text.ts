@@ -11,6 +11,8 @@ export function codePoints(text: string): number {
 // the bidirectional formatting controls that reorder what is shown (U+202E renders "moc.evil" as "live.com"),
 // and the code points a renderer shows as nothing (zero-width space, Hangul filler, soft hyphen…).
 const NUL = /\0/u;
+// With the u flag a lone surrogate is read as one code point of category Cs; a pair is its astral character.
+const LONE_SURROGATE = /\p{Cs}/u;
 const CONTROL = /\p{Cc}/u;
 const BIDI_CONTROL = /\p{Bidi_Control}/u;
 const INVISIBLE = /[\p{White_Space}\p{Default_Ignorable_Code_Point}]/gu;
@@ -22,7 +24,7 @@ export function isVisible(text: string): boolean {
 
 /** Text the database stores as given: no lone surrogate (it would read back as U+FFFD) and no NUL (PostgreSQL refuses it). */
 function assertStorable(text: string, what: string): void {
-  if (!text.isWellFormed()) throw new AppError('invalid_request', `${what} must not contain a lone surrogate`);
+  if (LONE_SURROGATE.test(text)) throw new AppError('invalid_request', `${what} must not contain a lone surrogate`);
   if (NUL.test(text)) throw new AppError('invalid_request', `${what} must not contain a NUL character`);
 }
 
