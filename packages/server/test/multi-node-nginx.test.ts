@@ -76,7 +76,7 @@ describe.skipIf(skip !== null)('nodes behind nginx, configured as docs/deploy.md
 
   beforeAll(async () => {
     [store, redis] = await Promise.all([freshStore('postgres'), TestRedis.start()]);
-    const env = { ...(store.env as Record<string, string>), REDIS_URL: redis.url, PARLEY_TRUST_PROXY: 'true', PARLEY_MESSAGE_RATE: '1000/10s' };
+    const env = { ...(store.env as Record<string, string>), REDIS_URL: redis.url, PARLEY_TRUST_PROXY: 'loopback', PARLEY_MESSAGE_RATE: '1000/10s' };
     nodes.push(...(await Promise.all(['edge-1', 'edge-2'].map((n) => startNode(n, env)))));
     const port = await freePort();
     dir = mkdtempSync(path.join(tmpdir(), 'parley-nginx-'));

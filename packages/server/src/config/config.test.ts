@@ -74,4 +74,22 @@ describe('buildConfig()', () => {
     expect(problems({ PARLEY_NODE_ID: 'node one' })).toContain('PARLEY_NODE_ID');
     expect(buildConfig({ PARLEY_NODE_ID: 'node-1.a' }).nodeId).toBe('node-1.a');
   });
+
+  it("PARLEY_TRUST_PROXY takes true, false, or the proxies' addresses and CIDR ranges", () => {
+    expect(buildConfig({ PARLEY_TRUST_PROXY: 'true' }).http.trustProxy).toBe(true);
+    expect(buildConfig({ PARLEY_TRUST_PROXY: 'no' }).http.trustProxy).toBe(false);
+    expect(buildConfig({ PARLEY_TRUST_PROXY: '10.0.0.5, 192.168.0.0/16,::1,fd00::/8,loopback' }).http.trustProxy).toEqual([
+      '10.0.0.5',
+      '192.168.0.0/16',
+      '::1',
+      'fd00::/8',
+      'loopback',
+    ]);
+  });
+
+  it('PARLEY_TRUST_PROXY refuses what is neither an address nor a range, naming it', () => {
+    expect(problems({ PARLEY_TRUST_PROXY: '10.0.0.5,nginx' })).toMatch(/PARLEY_TRUST_PROXY .*"nginx"/);
+    expect(problems({ PARLEY_TRUST_PROXY: '10.0.0.0/33' })).toMatch(/PARLEY_TRUST_PROXY/);
+    expect(problems({ PARLEY_TRUST_PROXY: '10.0.0.0/8/1' })).toMatch(/PARLEY_TRUST_PROXY/);
+  });
 });

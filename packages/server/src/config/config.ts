@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { isIP } from 'node:net';
 import type { RawEnv } from './env.ts';
 
 export interface RateSpec {
@@ -7,7 +8,8 @@ export interface RateSpec {
 }
 
 export interface Config {
-  http: { port: number; host: string; trustProxy: boolean };
+  /** trustProxy: false, true (any sender), or the proxies' addresses and CIDR ranges whose X-Forwarded-For is believed. */
+  http: { port: number; host: string; trustProxy: boolean | string[] };
   db: { kind: 'sqlite'; dataDir: string; file: string; synchronous: 'normal' | 'full' } | { kind: 'postgres'; url: string };
   redisUrl: string | null;
   /** This node's name in logs, metrics and presence; a stable name (host, pod) when set, else generated */
@@ -27,6 +29,17 @@ export interface Config {
   };
   cleanupIntervalMs: number;
   ws: { maxBufferBytes: number; heartbeatMs: number };
+}
+
+const PROXY_RANGE_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+function isTrustedProxyEntry(entry: string): boolean {
+  if (PROXY_RANGE_NAMES.has(entry)) return true;
+  const [address, prefix, ...rest] = entry.split('/');
+  const family = isIP(address ?? '');
+  if (family === 0 || rest.length > 0) return false;
+  if (prefix === undefined) return true;
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
 }
 
 export class ConfigError extends Error {}
@@ -60,13 +73,15 @@ export function buildConfig(raw: RawEnv): Readonly<Config> {
     return { points: Number(m[1]), seconds: Number(m[2]) };
   }
 
-  function bool(name: keyof RawEnv, fallback: boolean): boolean {
-    const value = raw[name];
-    if (value === undefined) return fallback;
+  // Addresses, CIDR ranges, or the names proxy-addr knows for the private ranges.
+  function trustProxy(): boolean | string[] {
+    const value = raw.PARLEY_TRUST_PROXY;
+    if (value === undefined || ['0', 'false', 'no'].includes(value)) return false;
     if (['1', 'true', 'yes'].includes(value)) return true;
-    if (['0', 'false', 'no'].includes(value)) return false;
-    problems.push(`${name} must be true or false (got "${value}")`);
-    return fallback;
+    const entries = value.split(',').map((e) => e.trim());
+    const bad = entries.filter((e) => !isTrustedProxyEntry(e));
+    if (bad.length > 0) problems.push(`PARLEY_TRUST_PROXY must be true, false, or addresses and CIDR ranges separated by commas (not "${bad.join('", "')}")`);
+    return entries;
   }
 
   const port = int('PORT', 8080, 0, 65535);
@@ -98,7 +113,7 @@ export function buildConfig(raw: RawEnv): Readonly<Config> {
   if (!LOG_LEVELS.includes(logLevel)) problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got "${logLevel}")`);
 
   const config: Config = {
-    http: { port, host, trustProxy: bool('PARLEY_TRUST_PROXY', false) },
+    http: { port, host, trustProxy: trustProxy() },
     db,
     redisUrl,
     nodeId,

@@ -1,8 +1,11 @@
+import { isIP } from 'node:net';
 import { WS_TOKEN_PREFIX } from '@parley/protocol';
 
 /** What the HTTP API and the gateway read credentials from: the part of a request both have. */
 export interface RequestLike {
+  /** The client's address: from X-Forwarded-For when the sender is a trusted proxy, else the socket's. */
   ip: string;
+  socket?: { remoteAddress?: string };
   headers: Record<string, string | string[] | undefined>;
 }
 
@@ -31,6 +34,11 @@ export function subprotocolToken(req: RequestLike): string | undefined {
   return token && TOKEN.test(token) ? token : undefined;
 }
 
+/**
+ * The device a request comes from. A forwarded address that is not an IP address (a proxy passing on
+ * whatever a client wrote) is not believed: the socket's own address is recorded instead.
+ */
 export function deviceOf(req: RequestLike): DeviceInfo {
-  return { ip: req.ip, userAgent: String(req.headers['user-agent'] ?? '').slice(0, 512) };
+  const ip = isIP(req.ip) ? req.ip : (req.socket?.remoteAddress ?? '');
+  return { ip, userAgent: String(req.headers['user-agent'] ?? '').slice(0, 512) };
 }
