@@ -41,9 +41,13 @@ export function endpoint<
 
 type StaticOr<T, Else> = T extends TSchema ? Static<T> : Else;
 type Merge<A, B, C> = A & B & C;
+/** An input part an endpoint does not have: adds no fields. */
+type NoFields = Record<never, never>;
+type AnyPart = TObject | undefined;
 
 /** The flat input an SDK call takes: path params, query and body fields together. */
-export type InputOf<E> = E extends Endpoint<infer P, infer Q, infer B, any> ? Merge<StaticOr<P, {}>, StaticOr<Q, {}>, StaticOr<B, {}>> : never;
+export type InputOf<E> =
+  E extends Endpoint<infer P, infer Q, infer B, TSchema | undefined> ? Merge<StaticOr<P, NoFields>, StaticOr<Q, NoFields>, StaticOr<B, NoFields>> : never;
 
 /** What an SDK call resolves to. */
-export type OutputOf<E> = E extends Endpoint<any, any, any, infer R> ? StaticOr<R, void> : never;
+export type OutputOf<E> = E extends Endpoint<AnyPart, AnyPart, AnyPart, infer R> ? StaticOr<R, void> : never;

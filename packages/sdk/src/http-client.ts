@@ -22,7 +22,9 @@ export interface ClientOptions {
   loadSession?: () => SessionTokens | null;
 }
 
-type Call<E> = {} extends InputOf<E> ? (input?: InputOf<E>) => Promise<OutputOf<E>> : (input: InputOf<E>) => Promise<OutputOf<E>>;
+/** An input with no required field: the call may omit it. */
+type NoFields = Record<never, never>;
+type Call<E> = NoFields extends InputOf<E> ? (input?: InputOf<E>) => Promise<OutputOf<E>> : (input: InputOf<E>) => Promise<OutputOf<E>>;
 
 /** One typed method per API operation, named by its operationId. */
 export type ApiMethods = { [K in keyof Api]: Call<Api[K]> };
@@ -30,13 +32,13 @@ export type ApiMethods = { [K in keyof Api]: Call<Api[K]> };
 const NO_REFRESH = new Set(['login', 'register', 'refreshSession']);
 
 /**
- * The HTTP client. Every operation of the API is a method:
+ * The HTTP client. Every operation of the API is a method (see `ParleyClient` below for the type):
  * @example
  *   const client = new ParleyClient({ baseUrl: 'http://127.0.0.1:8080' });
  *   await client.login({ username: 'alice', password: '…', deviceName: 'laptop' });
  *   const me = await client.getMe();
  */
-export class ParleyClient {
+class HttpClient {
   readonly baseUrl: string;
   private tokens: SessionTokens | null;
   private readonly onSession?: (session: SessionTokens | null) => void;
@@ -54,9 +56,9 @@ export class ParleyClient {
     this.userAgent = options.userAgent;
     this.exclusive = options.exclusive ?? ((fn) => fn());
     this.loadSession = options.loadSession;
-    for (const [name, e] of Object.entries(api)) {
-      (this as any)[name] = (input?: object) => this.call(e as Endpoint, input ?? {});
-    }
+    // One method per descriptor, typed by ApiMethods below.
+    const methods = this as unknown as Record<string, (input?: object) => Promise<unknown>>;
+    for (const [name, e] of Object.entries(api)) methods[name] = (input) => this.call(e as Endpoint, input ?? {});
   }
 
   /** The current session's tokens, or null when signed out. */
@@ -152,5 +154,6 @@ export class ParleyClient {
   }
 }
 
-// The methods are attached in the constructor from the descriptors; this merges their types in.
-export interface ParleyClient extends ApiMethods {}
+/** The client with its methods: those are attached in the constructor from the descriptors. */
+export type ParleyClient = HttpClient & ApiMethods;
+export const ParleyClient = HttpClient as new (options: ClientOptions) => ParleyClient;

@@ -7,21 +7,28 @@ import {
   type Message,
   type Presence,
   type SyncCursor,
+  type ServerFrame,
   type SyncEvent,
   type UserEvent,
 } from '@parley/protocol';
 import { ParleyError } from './errors.ts';
 import type { ParleyClient } from './http-client.ts';
 
+/**
+ * A handler whose event type is checked both ways (as method parameters are), so the browser's
+ * handlers and the `ws` package's, each typed with its own event class, both fit.
+ */
+type Handler<E> = { handle(ev: E): void }['handle'];
+
 /** The part of the WebSocket API the client uses: the browser's, or the `ws` package's in Node. */
 export interface WebSocketLike {
   readonly readyState: number;
   send(data: string): void;
   close(code?: number, reason?: string): void;
-  onopen: ((ev: any) => void) | null;
-  onclose: ((ev: { code: number; reason: string }) => void) | null;
-  onmessage: ((ev: { data: any }) => void) | null;
-  onerror: ((ev: any) => void) | null;
+  onopen: Handler<unknown> | null;
+  onclose: Handler<{ code: number; reason: string }> | null;
+  onmessage: Handler<{ data: unknown }> | null;
+  onerror: Handler<unknown> | null;
 }
 export type WebSocketFactory = new (url: string, protocols: string[]) => WebSocketLike;
 
@@ -65,6 +72,9 @@ export interface RealtimeOptions {
   syncPageSize?: number;
 }
 
+/** The frames that answer a request of this client, matched to it by id. */
+type ServerReply = Extract<ServerFrame, { type: 'ack' | 'changes' | 'pong' | 'error' }>;
+
 const PERMANENT = new Set(['not_found', 'invalid_request', 'message_too_long', 'cannot_post', 'forbidden']);
 let counter = 0;
 
@@ -86,9 +96,9 @@ function newClientId(): string {
 export class ParleyRealtime {
   private readonly client: ParleyClient;
   private readonly Impl: WebSocketFactory;
-  private readonly listeners = new Map<keyof RealtimeEvents, Set<(v: any) => void>>();
+  private readonly listeners = new Map<keyof RealtimeEvents, Set<(v: never) => void>>();
   private readonly pending = new Map<string, PendingMessage & { resolve(m: Message): void; reject(e: Error): void; frameId?: string }>();
-  private readonly waiting = new Map<string, { resolve(v: any): void; reject(e: Error): void }>();
+  private readonly waiting = new Map<string, { resolve(v: ServerReply): void; reject(e: Error): void }>();
   private ws: WebSocketLike | null = null;
   private stateValue: ConnectionState = 'offline';
   private attempts = 0;
@@ -130,7 +140,7 @@ export class ParleyRealtime {
   }
 
   private emit<K extends keyof RealtimeEvents>(type: K, value: RealtimeEvents[K]): void {
-    for (const l of this.listeners.get(type) ?? []) l(value);
+    for (const l of this.listeners.get(type) ?? []) (l as (v: RealtimeEvents[K]) => void)(value);
   }
 
   private setState(state: ConnectionState): void {
@@ -257,18 +267,25 @@ export class ParleyRealtime {
     return true;
   }
 
-  private request<T>(frame: { type: string; [k: string]: unknown }): Promise<T> {
+  private request<T extends ServerReply['type']>(frame: { type: string; [k: string]: unknown }, answer: T): Promise<Extract<ServerReply, { type: T }>> {
     const id = newClientId();
-    return new Promise<T>((resolve, reject) => {
+    return new Promise((resolve, reject) => {
       if (!this.write({ ...frame, id })) return reject(new ParleyError('network_error', 'Not connected', 0));
-      this.waiting.set(id, { resolve, reject });
+      this.waiting.set(id, {
+        resolve: (reply) =>
+          reply.type === answer
+            ? resolve(reply as Extract<ServerReply, { type: T }>)
+            : reject(new ParleyError('invalid_reply', `Expected ${answer}, got ${reply.type}`, 0)),
+        reject,
+      });
     });
   }
 
   private onFrame(text: string): void {
-    let frame: any;
+    // The server's frames follow the protocol's schemas (ServerFrame); a frame of an unknown type is ignored.
+    let frame: ServerFrame;
     try {
-      frame = JSON.parse(text);
+      frame = JSON.parse(text) as ServerFrame;
     } catch {
       return;
     }
@@ -302,7 +319,7 @@ export class ParleyRealtime {
     }
   }
 
-  private reply(frame: any): void {
+  private reply(frame: ServerReply): void {
     const sent = [...this.pending.values()].find((p) => p.frameId !== undefined && p.frameId === frame.id);
     if (sent) {
       sent.frameId = undefined;
@@ -323,9 +340,10 @@ export class ParleyRealtime {
       }
       return;
     }
-    const waiter = frame.id ? this.waiting.get(frame.id) : undefined;
-    if (!waiter) return;
-    this.waiting.delete(frame.id);
+    const id = frame.id;
+    const waiter = id === undefined ? undefined : this.waiting.get(id);
+    if (id === undefined || !waiter) return;
+    this.waiting.delete(id);
     if (frame.type === 'error') waiter.reject(new ParleyError(frame.error.code, frame.error.message, 400));
     else waiter.resolve(frame);
   }
@@ -379,12 +397,15 @@ export class ParleyRealtime {
     try {
       do {
         this.syncAgain = false;
-        const changes = await this.request<{ events: SyncEvent[]; userSeq: number; chats: Record<string, number>; hasMore: boolean }>({
-          type: 'sync',
-          userSeq: this.cursor.userSeq,
-          chats: this.cursor.chats,
-          ...(this.syncPageSize ? { limit: this.syncPageSize } : {}),
-        });
+        const changes = await this.request(
+          {
+            type: 'sync',
+            userSeq: this.cursor.userSeq,
+            chats: this.cursor.chats,
+            ...(this.syncPageSize ? { limit: this.syncPageSize } : {}),
+          },
+          'changes',
+        );
         for (const e of changes.events) this.accept(e, false);
         this.cursor.userSeq = Math.max(this.cursor.userSeq, changes.userSeq);
         const chats: Record<string, number> = {};
@@ -462,7 +483,8 @@ export class ParleyRealtime {
 
   /** Marks a chat read up to a position. */
   async markRead(chatId: string, seq: number): Promise<{ readSeq: number; unreadCount: number }> {
-    const ack = await this.request<{ readSeq: number; unreadCount: number }>({ type: 'read', chatId, seq });
+    const ack = await this.request({ type: 'read', chatId, seq }, 'ack');
+    if (ack.readSeq === undefined || ack.unreadCount === undefined) throw new ParleyError('invalid_reply', 'The read reply lacks its position', 0);
     return { readSeq: ack.readSeq, unreadCount: ack.unreadCount };
   }
 

@@ -23,7 +23,7 @@ async function probePostgres(): Promise<boolean> {
     await client.query('select 1');
     return true;
   } catch (err) {
-    if (process.env.CI === 'true') throw new Error(`PostgreSQL suite cannot run under CI: ${(err as Error).message}`);
+    if (process.env.CI === 'true') throw new Error(`PostgreSQL suite cannot run under CI: ${(err as Error).message}`, { cause: err });
     console.warn(`Skipping the PostgreSQL suite: cannot connect to ${PG_ADMIN_URL} (${(err as Error).message})`);
     return false;
   } finally {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { ParleyClient, ParleyRealtime, type PendingMessage, type SyncEvent, type WebSocketFactory } from '@parley/sdk';
+import { type ParleyClient, ParleyRealtime, type PendingMessage, type SyncEvent, type WebSocketFactory } from '@parley/sdk';
 import { startTestServer, stores, type TestServer, type TestUser } from './_harness.ts';
 import { eventually } from './_realtime.ts';
 import { allMessages, ofChat, Replica } from './_sync.ts';
@@ -79,7 +79,7 @@ describe.each(await stores())('two people, two devices, three chats on %s', (kin
     );
     const g1 = await phone.rt.send({ chatId: group.id, text: 'where to?' }).acked;
     const g2 = await bobs.rt.send({ chatId: group.id, text: 'the coast' }).acked;
-    const g3 = await carols.rt.send({ chatId: group.id, text: 'mountains' }).acked;
+    await carols.rt.send({ chatId: group.id, text: 'mountains' }).acked;
     const post = await laptop.rt.send({ chatId: channel.id, text: 'Welcome' }).acked;
     // A subscriber's post fails for good and says so.
     const refused = bobs.rt.send({ chatId: channel.id, text: 'can I post?' });
