@@ -39,6 +39,15 @@ function createPrivateFile(dir: string, file: string, warn?: (message: string) =
   if ((mode & 0o077) !== 0) warn?.(`The data directory ${dir} is open to other users (mode ${mode.toString(8)}); chmod 700 it`);
 }
 
+/**
+ * Node 24.19 to 24.21 abort the process when V8 collects a statement of better-sqlite3 12 (their
+ * node::ObjectWrap removes a cleanup hook with no environment left); 24.22 fixed it.
+ */
+export function sqliteUnsafeNode(version: string): boolean {
+  const [major, minor] = version.replace(/^v/, '').split('.').map(Number);
+  return major === 24 && minor !== undefined && minor >= 19 && minor <= 21;
+}
+
 /** The SQL store: one Kysely instance over SQLite or PostgreSQL, chosen by config. */
 export class Database {
   readonly kysely: Kysely<DB>;
@@ -57,6 +66,7 @@ export class Database {
     if (config.kind === 'sqlite') {
       const { default: SQLite } = await import('better-sqlite3');
       createPrivateFile(config.dataDir, config.file, options.warn);
+      if (sqliteUnsafeNode(process.version)) options.warn?.(`Node ${process.version} can abort while using SQLite: upgrade to Node 24.22 or later`);
       const sqlite = new SQLite(config.file);
       sqlite.pragma('journal_mode = WAL');
       // NORMAL in WAL mode survives a crash of the process; FULL also survives power loss.
