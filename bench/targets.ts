@@ -34,6 +34,10 @@ export function parleyEnv(store: StoreMode, { dataDir, port }: { dataDir: string
     LOG_LEVEL: 'warn',
     PARLEY_MESSAGE_RATE: '1000000/1s',
     PARLEY_LOGIN_LIMIT: '1000000/1s',
+    // The load generator's users read and create as fast as they can: the bench measures the node, not its limits.
+    PARLEY_READ_RATE: '1000000/1s',
+    PARLEY_READS_IN_FLIGHT: '1000',
+    PARLEY_WRITE_RATE: '1000000/1s',
     PARLEY_MAX_SESSIONS: '1000',
     PARLEY_MAX_CHATS_PER_USER: '100000',
     PARLEY_ACCESS_TOKEN_TTL: '86400',

@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import { InFlight } from './lib/in-flight.ts';
 import { RateLimiterMemory, RateLimiterRedis, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { Config, RateSpec } from './config/config.ts';
 import type { Bus } from './adapters/bus/bus.ts';
@@ -79,6 +80,12 @@ export async function createContext(config: Readonly<Config>, overrides: Context
     limiters: {
       login: rateLimiter(redisBus?.client, 'login', config.limits.login),
       messages: rateLimiter(redisBus?.client, 'msg', config.limits.messages),
+      reads: rateLimiter(redisBus?.client, 'read', config.limits.reads),
+      readsInFlight: new InFlight(config.limits.readsInFlight),
+      writes: rateLimiter(redisBus?.client, 'write', config.limits.writes),
+      failedLogins: rateLimiter(redisBus?.client, 'loginfail', config.limits.failedLogins),
+      passwordChecks: rateLimiter(redisBus?.client, 'pwcheck', config.limits.passwordChecks),
+      failedRegistrations: rateLimiter(redisBus?.client, 'regfail', config.limits.failedRegistrations),
     },
     metrics,
     now: overrides.now ?? Date.now,

@@ -51,7 +51,11 @@ describe.each(await stores())('sync on %s', (kind) => {
 
   beforeAll(async () => {
     bus = new LossyBus();
-    t = await startTestServer(kind, { PARLEY_MESSAGE_RATE: '100000/10s', PARLEY_LOGIN_LIMIT: '1000/60s' }, { bus });
+    t = await startTestServer(
+      kind,
+      { PARLEY_MESSAGE_RATE: '100000/10s', PARLEY_WRITE_RATE: '100000/10s', PARLEY_READ_RATE: '100000/10s', PARLEY_LOGIN_LIMIT: '1000/60s' },
+      { bus },
+    );
   });
   afterAll(async () => t?.close());
 

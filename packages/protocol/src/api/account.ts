@@ -61,7 +61,7 @@ export const changePassword = endpoint({
   auth: true,
   status: 204,
   body: Strict({ currentPassword: Type.String({ minLength: 1, maxLength: 256 }), newPassword: PasswordField }),
-  errors: ['unauthorized', 'invalid_request', 'invalid_credentials'],
+  errors: ['unauthorized', 'invalid_request', 'invalid_credentials', 'rate_limited'],
 });
 
 export const deleteAccount = endpoint({
@@ -73,7 +73,7 @@ export const deleteAccount = endpoint({
   auth: true,
   status: 204,
   body: Strict({ password: Type.String({ minLength: 1, maxLength: 256 }) }),
-  errors: ['unauthorized', 'invalid_request', 'invalid_credentials'],
+  errors: ['unauthorized', 'invalid_request', 'invalid_credentials', 'rate_limited'],
 });
 
 export const getUserByUsername = endpoint({

@@ -50,7 +50,7 @@ export const register = endpoint({
   status: 201,
   body: Strict({ inviteCode: Type.String({ minLength: 1, maxLength: 128 }), username: Username, password: Password, displayName: DisplayName }),
   response: Me,
-  errors: ['invalid_request', 'invite_invalid', 'invite_expired', 'invite_revoked', 'invite_used_up', 'username_taken'],
+  errors: ['invalid_request', 'invite_invalid', 'invite_expired', 'invite_revoked', 'invite_used_up', 'username_taken', 'rate_limited'],
 });
 
 export const login = endpoint({

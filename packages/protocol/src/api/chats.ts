@@ -71,7 +71,7 @@ export const createPrivateChat = endpoint({
   auth: true,
   body: Strict({ userId: Id }),
   response: Chat,
-  errors: ['unauthorized', 'not_found', 'invalid_request', 'chat_limit_reached'],
+  errors: ['unauthorized', 'not_found', 'invalid_request', 'chat_limit_reached', 'rate_limited'],
 });
 
 export const createGroup = endpoint({
@@ -84,7 +84,7 @@ export const createGroup = endpoint({
   status: 201,
   body: Strict({ title: Title, memberIds: Type.Optional(UserIds) }),
   response: Chat,
-  errors: ['unauthorized', 'invalid_request', 'not_found', 'member_limit_reached', 'chat_limit_reached'],
+  errors: ['unauthorized', 'invalid_request', 'not_found', 'member_limit_reached', 'chat_limit_reached', 'rate_limited'],
 });
 
 export const createChannel = endpoint({
@@ -97,7 +97,7 @@ export const createChannel = endpoint({
   status: 201,
   body: Strict({ title: Title, memberIds: Type.Optional(UserIds) }),
   response: Chat,
-  errors: ['unauthorized', 'invalid_request', 'not_found', 'member_limit_reached', 'chat_limit_reached'],
+  errors: ['unauthorized', 'invalid_request', 'not_found', 'member_limit_reached', 'chat_limit_reached', 'rate_limited'],
 });
 
 export const updateChat = endpoint({
@@ -110,7 +110,7 @@ export const updateChat = endpoint({
   params: ChatParams,
   body: Strict({ title: Type.Optional(Title), muted: Type.Optional(Type.Boolean()) }),
   response: Chat,
-  errors: [...chatErrors, 'forbidden', 'invalid_request'],
+  errors: [...chatErrors, 'forbidden', 'invalid_request', 'rate_limited'],
 });
 
 export const deleteChat = endpoint({
@@ -160,7 +160,7 @@ export const addMembers = endpoint({
   params: ChatParams,
   body: Strict({ userIds: Type.Array(Id, { minItems: 1, maxItems: 1000, uniqueItems: true }) }),
   response: Strict({ members: Type.Array(Member) }),
-  errors: [...chatErrors, 'forbidden', 'invalid_request', 'member_limit_reached', 'chat_limit_reached', 'already_member'],
+  errors: [...chatErrors, 'forbidden', 'invalid_request', 'member_limit_reached', 'chat_limit_reached', 'already_member', 'rate_limited'],
 });
 
 export const removeMember = endpoint({

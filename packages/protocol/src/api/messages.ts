@@ -55,7 +55,7 @@ export const listMessages = endpoint({
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, description: 'At most 100 (default 50)' })),
   }),
   response: Strict({ messages: Type.Array(Message), hasMore: Type.Boolean({ description: 'More messages lie further in the asked direction' }) }),
-  errors: ['unauthorized', 'not_found', 'invalid_request'],
+  errors: ['unauthorized', 'not_found', 'invalid_request', 'rate_limited'],
 });
 
 export const editMessage = endpoint({
@@ -68,7 +68,7 @@ export const editMessage = endpoint({
   params: MessageParams,
   body: Strict({ text: Text }),
   response: Message,
-  errors: ['unauthorized', 'not_found', 'forbidden', 'invalid_request', 'message_too_long'],
+  errors: ['unauthorized', 'not_found', 'forbidden', 'invalid_request', 'message_too_long', 'rate_limited'],
 });
 
 export const deleteMessage = endpoint({
@@ -80,7 +80,7 @@ export const deleteMessage = endpoint({
   auth: true,
   status: 204,
   params: MessageParams,
-  errors: ['unauthorized', 'not_found', 'forbidden'],
+  errors: ['unauthorized', 'not_found', 'forbidden', 'rate_limited'],
 });
 
 export const markRead = endpoint({

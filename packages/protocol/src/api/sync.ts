@@ -91,7 +91,7 @@ export const getChanges = endpoint({
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 5000, description: 'At most this many events (default 1000)' })),
   }),
   response: Changes,
-  errors: ['unauthorized', 'invalid_request'],
+  errors: ['unauthorized', 'invalid_request', 'rate_limited'],
 });
 
 export const Presence = Strict({ userId: Id, online: Type.Boolean(), lastSeenAt: Type.Union([Timestamp, Type.Null()]) }, 'Whether a user is online');
@@ -106,5 +106,5 @@ export const getPresence = endpoint({
   auth: true,
   body: Strict({ userIds: Type.Array(Id, { minItems: 1, maxItems: 500, uniqueItems: true }) }),
   response: Strict({ presence: Type.Array(Presence) }),
-  errors: ['unauthorized', 'invalid_request'],
+  errors: ['unauthorized', 'invalid_request', 'rate_limited'],
 });

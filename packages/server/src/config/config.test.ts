@@ -14,7 +14,7 @@ function problems(raw: Parameters<typeof buildConfig>[0]): string {
 describe('buildConfig()', () => {
   it('buildConfig() gives the documented defaults for an empty environment', () => {
     const config = buildConfig({});
-    expect(config.http).toEqual({ port: 8080, host: '127.0.0.1', trustProxy: false });
+    expect(config.http).toEqual({ port: 8080, host: '127.0.0.1', trustProxy: false, requestTimeoutMs: 30_000 });
     expect(config.db.kind).toBe('sqlite');
     expect(config.limits).toMatchObject({
       messageLength: 4096,
@@ -22,6 +22,12 @@ describe('buildConfig()', () => {
       chatsPerUser: 500,
       messages: { points: 30, seconds: 10 },
       login: { points: 10, seconds: 60 },
+      reads: { points: 60, seconds: 10 },
+      readsInFlight: 4,
+      writes: { points: 60, seconds: 10 },
+      failedLogins: { points: 30, seconds: 600 },
+      passwordChecks: { points: 5, seconds: 600 },
+      failedRegistrations: { points: 10, seconds: 600 },
     });
     expect(config.sessions.accessTtlMs).toBe(900_000);
     expect(config.redisUrl).toBeNull();
@@ -40,7 +46,7 @@ describe('buildConfig()', () => {
   });
 
   it('buildConfig() chooses PostgreSQL for a postgres:// DATABASE_URL', () => {
-    expect(buildConfig({ DATABASE_URL: 'postgres://u@h/db' }).db).toEqual({ kind: 'postgres', url: 'postgres://u@h/db' });
+    expect(buildConfig({ DATABASE_URL: 'postgres://u@h/db' }).db).toEqual({ kind: 'postgres', url: 'postgres://u@h/db', statementTimeoutMs: 10_000 });
   });
 
   it('buildConfig() rejects an integer out of range, naming the variable and the value', () => {

@@ -9,8 +9,17 @@ export interface RateSpec {
 
 export interface Config {
   /** trustProxy: false, true (any sender), or the proxies' addresses and CIDR ranges whose X-Forwarded-For is believed. */
-  http: { port: number; host: string; trustProxy: boolean | string[] };
-  db: { kind: 'sqlite'; dataDir: string; file: string; synchronous: 'normal' | 'full' } | { kind: 'postgres'; url: string };
+  http: {
+    port: number;
+    host: string;
+    trustProxy: boolean | string[];
+    /** A request whose headers and body have not all arrived after this long is cut (slow clients). */
+    requestTimeoutMs: number;
+  };
+  db:
+    | { kind: 'sqlite'; dataDir: string; file: string; synchronous: 'normal' | 'full' }
+    /** statementTimeoutMs: PostgreSQL cancels a statement running longer, and the request gets a 503. */
+    | { kind: 'postgres'; url: string; statementTimeoutMs: number };
   redisUrl: string | null;
   /** This node's name in logs, metrics and presence; a stable name (host, pod) when set, else generated */
   nodeId: string | null;
@@ -26,6 +35,17 @@ export interface Config {
     channelSubscribers: number;
     chatsPerUser: number;
     messages: RateSpec;
+    /** Per user: sync, presence and history calls, and how many of them one node runs at once. */
+    reads: RateSpec;
+    readsInFlight: number;
+    /** Per user: edits, deletes, renames, chat creation and member additions. */
+    writes: RateSpec;
+    /** Failed sign-ins from one address, whatever the usernames tried. */
+    failedLogins: RateSpec;
+    /** Wrong current passwords given by one user (changePassword, deleteAccount). */
+    passwordChecks: RateSpec;
+    /** Registrations refused from one address (bad invite codes), checked before any password is hashed. */
+    failedRegistrations: RateSpec;
   };
   cleanupIntervalMs: number;
   ws: { maxBufferBytes: number; heartbeatMs: number };
@@ -90,7 +110,8 @@ export function buildConfig(raw: RawEnv): Readonly<Config> {
 
   let db: Config['db'] = { kind: 'sqlite', dataDir, file: path.join(dataDir, 'parley.sqlite'), synchronous: 'normal' };
   if (raw.DATABASE_URL !== undefined) {
-    if (/^postgres(ql)?:\/\//.test(raw.DATABASE_URL)) db = { kind: 'postgres', url: raw.DATABASE_URL };
+    if (/^postgres(ql)?:\/\//.test(raw.DATABASE_URL))
+      db = { kind: 'postgres', url: raw.DATABASE_URL, statementTimeoutMs: int('PARLEY_PG_STATEMENT_TIMEOUT', 10, 1, 3600) * 1000 };
     else problems.push('DATABASE_URL must be a postgres:// URL, or unset for the embedded SQLite store (got another scheme)');
   }
   const syncMode = raw.PARLEY_SYNC_MODE ?? 'normal';
@@ -113,7 +134,7 @@ export function buildConfig(raw: RawEnv): Readonly<Config> {
   if (!LOG_LEVELS.includes(logLevel)) problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got "${logLevel}")`);
 
   const config: Config = {
-    http: { port, host, trustProxy: trustProxy() },
+    http: { port, host, trustProxy: trustProxy(), requestTimeoutMs: int('PARLEY_REQUEST_TIMEOUT', 30, 1, 3600) * 1000 },
     db,
     redisUrl,
     nodeId,
@@ -132,6 +153,12 @@ export function buildConfig(raw: RawEnv): Readonly<Config> {
       channelSubscribers: int('PARLEY_MAX_CHANNEL_SUBSCRIBERS', 10_000, 1, 1_000_000),
       chatsPerUser: int('PARLEY_MAX_CHATS_PER_USER', 500, 1, 100_000),
       messages: rate('PARLEY_MESSAGE_RATE', { points: 30, seconds: 10 }),
+      reads: rate('PARLEY_READ_RATE', { points: 60, seconds: 10 }),
+      readsInFlight: int('PARLEY_READS_IN_FLIGHT', 4, 1, 1000),
+      writes: rate('PARLEY_WRITE_RATE', { points: 60, seconds: 10 }),
+      failedLogins: rate('PARLEY_FAILED_LOGIN_LIMIT', { points: 30, seconds: 600 }),
+      passwordChecks: rate('PARLEY_PASSWORD_CHECK_LIMIT', { points: 5, seconds: 600 }),
+      failedRegistrations: rate('PARLEY_REGISTER_LIMIT', { points: 10, seconds: 600 }),
     },
     cleanupIntervalMs: int('PARLEY_CLEANUP_INTERVAL', 600, 1, 86_400) * 1000,
     ws: {

@@ -23,6 +23,14 @@ export interface RawEnv {
   PARLEY_NODE_ID?: string;
   PARLEY_PRESENCE_TTL?: string;
   PARLEY_WS_HEARTBEAT?: string;
+  PARLEY_REQUEST_TIMEOUT?: string;
+  PARLEY_PG_STATEMENT_TIMEOUT?: string;
+  PARLEY_READ_RATE?: string;
+  PARLEY_READS_IN_FLIGHT?: string;
+  PARLEY_WRITE_RATE?: string;
+  PARLEY_FAILED_LOGIN_LIMIT?: string;
+  PARLEY_PASSWORD_CHECK_LIMIT?: string;
+  PARLEY_REGISTER_LIMIT?: string;
 }
 
 const KEYS: (keyof RawEnv)[] = [
@@ -49,6 +57,14 @@ const KEYS: (keyof RawEnv)[] = [
   'PARLEY_NODE_ID',
   'PARLEY_PRESENCE_TTL',
   'PARLEY_WS_HEARTBEAT',
+  'PARLEY_REQUEST_TIMEOUT',
+  'PARLEY_PG_STATEMENT_TIMEOUT',
+  'PARLEY_READ_RATE',
+  'PARLEY_READS_IN_FLIGHT',
+  'PARLEY_WRITE_RATE',
+  'PARLEY_FAILED_LOGIN_LIMIT',
+  'PARLEY_PASSWORD_CHECK_LIMIT',
+  'PARLEY_REGISTER_LIMIT',
 ];
 
 export function readEnv(env: NodeJS.ProcessEnv = process.env): RawEnv {

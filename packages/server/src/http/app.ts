@@ -23,6 +23,10 @@ export function buildApp(ctx: AppContext): FastifyInstance {
       setSecurityHeaders(req, reply);
       return sendError(reply, toAppError(err, req));
     },
+    // A request whose headers and body have not all arrived in time is cut: slow clients cannot hold
+    // connections open (behind nginx its client_body_timeout does the same). Node checks every second.
+    requestTimeout: ctx.config.http.requestTimeoutMs,
+    http: { connectionsCheckingInterval: 1000, headersTimeout: Math.min(10_000, ctx.config.http.requestTimeoutMs) },
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: MAX_PARAM_LENGTH },

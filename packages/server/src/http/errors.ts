@@ -2,7 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { toStoreError } from '../adapters/db/database.ts';
 import { StoreUnavailableError } from '../adapters/db/store-errors.ts';
 import { AppError } from '../lib/errors.ts';
-import { BODY_LIMIT } from './constants.ts';
+import { BODY_LIMIT, PUBLIC_BODY_LIMIT } from './constants.ts';
 
 export function sendError(reply: FastifyReply, err: AppError): FastifyReply {
   for (const [k, v] of Object.entries(err.headers)) reply.header(k, v);
@@ -38,7 +38,8 @@ function validationDetail(first: ValidationIssue | undefined): string {
 const FRAMEWORK_ERRORS: Record<string, () => AppError> = {
   FST_ERR_BAD_URL: () => new AppError('invalid_request', 'The URL is not validly encoded'),
   FST_ERR_MAX_PARAM_LENGTH: () => new AppError('invalid_request', 'A part of the URL is too long'),
-  FST_ERR_CTP_BODY_TOO_LARGE: () => new AppError('body_too_large', `The request body is over the limit of ${BODY_LIMIT} bytes`),
+  FST_ERR_CTP_BODY_TOO_LARGE: () =>
+    new AppError('body_too_large', `The request body is over this operation's limit (${BODY_LIMIT} bytes, ${PUBLIC_BODY_LIMIT} without a session)`),
   FST_ERR_CTP_INVALID_MEDIA_TYPE: () => new AppError('unsupported_media_type', 'The request body must be application/json'),
   FST_ERR_CTP_EMPTY_JSON_BODY: () => new AppError('invalid_json', 'The request body is empty but its type is application/json'),
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: () => new AppError('invalid_request', 'The Content-Length header does not match the body'),

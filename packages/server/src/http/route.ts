@@ -4,7 +4,7 @@ import type { AppContext } from '../modules/app-context.ts';
 import type { Actor } from '../modules/services.ts';
 import { AppError } from '../lib/errors.ts';
 import { requireActor } from './auth.ts';
-import { API_PREFIX } from './constants.ts';
+import { API_PREFIX, BODY_LIMIT, PUBLIC_BODY_LIMIT } from './constants.ts';
 
 export interface HandlerArgs<E extends Endpoint> {
   input: InputOf<E>;
@@ -38,12 +38,16 @@ export function route<E extends Endpoint>(app: FastifyInstance, ctx: AppContext,
     method: e.method,
     url: API_PREFIX + e.path,
     schema,
-    preValidation: async (req) => {
+    // Without a session there is little to send: a small body, so a stranger's request costs little.
+    bodyLimit: e.auth ? BODY_LIMIT : PUBLIC_BODY_LIMIT,
+    // The token is checked before the body is read, parsed or validated: a request without a valid
+    // one costs a token lookup, whatever its body.
+    onRequest: async (req) => {
       req.operationId = e.id;
-      if (!e.body && !isEmptyBody(req.body)) throw new AppError('invalid_request', 'This operation takes no request body');
-    },
-    preHandler: async (req) => {
       if (e.auth) req.actor = await requireActor(ctx, req);
+    },
+    preValidation: async (req) => {
+      if (!e.body && !isEmptyBody(req.body)) throw new AppError('invalid_request', 'This operation takes no request body');
     },
     handler: async (req, reply) => {
       const input = { ...(req.params as object), ...(req.query as object), ...(req.body as object) } as InputOf<E>;

@@ -1,4 +1,5 @@
 import type { RateLimiterAbstract } from 'rate-limiter-flexible';
+import type { InFlight } from '../lib/in-flight.ts';
 import type { Config } from '../config/config.ts';
 import type { Database } from '../adapters/db/database.ts';
 import type { Bus } from '../adapters/bus/bus.ts';
@@ -13,7 +14,16 @@ export interface Services {
   bus: Bus;
   log: Logger;
   tokens: TokenCache;
-  limiters: { login: RateLimiterAbstract; messages: RateLimiterAbstract };
+  limiters: {
+    login: RateLimiterAbstract;
+    messages: RateLimiterAbstract;
+    reads: RateLimiterAbstract;
+    readsInFlight: InFlight;
+    writes: RateLimiterAbstract;
+    failedLogins: RateLimiterAbstract;
+    passwordChecks: RateLimiterAbstract;
+    failedRegistrations: RateLimiterAbstract;
+  };
   metrics: Metrics;
   now(): number;
 }

@@ -77,7 +77,16 @@ export class Database {
     }
     const pg = await import('pg');
     pg.default.types.setTypeParser(20, Number);
-    const pool = new pg.default.Pool({ connectionString: config.url, max: 10, connectionTimeoutMillis: 5000 });
+    // A statement that runs too long is cancelled by the server (statement_timeout), and one whose
+    // answer never comes (a silent network) is given up by the client (query_timeout): both become a 503.
+    const pool = new pg.default.Pool({
+      connectionString: config.url,
+      max: 10,
+      connectionTimeoutMillis: 5000,
+      statement_timeout: config.statementTimeoutMs,
+      query_timeout: config.statementTimeoutMs + 5000,
+      keepAlive: true,
+    });
     // An idle client losing its connection must not crash the process; the next query reports it.
     pool.on('error', () => {});
     // Nor may a client in use: pg emits 'error' on it outside any query, and the pool only listens
@@ -171,13 +180,17 @@ export class Database {
   }
 }
 
-const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EPIPE', '57P01', '57P03', '08006', '08001', '08003']);
+// 57014: a statement cancelled by statement_timeout, for the store being too slow to answer.
+const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EPIPE', '57P01', '57P03', '08006', '08001', '08003', '57014']);
 
 /** Connection failures become a StoreUnavailableError (the transports answer 503); everything else stays as it is. */
 export function toStoreError(err: unknown): unknown {
   if (err instanceof StoreUnavailableError) return err;
   const e = err as { code?: string; message?: string } | null;
-  if (e && ((e.code && CONNECTION_CODES.has(e.code)) || /Connection terminated|timeout exceeded when trying to connect/i.test(e.message ?? ''))) {
+  if (
+    e &&
+    ((e.code && CONNECTION_CODES.has(e.code)) || /Connection terminated|timeout exceeded when trying to connect|Query read timeout/i.test(e.message ?? ''))
+  ) {
     return new StoreUnavailableError(err);
   }
   return err;

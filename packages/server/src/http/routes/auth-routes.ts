@@ -8,7 +8,7 @@ import * as sessions from '../../modules/sessions/sessions.ts';
 import { route } from '../route.ts';
 
 export function authRoutes(app: FastifyInstance, ctx: AppContext): void {
-  route(app, ctx, api.register, ({ input }) => accounts.register(ctx, input));
+  route(app, ctx, api.register, ({ input, req }) => accounts.register(ctx, input, deviceOf(req)));
   route(app, ctx, api.login, ({ input, req }) => login(ctx, input, deviceOf(req)));
   route(app, ctx, api.refreshSession, ({ input, req }) => refresh(ctx, input.refreshToken, deviceOf(req)));
   route(app, ctx, api.logout, ({ actor }) => sessions.logout(ctx, actor));

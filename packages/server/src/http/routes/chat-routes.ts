@@ -11,6 +11,7 @@ import { markRead } from '../../modules/messages/read.ts';
 import { sendMessage } from '../../modules/messages/send.ts';
 import type { AppContext } from '../../modules/app-context.ts';
 import { getChanges } from '../../modules/sync/sync.ts';
+import { withinReadLimits } from '../../modules/limits/limits.ts';
 import { route } from '../route.ts';
 
 export function chatRoutes(app: FastifyInstance, ctx: AppContext): void {
@@ -35,5 +36,7 @@ export function chatRoutes(app: FastifyInstance, ctx: AppContext): void {
   route(app, ctx, api.markRead, ({ actor, input }) => markRead(ctx, actor, input));
 
   route(app, ctx, api.getChanges, ({ actor, input }) => getChanges(ctx, actor, input));
-  route(app, ctx, api.getPresence, async ({ actor, input }) => ({ presence: await ctx.presence.get(actor, input.userIds) }));
+  route(app, ctx, api.getPresence, async ({ actor, input }) => ({
+    presence: await withinReadLimits(ctx, actor, () => ctx.presence.get(actor, input.userIds)),
+  }));
 }

@@ -1,11 +1,13 @@
 import type { Me, User } from '@parley/protocol';
 import { isUniqueViolation } from '../../adapters/db/database.ts';
 import type { UsersTable } from '../../adapters/db/schema.ts';
+import type { DeviceInfo } from '../../lib/credentials.ts';
 import { AppError } from '../../lib/errors.ts';
 import { newId } from '../../lib/ids.ts';
 import { hashPassword, newPassword, verifyPassword } from '../../lib/passwords.ts';
+import { failedWith, limitFailures } from '../../lib/rate-limit.ts';
 import { normalizeDisplayName, normalizeUsername } from '../../lib/text.ts';
-import { consumeInvite } from '../invites/invites.ts';
+import { consumeInvite, usableInvite } from '../invites/invites.ts';
 import type { Actor, Services } from '../services.ts';
 import { endSessions } from '../sessions/end-sessions.ts';
 import { commit } from '../sync/unit-of-work.ts';
@@ -23,9 +25,20 @@ export interface RegisterInput {
   displayName: string;
 }
 
-export async function register(s: AccountServices, input: RegisterInput): Promise<Me> {
+export async function register(s: AccountServices, input: RegisterInput, device: DeviceInfo): Promise<Me> {
   const username = normalizeUsername(input.username);
   const displayName = normalizeDisplayName(input.displayName);
+  // The code is checked before the password is hashed: a made-up code costs a lookup, not an argon2
+  // run, and the codes one address gets wrong are limited. The use is taken in the transaction below.
+  await limitFailures(
+    {
+      limiter: s.limiters.failedRegistrations,
+      key: device.ip,
+      what: 'refused registrations from this address',
+      counts: failedWith('invite_invalid', 'invite_revoked', 'invite_expired', 'invite_used_up'),
+    },
+    () => usableInvite(s.db.kysely, { code: input.inviteCode, now: s.now() }),
+  );
   const passwordHash = await hashPassword(input.password);
   const id = newId();
   return commit(s, async (work) => {
@@ -60,8 +73,14 @@ async function loadUser(s: Services, userId: string): Promise<UsersTable> {
 
 /** Loads the actor's account and checks its password, for the commands that ask for it again. */
 async function confirmPassword(s: Services, actor: Actor, options: { password: string; wrong: string }): Promise<void> {
-  const user = await loadUser(s, actor.userId);
-  if (!user.password_hash || !(await verifyPassword(user.password_hash, options.password))) throw new AppError('invalid_credentials', options.wrong);
+  // As limited as signing in: a stolen access token must not become a way to guess the password.
+  await limitFailures(
+    { limiter: s.limiters.passwordChecks, key: actor.userId, what: 'wrong passwords', counts: failedWith('invalid_credentials') },
+    async () => {
+      const user = await loadUser(s, actor.userId);
+      if (!user.password_hash || !(await verifyPassword(user.password_hash, options.password))) throw new AppError('invalid_credentials', options.wrong);
+    },
+  );
 }
 
 export async function getMe(s: Services, actor: Actor): Promise<Me> {

@@ -3,6 +3,7 @@ import { isUniqueViolation } from '../../adapters/db/database.ts';
 import { AppError } from '../../lib/errors.ts';
 import { newId } from '../../lib/ids.ts';
 import { normalizeTitle } from '../../lib/text.ts';
+import { takeWritePoint } from '../limits/limits.ts';
 import type { Actor, Services } from '../services.ts';
 import { recordUserEvent } from '../sync/event-log.ts';
 import { commit, type Work } from '../sync/unit-of-work.ts';
@@ -24,6 +25,7 @@ export async function createPrivateChat(s: Services, actor: Actor, otherId: stri
   // Opening a chat that exists creates nothing, so it is not held to the chat limit.
   const open = await findChatIdByPairKey(s.db.kysely, pairKey);
   if (open) return getChat(s, actor, open);
+  await takeWritePoint(s, actor);
   try {
     await commit(s, async (work) => {
       await requireUsers(work.tx, [otherId]);
@@ -55,6 +57,7 @@ async function createMultiChat(s: Services, actor: Actor, options: NewChatInput 
   const others = [...new Set(options.memberIds ?? [])].filter((id) => id !== actor.userId);
   const max = memberLimit(s, kind);
   if (others.length + 1 > max) throw new AppError('member_limit_reached', `A ${kind} can have at most ${max} members`);
+  await takeWritePoint(s, actor);
   const chatId = newId();
   await commit(s, async (work) => {
     await requireUsers(work.tx, others);

@@ -1,5 +1,6 @@
 import type { Member } from '@parley/protocol';
 import { AppError } from '../../lib/errors.ts';
+import { takeWritePoint } from '../limits/limits.ts';
 import type { Actor, Services } from '../services.ts';
 import { recordChatEvent, recordUserEvent } from '../sync/event-log.ts';
 import { nextChatSeq } from '../sync/event-log.store.ts';
@@ -44,6 +45,7 @@ export async function removeMemberRow(work: Work, removed: { chatId: string; use
 export async function addMembers(s: Services, actor: Actor, input: { chatId: string; userIds: string[] }): Promise<Member[]> {
   const { chatId } = input;
   const ids = [...new Set(input.userIds)];
+  await takeWritePoint(s, actor);
   await changeAsMember(s, { actor, chatId, admin: 'add members' }, async (work, m) => {
     await requireUsers(work.tx, ids);
     const existing = await store.existingMembers(work.tx, { chatId, userIds: ids });

@@ -1,5 +1,6 @@
 import type { Chat } from '@parley/protocol';
 import { normalizeTitle } from '../../lib/text.ts';
+import { takeWritePoint } from '../limits/limits.ts';
 import type { Actor, Services } from '../services.ts';
 import { recordChatEvent, recordUserEvent } from '../sync/event-log.ts';
 import { changeAsMember, requireAdmin } from './access.ts';
@@ -9,6 +10,7 @@ import { getChat } from './get.ts';
 /** Renames the chat (owner and admins; everyone in it sees it) and/or mutes it for me (my log only). */
 export async function updateChat(s: Services, actor: Actor, input: { chatId: string; title?: string; muted?: boolean }): Promise<Chat> {
   const { chatId } = input;
+  await takeWritePoint(s, actor);
   await changeAsMember(s, { actor, chatId }, async (work, m) => {
     if (input.title !== undefined) {
       requireAdmin(m, 'rename the chat');

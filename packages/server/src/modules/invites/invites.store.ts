@@ -34,8 +34,8 @@ export async function setRevoked(db: Kysely<DB>, inviteId: string, at: number): 
 }
 
 /** The invite behind a code hash, with whether its creator may still invite. */
-export async function findByCodeHash(tx: Tx, codeHash: string) {
-  return tx
+export async function findByCodeHash(db: Kysely<DB>, codeHash: string) {
+  return db
     .selectFrom('invites')
     .leftJoin('users', 'users.id', 'invites.created_by')
     .select([

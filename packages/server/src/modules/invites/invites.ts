@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { Invite } from '@parley/protocol';
+import type { Kysely } from 'kysely';
 import type { Tx } from '../../adapters/db/database.ts';
+import type { DB } from '../../adapters/db/schema.ts';
 import type { InvitesTable } from '../../adapters/db/schema.ts';
 import { AppError } from '../../lib/errors.ts';
 import { hashToken, newId } from '../../lib/ids.ts';
@@ -60,14 +62,22 @@ export async function revokeInvite(s: Services, actor: Actor, inviteId: string):
 }
 
 /** Uses one registration of an invite inside the registering transaction; throws why it cannot. */
+/** Takes one use of an invite code, or fails with why it cannot be used. */
 export async function consumeInvite(tx: Tx, options: { code: string; now: number }): Promise<{ admin: boolean }> {
-  const invite = await store.findByCodeHash(tx, hashToken(options.code));
+  const invite = await usableInvite(tx, options);
+  if (!(await store.takeUse(tx, invite))) throw new AppError('invite_used_up', 'The invite code has been used up');
+  return { admin: invite.admin === 1 };
+}
+
+/** The invite a code names if it can be used now, or fails with why not; takes no use. */
+export async function usableInvite(db: Kysely<DB>, options: { code: string; now: number }) {
+  const invite = await store.findByCodeHash(db, hashToken(options.code));
   if (!invite) throw new AppError('invite_invalid', 'The invite code is not valid');
   if (invite.created_by !== null && (invite.disabled_at != null || invite.deleted_at != null)) {
     throw new AppError('invite_invalid', 'The invite code is not valid: its creator can no longer invite');
   }
   if (invite.revoked_at !== null) throw new AppError('invite_revoked', 'The invite code was revoked');
   if (invite.expires_at !== null && invite.expires_at <= options.now) throw new AppError('invite_expired', 'The invite code has expired');
-  if (!(await store.takeUse(tx, invite))) throw new AppError('invite_used_up', 'The invite code has been used up');
-  return { admin: invite.admin === 1 };
+  if (invite.uses >= invite.max_uses) throw new AppError('invite_used_up', 'The invite code has been used up');
+  return invite;
 }

@@ -5,6 +5,7 @@ import { AppError } from '../../lib/errors.ts';
 import { normalizeText } from '../../lib/text.ts';
 import { isAdmin, requireMember } from '../chats/access.ts';
 import { memberIds } from '../chats/chats.store.ts';
+import { takeWritePoint, withinReadLimits } from '../limits/limits.ts';
 import type { Actor, Services } from '../services.ts';
 import { recordChatEvent } from '../sync/event-log.ts';
 import { commit } from '../sync/unit-of-work.ts';
@@ -13,6 +14,10 @@ import { messageInChat, messagePage, setDeleted, setText } from './messages.stor
 
 export async function listMessages(s: Services, actor: Actor, input: { chatId: string; before?: number; after?: number; limit?: number }) {
   if (input.before !== undefined && input.after !== undefined) throw new AppError('invalid_request', 'Give before or after, not both');
+  return withinReadLimits(s, actor, () => messagePageFor(s, actor, input));
+}
+
+async function messagePageFor(s: Services, actor: Actor, input: { chatId: string; before?: number; after?: number; limit?: number }) {
   const m = await requireMember(s.db.kysely, { chatId: input.chatId, userId: actor.userId });
   const limit = input.limit ?? 50;
   const floor = m.member.hidden_seq === null ? null : Number(m.member.hidden_seq);
@@ -31,6 +36,7 @@ async function requireMessage(tx: Tx, options: { chatId: string; messageId: stri
 
 export async function editMessage(s: Services, actor: Actor, input: { chatId: string; messageId: string; text: string }): Promise<Message> {
   const text = normalizeText(input.text, s.config.limits.messageLength);
+  await takeWritePoint(s, actor);
   return commit(s, async (work) => {
     const { tx, now } = work;
     await requireMember(tx, { chatId: input.chatId, userId: actor.userId });
@@ -51,6 +57,7 @@ export async function editMessage(s: Services, actor: Actor, input: { chatId: st
 }
 
 export async function deleteMessage(s: Services, actor: Actor, input: { chatId: string; messageId: string }): Promise<void> {
+  await takeWritePoint(s, actor);
   await commit(s, async (work) => {
     const { tx, now } = work;
     const m = await requireMember(tx, { chatId: input.chatId, userId: actor.userId });

@@ -3,7 +3,7 @@ import type { DeviceInfo } from '../../lib/credentials.ts';
 import { AppError } from '../../lib/errors.ts';
 import { hashToken, newId } from '../../lib/ids.ts';
 import { verifyNothing, verifyPassword } from '../../lib/passwords.ts';
-import { rateLimited, takePoint } from '../../lib/rate-limit.ts';
+import { failedWith, limitFailures, rateLimited, takePoint } from '../../lib/rate-limit.ts';
 import type { Services } from '../services.ts';
 import { commit, type Work } from '../sync/unit-of-work.ts';
 import { recordEnded } from './end-sessions.ts';
@@ -24,9 +24,16 @@ export async function login(s: Services, input: LoginInput, device: DeviceInfo):
   const limited = await takePoint(s.limiters.login, `${username}|${device.ip}`);
   if (limited) throw rateLimited(limited, 'login attempts');
 
-  const user = await store.findLoginUser(s.db.kysely, username);
-  const ok = user?.password_hash ? await verifyPassword(user.password_hash, input.password) : await verifyNothing(input.password);
-  if (!user || !ok) throw new AppError('invalid_credentials', 'The username or password is wrong');
+  // Wrong passwords from one address count across usernames, so one address cannot try a password on every account.
+  const user = await limitFailures(
+    { limiter: s.limiters.failedLogins, key: device.ip, what: 'failed sign-ins from this address', counts: failedWith('invalid_credentials') },
+    async () => {
+      const found = await store.findLoginUser(s.db.kysely, username);
+      const ok = found?.password_hash ? await verifyPassword(found.password_hash, input.password) : await verifyNothing(input.password);
+      if (!found || !ok) throw new AppError('invalid_credentials', 'The username or password is wrong');
+      return found;
+    },
+  );
   if (user.disabled_at !== null) throw new AppError('account_disabled', 'This account is disabled');
 
   const t = issueTokens(s, s.now());

@@ -1,4 +1,5 @@
 import type { Changes, SyncEvent } from '@parley/protocol';
+import { withinReadLimits } from '../limits/limits.ts';
 import type { Actor, Services } from '../services.ts';
 import { chatEventsAfter, cursorMemberships, userEventsAfter } from './sync.store.ts';
 import { chatEventView, userEventView } from './views.ts';
@@ -10,21 +11,39 @@ export interface ChangesInput {
 }
 
 const DEFAULT_LIMIT = 1000;
+/** A page of changes stops growing past this many bytes (hasMore says the rest waits); at least one event is sent. */
+export const PAGE_BYTES = 1024 * 1024;
+/** Chat events are read in chunks of this many rows, so a page cut at its byte budget reads little more than it sends. */
+const CHUNK_ROWS = 200;
+
+/** An upper bound of an event's size as JSON: its fixed fields, and the text at 3 bytes per UTF-16 unit. */
+function sizeOf(event: SyncEvent): number {
+  const text = event.log === 'chat' ? (event.message?.text ?? '') : '';
+  return 512 + 3 * text.length + (event.log === 'chat' && event.title ? 3 * event.title.length : 0);
+}
 
 /**
  * What a device missed since its cursor: its personal log after `userSeq`, then, for each chat it
  * is in, the chat log after the position it has (or after the position it joined at, for a chat
  * it does not know yet). Each log is read in position order, so nothing is skipped or repeated.
  */
-export async function getChanges(s: Services, actor: Actor, input: ChangesInput): Promise<Changes> {
+export function getChanges(s: Services, actor: Actor, input: ChangesInput): Promise<Changes> {
+  return withinReadLimits(s, actor, () => readChanges(s, actor, input));
+}
+
+async function readChanges(s: Services, actor: Actor, input: ChangesInput): Promise<Changes> {
   const limit = input.limit ?? DEFAULT_LIMIT;
   const known = input.chats ?? {};
   const db = s.db.kysely;
+  const page = new Page(limit);
 
   const userRows = await userEventsAfter(db, { userId: actor.userId, after: input.userSeq, limit: limit + 1 });
-  const userMore = userRows.length > limit;
-  const events: SyncEvent[] = userRows.slice(0, limit).map(userEventView);
-  const userSeq = userRows.length > 0 ? Number(userRows[Math.min(limit, userRows.length) - 1]!.seq) : input.userSeq;
+  let userSeq = input.userSeq;
+  for (const row of userRows) {
+    if (!page.add(userEventView(row))) break;
+    userSeq = Number(row.seq);
+  }
+  const userMore = userRows.some((row) => Number(row.seq) > userSeq);
 
   // The new cursor names every chat I am in; chats I left drop out of it. Never before the position
   // I joined at: what happened before (or between membership spells) is not mine. A device new to a
@@ -37,13 +56,52 @@ export async function getChanges(s: Services, actor: Actor, input: ChangesInput)
   }
   // Personal events come first, across pages too: a chat left and joined again further on in my
   // log must not have its positions handed out before the device has read that far.
-  if (userMore) return { events, userSeq, chats, hasMore: true };
+  if (userMore) return { events: page.events, userSeq, chats, hasMore: true };
 
   const from = new Map([...behind.keys()].map((chatId) => [chatId, chats[chatId]!]));
-  for (const { row, message } of await chatEventsAfter(db, from, limit - events.length)) {
-    events.push(chatEventView(row, message));
-    chats[row.chat_id] = row.seq;
+  while (page.open) {
+    const want = Math.min(page.room, CHUNK_ROWS);
+    const rows = await chatEventsAfter(db, from, want);
+    for (const { row, message } of rows) {
+      if (!page.add(chatEventView(row, message))) break;
+      chats[row.chat_id] = row.seq;
+      from.set(row.chat_id, row.seq);
+    }
+    if (rows.length < want) break;
   }
   const hasMore = [...behind].some(([chatId, last]) => chats[chatId]! < last);
-  return { events, userSeq, chats, hasMore };
+  return { events: page.events, userSeq, chats, hasMore };
+}
+
+/** The events of one answer, bounded in count and in bytes. */
+class Page {
+  readonly events: SyncEvent[] = [];
+  private bytes = 0;
+  private full = false;
+  private readonly limit: number;
+
+  constructor(limit: number) {
+    this.limit = limit;
+  }
+
+  get room(): number {
+    return this.limit - this.events.length;
+  }
+
+  get open(): boolean {
+    return !this.full && this.room > 0;
+  }
+
+  /** Adds an event if it fits (the first always does); false once the page is full. */
+  add(event: SyncEvent): boolean {
+    if (!this.open) return false;
+    const size = sizeOf(event);
+    if (this.events.length > 0 && this.bytes + size > PAGE_BYTES) {
+      this.full = true;
+      return false;
+    }
+    this.events.push(event);
+    this.bytes += size;
+    return true;
+  }
 }
