@@ -22,13 +22,15 @@ export async function addMemberRows(work: Work, added: NewMembers): Promise<void
   const { chatId, users, actorId } = added;
   if (users.length === 0) return;
   await store.addToMemberCount(work.tx, { chatId, by: users.length });
+  // The member list is read once and grown as members are added: a big channel is built in O(n), not O(n²).
+  const members = await store.memberIds(work.tx, chatId);
   for (const u of users) {
     const seq = await nextChatSeq(work.tx, chatId);
     // Joining just before its own member.added event, the new member receives that event too.
     await store.insertMember(work.tx, { chatId, userId: u.id, role: u.role, joinedAt: work.now, seq: seq - 1 });
     await recordUserEvent(work, u.id, { type: 'chat.joined', chatId, seq: seq - 1 });
-    const recipients = await store.memberIds(work.tx, chatId);
-    await recordChatEvent(work, { chatId, type: 'member.added', actorId, recipients, data: { member: { userId: u.id, role: u.role } }, seq });
+    members.push(u.id);
+    await recordChatEvent(work, { chatId, type: 'member.added', actorId, recipients: [...members], data: { member: { userId: u.id, role: u.role } }, seq });
   }
 }
 
