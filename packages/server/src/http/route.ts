@@ -48,9 +48,11 @@ export function route<E extends Endpoint>(app: FastifyInstance, ctx: AppContext,
     },
     preValidation: async (req) => {
       if (!e.body && !isEmptyBody(req.body)) throw new AppError('invalid_request', 'This operation takes no request body');
+      if (!e.query && !isEmptyBody(req.query)) throw new AppError('invalid_request', 'This operation takes no query parameters');
     },
     handler: async (req, reply) => {
-      const input = { ...(req.params as object), ...(req.query as object), ...(req.body as object) } as InputOf<E>;
+      // Path parameters come last: neither a query parameter nor a body field can stand in for them.
+      const input = { ...(req.query as object), ...(req.body as object), ...(req.params as object) } as InputOf<E>;
       // Unauthenticated endpoints never read the actor (see HandlerArgs).
       const out = await handler({ input, actor: req.actor as Actor, req, reply });
       reply.status(status);

@@ -54,6 +54,9 @@ export async function loadMembers(s: Services, options: { chatId: string; userId
 }
 
 export async function listMembers(s: Services, actor: Actor, chatId: string): Promise<Member[]> {
-  await requireMember(s.db.kysely, { chatId, userId: actor.userId });
-  return loadMembers(s, { chatId });
+  const m = await requireMember(s.db.kysely, { chatId, userId: actor.userId });
+  const members = await loadMembers(s, { chatId });
+  // A channel's audience is for its admins to see: a subscriber sees who runs it, and themselves.
+  if (m.chat.kind === 'channel' && m.member.role === 'subscriber') return members.filter((x) => x.role !== 'subscriber' || x.user.id === actor.userId);
+  return members;
 }

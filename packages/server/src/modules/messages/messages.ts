@@ -20,7 +20,9 @@ export async function listMessages(s: Services, actor: Actor, input: { chatId: s
 async function messagePageFor(s: Services, actor: Actor, input: { chatId: string; before?: number; after?: number; limit?: number }) {
   const m = await requireMember(s.db.kysely, { chatId: input.chatId, userId: actor.userId });
   const limit = input.limit ?? 50;
-  const floor = m.member.hidden_seq === null ? null : Number(m.member.hidden_seq);
+  // History starts where I joined (as sync does): a member added later, or added again, does not
+  // read what was said before, or while they were out; nor before where I deleted the chat for myself.
+  const floor = Math.max(Number(m.member.joined_seq), m.member.hidden_seq === null ? 0 : Number(m.member.hidden_seq));
   // One row more than asked for says whether there is more in that direction.
   const rows = await messagePage(s.db.kysely, { chatId: input.chatId, floor, before: input.before, after: input.after, limit: limit + 1 });
   const more = rows.length > limit;
