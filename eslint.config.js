@@ -13,8 +13,9 @@ const ban = (regex, message, allowTypeImports = false) => ({ regex, message, all
 
 // Relative imports that reach into another package's folder instead of going through its name.
 const otherPackageByPath = ban('^(\\.\\./)+(protocol|sdk|server|web|test-kit)/', 'Import another package by its name (@parley/...), not by path');
-const serverSide = ban('^@parley/(server|test-kit)$', 'Clients never import the server or the test kit');
+const serverSide = ban('^@parley/(server|test-kit)(/|$)', 'Clients never import the server or the test kit');
 const clientSide = ban('^@parley/(sdk|web)$', 'The server uses the SDK only in tests');
+const testKit = ban('^@parley/test-kit$', 'Only tests import the test kit');
 
 // Server layers, lowest first: lib ← adapters ← modules ← http | gateway ← wiring (context, server, main, cli).
 const toWiring = ban('(^|/)(server|main|cli|index)\\.ts$', 'Only the entry points import the wiring');
@@ -36,20 +37,22 @@ const layers = [
   { name: 'protocol', files: ['packages/protocol/src/**'], bans: [ban('^@parley/', 'The protocol depends on nothing of ours'), otherPackageByPath] },
   { name: 'sdk', files: ['packages/sdk/src/**'], bans: [serverSide, ban('^@parley/web$', 'The SDK does not know the web client'), otherPackageByPath] },
   { name: 'web', files: ['packages/web/src/**'], bans: [serverSide, otherPackageByPath] },
+  // The test kit starts real servers and drives them through the SDK; it knows nothing of the web client.
+  { name: 'test kit', files: ['packages/test-kit/src/**'], bans: [ban('^@parley/web$', 'The test kit does not know the web client'), otherPackageByPath] },
   {
     name: 'server lib',
     files: [`${SERVER}/lib/**`, `${SERVER}/logger.ts`, `${SERVER}/metrics.ts`, `${SERVER}/config/**`],
-    bans: [clientSide, otherPackageByPath, toWiring, toContext, toServices, toModules, toAdapters, toHttp, toGateway],
+    bans: [clientSide, testKit, otherPackageByPath, toWiring, toContext, toServices, toModules, toAdapters, toHttp, toGateway],
   },
   {
     name: 'server adapters',
     files: [`${SERVER}/adapters/**`],
-    bans: [clientSide, otherPackageByPath, toWiring, toContext, toServices, toModules, toHttp, toGateway],
+    bans: [clientSide, testKit, otherPackageByPath, toWiring, toContext, toServices, toModules, toHttp, toGateway],
   },
   {
     name: 'server modules',
     files: [`${SERVER}/modules/**`],
-    bans: [clientSide, otherPackageByPath, toWiring, toContext, toHttp, toGateway, transportPackages],
+    bans: [clientSide, testKit, otherPackageByPath, toWiring, toContext, toHttp, toGateway, transportPackages],
   },
   // The domain areas form a DAG: each imports only the areas before it.
   ...MODULE_ORDER.map((area, i) => ({
@@ -57,6 +60,7 @@ const layers = [
     files: [`${SERVER}/modules/${area}/**`],
     bans: [
       clientSide,
+      testKit,
       otherPackageByPath,
       toWiring,
       toContext,
@@ -68,12 +72,17 @@ const layers = [
         : []),
     ],
   })),
-  { name: 'server http', files: [`${SERVER}/http/**`], bans: [clientSide, otherPackageByPath, toWiring, toContext, toGateway] },
-  { name: 'server gateway', files: [`${SERVER}/gateway/**`], bans: [clientSide, otherPackageByPath, toWiring, toContext, toHttp] },
+  {
+    name: 'server wiring',
+    files: ['context', 'server', 'main', 'cli', 'index'].map((f) => `${SERVER}/${f}.ts`),
+    bans: [clientSide, testKit, otherPackageByPath],
+  },
+  { name: 'server http', files: [`${SERVER}/http/**`], bans: [clientSide, testKit, otherPackageByPath, toWiring, toContext, toGateway] },
+  { name: 'server gateway', files: [`${SERVER}/gateway/**`], bans: [clientSide, testKit, otherPackageByPath, toWiring, toContext, toHttp] },
 ];
 
 // Tests may use anything below them; source files of lower layers keep their own rules.
-const tests = ['**/*.test.ts', 'packages/*/test/**', 'packages/web/e2e/**', 'packages/test-kit/**'];
+const tests = ['**/*.test.ts', 'packages/*/test/**', 'packages/web/e2e/**'];
 
 export default tseslint.config(
   { ignores: ['**/node_modules/**', '**/dist/**', '.tools/**', '**/test-results/**'] },

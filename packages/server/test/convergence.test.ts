@@ -51,18 +51,18 @@ describe.each(await stores())('two people, two devices, three chats on %s', (kin
   }
 
   it('chats live in a private chat, a group and a channel; an offline device converges exactly on reconnect', async () => {
-    const [alice, bob, carol] = await Promise.all(['alice', 'bob', 'carol'].map((x) => t.user(x)));
-    const laptop = device(alice!.client);
-    const phone = device(await secondDevice(alice!, 'phone'));
-    const bobs = device(bob!.client);
-    const carols = device(carol!.client);
+    const [alice, bob, carol] = await t.users('alice', 'bob', 'carol');
+    const laptop = device(alice.client);
+    const phone = device(await secondDevice(alice, 'phone'));
+    const bobs = device(bob.client);
+    const carols = device(carol.client);
     const all = [laptop, phone, bobs, carols];
     await Promise.all(all.map((d) => d.rt.connect()));
     expect(all.map((d) => d.rt.state)).toEqual(['online', 'online', 'online', 'online']);
 
-    const priv = await alice!.client.createPrivateChat({ userId: bob!.id });
-    const group = await alice!.client.createGroup({ title: 'Trip', memberIds: [bob!.id, carol!.id] });
-    const channel = await alice!.client.createChannel({ title: 'Announcements', memberIds: [bob!.id] });
+    const priv = await alice.client.createPrivateChat({ userId: bob.id });
+    const group = await alice.client.createGroup({ title: 'Trip', memberIds: [bob.id, carol.id] });
+    const channel = await alice.client.createChannel({ title: 'Announcements', memberIds: [bob.id] });
 
     // Live: each message reaches the other people and the sender's other device.
     const hi = await laptop.rt.send({ chatId: priv.id, text: 'hi bob' }).acked;
@@ -87,8 +87,8 @@ describe.each(await stores())('two people, two devices, three chats on %s', (kin
     expect(bobs.outbox.filter((p) => p.clientMessageId === refused.clientMessageId).map((p) => p.state)).toEqual(['pending', 'failed']);
     expect(laptop.outbox.filter((p) => p.message?.id === hi.id).map((p) => p.state)).toEqual(['sent']);
     // Carol is not in the private chat or the channel and hears nothing of them.
-    await converged(all, [group.id], carol!.client);
-    await converged([laptop, phone, bobs], [priv.id, group.id, channel.id], alice!.client);
+    await converged(all, [group.id], carol.client);
+    await converged([laptop, phone, bobs], [priv.id, group.id, channel.id], alice.client);
     expect(carols.replica.chats.has(priv.id) || carols.replica.chats.has(channel.id)).toBe(false);
 
     // Typing reaches the others through the SDK too.
@@ -96,7 +96,7 @@ describe.each(await stores())('two people, two devices, three chats on %s', (kin
     bobs.rt.on('typing', (x) => typing.push(x));
     laptop.rt.typing(group.id);
     await eventually(() => typing.length > 0, 5000, 'typing');
-    expect(typing).toEqual([{ chatId: group.id, userId: alice!.id }]);
+    expect(typing).toEqual([{ chatId: group.id, userId: alice.id }]);
 
     // Read receipts: Bob reads the private chat, Alice's devices see it.
     await bobs.rt.markRead(priv.id, bobs.rt.cursor.chats[priv.id]!);
@@ -106,18 +106,18 @@ describe.each(await stores())('two people, two devices, three chats on %s', (kin
     bobs.rt.close();
     expect(bobs.rt.state).toBe('offline');
     const missedFrom = bobs.events.length;
-    await alice!.client.editMessage({ chatId: priv.id, messageId: hi.id, text: 'hi bob (edited)' });
+    await alice.client.editMessage({ chatId: priv.id, messageId: hi.id, text: 'hi bob (edited)' });
     const gone = await phone.rt.send({ chatId: priv.id, text: 'oops, wrong chat' }).acked;
-    await alice!.client.deleteMessage({ chatId: priv.id, messageId: gone.id });
-    await alice!.client.sendMessage({ chatId: priv.id, text: 'call me', clientMessageId: 'call' });
-    await alice!.client.editMessage({ chatId: group.id, messageId: g1.id, text: 'where to? (vote)' });
+    await alice.client.deleteMessage({ chatId: priv.id, messageId: gone.id });
+    await alice.client.sendMessage({ chatId: priv.id, text: 'call me', clientMessageId: 'call' });
+    await alice.client.editMessage({ chatId: group.id, messageId: g1.id, text: 'where to? (vote)' });
     // The owner deletes Bob's message in the group.
-    await alice!.client.deleteMessage({ chatId: group.id, messageId: g2.id });
+    await alice.client.deleteMessage({ chatId: group.id, messageId: g2.id });
     await carols.rt.send({ chatId: group.id, text: 'mountains it is' }).acked;
-    await carol!.client.leaveChat({ chatId: group.id });
-    await alice!.client.editMessage({ chatId: channel.id, messageId: post.id, text: 'Welcome, all' });
+    await carol.client.leaveChat({ chatId: group.id });
+    await alice.client.editMessage({ chatId: channel.id, messageId: post.id, text: 'Welcome, all' });
     await laptop.rt.send({ chatId: channel.id, text: 'Second post' }).acked;
-    await alice!.client.deleteMessage({ chatId: channel.id, messageId: post.id });
+    await alice.client.deleteMessage({ chatId: channel.id, messageId: post.id });
     // Bob writes while offline: the message waits in his outbox.
     const queued = bobs.rt.send({ chatId: group.id, text: 'back soon' });
     expect(bobs.rt.outbox.map((p) => [p.clientMessageId, p.state])).toEqual([
@@ -127,14 +127,14 @@ describe.each(await stores())('two people, two devices, three chats on %s', (kin
     expect(bobs.events.length).toBe(missedFrom);
 
     // Alice's two devices were live throughout.
-    await converged([laptop, phone], [priv.id, group.id, channel.id], alice!.client);
+    await converged([laptop, phone], [priv.id, group.id, channel.id], alice.client);
 
     await bobs.rt.connect();
     const sentLater = await queued.acked;
     expect(bobs.rt.outbox.map((p) => p.state)).toEqual(['failed']);
-    await converged([laptop, phone, bobs], [priv.id, group.id, channel.id], bob!.client);
+    await converged([laptop, phone, bobs], [priv.id, group.id, channel.id], bob.client);
     // Exactly once: the queued message is there a single time.
-    expect((await allMessages(bob!.client, group.id)).filter((m) => m.clientMessageId === queued.clientMessageId)).toEqual([sentLater]);
+    expect((await allMessages(bob.client, group.id)).filter((m) => m.clientMessageId === queued.clientMessageId)).toEqual([sentLater]);
     const missed = bobs.events.slice(missedFrom);
     expect(missed.filter((e) => e.log === 'chat').map((e) => e.type)).toEqual(
       expect.arrayContaining(['message.edited', 'message.deleted', 'message.created', 'member.removed']),
@@ -146,37 +146,37 @@ describe.each(await stores())('two people, two devices, three chats on %s', (kin
 
     // Same cursor everywhere for the chats both of Alice's devices share with Bob.
     for (const id of [priv.id, group.id, channel.id]) {
-      const last = (await alice!.client.getChat({ chatId: id })).lastSeq;
+      const last = (await alice.client.getChat({ chatId: id })).lastSeq;
       await eventually(() => [laptop, phone, bobs].every((d) => d.rt.cursor.chats[id] === last), 5000, 'equal cursors');
     }
     for (const d of all) d.rt.close();
   });
 
   it('converges two sockets of one user that drop and come back in turn', async () => {
-    const [dana, eve] = await Promise.all(['dana', 'eve'].map((x) => t.user(x)));
-    const one = device(dana!.client);
-    const two = device(await secondDevice(dana!, 'second'));
-    const eves = device(eve!.client);
+    const [dana, eve] = await t.users('dana', 'eve');
+    const one = device(dana.client);
+    const two = device(await secondDevice(dana, 'second'));
+    const eves = device(eve.client);
     // Saved messages written before the devices first connect reach them too.
-    const self = (await dana!.client.listChats()).chats.find((c) => c.kind === 'self')!;
-    await dana!.client.sendMessage({ chatId: self.id, text: 'written before', clientMessageId: 'before' });
+    const self = (await dana.client.listChats()).chats.find((c) => c.kind === 'self')!;
+    await dana.client.sendMessage({ chatId: self.id, text: 'written before', clientMessageId: 'before' });
     await Promise.all([one, two, eves].map((d) => d.rt.connect()));
-    const chat = await dana!.client.createPrivateChat({ userId: eve!.id });
+    const chat = await dana.client.createPrivateChat({ userId: eve.id });
     for (let round = 0; round < 4; round++) {
       const away = round % 2 === 0 ? one : two;
       const here = round % 2 === 0 ? two : one;
       away.rt.close();
       const m = await here.rt.send({ chatId: chat.id, text: `round ${round}` }).acked;
       await here.rt.send({ chatId: self.id, text: `note ${round}` }).acked;
-      await eve!.client.editMessage({
+      await eve.client.editMessage({
         chatId: chat.id,
         messageId: (await eves.rt.send({ chatId: chat.id, text: `eve ${round}` }).acked).id,
         text: `eve ${round} (edited)`,
       });
-      if (round > 0) await dana!.client.deleteMessage({ chatId: chat.id, messageId: m.id });
+      if (round > 0) await dana.client.deleteMessage({ chatId: chat.id, messageId: m.id });
       await away.rt.connect();
-      await converged([one, two, eves], [chat.id], eve!.client);
-      await converged([one, two], [self.id], dana!.client);
+      await converged([one, two, eves], [chat.id], eve.client);
+      await converged([one, two], [self.id], dana.client);
     }
     for (const d of [one, two, eves]) {
       expectOrdered(d, chat.id);

@@ -44,40 +44,65 @@ describe.each(await stores())('limits on %s', (kind) => {
     return ids;
   }
 
-  it('refuses 4097 code points and accepts 4096, astral ones included, after NFC; nothing is written', async () => {
-    const u = await t.user(name('writer'));
-    const self = (await u.client.listChats()).chats[0]!;
-    const astral = '😀'.repeat(4096);
-    expect(astral.length).toBe(8192);
-    const ok = await u.client.sendMessage({ chatId: self.id, text: astral, clientMessageId: 'astral' });
-    expect([...ok.text!]).toHaveLength(4096);
-    expect(ok.text).toBe(astral);
-    const before = await footprint(u.client, self.id);
-
-    for (const text of ['a'.repeat(4097), '😀'.repeat(4097), `${'😀'.repeat(4096)}a`]) {
-      const err = await fail(u.client.sendMessage({ chatId: self.id, text, clientMessageId: 'too-long' }));
-      expect(err).toMatchObject({ status: 400, code: 'message_too_long' });
-      expect(err.message).toContain('4096');
+  describe('the message length limit of 4096 code points', () => {
+    /** A new user's saved messages, with a message of 4096 astral code points in it. */
+    async function writer() {
+      const u = await t.user(name('writer'));
+      const self = (await u.client.listChats()).chats[0]!;
+      const astral = '😀'.repeat(4096);
+      const ok = await u.client.sendMessage({ chatId: self.id, text: astral, clientMessageId: 'astral' });
+      return { u, self, astral, ok };
     }
-    const s = await rawSocket(t, u);
-    expect(await s.request({ type: 'send', chatId: self.id, text: 'b'.repeat(4097), clientMessageId: 'too-long-ws' })).toMatchObject({
-      type: 'error',
-      error: { code: 'message_too_long' },
+
+    it('accepts 4096 code points, astral ones included', async () => {
+      const { astral, ok } = await writer();
+      expect(astral.length).toBe(8192);
+      expect([...ok.text!]).toHaveLength(4096);
+      expect(ok.text).toBe(astral);
     });
-    s.close();
-    // Editing is held to the same rule, and the message stays as it was.
-    expect(await fail(u.client.editMessage({ chatId: self.id, messageId: ok.id, text: 'c'.repeat(4097) }))).toMatchObject({
-      status: 400,
-      code: 'message_too_long',
+
+    it('refuses 4097 code points over HTTP and the socket, and writes nothing', async () => {
+      const { u, self } = await writer();
+      const before = await footprint(u.client, self.id);
+      for (const text of ['a'.repeat(4097), '😀'.repeat(4097), `${'😀'.repeat(4096)}a`]) {
+        const err = await fail(u.client.sendMessage({ chatId: self.id, text, clientMessageId: 'too-long' }));
+        expect(err).toMatchObject({ status: 400, code: 'message_too_long' });
+        expect(err.message).toContain('4096');
+      }
+      const s = await rawSocket(t, u);
+      expect(await s.request({ type: 'send', chatId: self.id, text: 'b'.repeat(4097), clientMessageId: 'too-long-ws' })).toMatchObject({
+        type: 'error',
+        error: { code: 'message_too_long' },
+      });
+      s.close();
+      expect(await footprint(u.client, self.id)).toEqual(before);
     });
-    // Blank text is no message either.
-    expect(await fail(u.client.sendMessage({ chatId: self.id, text: ' \n\t ', clientMessageId: 'blank' }))).toMatchObject({
-      status: 400,
-      code: 'invalid_request',
+
+    it('holds edits to the same rule, and the message stays as it was', async () => {
+      const { u, self, ok } = await writer();
+      const before = await footprint(u.client, self.id);
+      expect(await fail(u.client.editMessage({ chatId: self.id, messageId: ok.id, text: 'c'.repeat(4097) }))).toMatchObject({
+        status: 400,
+        code: 'message_too_long',
+      });
+      expect(await footprint(u.client, self.id)).toEqual(before);
     });
-    expect(await footprint(u.client, self.id)).toEqual(before);
-    // The refused ids are still free.
-    expect((await u.client.sendMessage({ chatId: self.id, text: 'short', clientMessageId: 'too-long' })).text).toBe('short');
+
+    it('refuses blank text, and writes nothing', async () => {
+      const { u, self } = await writer();
+      const before = await footprint(u.client, self.id);
+      expect(await fail(u.client.sendMessage({ chatId: self.id, text: ' \n\t ', clientMessageId: 'blank' }))).toMatchObject({
+        status: 400,
+        code: 'invalid_request',
+      });
+      expect(await footprint(u.client, self.id)).toEqual(before);
+    });
+
+    it('leaves the client message id of a refused message free', async () => {
+      const { u, self } = await writer();
+      await fail(u.client.sendMessage({ chatId: self.id, text: 'a'.repeat(4097), clientMessageId: 'too-long' }));
+      expect((await u.client.sendMessage({ chatId: self.id, text: 'short', clientMessageId: 'too-long' })).text).toBe('short');
+    });
   });
 
   it('stores text in NFC and counts code points after normalising', async () => {
@@ -98,35 +123,46 @@ describe.each(await stores())('limits on %s', (kind) => {
     expect((await u.client.listMessages({ chatId: self.id })).messages.map((x) => x.text)).toEqual(['\u00f1', long.text]);
   });
 
-  it('refuses the 21st group member, also when adds race; nothing is written', async () => {
-    const owner = await t.user(name('gowner'));
-    const ids = await accounts(26);
-    const over = await fail(owner.client.createGroup({ title: 'Too many', memberIds: ids.slice(0, 20) }));
-    expect(over).toMatchObject({ status: 409, code: 'member_limit_reached' });
-    expect(over.message).toContain('20');
-    expect((await owner.client.listChats()).chats).toHaveLength(1);
+  describe('the group member limit of 20', () => {
+    let owner: TestUser;
+    let ids: string[];
+    beforeAll(async () => {
+      owner = await t.user(name('gowner'));
+      ids = await accounts(26);
+    });
 
-    const group = await owner.client.createGroup({ title: 'Twenty', memberIds: ids.slice(0, 19) });
-    expect(group.memberCount).toBe(20);
-    const before = await footprint(owner.client, group.id);
-    expect(await fail(owner.client.addMembers({ chatId: group.id, userIds: [ids[19]!] }))).toMatchObject({ status: 409, code: 'member_limit_reached' });
-    expect(await footprint(owner.client, group.id)).toEqual(before);
-    expect((await owner.client.listMembers({ chatId: group.id })).members).toHaveLength(20);
+    it('refuses a group created with 21 members, and writes nothing', async () => {
+      const creator = await t.user(name('gcreator'));
+      const over = await fail(creator.client.createGroup({ title: 'Too many', memberIds: ids.slice(0, 20) }));
+      expect(over).toMatchObject({ status: 409, code: 'member_limit_reached' });
+      expect(over.message).toContain('20');
+      expect((await creator.client.listChats()).chats).toHaveLength(1);
+    });
 
-    // Fifteen members, six racing adds: exactly five get in.
-    const racing = await owner.client.createGroup({ title: 'Race', memberIds: ids.slice(0, 14) });
-    const results = await Promise.all(
-      ids.slice(20, 26).map((id) =>
-        owner.client.addMembers({ chatId: racing.id, userIds: [id] }).then(
-          () => 'in',
-          (e) => e.code,
+    it('refuses a 21st member added, and writes nothing', async () => {
+      const group = await owner.client.createGroup({ title: 'Twenty', memberIds: ids.slice(0, 19) });
+      expect(group.memberCount).toBe(20);
+      const before = await footprint(owner.client, group.id);
+      expect(await fail(owner.client.addMembers({ chatId: group.id, userIds: [ids[19]!] }))).toMatchObject({ status: 409, code: 'member_limit_reached' });
+      expect(await footprint(owner.client, group.id)).toEqual(before);
+      expect((await owner.client.listMembers({ chatId: group.id })).members).toHaveLength(20);
+    });
+
+    it('lets exactly five of six racing adds into a group of fifteen', async () => {
+      const racing = await owner.client.createGroup({ title: 'Race', memberIds: ids.slice(0, 14) });
+      const results = await Promise.all(
+        ids.slice(20, 26).map((id) =>
+          owner.client.addMembers({ chatId: racing.id, userIds: [id] }).then(
+            () => 'in',
+            (e) => e.code,
+          ),
         ),
-      ),
-    );
-    expect(results.filter((r) => r === 'in')).toHaveLength(5);
-    expect(results.filter((r) => r === 'member_limit_reached')).toHaveLength(1);
-    expect((await owner.client.listMembers({ chatId: racing.id })).members).toHaveLength(20);
-    expect((await owner.client.getChat({ chatId: racing.id })).memberCount).toBe(20);
+      );
+      expect(results.filter((r) => r === 'in')).toHaveLength(5);
+      expect(results.filter((r) => r === 'member_limit_reached')).toHaveLength(1);
+      expect((await owner.client.listMembers({ chatId: racing.id })).members).toHaveLength(20);
+      expect((await owner.client.getChat({ chatId: racing.id })).memberCount).toBe(20);
+    });
   });
 
   it('refuses the 31st message in 10 seconds with 429 and Retry-After, over HTTP and the socket; nothing is written', async () => {
@@ -175,39 +211,53 @@ describe.each(await stores())('chat limit on %s', (kind) => {
   });
   afterAll(async () => t?.close());
 
-  it('refuses one chat more than the limit, however it would come, and writes nothing', async () => {
-    const [full, a, b, c, d] = await Promise.all(['full', 'aaa', 'bbb', 'ccc', 'ddd'].map((x) => t.user(x)));
-    const pa = await full!.client.createPrivateChat({ userId: a!.id });
-    await full!.client.createGroup({ title: 'Two' });
-    await b!.client.createChannel({ title: 'Three', memberIds: [full!.id] });
-    expect((await full!.client.listChats()).chats).toHaveLength(4);
-    const before = await footprint(full!.client);
-    const others = await Promise.all([c!, d!].map((u) => footprint(u.client)));
-
-    const refusals = [
-      () => full!.client.createGroup({ title: 'Five' }),
-      () => full!.client.createChannel({ title: 'Five' }),
-      () => full!.client.createPrivateChat({ userId: c!.id }),
-      () => c!.client.createPrivateChat({ userId: full!.id }),
-      () => c!.client.createGroup({ title: 'With full', memberIds: [d!.id, full!.id] }),
-      () => c!.client.createGroup({ title: 'Empty' }).then((g) => c!.client.addMembers({ chatId: g.id, userIds: [full!.id] })),
-    ];
-    for (const r of refusals) {
-      const err = await fail(r());
-      expect(err).toMatchObject({ status: 409, code: 'chat_limit_reached' });
-      expect(err.message).toContain('4');
+  describe('a user in as many chats as allowed', () => {
+    let n = 0;
+    /** A user in 4 chats (saved messages, a private chat with A, a group, B's channel) and two people, C and D, outside them. */
+    async function full() {
+      n += 1;
+      const [me, a, b, c, d] = await t.users(`full${n}`, `aaa${n}`, `bbb${n}`, `ccc${n}`, `ddd${n}`);
+      const pa = await me.client.createPrivateChat({ userId: a.id });
+      await me.client.createGroup({ title: 'Two' });
+      await b.client.createChannel({ title: 'Three', memberIds: [me.id] });
+      expect((await me.client.listChats()).chats).toHaveLength(4);
+      return { me, a, c, d, pa };
     }
-    expect(await footprint(full!.client)).toEqual(before);
-    expect((await d!.client.listChats()).chats).toHaveLength(1);
-    expect(await footprint(d!.client)).toEqual(others[1]);
 
-    // Opening a chat that exists is not a new chat.
-    expect((await full!.client.createPrivateChat({ userId: a!.id })).id).toBe(pa.id);
-    expect((await a!.client.createPrivateChat({ userId: full!.id })).id).toBe(pa.id);
-    // Leaving one makes room for one.
-    await full!.client.leaveChat({ chatId: (await full!.client.listChats()).chats.find((x) => x.kind === 'channel')!.id });
-    await full!.client.createGroup({ title: 'Four again' });
-    expect(await fail(full!.client.createGroup({ title: 'Five again' }))).toMatchObject({ code: 'chat_limit_reached' });
+    it('is refused one chat more, however it would come, and nothing is written', async () => {
+      const { me, c, d } = await full();
+      const before = await footprint(me.client);
+      const others = await Promise.all([c, d].map((u) => footprint(u.client)));
+      const refusals = [
+        () => me.client.createGroup({ title: 'Five' }),
+        () => me.client.createChannel({ title: 'Five' }),
+        () => me.client.createPrivateChat({ userId: c.id }),
+        () => c.client.createPrivateChat({ userId: me.id }),
+        () => c.client.createGroup({ title: 'With full', memberIds: [d.id, me.id] }),
+        () => c.client.createGroup({ title: 'Empty' }).then((g) => c.client.addMembers({ chatId: g.id, userIds: [me.id] })),
+      ];
+      for (const r of refusals) {
+        const err = await fail(r());
+        expect(err).toMatchObject({ status: 409, code: 'chat_limit_reached' });
+        expect(err.message).toContain('4');
+      }
+      expect(await footprint(me.client)).toEqual(before);
+      expect((await d.client.listChats()).chats).toHaveLength(1);
+      expect(await footprint(d.client)).toEqual(others[1]);
+    });
+
+    it('may open a private chat that exists, from either side: it is not a new chat', async () => {
+      const { me, a, pa } = await full();
+      expect((await me.client.createPrivateChat({ userId: a.id })).id).toBe(pa.id);
+      expect((await a.client.createPrivateChat({ userId: me.id })).id).toBe(pa.id);
+    });
+
+    it('gets room for one chat by leaving one', async () => {
+      const { me } = await full();
+      await me.client.leaveChat({ chatId: (await me.client.listChats()).chats.find((x) => x.kind === 'channel')!.id });
+      await me.client.createGroup({ title: 'Four again' });
+      expect(await fail(me.client.createGroup({ title: 'Five again' }))).toMatchObject({ code: 'chat_limit_reached' });
+    });
   });
 
   it('holds the limit when chats are created at the same instant', async () => {
@@ -226,15 +276,15 @@ describe.each(await stores())('chat limit on %s', (kind) => {
   });
 
   it('holds channels to their own member limit', async () => {
-    const [owner, a, b, c] = await Promise.all(['chowner', 'chsa', 'chsb', 'chsc'].map((x) => t.user(x)));
-    expect(await fail(owner!.client.createChannel({ title: 'Crowded', memberIds: [a!.id, b!.id, c!.id] }))).toMatchObject({
+    const [owner, a, b, c] = await t.users('chowner', 'chsa', 'chsb', 'chsc');
+    expect(await fail(owner.client.createChannel({ title: 'Crowded', memberIds: [a.id, b.id, c.id] }))).toMatchObject({
       status: 409,
       code: 'member_limit_reached',
     });
-    const ch = await owner!.client.createChannel({ title: 'Cosy', memberIds: [a!.id, b!.id] });
-    expect(await fail(owner!.client.addMembers({ chatId: ch.id, userIds: [c!.id] }))).toMatchObject({ status: 409, code: 'member_limit_reached' });
-    expect((await owner!.client.listMembers({ chatId: ch.id })).members).toHaveLength(3);
-    expect((await c!.client.listChats()).chats).toHaveLength(1);
+    const ch = await owner.client.createChannel({ title: 'Cosy', memberIds: [a.id, b.id] });
+    expect(await fail(owner.client.addMembers({ chatId: ch.id, userIds: [c.id] }))).toMatchObject({ status: 409, code: 'member_limit_reached' });
+    expect((await owner.client.listMembers({ chatId: ch.id })).members).toHaveLength(3);
+    expect((await c.client.listChats()).chats).toHaveLength(1);
   });
 
   it('lets a user send again once the rate window has passed', async () => {

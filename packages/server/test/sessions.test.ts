@@ -11,34 +11,50 @@ describe.each(await stores())('accounts and sessions on %s', (kind) => {
   });
   afterAll(async () => t?.close());
 
-  it('registers with an admin invite, signs in two devices and terminates one', async () => {
-    const code = await t.invite({ admin: true });
-    const laptop = t.client({ userAgent: 'laptop-agent' });
-    const me = await laptop.register({ inviteCode: code, username: 'Admin', password: 'correct horse', displayName: 'The Admin' });
-    expect(me).toMatchObject({ username: 'admin', displayName: 'The Admin', isAdmin: true });
+  describe('an admin signed in on two devices', () => {
+    let me: Awaited<ReturnType<ParleyClient['register']>>;
+    let laptop: ParleyClient;
+    let phone: ParleyClient;
+    let tokens: SessionTokens;
+    let phoneTokens: SessionTokens;
+    beforeAll(async () => {
+      const code = await t.invite({ admin: true });
+      laptop = t.client({ userAgent: 'laptop-agent' });
+      me = await laptop.register({ inviteCode: code, username: 'Admin', password: 'correct horse', displayName: 'The Admin' });
+      tokens = await laptop.login({ username: 'admin', password: 'correct horse', deviceName: 'Laptop' });
+      phone = t.client({ userAgent: 'phone-agent' });
+      phoneTokens = await phone.login({ username: 'ADMIN', password: 'correct horse', deviceName: 'Phone' });
+    });
 
-    const tokens = await laptop.login({ username: 'admin', password: 'correct horse', deviceName: 'Laptop' });
-    expect(tokens.sessionId).toBeTruthy();
-    expect(tokens.accessToken).toMatch(/^[A-Za-z0-9_-]{43}$/);
-    const phone = t.client({ userAgent: 'phone-agent' });
-    const phoneTokens = await phone.login({ username: 'ADMIN', password: 'correct horse', deviceName: 'Phone' });
+    it('is an admin from registering with an admin invite, under the username in lower case', () => {
+      expect(me).toMatchObject({ username: 'admin', displayName: 'The Admin', isAdmin: true });
+    });
 
-    const { sessions } = await laptop.listSessions();
-    expect(sessions).toHaveLength(2);
-    const current = sessions.find((s) => s.current)!;
-    expect(current).toMatchObject({ id: tokens.sessionId, deviceName: 'Laptop', userAgent: 'laptop-agent', ip: '127.0.0.1' });
-    expect(sessions.find((s) => !s.current)).toMatchObject({ id: phoneTokens.sessionId, deviceName: 'Phone' });
+    it('gets a session id and an opaque access token at login', () => {
+      expect(tokens.sessionId).toBeTruthy();
+      expect(tokens.accessToken).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    });
 
-    await laptop.terminateSession({ sessionId: phoneTokens.sessionId });
-    const err = await phone.getMe().catch((e) => e);
-    expect(err).toBeInstanceOf(ParleyError);
-    expect(err.status).toBe(401);
-    expect(phone.session).toBeNull();
-    expect((await laptop.listSessions()).sessions).toHaveLength(1);
-    expect(await laptop.getCurrentSession()).toMatchObject({ id: tokens.sessionId, current: true });
+    it('sees both devices, the current one marked, with their names, user agent and address', async () => {
+      const { sessions } = await laptop.listSessions();
+      expect(sessions).toHaveLength(2);
+      const current = sessions.find((s) => s.current)!;
+      expect(current).toMatchObject({ id: tokens.sessionId, deviceName: 'Laptop', userAgent: 'laptop-agent', ip: '127.0.0.1' });
+      expect(sessions.find((s) => !s.current)).toMatchObject({ id: phoneTokens.sessionId, deviceName: 'Phone' });
+    });
+
+    it('signs the other device out by terminating its session', async () => {
+      await laptop.terminateSession({ sessionId: phoneTokens.sessionId });
+      const err = await phone.getMe().catch((e) => e);
+      expect(err).toBeInstanceOf(ParleyError);
+      expect(err.status).toBe(401);
+      expect(phone.session).toBeNull();
+      expect((await laptop.listSessions()).sessions).toHaveLength(1);
+      expect(await laptop.getCurrentSession()).toMatchObject({ id: tokens.sessionId, current: true });
+    });
   });
 
-  it('rotates tokens on refresh and revokes the session when an old refresh token comes back', async () => {
+  it('rotates both tokens on refresh, keeping the session, and the old access token stops working', async () => {
     const u = await t.user('rotor');
     const first = u.session;
     await u.client.refreshSession({ refreshToken: first.refreshToken });
@@ -46,15 +62,20 @@ describe.each(await stores())('accounts and sessions on %s', (kind) => {
     expect(second.sessionId).toBe(first.sessionId);
     expect(second.accessToken).not.toBe(first.accessToken);
     expect(second.refreshToken).not.toBe(first.refreshToken);
-    // The old access token no longer works.
     const stale = await fetch(`${t.url}/api/v1/me`, { headers: { authorization: `Bearer ${first.accessToken}` } });
     expect(stale.status).toBe(401);
     expect(await u.client.getMe()).toMatchObject({ username: 'rotor' });
+  });
 
+  it('revokes the whole session when a rotated refresh token comes back', async () => {
+    const u = await t.user('robbed');
+    const first = u.session;
+    await u.client.refreshSession({ refreshToken: first.refreshToken });
+    const second = u.client.session!;
     const thief = t.client();
     const err = await thief.refreshSession({ refreshToken: first.refreshToken }).catch((e) => e);
     expect(err).toMatchObject({ status: 401, code: 'refresh_token_reused' });
-    // The whole session is gone: the legitimate holder is out too.
+    // The legitimate holder is out too.
     const res = await fetch(`${t.url}/api/v1/me`, { headers: { authorization: `Bearer ${second.accessToken}` } });
     expect(res.status).toBe(401);
     const again = await t
@@ -81,12 +102,15 @@ describe.each(await stores())('accounts and sessions on %s', (kind) => {
     expect(a.session!.refreshToken).not.toBe(u.session.refreshToken);
     expect(await a.getMe()).toMatchObject({ username: 'tabs' });
     expect(await b.getMe()).toMatchObject({ username: 'tabs' });
+  });
 
-    // Without them, the second tab presents a spent refresh token, which ends the session.
-    const [c, d] = [new ParleyClient({ baseUrl: t.url, session: stored }), new ParleyClient({ baseUrl: t.url, session: stored })];
+  it('ends the session when two tabs of it refresh at the same instant without a lock, one presenting a spent refresh token', async () => {
+    const u = await t.user('locklesstabs');
+    const [c, d] = [new ParleyClient({ baseUrl: t.url, session: u.session }), new ParleyClient({ baseUrl: t.url, session: u.session })];
     const outcomes = await Promise.allSettled([c.refresh(), d.refresh()]);
     expect(outcomes.filter((o) => o.status === 'rejected')).toHaveLength(1);
-    expect(await a.getMe().catch((e) => e)).toMatchObject({ status: 401 });
+    const winner = outcomes[0]!.status === 'fulfilled' ? c : d;
+    expect(await winner.getMe().catch((e) => e)).toMatchObject({ status: 401 });
   });
 
   it('re-uses the session a device had when it logs in again with its id', async () => {
@@ -222,6 +246,7 @@ describe.each(await stores())('accounts and sessions on %s', (kind) => {
     const other = await t.user('stranger');
     expect((await other.client.revokeInvite({ inviteId: created.id }).catch((e) => e)).status).toBe(404);
   });
+
   it("tells the user's other devices live and in the log when a session ends, and closes its socket", async () => {
     const u = await t.user('tracked', { device: 'laptop' });
     const phone = t.client();

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { startTestServer, type TestServer } from '../../server/test/_harness.ts';
+import { startTestServer, type TestServer } from '@parley/test-kit';
 import { browserAvailable, openBrowser, screenshot, type Browser } from './_browser.ts';
 
 const COUNT = 10_000;
