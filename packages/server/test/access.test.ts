@@ -67,29 +67,29 @@ describe.each(await stores())('access on %s', (kind) => {
   }
 
   it('answers a non-member exactly as for a missing chat, on every operation, and writes nothing', async () => {
-    const [owner, member, outsider] = await Promise.all(['owner', 'member', 'outsider'].map((b) => t.user(name(b))));
-    const group = await owner!.client.createGroup({ title: 'Secret', memberIds: [member!.id] });
-    const channel = await owner!.client.createChannel({ title: 'Secret news', memberIds: [member!.id] });
-    const priv = await owner!.client.createPrivateChat({ userId: member!.id });
-    const ownerSelf = (await owner!.client.listChats()).chats.find((c) => c.kind === 'self')!;
-    const deleted = await owner!.client.createGroup({ title: 'Gone', memberIds: [member!.id, outsider!.id] });
-    await owner!.client.sendMessage({ chatId: deleted.id, text: 'soon gone', clientMessageId: 'd1' });
-    await owner!.client.deleteChat({ chatId: deleted.id });
+    const [owner, member, outsider] = await t.users(name('owner'), name('member'), name('outsider'));
+    const group = await owner.client.createGroup({ title: 'Secret', memberIds: [member.id] });
+    const channel = await owner.client.createChannel({ title: 'Secret news', memberIds: [member.id] });
+    const priv = await owner.client.createPrivateChat({ userId: member.id });
+    const ownerSelf = (await owner.client.listChats()).chats.find((c) => c.kind === 'self')!;
+    const deleted = await owner.client.createGroup({ title: 'Gone', memberIds: [member.id, outsider.id] });
+    await owner.client.sendMessage({ chatId: deleted.id, text: 'soon gone', clientMessageId: 'd1' });
+    await owner.client.deleteChat({ chatId: deleted.id });
 
     const chats = [group, channel, priv, ownerSelf];
     const messages: Record<string, string> = {};
-    for (const c of chats) messages[c.id] = (await owner!.client.sendMessage({ chatId: c.id, text: 'members only', clientMessageId: 'm1' })).id;
-    const before = await Promise.all(chats.map((c) => snapshot(owner!, c.id)));
+    for (const c of chats) messages[c.id] = (await owner.client.sendMessage({ chatId: c.id, text: 'members only', clientMessageId: 'm1' })).id;
+    const before = await Promise.all(chats.map((c) => snapshot(owner, c.id)));
 
     const missing = newId();
     for (const c of [...chats, deleted]) {
-      const ids = { messageId: messages[c.id] ?? newId(), userId: member!.id };
+      const ids = { messageId: messages[c.id] ?? newId(), userId: member.id };
       const existing = operations(c.id, ids);
       const absent = operations(missing, ids);
       for (let i = 0; i < existing.length; i++) {
         const [op, method, path, body] = existing[i]!;
-        const a = await call(t, outsider!, method, path, body);
-        const b = await call(t, outsider!, absent[i]![1], absent[i]![2], absent[i]![3]);
+        const a = await call(t, outsider, method, path, body);
+        const b = await call(t, outsider, absent[i]![1], absent[i]![2], absent[i]![3]);
         expect(a.status, `${op} on a ${c.kind} (${c.title})`).toBe(404);
         expect(a.body, `${op} on a ${c.kind}`).toMatchObject({ error: { code: 'not_found' } });
         expect(anonymous(a, c.id), `${op} on a ${c.kind} answers like a missing chat`).toEqual(anonymous(b, missing));
@@ -97,19 +97,19 @@ describe.each(await stores())('access on %s', (kind) => {
     }
 
     // Nothing changed, and the members heard nothing.
-    expect(await Promise.all(chats.map((c) => snapshot(owner!, c.id)))).toEqual(before);
+    expect(await Promise.all(chats.map((c) => snapshot(owner, c.id)))).toEqual(before);
     // The outsider's sync does not reveal the chats either, even when it names them.
     const cursor = Object.fromEntries(chats.map((c) => [c.id, 0]));
-    const sync = await outsider!.client.getChanges({ userSeq: 0, chats: cursor });
+    const sync = await outsider.client.getChanges({ userSeq: 0, chats: cursor });
     expect(sync.events.filter((e) => e.chatId && chats.some((c) => c.id === e.chatId))).toEqual([]);
     for (const c of chats) expect(sync.chats[c.id]).toBeUndefined();
   });
 
   it('answers socket requests of a non-member exactly as for a missing chat', async () => {
-    const [owner, outsider] = await Promise.all(['sowner', 'soutsider'].map((b) => t.user(name(b))));
-    const group = await owner!.client.createGroup({ title: 'Sockets only' });
-    const ownerSocket = await rawSocket(t, owner!);
-    const s = await rawSocket(t, outsider!);
+    const [owner, outsider] = await t.users(name('sowner'), name('soutsider'));
+    const group = await owner.client.createGroup({ title: 'Sockets only' });
+    const ownerSocket = await rawSocket(t, owner);
+    const s = await rawSocket(t, outsider);
     const missing = newId();
 
     async function both(frame: (chatId: string) => { type: string; [k: string]: unknown }) {
@@ -133,57 +133,57 @@ describe.each(await stores())('access on %s', (kind) => {
 
     await settle();
     expect(ownerSocket.frames.filter((f) => f.type !== 'hello' && f.type !== 'presence')).toEqual([]);
-    expect((await owner!.client.getChat({ chatId: group.id })).lastSeq).toBe(group.lastSeq);
+    expect((await owner.client.getChat({ chatId: group.id })).lastSeq).toBe(group.lastSeq);
     ownerSocket.close();
     s.close();
   });
 
   it('refuses posts by channel subscribers over HTTP and the socket, writing nothing', async () => {
-    const [owner, sub] = await Promise.all(['cowner', 'csub'].map((b) => t.user(name(b))));
-    const channel = await owner!.client.createChannel({ title: 'Read only', memberIds: [sub!.id] });
-    const before = await snapshot(owner!, channel.id);
-    const http = await sub!.client.sendMessage({ chatId: channel.id, text: 'hello?', clientMessageId: 'x1' }).catch((e) => e);
+    const [owner, sub] = await t.users(name('cowner'), name('csub'));
+    const channel = await owner.client.createChannel({ title: 'Read only', memberIds: [sub.id] });
+    const before = await snapshot(owner, channel.id);
+    const http = await sub.client.sendMessage({ chatId: channel.id, text: 'hello?', clientMessageId: 'x1' }).catch((e) => e);
     expect(http).toMatchObject({ status: 403, code: 'cannot_post' });
-    const s = await rawSocket(t, sub!);
+    const s = await rawSocket(t, sub);
     expect(await s.request({ type: 'send', chatId: channel.id, text: 'hello?', clientMessageId: 'x2' })).toMatchObject({
       type: 'error',
       error: { code: 'cannot_post' },
     });
     // Subscribers still read and mark read.
     expect(await s.request({ type: 'read', chatId: channel.id, seq: 0 })).toMatchObject({ type: 'ack', readSeq: 0 });
-    expect(await snapshot(owner!, channel.id)).toEqual(before);
+    expect(await snapshot(owner, channel.id)).toEqual(before);
     s.close();
   });
 
   it('stops live delivery to a removed member at once, and to one who left', async () => {
-    const [owner, stays, removed, leaver] = await Promise.all(['rowner', 'rstays', 'rremoved', 'rleaver'].map((b) => t.user(name(b))));
-    const group = await owner!.client.createGroup({ title: 'Shrinking', memberIds: [stays!.id, removed!.id, leaver!.id] });
+    const [owner, stays, removed, leaver] = await t.users(name('rowner'), name('rstays'), name('rremoved'), name('rleaver'));
+    const group = await owner.client.createGroup({ title: 'Shrinking', memberIds: [stays.id, removed.id, leaver.id] });
     const sockets: Record<string, RawSocket> = {};
-    for (const u of [owner!, stays!, removed!, leaver!]) sockets[u.username] = await rawSocket(t, u);
-    const removedRt = realtimeFor(removed!);
+    for (const u of [owner, stays, removed, leaver]) sockets[u.username] = await rawSocket(t, u);
+    const removedRt = realtimeFor(removed);
     await removedRt.rt.connect();
     expect(removedRt.rt.cursor.chats[group.id]).toBeDefined();
 
-    const first = await owner!.client.sendMessage({ chatId: group.id, text: 'everyone', clientMessageId: 'r1' });
+    const first = await owner.client.sendMessage({ chatId: group.id, text: 'everyone', clientMessageId: 'r1' });
     for (const s of Object.values(sockets)) await s.waitFor((f) => f.event?.message?.id === first.id);
 
-    await owner!.client.removeMember({ chatId: group.id, userId: removed!.id });
-    await leaver!.client.leaveChat({ chatId: group.id });
+    await owner.client.removeMember({ chatId: group.id, userId: removed.id });
+    await leaver.client.leaveChat({ chatId: group.id });
     // They hear of their own removal, and nothing after it.
-    const gone = await sockets[removed!.username]!.waitFor((f) => f.event?.type === 'member.removed');
-    expect(gone.event).toMatchObject({ chatId: group.id, member: { userId: removed!.id, role: null } });
-    await sockets[removed!.username]!.waitFor((f) => f.event?.type === 'chat.left' && f.event.chatId === group.id);
-    await sockets[leaver!.username]!.waitFor((f) => f.event?.type === 'chat.left' && f.event.chatId === group.id);
+    const gone = await sockets[removed.username]!.waitFor((f) => f.event?.type === 'member.removed');
+    expect(gone.event).toMatchObject({ chatId: group.id, member: { userId: removed.id, role: null } });
+    await sockets[removed.username]!.waitFor((f) => f.event?.type === 'chat.left' && f.event.chatId === group.id);
+    await sockets[leaver.username]!.waitFor((f) => f.event?.type === 'chat.left' && f.event.chatId === group.id);
     await eventually(() => removedRt.rt.cursor.chats[group.id] === undefined, 5000, 'the SDK to forget the chat');
 
-    const after = await owner!.client.sendMessage({ chatId: group.id, text: 'just us now', clientMessageId: 'r2' });
-    await owner!.client.editMessage({ chatId: group.id, messageId: first.id, text: 'everyone (edited)' });
-    sockets[owner!.username]!.send({ type: 'typing', chatId: group.id });
-    await sockets[stays!.username]!.waitFor((f) => f.event?.type === 'message.edited');
-    await sockets[stays!.username]!.waitFor((f) => f.type === 'typing');
-    expect(chatEvents(sockets[stays!.username]!, group.id).map((e) => e.message?.id)).toContain(after.id);
+    const after = await owner.client.sendMessage({ chatId: group.id, text: 'just us now', clientMessageId: 'r2' });
+    await owner.client.editMessage({ chatId: group.id, messageId: first.id, text: 'everyone (edited)' });
+    sockets[owner.username]!.send({ type: 'typing', chatId: group.id });
+    await sockets[stays.username]!.waitFor((f) => f.event?.type === 'message.edited');
+    await sockets[stays.username]!.waitFor((f) => f.type === 'typing');
+    expect(chatEvents(sockets[stays.username]!, group.id).map((e) => e.message?.id)).toContain(after.id);
     await settle();
-    for (const u of [removed!, leaver!]) {
+    for (const u of [removed, leaver]) {
       const seen = chatEvents(sockets[u.username]!, group.id);
       const removalSeq = Math.max(...seen.map((e) => e.seq));
       expect(seen.some((e) => e.message?.id === after.id || e.type === 'message.edited')).toBe(false);
