@@ -1,7 +1,7 @@
-import { Ajv } from 'ajv';
 import { ClientFrameBodies, type ClientFrameType, type ServerFrame } from '@parley/protocol';
 import type { Static, TObject } from 'typebox';
 import { AppError } from '../lib/errors.ts';
+import { createValidator } from '../lib/validator.ts';
 import { typing } from '../modules/chats/typing.ts';
 import { markRead } from '../modules/messages/read.ts';
 import { sendMessage } from '../modules/messages/send.ts';
@@ -53,8 +53,8 @@ export function isFrameType(type: string): type is ClientFrameType {
   return Object.hasOwn(FRAMES, type);
 }
 
-const ajv = new Ajv({ coerceTypes: false, removeAdditional: false, useDefaults: false, strict: false });
-const validators = new Map(Object.entries(FRAMES).map(([type, route]) => [type, ajv.compile(route.schema)]));
+const compile = createValidator({ coerceTypes: false, useDefaults: false });
+const validators = new Map(Object.entries(FRAMES).map(([type, route]) => [type, compile(route.schema)]));
 
 /** Checks a frame body against its schema; the first problem becomes a 400-style error frame. */
 export function validateFrameBody(type: ClientFrameType, body: unknown): void {
