@@ -11,6 +11,7 @@ import {
   type SyncEvent,
   type UserEvent,
 } from '@parley/protocol';
+import { advance, judge, mergeAnswer, startCursor, type EventOrigin } from './cursor.ts';
 import { ParleyError } from './errors.ts';
 import type { ParleyClient } from './http-client.ts';
 
@@ -122,7 +123,7 @@ export class ParleyRealtime {
     const Impl = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketFactory }).WebSocket;
     if (!Impl) throw new Error('No WebSocket implementation: pass options.WebSocket (the "ws" package in Node 20)');
     this.Impl = Impl;
-    this.cursor = options.cursor ? { userSeq: options.cursor.userSeq, chats: { ...options.cursor.chats } } : { userSeq: 0, chats: {} };
+    this.cursor = startCursor(options.cursor);
     this.minBackoff = options.minBackoffMs ?? 500;
     this.maxBackoff = options.maxBackoffMs ?? 30_000;
     this.syncPageSize = options.syncPageSize;
@@ -300,7 +301,7 @@ export class ParleyRealtime {
       case 'event':
         // Applied after the answer of a sync in flight, so that answer meets the cursor it was asked for.
         if (this.syncing) this.held.push(frame.event);
-        else this.accept(frame.event, true);
+        else this.accept(frame.event, 'live');
         return;
       case 'presence': {
         const { type: _t, ...presence } = frame;
@@ -348,43 +349,20 @@ export class ParleyRealtime {
     else waiter.resolve(frame);
   }
 
-  /**
-   * Applies an event once, in order: an old position is a duplicate and is dropped; a live event
-   * past the next position means something was missed, so the client fetches the gap. A sync
-   * answer is contiguous from the cursor (or from where I joined, for a chat new to this device,
-   * saved messages included), so its events are taken as they come.
-   */
-  private accept(event: SyncEvent, live: boolean): boolean {
-    if (event.log === 'user') return this.acceptUser(event, live);
-    const known = this.cursor.chats[event.chatId];
-    if (live && (known === undefined || event.seq > known + 1)) {
-      void this.sync();
-      return false;
-    }
-    if (known !== undefined && event.seq <= known) return false;
-    this.cursor.chats[event.chatId] = event.seq;
+  /** Applies an event once, in order (see judge); a live event past the next position fetches the gap. */
+  private accept(event: SyncEvent, origin: EventOrigin): void {
+    const verdict = judge(this.cursor, event, origin);
+    if (verdict === 'gap' && origin === 'live') void this.sync();
+    if (verdict !== 'apply') return;
+    this.moveCursor(advance(this.cursor, event));
     this.emit('event', event);
-    if (live) this.emit('cursor', this.cursor);
-    return true;
+    if (origin === 'live') this.emit('cursor', this.cursor);
   }
 
-  private acceptUser(event: UserEvent, live: boolean): boolean {
-    if (event.userSeq <= this.cursor.userSeq) return false;
-    if (event.userSeq > this.cursor.userSeq + 1) {
-      if (live) void this.sync();
-      return false;
-    }
-    this.cursor.userSeq = event.userSeq;
-    if (event.type === 'chat.joined' && event.chatId) {
-      // Joining again after leaving: what happened in between is not mine, so start from the join.
-      const joinedAt = event.seq ?? 0;
-      const known = this.cursor.chats[event.chatId];
-      if (known === undefined || known < joinedAt) this.cursor.chats[event.chatId] = joinedAt;
-    }
-    if ((event.type === 'chat.left' || event.type === 'chat.deleted') && event.chatId) delete this.cursor.chats[event.chatId];
-    this.emit('event', event);
-    if (live) this.emit('cursor', this.cursor);
-    return true;
+  /** The cursor object stays the same one (callers hold it), its positions change. */
+  private moveCursor(next: SyncCursor): void {
+    this.cursor.userSeq = next.userSeq;
+    this.cursor.chats = next.chats;
   }
 
   /** Fetches everything after the cursor; concurrent calls collapse into one more round. */
@@ -406,17 +384,14 @@ export class ParleyRealtime {
           },
           'changes',
         );
-        for (const e of changes.events) this.accept(e, false);
-        this.cursor.userSeq = Math.max(this.cursor.userSeq, changes.userSeq);
-        const chats: Record<string, number> = {};
-        for (const [id, seq] of Object.entries(changes.chats)) chats[id] = Math.max(seq, this.cursor.chats[id] ?? 0);
-        this.cursor.chats = chats;
+        for (const e of changes.events) this.accept(e, 'sync');
+        this.moveCursor(mergeAnswer(this.cursor, changes));
         this.emit('cursor', this.cursor);
         if (changes.hasMore) this.syncAgain = true;
         // Live events held meanwhile: duplicates drop out, and a gap asks for another round.
         const held = this.held;
         this.held = [];
-        for (const e of held) this.accept(e, true);
+        for (const e of held) this.accept(e, 'live');
       } while (this.syncAgain);
       this.emit('synced', this.cursor);
     } catch {
