@@ -11,7 +11,9 @@ import {
   type SyncEvent,
   type UserEvent,
 } from '@parley/protocol';
+import { newClientId } from './client-id.ts';
 import { advance, judge, mergeAnswer, startCursor, type EventOrigin } from './cursor.ts';
+import { Outbox, type PendingMessage, type SendInput, type ServerReply, type Settled, type WriteSend } from './outbox.ts';
 import { ParleyError } from './errors.ts';
 import type { ParleyClient } from './http-client.ts';
 
@@ -38,16 +40,6 @@ const SYNC_RETRY_MS = 2000;
 
 export type ConnectionState = 'connecting' | 'online' | 'offline' | 'ended';
 
-export interface PendingMessage {
-  clientMessageId: string;
-  chatId: string;
-  text: string;
-  replyToId?: string;
-  state: 'pending' | 'sent' | 'failed';
-  error?: { code: string; message: string };
-  message?: Message;
-}
-
 export interface RealtimeEvents {
   /** A change from the ordered log, applied exactly once and in order per log */
   event: SyncEvent;
@@ -73,16 +65,8 @@ export interface RealtimeOptions {
   syncPageSize?: number;
 }
 
-/** The frames that answer a request of this client, matched to it by id. */
-type ServerReply = Extract<ServerFrame, { type: 'ack' | 'changes' | 'pong' | 'error' }>;
-
-const PERMANENT = new Set(['not_found', 'invalid_request', 'message_too_long', 'cannot_post', 'forbidden']);
-let counter = 0;
-
-function newClientId(): string {
-  const random = globalThis.crypto?.randomUUID?.() ?? `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
-  return `${random.replace(/[^A-Za-z0-9_-]/g, '')}${(counter++).toString(36)}`;
-}
+/** How long to wait before sending again a message the server turned away for now (a rate limit, trouble). */
+const SEND_RETRY_MS = 2000;
 
 /**
  * The realtime client: one WebSocket with automatic reconnect (exponential backoff), resync from
@@ -98,7 +82,7 @@ export class ParleyRealtime {
   private readonly client: ParleyClient;
   private readonly Impl: WebSocketFactory;
   private readonly listeners = new Map<keyof RealtimeEvents, Set<(v: never) => void>>();
-  private readonly pending = new Map<string, PendingMessage & { resolve(m: Message): void; reject(e: Error): void; frameId?: string }>();
+  private readonly sending = new Outbox();
   private readonly waiting = new Map<string, { resolve(v: ServerReply): void; reject(e: Error): void }>();
   private ws: WebSocketLike | null = null;
   private stateValue: ConnectionState = 'offline';
@@ -296,7 +280,7 @@ export class ParleyRealtime {
         if (this.ws && typeof frame.heartbeatMs === 'number' && frame.heartbeatMs > 0) this.watch(this.ws, frame.heartbeatMs);
         this.setState('online');
         void this.sync();
-        for (const p of this.pending.values()) if (p.state === 'pending') this.transmit(p);
+        this.sending.transmitPending(this.writeSend);
         return;
       case 'event':
         // Applied after the answer of a sync in flight, so that answer meets the cursor it was asked for.
@@ -321,26 +305,8 @@ export class ParleyRealtime {
   }
 
   private reply(frame: ServerReply): void {
-    const sent = [...this.pending.values()].find((p) => p.frameId !== undefined && p.frameId === frame.id);
-    if (sent) {
-      sent.frameId = undefined;
-      if (frame.type === 'ack' && frame.message) {
-        Object.assign(sent, { state: 'sent', message: frame.message });
-        this.pending.delete(sent.clientMessageId);
-        this.emit('outbox', strip(sent));
-        return sent.resolve(frame.message);
-      }
-      if (frame.type === 'error') {
-        if (PERMANENT.has(frame.error.code)) {
-          Object.assign(sent, { state: 'failed', error: frame.error });
-          this.emit('outbox', strip(sent));
-          return sent.reject(new ParleyError(frame.error.code, frame.error.message, 400));
-        }
-        // Rate limits and server trouble: try again later with the same id, which cannot duplicate.
-        setTimeout(() => sent.state === 'pending' && this.transmit(sent), 2000);
-      }
-      return;
-    }
+    const settled = this.sending.settle(frame);
+    if (settled) return this.onSettled(settled);
     const id = frame.id;
     const waiter = id === undefined ? undefined : this.waiting.get(id);
     if (id === undefined || !waiter) return;
@@ -409,52 +375,37 @@ export class ParleyRealtime {
     }
   }
 
+  /** Reports what a reply did to a message of mine; one turned away for now is sent again shortly. */
+  private onSettled({ outcome, message }: Settled): void {
+    if (outcome === 'sent' || outcome === 'failed') this.emit('outbox', message);
+    if (outcome === 'retry') setTimeout(() => this.sending.transmit(message.clientMessageId, this.writeSend), SEND_RETRY_MS);
+  }
+
   /**
    * Sends a message through the socket. It stays pending across reconnects and is sent again
    * with the same clientMessageId until acknowledged, so it is never duplicated.
    */
-  send(input: { chatId: string; text: string; replyToId?: string; clientMessageId?: string }): { clientMessageId: string; acked: Promise<Message> } {
-    const clientMessageId = input.clientMessageId ?? newClientId();
-    let resolve!: (m: Message) => void;
-    let reject!: (e: Error) => void;
-    const acked = new Promise<Message>((res, rej) => {
-      resolve = res;
-      reject = rej;
-    });
-    acked.catch(() => {});
-    const entry = { clientMessageId, chatId: input.chatId, text: input.text, replyToId: input.replyToId, state: 'pending' as const, resolve, reject };
-    this.pending.set(clientMessageId, entry);
-    this.emit('outbox', strip(entry));
-    this.transmit(entry);
-    return { clientMessageId, acked };
+  send(input: SendInput): { clientMessageId: string; acked: Promise<Message> } {
+    const { message, acked } = this.sending.add(input);
+    this.emit('outbox', message);
+    this.sending.transmit(message.clientMessageId, this.writeSend);
+    return { clientMessageId: message.clientMessageId, acked };
   }
 
   /** Sends a failed message again. */
   retrySend(clientMessageId: string): void {
-    const p = this.pending.get(clientMessageId);
-    if (!p) return;
-    Object.assign(p, { state: 'pending', error: undefined });
-    this.emit('outbox', strip(p));
-    this.transmit(p);
+    const message = this.sending.retry(clientMessageId);
+    if (!message) return;
+    this.emit('outbox', message);
+    this.sending.transmit(clientMessageId, this.writeSend);
   }
 
   /** Messages not yet acknowledged (pending or failed). */
   get outbox(): PendingMessage[] {
-    return [...this.pending.values()].map(strip);
+    return this.sending.list();
   }
 
-  private transmit(p: PendingMessage & { frameId?: string }): void {
-    const frameId = newClientId();
-    const frame = {
-      type: 'send',
-      id: frameId,
-      chatId: p.chatId,
-      text: p.text,
-      clientMessageId: p.clientMessageId,
-      ...(p.replyToId ? { replyToId: p.replyToId } : {}),
-    };
-    if (this.write(frame)) p.frameId = frameId;
-  }
+  private readonly writeSend: WriteSend = (frame) => this.write(frame);
 
   /** Marks a chat read up to a position. */
   async markRead(chatId: string, seq: number): Promise<{ readSeq: number; unreadCount: number }> {
@@ -469,9 +420,4 @@ export class ParleyRealtime {
   }
 }
 
-function strip(p: PendingMessage): PendingMessage {
-  const { clientMessageId, chatId, text, replyToId, state, error, message } = p;
-  return { clientMessageId, chatId, text, replyToId, state, error, message };
-}
-
-export type { ChatEvent, UserEvent };
+export type { ChatEvent, PendingMessage, UserEvent };
