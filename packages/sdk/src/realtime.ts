@@ -1,51 +1,16 @@
-import {
-  CLOSE,
-  WS_PATH,
-  WS_PROTOCOL,
-  WS_TOKEN_PREFIX,
-  type ChatEvent,
-  type Message,
-  type Presence,
-  type SyncCursor,
-  type ServerFrame,
-  type SyncEvent,
-  type UserEvent,
-} from '@parley/protocol';
+import type { ChatEvent, ClientFrame, Message, Presence, ServerFrame, SyncCursor, SyncEvent, UserEvent } from '@parley/protocol';
+import { newClientId } from './client-id.ts';
+import { Connection, type ConnectionState, type WebSocketFactory } from './connection.ts';
+import { advance, judge, mergeAnswer, startCursor, type EventOrigin } from './cursor.ts';
 import { ParleyError } from './errors.ts';
 import type { ParleyClient } from './http-client.ts';
-
-/**
- * A handler whose event type is checked both ways (as method parameters are), so the browser's
- * handlers and the `ws` package's, each typed with its own event class, both fit.
- */
-type Handler<E> = { handle(ev: E): void }['handle'];
-
-/** The part of the WebSocket API the client uses: the browser's, or the `ws` package's in Node. */
-export interface WebSocketLike {
-  readonly readyState: number;
-  send(data: string): void;
-  close(code?: number, reason?: string): void;
-  onopen: Handler<unknown> | null;
-  onclose: Handler<{ code: number; reason: string }> | null;
-  onmessage: Handler<{ data: unknown }> | null;
-  onerror: Handler<unknown> | null;
-}
-export type WebSocketFactory = new (url: string, protocols: string[]) => WebSocketLike;
+import { Outbox, type PendingMessage, type SendInput, type ServerReply, type Settled, type WriteSend } from './outbox.ts';
 
 /** How long to wait before asking again after a sync the server refused. */
 const SYNC_RETRY_MS = 2000;
 
-export type ConnectionState = 'connecting' | 'online' | 'offline' | 'ended';
-
-export interface PendingMessage {
-  clientMessageId: string;
-  chatId: string;
-  text: string;
-  replyToId?: string;
-  state: 'pending' | 'sent' | 'failed';
-  error?: { code: string; message: string };
-  message?: Message;
-}
+/** How long to wait before sending again a message the server turned away for now (a rate limit, trouble). */
+const SEND_RETRY_MS = 2000;
 
 export interface RealtimeEvents {
   /** A change from the ordered log, applied exactly once and in order per log */
@@ -72,16 +37,8 @@ export interface RealtimeOptions {
   syncPageSize?: number;
 }
 
-/** The frames that answer a request of this client, matched to it by id. */
-type ServerReply = Extract<ServerFrame, { type: 'ack' | 'changes' | 'pong' | 'error' }>;
-
-const PERMANENT = new Set(['not_found', 'invalid_request', 'message_too_long', 'cannot_post', 'forbidden']);
-let counter = 0;
-
-function newClientId(): string {
-  const random = globalThis.crypto?.randomUUID?.() ?? `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
-  return `${random.replace(/[^A-Za-z0-9_-]/g, '')}${(counter++).toString(36)}`;
-}
+/** A request frame before it gets its id (each request gets a new one). */
+type RequestBody = ClientFrame extends infer F ? (F extends { id: string } ? Omit<F, 'id'> : never) : never;
 
 /**
  * The realtime client: one WebSocket with automatic reconnect (exponential backoff), resync from
@@ -94,42 +51,38 @@ function newClientId(): string {
  *   await rt.send({ chatId, text: 'hi' }).acked;
  */
 export class ParleyRealtime {
-  private readonly client: ParleyClient;
-  private readonly Impl: WebSocketFactory;
+  private readonly connection: Connection;
   private readonly listeners = new Map<keyof RealtimeEvents, Set<(v: never) => void>>();
-  private readonly pending = new Map<string, PendingMessage & { resolve(m: Message): void; reject(e: Error): void; frameId?: string }>();
+  private readonly sending = new Outbox();
   private readonly waiting = new Map<string, { resolve(v: ServerReply): void; reject(e: Error): void }>();
-  private ws: WebSocketLike | null = null;
-  private stateValue: ConnectionState = 'offline';
-  private attempts = 0;
-  private timer: ReturnType<typeof setTimeout> | null = null;
-  private stopped = true;
+  private readonly writeSend: WriteSend = (frame) => this.connection.write(frame);
   private syncing = false;
   private syncAgain = false;
   /** Live events that arrive while a sync is in flight, applied after its answer */
   private held: SyncEvent[] = [];
-  private readonly minBackoff: number;
-  private readonly maxBackoff: number;
   private readonly syncPageSize?: number;
-  /** Checks that the socket still hears from the server (see watch). */
-  private heartbeat: ReturnType<typeof setInterval> | null = null;
-  private heardAt = 0;
   /** Positions this device has: its personal log and each chat */
   cursor: SyncCursor;
 
   constructor(client: ParleyClient, options: RealtimeOptions = {}) {
-    this.client = client;
-    const Impl = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketFactory }).WebSocket;
-    if (!Impl) throw new Error('No WebSocket implementation: pass options.WebSocket (the "ws" package in Node 20)');
-    this.Impl = Impl;
-    this.cursor = options.cursor ? { userSeq: options.cursor.userSeq, chats: { ...options.cursor.chats } } : { userSeq: 0, chats: {} };
-    this.minBackoff = options.minBackoffMs ?? 500;
-    this.maxBackoff = options.maxBackoffMs ?? 30_000;
+    this.connection = new Connection({
+      client,
+      WebSocket: options.WebSocket,
+      minBackoffMs: options.minBackoffMs,
+      maxBackoffMs: options.maxBackoffMs,
+      events: {
+        onHello: () => this.onHello(),
+        onFrame: (frame) => this.onFrame(frame),
+        onLost: () => this.failRequests('The connection closed'),
+        onState: (state) => this.emit('state', state),
+      },
+    });
+    this.cursor = startCursor(options.cursor);
     this.syncPageSize = options.syncPageSize;
   }
 
   get state(): ConnectionState {
-    return this.stateValue;
+    return this.connection.state;
   }
 
   on<K extends keyof RealtimeEvents>(type: K, listener: (value: RealtimeEvents[K]) => void): () => void {
@@ -143,134 +96,35 @@ export class ParleyRealtime {
     for (const l of this.listeners.get(type) ?? []) (l as (v: RealtimeEvents[K]) => void)(value);
   }
 
-  private setState(state: ConnectionState): void {
-    if (this.stateValue === state) return;
-    this.stateValue = state;
-    this.emit('state', state);
-  }
-
   /** Connects and resolves once the first sync after connecting is done. */
   connect(): Promise<void> {
-    this.stopped = false;
     const done = new Promise<void>((resolve) => {
       const off = this.on('synced', () => {
         off();
         resolve();
       });
     });
-    this.open();
+    this.connection.start();
     return done;
   }
 
   /** Closes the socket and stops reconnecting. */
   close(): void {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    this.unwatch();
-    this.ws?.close(1000, 'bye');
-    this.ws = null;
+    this.connection.close();
     // Requests in flight (a sync among them) end here: a later connect() starts clean.
-    for (const w of this.waiting.values()) w.reject(new ParleyError('network_error', 'The connection was closed', 0));
-    this.waiting.clear();
-    this.setState('offline');
+    this.failRequests('The connection was closed');
   }
 
-  private async open(): Promise<void> {
-    if (this.stopped) return;
-    this.setState('connecting');
-    try {
-      await this.client.ensureFresh();
-    } catch (err) {
-      if (err instanceof ParleyError && err.status === 401) return this.end();
-    }
-    const session = this.client.session;
-    if (!session) return this.end();
-    const url = `${this.client.baseUrl.replace(/^http/, 'ws')}${WS_PATH}`;
-    let ws: WebSocketLike;
-    try {
-      ws = new this.Impl(url, [WS_PROTOCOL, `${WS_TOKEN_PREFIX}${session.accessToken}`]);
-    } catch {
-      return this.retry();
-    }
-    this.ws = ws;
-    let opened = false;
-    ws.onopen = () => {
-      opened = true;
-    };
-    ws.onmessage = (ev) => {
-      this.heardAt = Date.now();
-      this.onFrame(String(ev.data));
-    };
-    ws.onerror = () => {};
-    ws.onclose = (ev) => {
-      if (this.ws !== ws) return;
-      this.lost();
-      if (ev.code === CLOSE.sessionEnded) return this.end();
-      // Refused before opening: the access token may have expired, so refresh before trying again.
-      if (!opened) this.client.refresh().catch((err) => err instanceof ParleyError && err.status === 401 && this.end());
-      this.retry();
-    };
-  }
-
-  /** The socket is gone (closed, or silent for too long): requests on it fail, and it is let go. */
-  private lost(): void {
-    this.ws = null;
-    this.unwatch();
-    for (const w of this.waiting.values()) w.reject(new ParleyError('network_error', 'The connection closed', 0));
+  /** Requests written on a socket that is gone get no answer: they fail now. */
+  private failRequests(message: string): void {
+    for (const w of this.waiting.values()) w.reject(new ParleyError('network_error', message, 0));
     this.waiting.clear();
   }
 
-  /**
-   * A socket can die without closing (a laptop that slept, a NAT that forgot the connection). Once
-   * the server has said how often it pings, a socket silent for that long gets a ping frame, and one
-   * silent for twice that long is given up on: the client reconnects and syncs what it missed.
-   */
-  private watch(ws: WebSocketLike, intervalMs: number): void {
-    this.unwatch();
-    this.heardAt = Date.now();
-    this.heartbeat = setInterval(
-      () => {
-        if (this.ws !== ws) return this.unwatch();
-        const silentMs = Date.now() - this.heardAt;
-        if (silentMs >= 2 * intervalMs) {
-          this.lost();
-          this.retry();
-          // Closing a dead socket may take long; this client no longer waits for it.
-          ws.close(1000, 'silent');
-        } else if (silentMs >= intervalMs) this.write({ type: 'ping', id: newClientId() });
-      },
-      Math.max(100, intervalMs / 2),
-    );
-  }
-
-  private unwatch(): void {
-    if (this.heartbeat) clearInterval(this.heartbeat);
-    this.heartbeat = null;
-  }
-
-  private end(): void {
-    this.stopped = true;
-    this.setState('ended');
-  }
-
-  private retry(): void {
-    if (this.stopped) return;
-    this.setState('offline');
-    const delay = Math.min(this.maxBackoff, this.minBackoff * 2 ** this.attempts) * (0.5 + Math.random() / 2);
-    this.attempts++;
-    this.timer = setTimeout(() => this.open(), delay);
-  }
-
-  private write(frame: object): boolean {
-    if (!this.ws || this.ws.readyState !== 1) return false;
-    this.ws.send(JSON.stringify(frame));
-    return true;
-  }
-
-  private request<T extends ServerReply['type']>(frame: { type: string; [k: string]: unknown }, answer: T): Promise<Extract<ServerReply, { type: T }>> {
+  private request<T extends ServerReply['type']>(body: RequestBody, answer: T): Promise<Extract<ServerReply, { type: T }>> {
     const id = newClientId();
     return new Promise((resolve, reject) => {
-      if (!this.write({ ...frame, id })) return reject(new ParleyError('network_error', 'Not connected', 0));
+      if (!this.connection.write({ ...body, id } as ClientFrame)) return reject(new ParleyError('network_error', 'Not connected', 0));
       this.waiting.set(id, {
         resolve: (reply) =>
           reply.type === answer
@@ -281,26 +135,18 @@ export class ParleyRealtime {
     });
   }
 
-  private onFrame(text: string): void {
-    // The server's frames follow the protocol's schemas (ServerFrame); a frame of an unknown type is ignored.
-    let frame: ServerFrame;
-    try {
-      frame = JSON.parse(text) as ServerFrame;
-    } catch {
-      return;
-    }
+  /** A new socket: fetch what was missed, and send again what is still pending. */
+  private onHello(): void {
+    void this.sync();
+    this.sending.transmitPending(this.writeSend);
+  }
+
+  private onFrame(frame: Exclude<ServerFrame, { type: 'hello' }>): void {
     switch (frame.type) {
-      case 'hello':
-        this.attempts = 0;
-        if (this.ws && typeof frame.heartbeatMs === 'number' && frame.heartbeatMs > 0) this.watch(this.ws, frame.heartbeatMs);
-        this.setState('online');
-        void this.sync();
-        for (const p of this.pending.values()) if (p.state === 'pending') this.transmit(p);
-        return;
       case 'event':
         // Applied after the answer of a sync in flight, so that answer meets the cursor it was asked for.
         if (this.syncing) this.held.push(frame.event);
-        else this.accept(frame.event, true);
+        else this.accept(frame.event, 'live');
         return;
       case 'presence': {
         const { type: _t, ...presence } = frame;
@@ -320,26 +166,8 @@ export class ParleyRealtime {
   }
 
   private reply(frame: ServerReply): void {
-    const sent = [...this.pending.values()].find((p) => p.frameId !== undefined && p.frameId === frame.id);
-    if (sent) {
-      sent.frameId = undefined;
-      if (frame.type === 'ack' && frame.message) {
-        Object.assign(sent, { state: 'sent', message: frame.message });
-        this.pending.delete(sent.clientMessageId);
-        this.emit('outbox', strip(sent));
-        return sent.resolve(frame.message);
-      }
-      if (frame.type === 'error') {
-        if (PERMANENT.has(frame.error.code)) {
-          Object.assign(sent, { state: 'failed', error: frame.error });
-          this.emit('outbox', strip(sent));
-          return sent.reject(new ParleyError(frame.error.code, frame.error.message, 400));
-        }
-        // Rate limits and server trouble: try again later with the same id, which cannot duplicate.
-        setTimeout(() => sent.state === 'pending' && this.transmit(sent), 2000);
-      }
-      return;
-    }
+    const settled = this.sending.settle(frame);
+    if (settled) return this.onSettled(settled);
     const id = frame.id;
     const waiter = id === undefined ? undefined : this.waiting.get(id);
     if (id === undefined || !waiter) return;
@@ -348,43 +176,20 @@ export class ParleyRealtime {
     else waiter.resolve(frame);
   }
 
-  /**
-   * Applies an event once, in order: an old position is a duplicate and is dropped; a live event
-   * past the next position means something was missed, so the client fetches the gap. A sync
-   * answer is contiguous from the cursor (or from where I joined, for a chat new to this device,
-   * saved messages included), so its events are taken as they come.
-   */
-  private accept(event: SyncEvent, live: boolean): boolean {
-    if (event.log === 'user') return this.acceptUser(event, live);
-    const known = this.cursor.chats[event.chatId];
-    if (live && (known === undefined || event.seq > known + 1)) {
-      void this.sync();
-      return false;
-    }
-    if (known !== undefined && event.seq <= known) return false;
-    this.cursor.chats[event.chatId] = event.seq;
+  /** Applies an event once, in order (see judge); a live event past the next position fetches the gap. */
+  private accept(event: SyncEvent, origin: EventOrigin): void {
+    const verdict = judge(this.cursor, event, origin);
+    if (verdict === 'gap' && origin === 'live') void this.sync();
+    if (verdict !== 'apply') return;
+    this.moveCursor(advance(this.cursor, event));
     this.emit('event', event);
-    if (live) this.emit('cursor', this.cursor);
-    return true;
+    if (origin === 'live') this.emit('cursor', this.cursor);
   }
 
-  private acceptUser(event: UserEvent, live: boolean): boolean {
-    if (event.userSeq <= this.cursor.userSeq) return false;
-    if (event.userSeq > this.cursor.userSeq + 1) {
-      if (live) void this.sync();
-      return false;
-    }
-    this.cursor.userSeq = event.userSeq;
-    if (event.type === 'chat.joined' && event.chatId) {
-      // Joining again after leaving: what happened in between is not mine, so start from the join.
-      const joinedAt = event.seq ?? 0;
-      const known = this.cursor.chats[event.chatId];
-      if (known === undefined || known < joinedAt) this.cursor.chats[event.chatId] = joinedAt;
-    }
-    if ((event.type === 'chat.left' || event.type === 'chat.deleted') && event.chatId) delete this.cursor.chats[event.chatId];
-    this.emit('event', event);
-    if (live) this.emit('cursor', this.cursor);
-    return true;
+  /** The cursor object stays the same one (callers hold it), its positions change. */
+  private moveCursor(next: SyncCursor): void {
+    this.cursor.userSeq = next.userSeq;
+    this.cursor.chats = next.chats;
   }
 
   /** Fetches everything after the cursor; concurrent calls collapse into one more round. */
@@ -397,36 +202,17 @@ export class ParleyRealtime {
     try {
       do {
         this.syncAgain = false;
-        const changes = await this.request(
-          {
-            type: 'sync',
-            userSeq: this.cursor.userSeq,
-            chats: this.cursor.chats,
-            ...(this.syncPageSize ? { limit: this.syncPageSize } : {}),
-          },
-          'changes',
-        );
-        for (const e of changes.events) this.accept(e, false);
-        this.cursor.userSeq = Math.max(this.cursor.userSeq, changes.userSeq);
-        const chats: Record<string, number> = {};
-        for (const [id, seq] of Object.entries(changes.chats)) chats[id] = Math.max(seq, this.cursor.chats[id] ?? 0);
-        this.cursor.chats = chats;
-        this.emit('cursor', this.cursor);
-        if (changes.hasMore) this.syncAgain = true;
-        // Live events held meanwhile: duplicates drop out, and a gap asks for another round.
-        const held = this.held;
-        this.held = [];
-        for (const e of held) this.accept(e, true);
+        await this.syncRound();
       } while (this.syncAgain);
       this.emit('synced', this.cursor);
     } catch {
       // The connection dropped mid-sync (the next connection syncs again), or the server answered
       // with an error while the socket stays open (the store briefly down): then try again shortly.
       this.held = [];
-      const ws = this.ws;
-      if (!this.stopped && ws) {
+      const socket = this.connection.current();
+      if (socket) {
         setTimeout(() => {
-          if (this.ws === ws) void this.sync();
+          if (this.connection.current() === socket) void this.sync();
         }, SYNC_RETRY_MS);
       }
     } finally {
@@ -434,51 +220,48 @@ export class ParleyRealtime {
     }
   }
 
+  /** One page of changes: its events, its cursor, then the live events held meanwhile. */
+  private async syncRound(): Promise<void> {
+    const { userSeq, chats } = this.cursor;
+    const changes = await this.request({ type: 'sync', userSeq, chats, ...(this.syncPageSize ? { limit: this.syncPageSize } : {}) }, 'changes');
+    for (const e of changes.events) this.accept(e, 'sync');
+    this.moveCursor(mergeAnswer(this.cursor, changes));
+    this.emit('cursor', this.cursor);
+    if (changes.hasMore) this.syncAgain = true;
+    // Live events held meanwhile: duplicates drop out, and a gap asks for another round.
+    const held = this.held;
+    this.held = [];
+    for (const e of held) this.accept(e, 'live');
+  }
+
+  /** Reports what a reply did to a message of mine; one turned away for now is sent again shortly. */
+  private onSettled({ outcome, message }: Settled): void {
+    if (outcome === 'sent' || outcome === 'failed') this.emit('outbox', message);
+    if (outcome === 'retry') setTimeout(() => this.sending.transmit(message.clientMessageId, this.writeSend), SEND_RETRY_MS);
+  }
+
   /**
    * Sends a message through the socket. It stays pending across reconnects and is sent again
    * with the same clientMessageId until acknowledged, so it is never duplicated.
    */
-  send(input: { chatId: string; text: string; replyToId?: string; clientMessageId?: string }): { clientMessageId: string; acked: Promise<Message> } {
-    const clientMessageId = input.clientMessageId ?? newClientId();
-    let resolve!: (m: Message) => void;
-    let reject!: (e: Error) => void;
-    const acked = new Promise<Message>((res, rej) => {
-      resolve = res;
-      reject = rej;
-    });
-    acked.catch(() => {});
-    const entry = { clientMessageId, chatId: input.chatId, text: input.text, replyToId: input.replyToId, state: 'pending' as const, resolve, reject };
-    this.pending.set(clientMessageId, entry);
-    this.emit('outbox', strip(entry));
-    this.transmit(entry);
-    return { clientMessageId, acked };
+  send(input: SendInput): { clientMessageId: string; acked: Promise<Message> } {
+    const { message, acked } = this.sending.add(input);
+    this.emit('outbox', message);
+    this.sending.transmit(message.clientMessageId, this.writeSend);
+    return { clientMessageId: message.clientMessageId, acked };
   }
 
   /** Sends a failed message again. */
   retrySend(clientMessageId: string): void {
-    const p = this.pending.get(clientMessageId);
-    if (!p) return;
-    Object.assign(p, { state: 'pending', error: undefined });
-    this.emit('outbox', strip(p));
-    this.transmit(p);
+    const message = this.sending.retry(clientMessageId);
+    if (!message) return;
+    this.emit('outbox', message);
+    this.sending.transmit(clientMessageId, this.writeSend);
   }
 
   /** Messages not yet acknowledged (pending or failed). */
   get outbox(): PendingMessage[] {
-    return [...this.pending.values()].map(strip);
-  }
-
-  private transmit(p: PendingMessage & { frameId?: string }): void {
-    const frameId = newClientId();
-    const frame = {
-      type: 'send',
-      id: frameId,
-      chatId: p.chatId,
-      text: p.text,
-      clientMessageId: p.clientMessageId,
-      ...(p.replyToId ? { replyToId: p.replyToId } : {}),
-    };
-    if (this.write(frame)) p.frameId = frameId;
+    return this.sending.list();
   }
 
   /** Marks a chat read up to a position. */
@@ -490,13 +273,8 @@ export class ParleyRealtime {
 
   /** Tells the other members that I am typing (not stored; send at most every few seconds). */
   typing(chatId: string): void {
-    this.write({ type: 'typing', chatId });
+    this.connection.write({ type: 'typing', chatId });
   }
-}
-
-function strip(p: PendingMessage): PendingMessage {
-  const { clientMessageId, chatId, text, replyToId, state, error, message } = p;
-  return { clientMessageId, chatId, text, replyToId, state, error, message };
 }
 
 export type { ChatEvent, UserEvent };
