@@ -6,12 +6,18 @@ const UsernameParam = Type.String({ minLength: 1, maxLength: 64 });
 const DisplayNameField = Type.String({ minLength: 1, maxLength: 64 });
 const PasswordField = Type.String({ minLength: 8, maxLength: 256 });
 
+export const AddPolicy = Type.Union([Type.Literal('everyone'), Type.Literal('contacts'), Type.Literal('nobody')], {
+  description: 'Who may add me to groups and channels: everyone, people I share a chat with, or nobody; the others can only invite me',
+});
+export type AddPolicy = Static<typeof AddPolicy>;
+
 export const Me = Strict(
   {
     id: Id,
     username: Type.String(),
     displayName: Type.String(),
     isAdmin: Type.Boolean(),
+    addPolicy: AddPolicy,
     createdAt: Timestamp,
   },
   'The signed-in user',
@@ -47,7 +53,7 @@ export const updateMe = endpoint({
   summary: 'Change the current user profile',
   tag: 'account',
   auth: true,
-  body: Strict({ displayName: Type.Optional(DisplayNameField) }),
+  body: Strict({ displayName: Type.Optional(DisplayNameField), addPolicy: Type.Optional(AddPolicy) }),
   response: Me,
   errors: ['unauthorized', 'invalid_request'],
 });

@@ -159,7 +159,10 @@ export const addMembers = endpoint({
   auth: true,
   params: ChatParams,
   body: Strict({ userIds: Type.Array(Id, { minItems: 1, maxItems: 1000, uniqueItems: true }) }),
-  response: Strict({ members: Type.Array(Member) }),
+  response: Strict({
+    members: Type.Array(Member, { description: 'Those added' }),
+    invited: Type.Array(Id, { description: 'Those whose privacy setting asks for an invitation instead: they join by accepting it' }),
+  }),
   errors: [...chatErrors, 'forbidden', 'invalid_request', 'member_limit_reached', 'chat_limit_reached', 'already_member', 'rate_limited'],
 });
 
@@ -199,4 +202,50 @@ export const transferOwnership = endpoint({
   body: Strict({ userId: Id }),
   response: Chat,
   errors: [...chatErrors, 'forbidden', 'invalid_request'],
+});
+
+export const ChatInvitation = Strict(
+  {
+    chatId: Id,
+    kind: Type.Union([Type.Literal('group'), Type.Literal('channel')]),
+    title: Type.String(),
+    invitedBy: User,
+    createdAt: Timestamp,
+  },
+  'A group or channel someone asked me to join',
+);
+export type ChatInvitation = Static<typeof ChatInvitation>;
+
+export const listChatInvitations = endpoint({
+  id: 'listChatInvitations',
+  method: 'GET',
+  path: '/me/chat-invitations',
+  summary: 'Groups and channels I was invited to and have not answered, newest first',
+  tag: 'chats',
+  auth: true,
+  response: Strict({ invitations: Type.Array(ChatInvitation) }),
+  errors: [...chatErrors],
+});
+
+export const acceptChatInvitation = endpoint({
+  id: 'acceptChatInvitation',
+  method: 'POST',
+  path: '/chats/:chatId/invitation',
+  summary: 'Join a group or channel I was invited to',
+  tag: 'chats',
+  auth: true,
+  params: ChatParams,
+  response: Chat,
+  errors: [...chatErrors, 'member_limit_reached', 'chat_limit_reached', 'rate_limited'],
+});
+
+export const declineChatInvitation = endpoint({
+  id: 'declineChatInvitation',
+  method: 'DELETE',
+  path: '/chats/:chatId/invitation',
+  summary: 'Turn an invitation down',
+  tag: 'chats',
+  auth: true,
+  params: ChatParams,
+  errors: [...chatErrors],
 });

@@ -139,6 +139,29 @@ const migrations: Record<string, Migration> = {
       await db.schema.alterTable('users').dropColumn('last_seen_at').execute();
     },
   },
+  '003_chat_invitations': {
+    async up(db: Kysely<unknown>) {
+      // Who may put me in a group or channel: everyone, people I share a chat with, or nobody.
+      await db.schema
+        .alterTable('users')
+        .addColumn('add_policy', 'varchar(16)', (c) => c.notNull().defaultTo('everyone'))
+        .execute();
+      // Someone I do not allow to add me asked me in: I join only by accepting.
+      await db.schema
+        .createTable('chat_invitations')
+        .addColumn('chat_id', 'varchar(64)', (c) => c.notNull().references('chats.id').onDelete('cascade'))
+        .addColumn('user_id', 'varchar(64)', (c) => c.notNull().references('users.id').onDelete('cascade'))
+        .addColumn('invited_by', 'varchar(64)', (c) => c.notNull().references('users.id').onDelete('cascade'))
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('chat_invitations_pk', ['chat_id', 'user_id'])
+        .execute();
+      await db.schema.createIndex('chat_invitations_user').on('chat_invitations').columns(['user_id', 'created_at']).execute();
+    },
+    async down(db: Kysely<unknown>) {
+      await db.schema.dropTable('chat_invitations').execute();
+      await db.schema.alterTable('users').dropColumn('add_policy').execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -10,6 +10,17 @@ export interface UsersTable {
   deleted_at: number | null;
   event_seq: number;
   last_seen_at?: number | null;
+  /** Who may add this user to groups and channels without asking */
+  add_policy: AddPolicy;
+}
+
+export type AddPolicy = 'everyone' | 'contacts' | 'nobody';
+
+export interface ChatInvitationsTable {
+  chat_id: string;
+  user_id: string;
+  invited_by: string;
+  created_at: number;
 }
 
 export interface SessionsTable {
@@ -99,6 +110,7 @@ export interface UserEventsTable {
 
 export interface DB {
   users: UsersTable;
+  chat_invitations: ChatInvitationsTable;
   sessions: SessionsTable;
   invites: InvitesTable;
   chats: ChatsTable;

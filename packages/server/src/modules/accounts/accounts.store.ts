@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Tx } from '../../adapters/db/database.ts';
-import type { DB, UsersTable } from '../../adapters/db/schema.ts';
+import type { AddPolicy, DB, UsersTable } from '../../adapters/db/schema.ts';
 
 export async function insertUser(tx: Tx, row: UsersTable): Promise<void> {
   await tx.insertInto('users').values(row).execute();
@@ -30,6 +30,10 @@ export async function findIdByUsername(db: Kysely<DB>, username: string): Promis
 
 export async function setDisplayName(db: Kysely<DB>, userId: string, displayName: string): Promise<void> {
   await db.updateTable('users').set({ display_name: displayName }).where('id', '=', userId).execute();
+}
+
+export async function setAddPolicy(db: Kysely<DB>, userId: string, addPolicy: AddPolicy): Promise<void> {
+  await db.updateTable('users').set({ add_policy: addPolicy }).where('id', '=', userId).execute();
 }
 
 export async function setPasswordHash(tx: Tx, userId: string, passwordHash: string): Promise<void> {

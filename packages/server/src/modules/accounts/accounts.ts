@@ -1,6 +1,6 @@
 import type { Me, User } from '@parley/protocol';
 import { isUniqueViolation } from '../../adapters/db/database.ts';
-import type { UsersTable } from '../../adapters/db/schema.ts';
+import type { AddPolicy, UsersTable } from '../../adapters/db/schema.ts';
 import type { DeviceInfo } from '../../lib/credentials.ts';
 import { AppError } from '../../lib/errors.ts';
 import { newId } from '../../lib/ids.ts';
@@ -53,6 +53,7 @@ export async function register(s: AccountServices, input: RegisterInput, device:
       disabled_at: null,
       deleted_at: null,
       event_seq: 0,
+      add_policy: 'everyone',
     };
     try {
       await store.insertUser(work.tx, row);
@@ -87,8 +88,9 @@ export async function getMe(s: Services, actor: Actor): Promise<Me> {
   return toMe(await loadUser(s, actor.userId));
 }
 
-export async function updateMe(s: Services, actor: Actor, input: { displayName?: string }): Promise<Me> {
+export async function updateMe(s: Services, actor: Actor, input: { displayName?: string; addPolicy?: AddPolicy }): Promise<Me> {
   if (input.displayName !== undefined) await store.setDisplayName(s.db.kysely, actor.userId, normalizeDisplayName(input.displayName));
+  if (input.addPolicy !== undefined) await store.setAddPolicy(s.db.kysely, actor.userId, input.addPolicy);
   return getMe(s, actor);
 }
 

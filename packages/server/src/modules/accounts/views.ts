@@ -5,7 +5,14 @@ import { iso } from '../../lib/time.ts';
 export const DELETED_NAME = 'Deleted account';
 
 export function toMe(row: UsersTable): Me {
-  return { id: row.id, username: row.username ?? '', displayName: row.display_name, isAdmin: row.is_admin === 1, createdAt: iso(row.created_at) };
+  return {
+    id: row.id,
+    username: row.username ?? '',
+    displayName: row.display_name,
+    isAdmin: row.is_admin === 1,
+    addPolicy: row.add_policy,
+    createdAt: iso(row.created_at),
+  };
 }
 
 export function toUser(row: Pick<UsersTable, 'id' | 'username' | 'display_name' | 'deleted_at'>): User {

@@ -7,10 +7,10 @@ import { takeWritePoint } from '../limits/limits.ts';
 import type { Actor, Services } from '../services.ts';
 import { recordUserEvent } from '../sync/event-log.ts';
 import { commit, type Work } from '../sync/unit-of-work.ts';
-import { findChatIdByPairKey, insertChat, insertMember, type MemberRole } from './chats.store.ts';
+import { findChatIdByPairKey, insertChat, insertMember } from './chats.store.ts';
 import { getChat } from './get.ts';
 import { checkChatLimit, memberLimit, requireUsers } from './limits.ts';
-import { addMemberRows } from './members.ts';
+import { admit } from './members.ts';
 
 /** Saved messages: one per user, made with the account. */
 export async function createSelfChat(work: Work, userId: string): Promise<void> {
@@ -61,12 +61,12 @@ async function createMultiChat(s: Services, actor: Actor, options: NewChatInput 
   const chatId = newId();
   await commit(s, async (work) => {
     await requireUsers(work.tx, others);
-    await checkChatLimit(s, work.tx, [actor.userId, ...others]);
+    await checkChatLimit(s, work.tx, [actor.userId]);
     await insertChat(work.tx, { id: chatId, kind, title, owner_id: actor.userId, pair_key: null, member_count: 1, created_at: work.now });
     await insertMember(work.tx, { chatId, userId: actor.userId, role: 'owner', joinedAt: work.now, seq: 0 });
     await recordUserEvent(work, actor.userId, { type: 'chat.joined', chatId, seq: 0 });
-    const role: MemberRole = kind === 'group' ? 'member' : 'subscriber';
-    await addMemberRows(work, { chatId, users: others.map((id) => ({ id, role })), actorId: actor.userId });
+    // Those whose privacy setting does not let me add them are invited instead (see admit).
+    await admit(s, work, { chatId, kind, userIds: others, actorId: actor.userId });
   });
   return getChat(s, actor, chatId);
 }

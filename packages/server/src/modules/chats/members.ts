@@ -7,6 +7,7 @@ import { nextChatSeq } from '../sync/event-log.store.ts';
 import type { Work } from '../sync/unit-of-work.ts';
 import { changeAsMember } from './access.ts';
 import * as store from './chats.store.ts';
+import { addPolicies, insertInvitations, sharingAChat } from './invitations.store.ts';
 import { deleteForEveryone, hideForMe } from './delete.ts';
 import { loadMembers } from './get.ts';
 import { checkChatLimit, memberLimit, requireUsers } from './limits.ts';
@@ -44,21 +45,39 @@ export async function removeMemberRow(work: Work, removed: { chatId: string; use
   await recordUserEvent(work, userId, { type: 'chat.left', chatId });
 }
 
-export async function addMembers(s: Services, actor: Actor, input: { chatId: string; userIds: string[] }): Promise<Member[]> {
+/**
+ * Puts people in a group or channel as their privacy setting allows: those who let the actor add
+ * them become members, the others get an invitation they may accept. Returns who was invited.
+ */
+export async function admit(s: Services, work: Work, options: { chatId: string; kind: string; userIds: string[]; actorId: string }): Promise<string[]> {
+  const { chatId, userIds, actorId } = options;
+  const policies = await addPolicies(work.tx, userIds);
+  const contacts = await sharingAChat(work.tx, { userId: actorId, userIds: userIds.filter((id) => policies.get(id) === 'contacts') });
+  const allowed = (id: string) => policies.get(id) === 'everyone' || (policies.get(id) === 'contacts' && contacts.has(id));
+  const added = userIds.filter(allowed);
+  const asked = userIds.filter((id) => !allowed(id));
+  await checkChatLimit(s, work.tx, added);
+  const role: store.MemberRole = options.kind === 'group' ? 'member' : 'subscriber';
+  await addMemberRows(work, { chatId, users: added.map((id) => ({ id, role })), actorId });
+  await insertInvitations(work.tx, { chatId, userIds: asked, invitedBy: actorId, at: work.now });
+  return asked;
+}
+
+export async function addMembers(s: Services, actor: Actor, input: { chatId: string; userIds: string[] }): Promise<{ members: Member[]; invited: string[] }> {
   const { chatId } = input;
   const ids = [...new Set(input.userIds)];
   await takeWritePoint(s, actor);
+  let invited: string[] = [];
   await changeAsMember(s, { actor, chatId, admin: 'add members' }, async (work, m) => {
     await requireUsers(work.tx, ids);
     const existing = await store.existingMembers(work.tx, { chatId, userIds: ids });
     if (existing.length > 0) throw new AppError('already_member', `User "${existing[0]}" is already a member`);
     const max = memberLimit(s, m.chat.kind);
     if (m.chat.member_count + ids.length > max) throw new AppError('member_limit_reached', `A ${m.chat.kind} can have at most ${max} members`);
-    await checkChatLimit(s, work.tx, ids);
-    const role: store.MemberRole = m.chat.kind === 'group' ? 'member' : 'subscriber';
-    await addMemberRows(work, { chatId, users: ids.map((id) => ({ id, role })), actorId: actor.userId });
+    invited = await admit(s, work, { chatId, kind: m.chat.kind, userIds: ids, actorId: actor.userId });
   });
-  return loadMembers(s, { chatId, userIds: ids });
+  const added = ids.filter((id) => !invited.includes(id));
+  return { members: added.length > 0 ? await loadMembers(s, { chatId, userIds: added }) : [], invited };
 }
 
 /** The member a command is about, or 404. */

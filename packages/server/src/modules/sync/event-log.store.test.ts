@@ -48,6 +48,7 @@ describe.each(await stores())('event log store on %s', (kind) => {
       .values({
         id,
         username: `u${id.slice(0, 8)}`,
+        add_policy: 'everyone',
         display_name: 'U',
         password_hash: null,
         is_admin: 0,
