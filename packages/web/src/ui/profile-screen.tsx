@@ -1,7 +1,47 @@
+import type { AddPolicy } from '@parley/sdk';
 import { useServices } from './app-context.ts';
 import { ErrorText } from './shared/error-text.tsx';
 import { useAction } from './shared/use-action.ts';
+import { useResource } from './shared/use-resource.ts';
 import { PaneHeader } from './shared/pane-header.tsx';
+
+const ADD_POLICIES: { value: AddPolicy; label: string }[] = [
+  { value: 'everyone', label: 'Everyone' },
+  { value: 'contacts', label: 'People I share a chat with' },
+  { value: 'nobody', label: 'Nobody: invite me instead' },
+];
+
+/** Groups and channels I was invited to by people my setting does not let add me. */
+function ChatInvitations() {
+  const { client } = useServices();
+  const invitations = useResource(async () => (await client.listChatInvitations()).invitations, []);
+  const list = invitations.data ?? [];
+  if (list.length === 0 && !invitations.error) return null;
+  return (
+    <section class="card" aria-label="Invitations">
+      <h3>Invitations</h3>
+      <ErrorText error={invitations.error} />
+      <ul class="plain-list">
+        {list.map((i) => (
+          <li key={i.chatId}>
+            <span>
+              <strong>{i.title}</strong>{' '}
+              <span class="hint">
+                ({i.kind}) from {i.invitedBy.displayName}
+              </span>
+            </span>{' '}
+            <button type="button" onClick={() => void invitations.act(() => client.acceptChatInvitation({ chatId: i.chatId }))}>
+              Join
+            </button>{' '}
+            <button type="button" onClick={() => void invitations.act(() => client.declineChatInvitation({ chatId: i.chatId }))}>
+              Decline
+            </button>
+          </li>
+        ))}
+      </ul>
+    </section>
+  );
+}
 
 export function ProfileScreen() {
   const { app, client } = useServices();
@@ -19,12 +59,13 @@ export function ProfileScreen() {
           </p>
         )}
         <ErrorText error={action.error} />
+        <ChatInvitations />
         <form
           class="card"
           aria-label="Profile"
           onSubmit={action.form(
             async (v) => {
-              app.session.accountUpdated(await client.updateMe({ displayName: v.displayName!.trim() }));
+              app.session.accountUpdated(await client.updateMe({ displayName: v.displayName!.trim(), addPolicy: v.addPolicy as AddPolicy }));
               return 'Profile saved';
             },
             { reset: true },
@@ -37,6 +78,16 @@ export function ProfileScreen() {
           <label>
             Display name
             <input name="displayName" required maxLength={64} defaultValue={account.displayName} />
+          </label>
+          <label>
+            Who can add me to groups and channels
+            <select name="addPolicy" defaultValue={account.addPolicy}>
+              {ADD_POLICIES.map((p) => (
+                <option key={p.value} value={p.value}>
+                  {p.label}
+                </option>
+              ))}
+            </select>
           </label>
           <button type="submit">Save</button>
         </form>
