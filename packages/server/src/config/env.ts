@@ -23,6 +23,9 @@ export interface RawEnv {
   PARLEY_NODE_ID?: string;
   PARLEY_PRESENCE_TTL?: string;
   PARLEY_WS_HEARTBEAT?: string;
+  PARLEY_WS_SESSION_CHECK?: string;
+  PARLEY_WS_MAX_PER_USER?: string;
+  PARLEY_WS_MAX_PER_SESSION?: string;
 }
 
 const KEYS: (keyof RawEnv)[] = [
@@ -49,6 +52,9 @@ const KEYS: (keyof RawEnv)[] = [
   'PARLEY_NODE_ID',
   'PARLEY_PRESENCE_TTL',
   'PARLEY_WS_HEARTBEAT',
+  'PARLEY_WS_SESSION_CHECK',
+  'PARLEY_WS_MAX_PER_USER',
+  'PARLEY_WS_MAX_PER_SESSION',
 ];
 
 export function readEnv(env: NodeJS.ProcessEnv = process.env): RawEnv {
