@@ -16,10 +16,14 @@ export const CLOSE = {
   badFrame: 4000,
   /** the session ended (logout, terminated, expired): do not reconnect with these tokens */
   sessionEnded: 4001,
+  /** nobody refreshed the session's access token before it expired: refresh, then reconnect and resync */
+  tokenExpired: 4002,
   /** the client read too slowly and its buffer overflowed: reconnect and resync from the cursor */
   slowConsumer: 4008,
   /** no pong to the server's pings */
   timeout: 4010,
+  /** the user or the session already has as many sockets open as the server allows: close one first */
+  tooManySockets: 4029,
 } as const;
 
 /** The id a request frame carries and its reply echoes, chosen by the client. */

@@ -48,7 +48,15 @@ export interface Config {
     failedRegistrations: RateSpec;
   };
   cleanupIntervalMs: number;
-  ws: { maxBufferBytes: number; heartbeatMs: number };
+  ws: {
+    maxBufferBytes: number;
+    heartbeatMs: number;
+    /** how often a node checks the sessions of its open sockets against the store */
+    sessionCheckMs: number;
+    /** open sockets one user may have on a node, and one session */
+    maxPerUser: number;
+    maxPerSession: number;
+  };
 }
 
 const PROXY_RANGE_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
@@ -164,6 +172,9 @@ export function buildConfig(raw: RawEnv): Readonly<Config> {
     ws: {
       maxBufferBytes: int('PARLEY_WS_MAX_BUFFER', 4 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
       heartbeatMs: int('PARLEY_WS_HEARTBEAT', 25, 1, 600) * 1000,
+      sessionCheckMs: int('PARLEY_WS_SESSION_CHECK', 1, 1, 60) * 1000,
+      maxPerUser: int('PARLEY_WS_MAX_PER_USER', 20, 1, 10_000),
+      maxPerSession: int('PARLEY_WS_MAX_PER_SESSION', 5, 1, 1000),
     },
   };
 

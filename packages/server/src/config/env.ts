@@ -31,6 +31,9 @@ export interface RawEnv {
   PARLEY_FAILED_LOGIN_LIMIT?: string;
   PARLEY_PASSWORD_CHECK_LIMIT?: string;
   PARLEY_REGISTER_LIMIT?: string;
+  PARLEY_WS_SESSION_CHECK?: string;
+  PARLEY_WS_MAX_PER_USER?: string;
+  PARLEY_WS_MAX_PER_SESSION?: string;
 }
 
 const KEYS: (keyof RawEnv)[] = [
@@ -65,6 +68,9 @@ const KEYS: (keyof RawEnv)[] = [
   'PARLEY_FAILED_LOGIN_LIMIT',
   'PARLEY_PASSWORD_CHECK_LIMIT',
   'PARLEY_REGISTER_LIMIT',
+  'PARLEY_WS_SESSION_CHECK',
+  'PARLEY_WS_MAX_PER_USER',
+  'PARLEY_WS_MAX_PER_SESSION',
 ];
 
 export function readEnv(env: NodeJS.ProcessEnv = process.env): RawEnv {

@@ -4,6 +4,7 @@ import type { Delivery } from '../adapters/bus/topics.ts';
 import type { AppContext } from '../modules/app-context.ts';
 import type { Actor } from '../modules/services.ts';
 import { AppError } from '../lib/errors.ts';
+import { checkSocketSessions } from '../modules/sessions/socket-sessions.ts';
 import { frameError } from './errors.ts';
 import { encodeDelivery, encodeFrame, writeFrame } from './frame-codec.ts';
 import { FRAMES, isFrameType, validateFrameBody } from './frame-table.ts';
@@ -16,7 +17,13 @@ interface Connection {
   ws: WebSocket;
   actor: Actor;
   alive: boolean;
+  openedAt: number;
+  /** set when the session ended or the socket was refused: no frame of it runs any more */
+  ended: boolean;
 }
+
+/** How long a closed socket gets to read its close frame before the connection is cut. */
+const CLOSE_GRACE_MS = 1000;
 
 /** A typing frame counts at most once a second per user and chat. */
 const TYPING_INTERVAL_MS = 1000;
@@ -31,22 +38,27 @@ export class Gateway {
   private readonly bySession = new Map<string, Set<Connection>>();
   private readonly offs: (() => void)[] = [];
   private readonly heartbeat: NodeJS.Timeout;
+  private readonly sessionCheck: NodeJS.Timeout;
+  private checking = false;
   private readonly typingSeen = new Map<string, number>();
 
   constructor(ctx: AppContext) {
     this.ctx = ctx;
     this.offs.push(ctx.bus.subscribe('deliver', (d) => this.deliver(d)));
+    this.offs.push(ctx.tokens.onRevoked((sessionIds) => this.endSessions(sessionIds, { code: CLOSE.sessionEnded, reason: 'session_ended' })));
+    // Deliveries and revocations from other nodes may have been lost while the bus was down: every
+    // socket fetches what it missed, and the sockets' sessions are checked against the store.
     this.offs.push(
-      ctx.tokens.onRevoked((sessionIds) => {
-        for (const id of sessionIds) {
-          for (const c of this.bySession.get(id) ?? []) c.ws.close(CLOSE.sessionEnded, 'session_ended');
-        }
+      ctx.bus.onRecovered(() => {
+        this.broadcast(encodeFrame({ type: 'resync' }));
+        void this.checkSessions();
       }),
     );
-    // Deliveries from other nodes may have been lost while the bus was down: every socket fetches what it missed.
-    this.offs.push(ctx.bus.onRecovered(() => this.broadcast(encodeFrame({ type: 'resync' }))));
     this.heartbeat = setInterval(() => this.beat(), ctx.config.ws.heartbeatMs);
     this.heartbeat.unref();
+    // What the bus does not carry (the CLI is another process; a bus outage) the store still knows.
+    this.sessionCheck = setInterval(() => void this.checkSessions(), ctx.config.ws.sessionCheckMs);
+    this.sessionCheck.unref();
   }
 
   get size(): number {
@@ -56,7 +68,13 @@ export class Gateway {
   }
 
   attach(ws: WebSocket, actor: Actor): void {
-    const conn: Connection = { ws, actor, alive: true };
+    const { maxPerUser, maxPerSession } = this.ctx.config.ws;
+    if ((this.byUser.get(actor.userId)?.size ?? 0) >= maxPerUser || (this.bySession.get(actor.sessionId)?.size ?? 0) >= maxPerSession) {
+      this.ctx.log.info({ userId: actor.userId, sessionId: actor.sessionId }, 'socket refused: too many sockets');
+      closeNow(ws, CLOSE.tooManySockets, 'too_many_sockets');
+      return;
+    }
+    const conn: Connection = { ws, actor, alive: true, openedAt: Date.now(), ended: false };
     add(this.byUser, actor.userId, conn);
     add(this.bySession, actor.sessionId, conn);
     this.ctx.metrics.wsConnections.inc();
@@ -66,6 +84,7 @@ export class Gateway {
     });
     ws.on('message', (data, isBinary) => {
       conn.alive = true;
+      if (conn.ended) return;
       if (isBinary) return this.fail(conn, undefined, new AppError('invalid_request', 'Frames must be JSON text'));
       void this.onFrame(conn, data.toString());
     });
@@ -131,12 +150,46 @@ export class Gateway {
     try {
       validateFrameBody(type, body);
       if (type === 'typing' && !this.typingCounts(conn, (body as { chatId: string }).chatId)) return;
+      // The session may have ended while the frame was read.
+      if (conn.ended) return;
       const route = FRAMES[type] as (typeof FRAMES)['ping'];
       // A request without a usable id is still answered, without one (JSON leaves out undefined).
       const reply = await route.handler({ s: this.ctx, actor: conn.actor, input: body as never, id: id as string });
       if (reply) this.send(conn, encodeFrame(reply));
     } catch (err) {
       this.fail(conn, id, err);
+    }
+  }
+
+  /** Closes every socket of these sessions; none of their frames runs from now on. */
+  private endSessions(sessionIds: string[], close: { code: number; reason: string; openedBefore?: number }): void {
+    for (const id of sessionIds) {
+      for (const c of this.bySession.get(id) ?? []) {
+        if (c.ended || (close.openedBefore !== undefined && c.openedAt >= close.openedBefore)) continue;
+        c.ended = true;
+        closeNow(c.ws, close.code, close.reason);
+      }
+    }
+  }
+
+  /**
+   * Checks the sessions of every open socket against the store (one query per 500 sessions) and closes
+   * the sockets of those that ended, however they ended and whether or not this node heard of it.
+   */
+  private async checkSessions(): Promise<void> {
+    if (this.checking || this.bySession.size === 0) return;
+    this.checking = true;
+    const startedAt = Date.now();
+    try {
+      const states = await checkSocketSessions(this.ctx, [...this.bySession.keys()]);
+      // A socket opened during the check was authenticated after what the check read.
+      this.endSessions(states.ended, { code: CLOSE.sessionEnded, reason: 'session_ended', openedBefore: startedAt });
+      this.endSessions(states.tokenExpired, { code: CLOSE.tokenExpired, reason: 'token_expired', openedBefore: startedAt });
+    } catch (err) {
+      // The store is down: nothing can be told about the sessions; the next check tries again.
+      this.ctx.log.warn({ err }, 'socket session check failed');
+    } finally {
+      this.checking = false;
     }
   }
 
@@ -175,8 +228,15 @@ export class Gateway {
 
   close(): void {
     clearInterval(this.heartbeat);
+    clearInterval(this.sessionCheck);
     for (const off of this.offs) off();
   }
+}
+
+/** Sends a close frame, and cuts the connection shortly after whether or not the client answers. */
+function closeNow(ws: WebSocket, code: number, reason: string): void {
+  ws.close(code, reason);
+  setTimeout(() => ws.terminate(), CLOSE_GRACE_MS).unref();
 }
 
 function add<K>(map: Map<K, Set<Connection>>, key: K, conn: Connection): void {

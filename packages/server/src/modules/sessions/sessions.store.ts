@@ -119,3 +119,16 @@ export async function findSession(db: Kysely<DB>, sessionId: string): Promise<Se
 export async function userSessions(db: Kysely<DB>, userId: string): Promise<SessionsTable[]> {
   return db.selectFrom('sessions').selectAll().where('user_id', '=', userId).orderBy('last_seen_at', 'desc').execute();
 }
+
+/** Of these sessions, those that still hold: the user is active and the refresh token unexpired; with their access tokens' expiry. */
+export async function liveSessionExpiries(db: Kysely<DB>, sessionIds: string[], now: number): Promise<{ id: string; access_expires_at: number }[]> {
+  return db
+    .selectFrom('sessions')
+    .innerJoin('users', 'users.id', 'sessions.user_id')
+    .select(['sessions.id', 'sessions.access_expires_at'])
+    .where('sessions.id', 'in', sessionIds)
+    .where('sessions.refresh_expires_at', '>', now)
+    .where('users.disabled_at', 'is', null)
+    .where('users.deleted_at', 'is', null)
+    .execute();
+}
