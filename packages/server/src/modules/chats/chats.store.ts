@@ -104,6 +104,27 @@ export async function addToMemberCount(tx: Tx, options: { chatId: string; by: nu
 }
 
 /** A member row for someone joining at position `seq` (they have read up to it). */
+/** Inserts members in chunks, for adding many at once. */
+export async function insertMembers(tx: Tx, members: { chatId: string; userId: string; role: MemberRole; joinedAt: number; seq: number }[]): Promise<void> {
+  for (let i = 0; i < members.length; i += 200) {
+    await tx
+      .insertInto('members')
+      .values(
+        members.slice(i, i + 200).map((m) => ({
+          chat_id: m.chatId,
+          user_id: m.userId,
+          role: m.role,
+          joined_at: m.joinedAt,
+          joined_seq: m.seq,
+          read_seq: m.seq,
+          hidden_seq: null,
+          muted: 0,
+        })),
+      )
+      .execute();
+  }
+}
+
 export async function insertMember(tx: Tx, member: { chatId: string; userId: string; role: MemberRole; joinedAt: number; seq: number }): Promise<void> {
   await tx
     .insertInto('members')

@@ -2,8 +2,8 @@ import type { Member } from '@parley/protocol';
 import { AppError } from '../../lib/errors.ts';
 import { takeWritePoint } from '../limits/limits.ts';
 import type { Actor, Services } from '../services.ts';
-import { recordChatEvent, recordUserEvent } from '../sync/event-log.ts';
-import { nextChatSeq } from '../sync/event-log.store.ts';
+import { recordChatEvent, recordChatEvents, recordUserEvent, recordUserEvents } from '../sync/event-log.ts';
+import { takeChatSeqs } from '../sync/event-log.store.ts';
 import type { Work } from '../sync/unit-of-work.ts';
 import { changeAsMember } from './access.ts';
 import * as store from './chats.store.ts';
@@ -23,16 +23,27 @@ export async function addMemberRows(work: Work, added: NewMembers): Promise<void
   const { chatId, users, actorId } = added;
   if (users.length === 0) return;
   await store.addToMemberCount(work.tx, { chatId, by: users.length });
-  // The member list is read once and grown as members are added: a big channel is built in O(n), not O(n²).
+  // In bulk: the member list read once, the positions taken at once, rows written a chunk at a time,
+  // so a channel of thousands is built in a few statements, not several per member.
   const members = await store.memberIds(work.tx, chatId);
-  for (const u of users) {
-    const seq = await nextChatSeq(work.tx, chatId);
-    // Joining just before its own member.added event, the new member receives that event too.
-    await store.insertMember(work.tx, { chatId, userId: u.id, role: u.role, joinedAt: work.now, seq: seq - 1 });
-    await recordUserEvent(work, u.id, { type: 'chat.joined', chatId, seq: seq - 1 });
-    members.push(u.id);
-    await recordChatEvent(work, { chatId, type: 'member.added', actorId, recipients: [...members], data: { member: { userId: u.id, role: u.role } }, seq });
-  }
+  const first = (await takeChatSeqs(work.tx, { chatId, count: users.length })) - users.length + 1;
+  // Member i joins just before its own member.added event (at first + i), so it receives that event too.
+  const joinedAt = (i: number) => first + i - 1;
+  await store.insertMembers(
+    work.tx,
+    users.map((u, i) => ({ chatId, userId: u.id, role: u.role, joinedAt: work.now, seq: joinedAt(i) })),
+  );
+  await recordUserEvents(
+    work,
+    users.map((u, i) => ({ userId: u.id, e: { type: 'chat.joined', chatId, seq: joinedAt(i) } })),
+  );
+  await recordChatEvents(
+    work,
+    users.map((u, i) => {
+      members.push(u.id);
+      return { chatId, type: 'member.added', actorId, recipients: [...members], data: { member: { userId: u.id, role: u.role } }, seq: first + i };
+    }),
+  );
 }
 
 /** Takes a member out: a member.removed position in the chat (they receive it too) and chat.left in their log. */

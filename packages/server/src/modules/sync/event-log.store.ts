@@ -14,6 +14,51 @@ export async function nextChatSeq(tx: Tx, chatId: string): Promise<number> {
   return Number(row.last_seq);
 }
 
+/** Takes `count` positions of a chat at once; returns the last (they are last - count + 1 to last). */
+export async function takeChatSeqs(tx: Tx, options: { chatId: string; count: number }): Promise<number> {
+  const row = await tx
+    .updateTable('chats')
+    .set((eb) => ({ last_seq: eb('last_seq', '+', options.count) }))
+    .where('id', '=', options.chatId)
+    .returning('last_seq')
+    .executeTakeFirstOrThrow();
+  return Number(row.last_seq);
+}
+
+/** Rows per multi-row insert: well under SQLite's limit of bound values per statement. */
+const BULK_ROWS = 200;
+
+export async function insertChatEventRows(tx: Tx, rows: ChatEventsTable[]): Promise<void> {
+  for (let i = 0; i < rows.length; i += BULK_ROWS)
+    await tx
+      .insertInto('chat_events')
+      .values(rows.slice(i, i + BULK_ROWS))
+      .execute();
+}
+
+/** Appends one event to each of several users' logs: one position taken per user, in one statement per chunk. */
+export async function appendUserEventRows(tx: Tx, rows: Omit<UserEventsTable, 'seq'>[]): Promise<UserEventsTable[]> {
+  const out: UserEventsTable[] = [];
+  for (let i = 0; i < rows.length; i += BULK_ROWS) {
+    const chunk = rows.slice(i, i + BULK_ROWS);
+    const taken = await tx
+      .updateTable('users')
+      .set((eb) => ({ event_seq: eb('event_seq', '+', 1) }))
+      .where(
+        'id',
+        'in',
+        chunk.map((r) => r.user_id),
+      )
+      .returning(['id', 'event_seq'])
+      .execute();
+    const seqOf = new Map(taken.map((t) => [t.id, Number(t.event_seq)]));
+    const full = chunk.map((r) => ({ ...r, seq: seqOf.get(r.user_id)! }));
+    await tx.insertInto('user_events').values(full).execute();
+    out.push(...full);
+  }
+  return out;
+}
+
 // On the send path, for every message.
 const takeLivePosition = precompiled((db, chatId: string) =>
   db

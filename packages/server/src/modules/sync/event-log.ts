@@ -1,6 +1,6 @@
 import type { ChatEvent, UserEvent } from '@parley/protocol';
 import type { ChatEventsTable, MessagesTable } from '../../adapters/db/schema.ts';
-import { appendUserEventRow, insertChatEventRow, nextChatSeq } from './event-log.store.ts';
+import { appendUserEventRow, appendUserEventRows, insertChatEventRow, insertChatEventRows, nextChatSeq } from './event-log.store.ts';
 import type { Work } from './unit-of-work.ts';
 import { chatEventView, userEventView, type ChatEventData } from './views.ts';
 
@@ -14,6 +14,24 @@ export interface RecordChatEvent {
   data?: ChatEventData;
   /** a position already taken with nextChatSeq (message.created uses the message's own) */
   seq?: number;
+}
+
+/**
+ * Appends many changes to one chat's log at positions already taken (takeChatSeqs), in a few
+ * statements, and delivers each once committed: for adding hundreds of members at once.
+ */
+export async function recordChatEvents(work: Work, events: (RecordChatEvent & { seq: number })[]): Promise<void> {
+  const rows: ChatEventsTable[] = events.map((e) => ({
+    chat_id: e.chatId,
+    seq: e.seq,
+    type: e.type,
+    message_id: e.message?.id ?? null,
+    actor_id: e.actorId,
+    data: e.data ? JSON.stringify(e.data) : null,
+    created_at: work.now,
+  }));
+  await insertChatEventRows(work.tx, rows);
+  rows.forEach((row, i) => work.deliver(events[i]!.recipients, chatEventView(row, events[i]!.message)));
 }
 
 /** Appends a change to a chat's log at the next position and delivers it once committed. */
@@ -40,6 +58,18 @@ export interface RecordUserEvent {
   seq?: number;
   sessionId?: string;
   muted?: boolean;
+}
+
+/** Appends one change to each of several users' logs (one per user) and delivers each once committed. */
+export async function recordUserEvents(work: Work, events: { userId: string; e: RecordUserEvent }[]): Promise<void> {
+  const rows = await appendUserEventRows(
+    work.tx,
+    events.map(({ userId, e }) => {
+      const { type, chatId, ...rest } = e;
+      return { user_id: userId, type, chat_id: chatId ?? null, data: Object.keys(rest).length > 0 ? JSON.stringify(rest) : null, created_at: work.now };
+    }),
+  );
+  for (const row of rows) work.deliver([row.user_id], userEventView(row));
 }
 
 /** Appends a change to one user's personal log and delivers it to their devices once committed. */
