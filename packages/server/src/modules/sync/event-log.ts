@@ -16,28 +16,8 @@ export interface RecordChatEvent {
   seq?: number;
 }
 
-/**
- * Appends many changes to one chat's log at positions already taken (takeChatSeqs), in a few
- * statements, and delivers each once committed: for adding hundreds of members at once.
- */
-export async function recordChatEvents(work: Work, events: (RecordChatEvent & { seq: number })[]): Promise<void> {
-  const rows: ChatEventsTable[] = events.map((e) => ({
-    chat_id: e.chatId,
-    seq: e.seq,
-    type: e.type,
-    message_id: e.message?.id ?? null,
-    actor_id: e.actorId,
-    data: e.data ? JSON.stringify(e.data) : null,
-    created_at: work.now,
-  }));
-  await insertChatEventRows(work.tx, rows);
-  rows.forEach((row, i) => work.deliver(events[i]!.recipients, chatEventView(row, events[i]!.message)));
-}
-
-/** Appends a change to a chat's log at the next position and delivers it once committed. */
-export async function recordChatEvent(work: Work, e: RecordChatEvent): Promise<ChatEvent> {
-  const seq = e.seq ?? (await nextChatSeq(work.tx, e.chatId));
-  const row: ChatEventsTable = {
+function chatEventRow(work: Work, e: RecordChatEvent, seq: number): ChatEventsTable {
+  return {
     chat_id: e.chatId,
     seq,
     type: e.type,
@@ -46,6 +26,21 @@ export async function recordChatEvent(work: Work, e: RecordChatEvent): Promise<C
     data: e.data ? JSON.stringify(e.data) : null,
     created_at: work.now,
   };
+}
+
+/**
+ * Appends many changes to one chat's log at positions already taken (takeChatSeqs), in a few
+ * statements, and delivers each once committed: for adding hundreds of members at once.
+ */
+export async function recordChatEvents(work: Work, events: (RecordChatEvent & { seq: number })[]): Promise<void> {
+  const rows = events.map((e) => chatEventRow(work, e, e.seq));
+  await insertChatEventRows(work.tx, rows);
+  rows.forEach((row, i) => work.deliver(events[i]!.recipients, chatEventView(row, events[i]!.message)));
+}
+
+/** Appends a change to a chat's log at the next position and delivers it once committed. */
+export async function recordChatEvent(work: Work, e: RecordChatEvent): Promise<ChatEvent> {
+  const row = chatEventRow(work, e, e.seq ?? (await nextChatSeq(work.tx, e.chatId)));
   await insertChatEventRow(work.tx, row);
   const event = chatEventView(row, e.message);
   work.deliver(e.recipients, event);
