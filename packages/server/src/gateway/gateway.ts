@@ -40,6 +40,7 @@ export class Gateway {
   private readonly heartbeat: NodeJS.Timeout;
   private readonly sessionCheck: NodeJS.Timeout;
   private checking = false;
+  private checkFailing = false;
   private readonly typingSeen = new Map<string, number>();
 
   constructor(ctx: AppContext) {
@@ -185,9 +186,12 @@ export class Gateway {
       // A socket opened during the check was authenticated after what the check read.
       this.endSessions(states.ended, { code: CLOSE.sessionEnded, reason: 'session_ended', openedBefore: startedAt });
       this.endSessions(states.tokenExpired, { code: CLOSE.tokenExpired, reason: 'token_expired', openedBefore: startedAt });
+      if (this.checkFailing) this.ctx.log.info('socket session check works again');
+      this.checkFailing = false;
     } catch (err) {
-      // The store is down: nothing can be told about the sessions; the next check tries again.
-      this.ctx.log.warn({ err }, 'socket session check failed');
+      // The store is down: nothing can be told about the sessions; the next check tries again. Said once, not every second.
+      if (!this.checkFailing) this.ctx.log.warn({ err }, 'socket session check failed');
+      this.checkFailing = true;
     } finally {
       this.checking = false;
     }
