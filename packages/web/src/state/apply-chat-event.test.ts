@@ -55,9 +55,11 @@ describe('applyChatEvent()', () => {
     expect(next.chats.c1).toMatchObject({ unreadCount: 1, lastSeq: 5, lastMessage: m });
   });
 
-  it('moves my read position with my own message instead of counting it', () => {
-    const next = applyChatEvent(state(), event('message.created', 5, { actorId: ME, message: message(5, ME) }), ME);
-    expect(next.chats.c1).toMatchObject({ unreadCount: 0, readSeq: 5 });
+  it('does not count my own message, nor move my read position past what is still unread', () => {
+    const s = state({ chats: { c1: chat({ lastSeq: 5, readSeq: 4, unreadCount: 1 }) } });
+    const next = applyChatEvent(s, event('message.created', 6, { actorId: ME, message: message(6, ME) }), ME);
+    // The server keeps my read position at 4 when I send: Bob's message 5 stays unread until read.
+    expect(next.chats.c1).toMatchObject({ unreadCount: 1, readSeq: 4, lastSeq: 6 });
   });
 
   it('does not count a message I have already read', () => {

@@ -25,8 +25,9 @@ export function applyChatEvent(state: ChatsState, e: ChatEvent, myId: string | u
       const m = e.message;
       if (!m) break;
       next.lastMessage = m;
-      if (m.senderId === myId) next.readSeq = Math.max(next.readSeq, m.seq);
-      else if (m.seq > next.readSeq && e.actorId !== myId) next.unreadCount = chat.unreadCount + 1;
+      // My own message is never unread, and it does not move my read position either: the server
+      // keeps that where I last read, so what came before it stays unread until it is marked read.
+      if (m.senderId !== myId && m.seq > next.readSeq && e.actorId !== myId) next.unreadCount = chat.unreadCount + 1;
       // A message ends its sender's "typing".
       const typers = typing[e.chatId];
       if (typers?.[m.senderId]) {

@@ -1,13 +1,25 @@
 import { signal, type ReadonlySignal, type Signal } from '@preact/signals';
 import { createModel } from './create-model.ts';
 import type { ChatEvent, Message, ParleyClient } from '@parley/sdk';
-import { EMPTY_TIMELINE, appendMessage, applyMessage, mergeMessages, replaceMessage, type TimelineState } from './timeline-window.ts';
+import { EMPTY_TIMELINE, applyMessage, mergeMessages, type TimelineState } from './timeline-window.ts';
 
 const PAGE = 50;
+
+/** A message that came live (an event, my send's ack, an edit) while a page of its chat was on its way. */
+interface Arrival {
+  m: Message;
+  created: boolean;
+}
 
 /** The loaded history of each chat opened since sign-in, paged in both directions. */
 export const TimelineModel = createModel((client: ParleyClient, onError: (err: unknown) => void) => {
   const timelines = new Map<string, Signal<TimelineState>>();
+  /**
+   * Per chat with a page on its way, what arrived meanwhile. The page may have been read before
+   * those messages were stored, and the socket's cursor has moved past them: nothing would bring
+   * them again, so they are applied once more on top of the page.
+   */
+  const arrivals = new Map<string, Arrival[]>();
 
   function get(chatId: string): Signal<TimelineState> {
     let t = timelines.get(chatId);
@@ -19,18 +31,26 @@ export const TimelineModel = createModel((client: ParleyClient, onError: (err: u
     const t = get(chatId);
     if (t.value.loading !== 'idle') return;
     t.value = { ...t.value, loading: kind };
+    const meanwhile: Arrival[] = [];
+    arrivals.set(chatId, meanwhile);
     try {
       const patch = await load();
-      t.value = { ...t.value, ...patch, loading: 'idle', loaded: true };
+      let next: TimelineState = { ...t.value, ...patch, loading: 'idle', loaded: true };
+      for (const a of meanwhile) next = applyMessage(next, a.m, a.created);
+      t.value = next;
     } catch (err) {
       t.value = { ...t.value, loading: 'idle' };
       onError(err);
+    } finally {
+      if (arrivals.get(chatId) === meanwhile) arrivals.delete(chatId);
     }
   }
 
-  function change(chatId: string, fn: (s: TimelineState) => TimelineState): void {
-    const t = timelines.get(chatId);
-    if (t) t.value = fn(t.value);
+  /** A message for a chat's window: applied now, and again after a page on its way (see arrivals). */
+  function arrive(m: Message, created: boolean): void {
+    arrivals.get(m.chatId)?.push({ m, created });
+    const t = timelines.get(m.chatId);
+    if (t) t.value = applyMessage(t.value, m, created);
   }
 
   return {
@@ -71,19 +91,19 @@ export const TimelineModel = createModel((client: ParleyClient, onError: (err: u
     },
     /** Applies a live or synced change to a loaded window. */
     applyEvent(e: ChatEvent) {
-      const m = e.message;
-      if (m) change(e.chatId, (s) => applyMessage(s, m, e.type === 'message.created'));
+      if (e.message) arrive(e.message, e.type === 'message.created');
     },
     /** My message was acknowledged: show it in place of its pending copy, before its event arrives. */
     addSent(m: Message) {
-      change(m.chatId, (s) => appendMessage(s, m));
+      arrive(m, true);
     },
     /** Replaces a message after an edit or delete made over HTTP. */
     replace(m: Message) {
-      change(m.chatId, (s) => replaceMessage(s, m));
+      arrive(m, false);
     },
     reset() {
       timelines.clear();
+      arrivals.clear();
     },
   };
 });

@@ -46,6 +46,7 @@ export function MessageList({ chat, t, rows, actions, jump }: Props) {
     hasNewer: t.hasNewer,
     newest: t.messages[t.messages.length - 1]?.seq ?? 0,
     readSeq: chat.readSeq,
+    unread: chat.unreadCount,
     markRead: (seq) => app.markRead(chat.id, seq),
   });
 

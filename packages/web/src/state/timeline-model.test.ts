@@ -1,0 +1,82 @@
+import { describe, it, expect } from 'vitest';
+import type { ChatEvent, Message, ParleyClient } from '@parley/sdk';
+import { TimelineModel } from './timeline-model.ts';
+
+function message(seq: number, senderId = 'bob', text = `text ${seq}`): Message {
+  return {
+    id: `m${seq}`,
+    chatId: 'c1',
+    seq,
+    senderId,
+    kind: 'text',
+    text,
+    clientMessageId: `k${seq}`,
+    replyToId: null,
+    createdAt: '2026-03-01T10:00:00.000Z',
+    editedAt: null,
+    deletedAt: null,
+  };
+}
+
+function created(m: Message): ChatEvent {
+  return { log: 'chat', type: 'message.created', chatId: m.chatId, seq: m.seq, actorId: m.senderId, at: m.createdAt, message: m };
+}
+
+type Page = { messages: Message[]; hasMore: boolean };
+
+/** A client whose history pages are answered by the test, one at a time. */
+function slowClient() {
+  const asked: ((page: Page) => void)[] = [];
+  const client = { listMessages: () => new Promise<Page>((resolve) => asked.push(resolve)) } as unknown as ParleyClient;
+  return { client, answer: (page: Page) => asked.shift()!(page) };
+}
+
+describe('TimelineModel', () => {
+  it('keeps messages that arrive while the first page is on its way, though the page was read before them', async () => {
+    const { client, answer } = slowClient();
+    const model = new TimelineModel(client, () => {});
+    const loading = model.loadLatest('c1');
+    // The page was read when the chat had messages 1 and 2; my queued sends are stored as 3 and 4
+    // and their event and ack come back before the page does.
+    model.applyEvent(created(message(3, 'me')));
+    model.addSent(message(4, 'me'));
+    answer({ messages: [message(1), message(2)], hasMore: false });
+    await loading;
+    expect(model.timeline('c1').value.messages.map((m) => m.seq)).toEqual([1, 2, 3, 4]);
+  });
+
+  it('keeps an edit that arrives while the page is on its way', async () => {
+    const { client, answer } = slowClient();
+    const model = new TimelineModel(client, () => {});
+    const loading = model.loadLatest('c1');
+    model.applyEvent({ ...created(message(2, 'bob', 'edited')), type: 'message.edited' });
+    answer({ messages: [message(1), message(2)], hasMore: false });
+    await loading;
+    expect(model.timeline('c1').value.messages.map((m) => m.text)).toEqual(['text 1', 'edited']);
+  });
+
+  it('leaves a new message out of a window that stops before the newest message', async () => {
+    const { client, answer } = slowClient();
+    const model = new TimelineModel(client, () => {});
+    const loading = model.loadAround('c1', 1);
+    model.applyEvent(created(message(9)));
+    answer({ messages: [message(1)], hasMore: true });
+    answer({ messages: [message(2)], hasMore: true });
+    await loading;
+    expect(model.timeline('c1').value).toMatchObject({ hasNewer: true, messages: [{ seq: 1 }, { seq: 2 }] });
+  });
+
+  it('shows a message that arrives while the newer page that reaches the end is on its way', async () => {
+    const { client, answer } = slowClient();
+    const model = new TimelineModel(client, () => {});
+    const first = model.loadAround('c1', 1);
+    answer({ messages: [message(1)], hasMore: false });
+    answer({ messages: [message(2)], hasMore: true });
+    await first;
+    const newer = model.loadMore('c1', 'newer');
+    model.applyEvent(created(message(4)));
+    answer({ messages: [message(3)], hasMore: false });
+    await newer;
+    expect(model.timeline('c1').value.messages.map((m) => m.seq)).toEqual([1, 2, 3, 4]);
+  });
+});
