@@ -153,6 +153,7 @@ export class Sender {
 export class Prober {
   readonly statuses: Counts = {};
   readonly acked = new Map<string, Message>();
+  sent = 0;
   /** when each request answered 200 */
   readonly okTimes: number[] = [];
   private running = false;
@@ -173,6 +174,7 @@ export class Prober {
       for (let k = 0; this.running; k++) {
         const clientMessageId = `${this.name}-${k}`;
         const chatId = this.options.chatId;
+        this.sent++;
         await this.probe(async () => {
           const m = await this.client.sendMessage({ chatId, text: `reliability ${clientMessageId}`, clientMessageId });
           this.acked.set(clientMessageId, m);

@@ -57,7 +57,7 @@ export async function pgOutage(h: Harness): Promise<ScenarioResult> {
     scenario: 'postgres',
     title: `PostgreSQL stopped (immediate) for ${OUTAGE_MS / 1000} s under load on one node`,
     figures: {
-      messagesSent: senders.reduce((n, s) => n + s.sent, 0) + prober.acked.size,
+      messagesSent: senders.reduce((n, s) => n + s.sent, 0) + prober.sent,
       acked: result.acked,
       stored: result.stored,
       ackedLost: result.lost,
