@@ -28,8 +28,8 @@ export interface User {
   session: SessionTokens;
 }
 
-/** An admin from a CLI invite, n users from the admin's invite, and one group of them all. */
-export async function setupGroup(node: Node, n: number): Promise<{ chatId: string; users: User[] }> {
+/** An admin from a CLI invite, n users from the admin's invite, and one group of the first `members` (all by default). */
+export async function setupGroup(node: Node, n: number, members = n): Promise<{ chatId: string; users: User[] }> {
   const adminCode = execFileSync(process.execPath, [PARLEY_BIN, 'invite', 'create', '--admin'], { env: node.env, encoding: 'utf8' }).trim().split('\n').pop()!;
   const admin = new ParleyClient({ baseUrl: node.url });
   await admin.register({ inviteCode: adminCode, username: 'reladmin', password: PASSWORD, displayName: 'Reliability admin' });
@@ -43,12 +43,13 @@ export async function setupGroup(node: Node, n: number): Promise<{ chatId: strin
     users.push({ userId: session.userId, session });
   }
   const owner = new ParleyClient({ baseUrl: node.url, session: users[0]!.session });
-  const chat = await owner.createGroup({ title: 'reliability', memberIds: users.slice(1).map((u) => u.userId) });
+  const chat = await owner.createGroup({ title: 'reliability', memberIds: users.slice(1, members).map((u) => u.userId) });
   return { chatId: chat.id, users };
 }
 
 /** A received message.created: when it arrived, and what it says of its sender and creation. */
 export interface Receipt {
+  chatId: string;
   at: number;
   senderId: string;
   createdAt: number;
@@ -104,7 +105,7 @@ export class Sender {
     this.rt.on('event', (e) => {
       if (e.log !== 'chat' || e.type !== 'message.created' || !e.message || e.message.senderId === this.user.userId) return;
       if (!this.received.has(e.message.id))
-        this.received.set(e.message.id, { at: Date.now(), senderId: e.message.senderId, createdAt: Date.parse(e.message.createdAt) });
+        this.received.set(e.message.id, { chatId: e.chatId, at: Date.now(), senderId: e.message.senderId, createdAt: Date.parse(e.message.createdAt) });
     });
   }
 

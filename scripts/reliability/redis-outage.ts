@@ -2,7 +2,8 @@
 // under load on both nodes, then started again on its port. Nothing acked may be lost, requests
 // must get clean answers, and cross-node delivery must come back without restarting a node.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { allAcked, audit, mergeCounts, Prober, Sender, setupGroup, undelivered, type Phase } from './clients.ts';
+import { ParleyClient } from '@parley/sdk';
+import { allAcked, audit, mergeCounts, Prober, Sender, setupGroup, undelivered, type Phase, type Receipt } from './clients.ts';
 import { log, type Harness, type Node } from './harness.ts';
 import { firstAfter, formatCounts, uncleanAnswers, type ScenarioResult } from './result.ts';
 import { createDatabase, LOCAL_POSTGRES, PrivateRedis } from './services.ts';
@@ -16,11 +17,19 @@ export async function redisOutage(h: Harness): Promise<ScenarioResult> {
   const a = await h.startNode('redis-a', store);
   const b = await h.startNode('redis-b', store);
   const pids = [a.proc.pid, b.proc.pid];
-  const { chatId, users } = await setupGroup(a, 4);
+  const { chatId, users } = await setupGroup(a, 6, 4);
   const phase: Phase = { current: 'before' };
   const nodeOf = [a, a, b, b];
-  const senders = users.map((user, i) => new Sender(`r${i}`, { node: nodeOf[i]!, user, chatId, phase }));
-  await Promise.all(senders.map((s) => s.connect()));
+  const senders = users.slice(0, 4).map((user, i) => new Sender(`r${i}`, { node: nodeOf[i]!, user, chatId, phase }));
+  // Two probe chats with a single sender each, on the other node from its reader: nothing else is
+  // posted there, so no gap makes the reader sync, and a message reaches it only through the bus
+  // (live, or the sync a resync frame starts once the bus is back).
+  const toB = await new ParleyClient({ baseUrl: a.url, session: users[4]!.session }).createGroup({ title: 'a to b', memberIds: [users[5]!.userId] });
+  const toA = await new ParleyClient({ baseUrl: b.url, session: users[5]!.session }).createGroup({ title: 'b to a', memberIds: [users[4]!.userId] });
+  const probeA = new Sender('pa', { node: a, user: users[4]!, chatId: toB.id, phase });
+  const probeB = new Sender('pb', { node: b, user: users[5]!, chatId: toA.id, phase });
+  await Promise.all([...senders, probeA, probeB].map((s) => s.connect()));
+  for (const s of [probeA, probeB]) s.startLoad({ intervalMs: 100, window: 1 });
   const probers = [new Prober('ra', { node: a, user: users[0]!, chatId, phase }), new Prober('rb', { node: b, user: users[2]!, chatId, phase })];
   for (const s of senders) s.startLoad({ intervalMs: 100, window: 3 });
   for (const p of probers) p.start(100);
@@ -40,38 +49,57 @@ export async function redisOutage(h: Harness): Promise<ScenarioResult> {
   await sleep(10_000);
 
   for (const p of probers) await p.stop();
-  const pendingAtEnd = (await Promise.all(senders.map((s) => s.drain(30_000)))).reduce((x, y) => x + y, 0);
+  const pendingAtEnd = (await Promise.all([...senders, probeA, probeB].map((s) => s.drain(30_000)))).reduce((x, y) => x + y, 0);
   // Time for the last events to reach every client before the delivery check.
   await sleep(2000);
-  const result = await audit(a, users[0]!, chatId, allAcked([...senders, ...probers]));
+  const main = await audit(a, users[0]!, chatId, allAcked([...senders, ...probers]));
+  const probeAudits = [await audit(a, users[4]!, toB.id, probeA.acked), await audit(b, users[5]!, toA.id, probeB.acked)];
+  const result = [main, ...probeAudits].reduce((x, y) => ({
+    ...x,
+    acked: x.acked + y.acked,
+    stored: x.stored + y.stored,
+    lost: x.lost + y.lost,
+    duplicated: x.duplicated + y.duplicated,
+  }));
   const readyAfter = await Promise.all([a, b].map(readyz));
-  for (const s of senders) s.close();
+  for (const s of [...senders, probeA, probeB]) s.close();
 
-  // Cross-node delivery again: the first message created after Redis came back, from a user on the
-  // other node, that reached a client.
+  // Cross-node delivery again: the first probe created after Redis came back that reached its reader.
+  const receipts = (reader: Sender, probeChat: string) => [...reader.received.values()].filter((r) => r.chatId === probeChat);
+  const aToB = firstAfter(
+    receipts(probeB, toB.id)
+      .filter((r) => r.createdAt >= backAt)
+      .map((r) => r.at),
+    backAt,
+  );
+  const bToA = firstAfter(
+    receipts(probeA, toA.id)
+      .filter((r) => r.createdAt >= backAt)
+      .map((r) => r.at),
+    backAt,
+  );
+  // While the bus is down no probe may arrive (it shows the outage was real); in the group chat,
+  // messages from the other node still arrive, through the sync a gap in the chat's positions starts.
+  const duringOutage = (r: Receipt) => r.createdAt >= killedAt + 1000 && r.at < backAt;
+  const probesDuringOutage = [...receipts(probeB, toB.id), ...receipts(probeA, toA.id)].filter(duringOutage).length;
   const onA = new Set([users[0]!.userId, users[1]!.userId]);
-  const crossAfter = (receivers: Sender[], fromA: boolean) =>
-    firstAfter(
-      receivers.flatMap((s) => [...s.received.values()].filter((r) => onA.has(r.senderId) === fromA && r.createdAt >= backAt).map((r) => r.at)),
-      backAt,
-    );
-  // While Redis is down, only a resync after it is back brings messages across nodes: none arrive live.
-  const liveDuringOutage = senders.reduce(
-    (n, s, i) => n + [...s.received.values()].filter((r) => onA.has(r.senderId) !== i < 2 && r.createdAt >= killedAt + 1000 && r.at < backAt).length,
+  const groupCrossDuringOutage = senders.reduce(
+    (n, s, i) => n + [...s.received.values()].filter((r) => r.chatId === chatId && onA.has(r.senderId) !== i < 2 && duringOutage(r)).length,
     0,
   );
-  const aToB = crossAfter(senders.slice(2), true);
-  const bToA = crossAfter(senders.slice(0, 2), false);
   const statuses = mergeCounts(probers.map((p) => p.statuses));
   const frames = mergeCounts(senders.map((s) => s.frames));
-  const missed = senders.reduce((n, s) => n + undelivered(s, result.messages), 0);
+  const missed =
+    senders.reduce((n, s) => n + undelivered(s, main.messages), 0) +
+    undelivered(probeB, probeAudits[0]!.messages) +
+    undelivered(probeA, probeAudits[1]!.messages);
   const restarted = [a, b].some((n, i) => n.proc.pid !== pids[i] || n.proc.exitCode !== null);
   const unclean = uncleanAnswers(statuses);
   return {
     scenario: 'redis',
     title: `Redis killed for ${OUTAGE_MS / 1000} s under load on two nodes (PostgreSQL + Redis)`,
     figures: {
-      messagesSent: senders.reduce((n, s) => n + s.sent, 0) + probers.reduce((n, p) => n + p.sent, 0),
+      messagesSent: [...senders, probeA, probeB].reduce((n, s) => n + s.sent, 0) + probers.reduce((n, p) => n + p.sent, 0),
       acked: result.acked,
       stored: result.stored,
       ackedLost: result.lost,
@@ -84,7 +112,8 @@ export async function redisOutage(h: Harness): Promise<ScenarioResult> {
       crossNodeDeliveryAfterRedisBackMs: aToB === null || bToA === null ? null : Math.max(aToB, bToA),
       crossNodeAtoBMs: aToB,
       crossNodeBtoAMs: bToA,
-      crossNodeReceivedDuringOutage: liveDuringOutage,
+      probesReceivedDuringOutage: probesDuringOutage,
+      groupCrossNodeReceivedDuringOutageBySync: groupCrossDuringOutage,
       undeliveredAtEnd: missed,
       nodeRestarts: restarted ? 1 : 0,
       durationS: Math.round((Date.now() - t0) / 1000),
@@ -94,6 +123,7 @@ export async function redisOutage(h: Harness): Promise<ScenarioResult> {
       { name: 'no message stored twice', ok: result.duplicated === 0, detail: `${result.duplicated}` },
       { name: 'clean answers during the outage (no 5xx but 503, no timeout)', ok: unclean === 0, detail: formatCounts(statuses) },
       { name: 'cross-node delivery again after Redis is back', ok: aToB !== null && bToA !== null, detail: `A→B ${aToB} ms, B→A ${bToA} ms` },
+      { name: 'no probe crossed nodes while Redis was down', ok: probesDuringOutage === 0, detail: `${probesDuringOutage}` },
       { name: 'every client got every message of the others in the end', ok: missed === 0, detail: `${missed} missing` },
       { name: 'both nodes ready again, not restarted', ok: !restarted && readyAfter.every((r) => r.startsWith('200')) },
       { name: 'every send acked in the end', ok: pendingAtEnd === 0, detail: `${pendingAtEnd} pending` },
