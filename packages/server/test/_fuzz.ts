@@ -158,10 +158,15 @@ function withPattern(s: Schema): fc.Arbitrary<string> {
 /** A value the schema accepts, as JSON text; `name` picks real data where there is some. */
 export function validValue(s: Schema, name: string, pools: Pools): fc.Arbitrary<string> {
   const pool = pools[name];
+  // Free text of an allowed length may still be odd: NUL, lone surrogates, bidi controls, combining marks.
+  const oddButAllowed =
+    s.type === 'string' && !s.pattern ? EDGE_STRINGS.filter((x) => x.length >= (s.minLength ?? 0) && x.length <= (s.maxLength ?? Infinity)) : [];
+  const odd = oddButAllowed.length > 0 ? [{ arbitrary: fc.constantFrom(...oddButAllowed).map(q), weight: 2 }] : [];
   if (pool && pool.length > 0) {
     if (s.type === 'array') return fc.subarray([...pool], { minLength: Math.max(s.minItems ?? 0, 1) }).map((xs) => JSON.stringify(xs));
-    return fc.constantFrom(...pool).map(q);
+    return fc.oneof({ arbitrary: fc.constantFrom(...pool).map(q), weight: 3 }, ...odd);
   }
+  if (odd.length > 0) return fc.oneof({ arbitrary: withPattern(s).map(q), weight: 3 }, ...odd);
   if (s.const !== undefined) return fc.constant(JSON.stringify(s.const));
   if (s.anyOf) return fc.oneof(...s.anyOf.map((a) => validValue(a, name, pools)));
   if (s.enum) return fc.constantFrom(...s.enum.map((e) => JSON.stringify(e)));
@@ -405,6 +410,20 @@ export function fuzzQuery(s: Schema | undefined, pools: Pools): fc.Arbitrary<str
     { arbitrary: fc.tuple(ownPairs, unknownPairs).map(([a, b]) => [...a, ...b].join('&')), weight: 1 },
     { arbitrary: fc.constantFrom('&', '&&', '=', '==', 'a', 'a=1=2', '%', '?'), weight: 1 },
   );
+}
+
+/** A query string of the operation's own parameters, each valid. */
+export function validQuery(s: Schema | undefined, pools: Pools): fc.Arbitrary<string> {
+  const own = Object.entries(s?.properties ?? {});
+  if (own.length === 0) return fc.constant('');
+  return fc
+    .subarray(own)
+    .chain((picked) =>
+      fc.tuple(
+        ...picked.map(([name, p]) => validValue(p, name, pools).map((v) => `${name}=${encodeURIComponent(v.startsWith('"') ? (JSON.parse(v) as string) : v)}`)),
+      ),
+    )
+    .map((pairs) => pairs.join('&'));
 }
 
 export const CONTENT_TYPES = [
