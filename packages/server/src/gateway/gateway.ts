@@ -146,7 +146,7 @@ export class Gateway {
       return this.fail(conn, undefined, new AppError('invalid_request', 'A frame needs a "type"'));
     }
     const { type, id: rawId, ...body } = frame as { type: string; id?: unknown };
-    const id = typeof rawId === 'string' && rawId.length <= 64 ? rawId : undefined;
+    const id = typeof rawId === 'string' && rawId.length >= 1 && rawId.length <= 64 ? rawId : undefined;
     if (!isFrameType(type)) return this.fail(conn, id, new AppError('invalid_request', `Unknown frame type "${type.slice(0, 32)}"`));
     try {
       validateFrameBody(type, body);

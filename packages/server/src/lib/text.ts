@@ -55,6 +55,11 @@ export function normalizeTitle(title: string): string {
 
 const USERNAME = /^[a-z0-9_]{3,32}$/;
 
+/** Whether a lower-cased name could be a stored username; anything else names nobody (and PostgreSQL refuses NUL in a query). */
+export function isUsername(name: string): boolean {
+  return USERNAME.test(name);
+}
+
 /** A username: lower case, 3 to 32 of a-z, 0-9 and _. */
 export function normalizeUsername(username: string): string {
   const name = username.trim().toLowerCase();

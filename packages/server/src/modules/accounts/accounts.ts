@@ -6,7 +6,7 @@ import { AppError } from '../../lib/errors.ts';
 import { newId } from '../../lib/ids.ts';
 import { hashPassword, newPassword, verifyPassword } from '../../lib/passwords.ts';
 import { failedWith, limitFailures } from '../../lib/rate-limit.ts';
-import { normalizeDisplayName, normalizeUsername } from '../../lib/text.ts';
+import { isUsername, normalizeDisplayName, normalizeUsername } from '../../lib/text.ts';
 import { consumeInvite, usableInvite } from '../invites/invites.ts';
 import type { Actor, Services } from '../services.ts';
 import { endSessions } from '../sessions/end-sessions.ts';
@@ -114,7 +114,8 @@ export async function deleteAccount(s: AccountServices, actor: Actor, input: { p
 }
 
 export async function getUserByUsername(s: Services, username: string): Promise<User> {
-  const row = await store.findUserByUsername(s.db.kysely, username.trim().toLowerCase());
+  const name = username.trim().toLowerCase();
+  const row = isUsername(name) ? await store.findUserByUsername(s.db.kysely, name) : undefined;
   if (!row) throw new AppError('not_found', `User "${username}" was not found`);
   return toUser(row);
 }
@@ -132,7 +133,8 @@ export async function listUsers(s: Services): Promise<UsersTable[]> {
 }
 
 async function idOf(s: Services, username: string): Promise<string> {
-  const id = await store.findIdByUsername(s.db.kysely, username.trim().toLowerCase());
+  const name = username.trim().toLowerCase();
+  const id = isUsername(name) ? await store.findIdByUsername(s.db.kysely, name) : undefined;
   if (!id) throw new AppError('not_found', `User "${username}" was not found`);
   return id;
 }

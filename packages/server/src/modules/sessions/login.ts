@@ -4,6 +4,7 @@ import { AppError } from '../../lib/errors.ts';
 import { hashToken, newId } from '../../lib/ids.ts';
 import { verifyNothing, verifyPassword } from '../../lib/passwords.ts';
 import { failedWith, limitFailures, rateLimited, takePoint } from '../../lib/rate-limit.ts';
+import { isUsername } from '../../lib/text.ts';
 import type { Services } from '../services.ts';
 import { commit, type Work } from '../sync/unit-of-work.ts';
 import { recordEnded } from './end-sessions.ts';
@@ -20,6 +21,8 @@ export interface LoginInput {
 
 /** Signs a device in: a new session, or the same one again when the device names a session it had. */
 export async function login(s: Services, input: LoginInput, device: DeviceInfo): Promise<SessionTokens> {
+  // PostgreSQL cannot store NUL in text: refused here rather than failing the insert.
+  if (input.deviceName.includes('\u0000')) throw new AppError('invalid_request', 'The device name must not contain a NUL character');
   const username = input.username.trim().toLowerCase();
   const limited = await takePoint(s.limiters.login, `${username}|${device.ip}`);
   if (limited) throw rateLimited(limited, 'login attempts');
@@ -28,7 +31,7 @@ export async function login(s: Services, input: LoginInput, device: DeviceInfo):
   const user = await limitFailures(
     { limiter: s.limiters.failedLogins, key: device.ip, what: 'failed sign-ins from this address', counts: failedWith('invalid_credentials') },
     async () => {
-      const found = await store.findLoginUser(s.db.kysely, username);
+      const found = isUsername(username) ? await store.findLoginUser(s.db.kysely, username) : undefined;
       const ok = found?.password_hash ? await verifyPassword(found.password_hash, input.password) : await verifyNothing(input.password);
       if (!found || !ok) throw new AppError('invalid_credentials', 'The username or password is wrong');
       return found;
