@@ -52,6 +52,15 @@ describe.each(await stores())('names that cannot mislead (%s)', (kind) => {
     expect((await alice.client.listMessages({ chatId: groupId })).messages).toHaveLength(0);
   });
 
+  it('a right password with a device name holding NUL, or a username holding NUL, is a 4xx and signs nothing in', async () => {
+    const before = (await alice.client.listSessions()).sessions.length;
+    const device = await errorOf(t.client().login({ username: alice.username, password: alice.password, deviceName: 'phone\u0000' }));
+    expect({ status: device.status, code: device.code }).toEqual({ status: 400, code: 'invalid_request' });
+    const user = await errorOf(t.client().login({ username: 'ali\u0000ce', password: alice.password, deviceName: 'phone' }));
+    expect(user.status).toBe(401);
+    expect((await alice.client.listSessions()).sessions).toHaveLength(before);
+  });
+
   it('names in every script and emoji joined by U+200D are kept as written', async () => {
     expect((await alice.client.updateMe({ displayName: 'Алиса 👩\u200d💻' })).displayName).toBe('Алиса 👩\u200d💻');
   });
