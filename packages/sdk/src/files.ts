@@ -31,7 +31,7 @@ export interface UploadedFile {
 function toParleyError(err: Error | DetailedError): ParleyError {
   const res = 'originalResponse' in err ? err.originalResponse : null;
   if (!res) return new ParleyError('network_error', `Upload failed: ${err.message}`, 0);
-  let body: { error?: { code?: string; message?: string } } | null = null;
+  let body: { error?: { code?: string; message?: string } } | null;
   try {
     body = JSON.parse(res.getBody());
   } catch {

@@ -3,7 +3,7 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync, existsSync } from 'nod
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FILES_PATH, UPLOADS_PATH, type ParleyError } from '@parley/sdk';
+import { UPLOADS_PATH, type ParleyError } from '@parley/sdk';
 import { nodeUpload, uploadFile } from '@parley/sdk/node';
 import { collectFiles } from '../src/modules/files/collect.ts';
 import { runCleanup } from '../src/modules/cleanup/cleanup.ts';
@@ -58,9 +58,6 @@ describe.each(await stores())('files on %s', (kind) => {
         ...headers,
       },
     });
-  const download = (user: TestUser, fileId: string, headers: Record<string, string> = {}) =>
-    fetch(`${t.url}${FILES_PATH}/${fileId}`, { headers: { authorization: `Bearer ${user.session.accessToken}`, ...headers } });
-
   beforeAll(async () => {
     t = await startTestServer(
       kind,

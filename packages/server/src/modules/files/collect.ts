@@ -14,15 +14,16 @@ export interface CollectReport {
  * to `deleting` with one conditional UPDATE (a send can no longer attach them), (2) delete the blobs,
  * (3) delete the rows still in `deleting`. A run stopped between the steps is finished by the next.
  */
-export async function collectFiles(s: Services): Promise<CollectReport> {
+export async function collectFiles(s: Services, options: { batch?: number } = {}): Promise<CollectReport> {
+  const batch = options.batch ?? BATCH;
   const report: CollectReport = { unreferenced: 0, expiredUploads: 0 };
   const now = s.now();
   const db = s.db.kysely;
   // Leftovers of a run that stopped half-way first.
-  const left = await deletingFiles(db, BATCH);
+  const left = await deletingFiles(db, batch);
   if (left.length > 0) await removeBlobs(s, left);
   for (;;) {
-    const marked = await markCollectable(db, { now, unreferencedBefore: now - s.config.files.unreferencedGraceMs, limit: BATCH });
+    const marked = await markCollectable(db, { now, unreferencedBefore: now - s.config.files.unreferencedGraceMs, limit: batch });
     if (marked.length === 0) break;
     await removeBlobs(
       s,
@@ -34,7 +35,7 @@ export async function collectFiles(s: Services): Promise<CollectReport> {
       if (reason === 'expired_upload') report.expiredUploads += 1;
       else report.unreferenced += 1;
     }
-    if (marked.length < BATCH) break;
+    if (marked.length < batch) break;
   }
   return report;
 }

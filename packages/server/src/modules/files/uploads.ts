@@ -47,15 +47,13 @@ export async function admitUpload(s: Services, actor: Actor, length: number): Pr
   return { refund: async () => void (length > 0 ? await limiter.reward(actor.userId, length).catch(() => {}) : undefined) };
 }
 
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f]/g;
+
 /** A file name as readers see it: no directories, no control characters, at most 255 characters. */
 export function cleanFileName(name: string | null | undefined): string | null {
   if (!name) return null;
-  // eslint-disable-next-line no-control-regex
-  const base = name
-    .split(/[\\/]/)
-    .pop()!
-    .replace(/[\u0000-\u001f\u007f]/g, '')
-    .trim();
+  const base = name.split(/[\\/]/).pop()!.replace(CONTROL, '').trim();
   return base ? [...base].slice(0, 255).join('') : null;
 }
 
