@@ -8,6 +8,7 @@ import { nodeUpload, uploadFile } from '@parley/sdk/node';
 import { collectFiles } from '../src/modules/files/collect.ts';
 import { runCleanup } from '../src/modules/cleanup/cleanup.ts';
 import { startTestServer, stores, type TestServer, type TestUser } from './_harness.ts';
+import { rawSocket } from './_ws.ts';
 
 const MIB = 1024 * 1024;
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
@@ -264,6 +265,31 @@ describe.each(await stores())('files on %s', (kind) => {
     });
     const after = await t.server.ctx.db.kysely.selectFrom('files').selectAll().where('id', '=', mine.fileId).executeTakeFirstOrThrow();
     expect(Number(after.ref_count)).toBe(1);
+  });
+
+  it('attaches over the socket too: the send frame takes attachments and the ack carries them', async () => {
+    const alice = await t.user(name('alice'));
+    const self = (await alice.client.listChats()).chats[0]!;
+    const up = await uploadFile(alice.client, Buffer.from('via socket'), { name: 's.txt', mimeType: 'text/plain' });
+    const s = await rawSocket(t, alice);
+    try {
+      const ack = (await s.request({
+        type: 'send',
+        chatId: self.id,
+        clientMessageId: 'ws1',
+        attachments: [{ fileId: up.fileId, name: 's.txt', mimeType: 'text/plain' }],
+      })) as any;
+      expect(ack).toMatchObject({ type: 'ack', message: { text: '', attachments: [{ fileId: up.fileId, size: 10 }] } });
+      const tooMany = (await s.request({
+        type: 'send',
+        chatId: self.id,
+        clientMessageId: 'ws2',
+        attachments: Array.from({ length: 11 }, (_, i) => ({ fileId: `f${i}`, name: 'x', mimeType: 'text/plain' })),
+      })) as any;
+      expect(tooMany).toMatchObject({ type: 'error', error: { code: 'invalid_request' } });
+    } finally {
+      s.close();
+    }
   });
 
   it('collects unreferenced files after the grace and abandoned uploads after expiry; referenced files stay', async () => {
