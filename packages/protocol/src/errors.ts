@@ -27,6 +27,9 @@ export const ERROR_STATUS = {
   not_member: 404,
   cannot_post: 403,
   message_too_long: 400,
+  file_too_large: 413,
+  too_many_uploads: 429,
+  attachment_unavailable: 410,
   internal_error: 500,
   service_unavailable: 503,
 } as const;

@@ -9,6 +9,7 @@ export * from './api/chats.ts';
 export * from './api/messages.ts';
 export * from './api/sync.ts';
 export * from './api/limits.ts';
+export * from './api/files.ts';
 import * as auth from './api/auth.ts';
 import * as account from './api/account.ts';
 import * as invites from './api/invites.ts';

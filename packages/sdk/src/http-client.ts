@@ -1,4 +1,4 @@
-import { api, type Api, type Endpoint, type InputOf, type OutputOf, type SessionTokens } from '@parley/protocol';
+import { api, FILES_PATH, type Api, type Endpoint, type InputOf, type OutputOf, type SessionTokens } from '@parley/protocol';
 import { ParleyError } from './errors.ts';
 
 export interface ClientOptions {
@@ -97,6 +97,31 @@ class HttpClient {
       }
     })();
     return this.refreshing;
+  }
+
+  /**
+   * Downloads a file (GET /api/v1/files/:fileId), whole or a byte range; the body is the Response's.
+   * @example const res = await client.downloadFile(fileId, { range: { start: 0, end: 1023 } }); // 206
+   */
+  async downloadFile(fileId: string, options: { range?: { start: number; end?: number } } = {}, retried = false): Promise<Response> {
+    const headers: Record<string, string> = {};
+    if (this.tokens) headers.authorization = `Bearer ${this.tokens.accessToken}`;
+    if (this.userAgent) headers['user-agent'] = this.userAgent;
+    if (options.range) headers.range = `bytes=${options.range.start}-${options.range.end ?? ''}`;
+    let res: Response;
+    try {
+      res = await this.fetchImpl(`${this.baseUrl}${FILES_PATH}/${encodeURIComponent(fileId)}`, { headers });
+    } catch (err) {
+      throw new ParleyError('network_error', `Could not reach the server: ${(err as Error).message}`, 0);
+    }
+    if (res.ok) return res;
+    const body = await res.json().catch(() => null);
+    const code = body?.error?.code ?? 'http_error';
+    if (res.status === 401 && !retried && this.tokens && code === 'unauthorized') {
+      await this.refresh();
+      return this.downloadFile(fileId, options, true);
+    }
+    throw new ParleyError(code, body?.error?.message ?? `Download failed with status ${res.status}`, res.status);
   }
 
   async call<E extends Endpoint>(e: E, input: InputOf<E>, retried = false): Promise<OutputOf<E>> {

@@ -6,11 +6,13 @@ import type { Bus } from './adapters/bus/bus.ts';
 import { InProcessBus } from './adapters/bus/in-process-bus.ts';
 import type { RedisBus } from './adapters/bus/redis-bus.ts';
 import { Database } from './adapters/db/database.ts';
+import { LocalDirBlobStore } from './adapters/blobs/local-dir-store.ts';
 import type { PresenceDirectory } from './adapters/presence/presence-directory.ts';
 import { newId } from './lib/ids.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { createMetrics } from './metrics.ts';
 import { chatAccountHooks } from './modules/chats/account-hooks.ts';
+import { storedFileBytes } from './modules/files/files.store.ts';
 import { PresenceTracker } from './modules/presence/presence.ts';
 import type { AppContext } from './modules/app-context.ts';
 import type { Services } from './modules/services.ts';
@@ -43,11 +45,12 @@ function rateLimiter(redis: RedisBus['client'] | undefined, keyPrefix: string, s
 export async function createContext(config: Readonly<Config>, overrides: ContextOverrides = {}): Promise<AppContext> {
   const nodeId = config.nodeId ?? `${hostname()}-${process.pid}-${newId().slice(0, 6)}`;
   const log = (overrides.log ?? createLogger(config.logLevel)).child({ node: nodeId });
-  const metrics = createMetrics(nodeId);
+
   // What other nodes know this process by: unique even if two nodes are given the same name by
   // mistake, or a node restarts under its old name while its predecessor's presence entries live on.
   const instanceId = `${nodeId}#${newId().slice(0, 8)}`;
   const db = await Database.open(config.db, { warn: (message) => log.warn(message) });
+  const metrics = createMetrics(nodeId, { storedFileBytes: () => storedFileBytes(db.kysely) });
   db.onGroupCommit = (units) => metrics.groupCommitUnits.observe(units);
   let bus: Bus;
   let redisBus: RedisBus | undefined;
@@ -75,6 +78,7 @@ export async function createContext(config: Readonly<Config>, overrides: Context
     config,
     db,
     bus,
+    blobs: new LocalDirBlobStore(config.files.blobDir),
     log,
     tokens,
     limiters: {
@@ -86,6 +90,7 @@ export async function createContext(config: Readonly<Config>, overrides: Context
       failedLogins: rateLimiter(redisBus?.client, 'loginfail', config.limits.failedLogins),
       passwordChecks: rateLimiter(redisBus?.client, 'pwcheck', config.limits.passwordChecks),
       failedRegistrations: rateLimiter(redisBus?.client, 'regfail', config.limits.failedRegistrations),
+      uploadBytes: rateLimiter(redisBus?.client, 'upload', config.files.uploadBytes),
     },
     metrics,
     now: overrides.now ?? Date.now,

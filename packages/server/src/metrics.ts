@@ -1,7 +1,12 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
+export interface MetricSources {
+  /** Bytes of finished files in the store (all nodes), read when /metrics is scraped */
+  storedFileBytes?: () => Promise<number>;
+}
+
 /** Every metric the server exposes at /metrics, on one registry per server instance, each labelled with the node. */
-export function createMetrics(nodeId: string) {
+export function createMetrics(nodeId: string, sources: MetricSources = {}) {
   const registry = new Registry();
   registry.setDefaultLabels({ node: nodeId });
   collectDefaultMetrics({ register: registry });
@@ -34,6 +39,32 @@ export function createMetrics(nodeId: string) {
     busPublishFailures: new Counter({
       name: 'parley_bus_publish_failures_total',
       help: 'Bus messages that could not be published (receivers resync)',
+      registers: [registry],
+    }),
+    filesStoredBytes: new Gauge({
+      name: 'parley_files_stored_bytes',
+      help: 'Bytes of finished files kept in the blob store (the whole store, not this node)',
+      registers: [registry],
+      async collect() {
+        if (sources.storedFileBytes) this.set(await sources.storedFileBytes());
+      },
+    }),
+    uploadsInProgress: new Gauge({
+      name: 'parley_uploads_in_progress',
+      help: 'Upload requests (tus PATCH) streaming into this node now',
+      registers: [registry],
+    }),
+    uploadsRefused: new Counter({
+      name: 'parley_uploads_refused_total',
+      help: 'Uploads refused before any byte was stored, by the limit they hit',
+      labelNames: ['reason'] as const,
+      registers: [registry],
+    }),
+    uploadBytes: new Counter({ name: 'parley_upload_bytes_total', help: 'Bytes of uploads finished on this node', registers: [registry] }),
+    filesCollected: new Counter({
+      name: 'parley_files_collected_total',
+      help: 'Files deleted by the cleanup job: unreferenced past their grace, or uploads abandoned past expiry',
+      labelNames: ['reason'] as const,
       registers: [registry],
     }),
     nodeInfo: new Gauge({

@@ -6,6 +6,7 @@ import { authRoutes } from './http/routes/auth-routes.ts';
 import { accountRoutes } from './http/routes/account-routes.ts';
 import { opsRoutes } from './http/routes/ops-routes.ts';
 import { chatRoutes } from './http/routes/chat-routes.ts';
+import { fileRoutes } from './http/routes/file-routes.ts';
 import { Gateway } from './gateway/gateway.ts';
 import { wsRoute } from './gateway/ws-route.ts';
 import { scheduleCleanup } from './modules/cleanup/cleanup.ts';
@@ -36,6 +37,7 @@ export async function startServer(config: Readonly<Config>, overrides: ContextOv
       authRoutes(scoped, ctx);
       accountRoutes(scoped, ctx);
       chatRoutes(scoped, ctx);
+      await fileRoutes(scoped, ctx);
     });
     await app.listen({ port: config.http.port, host: config.http.host });
     const address = app.server.address();

@@ -59,9 +59,12 @@ export async function freshStore(kind: StoreKind): Promise<TestStore> {
   await admin.end();
   const url = new URL(PG_ADMIN_URL);
   url.pathname = `/${name}`;
+  // Files live beside the database: each store gets its own blob directory.
+  const dir = mkdtempSync(path.join(tmpdir(), 'parley-pg-data-'));
   return {
-    env: { DATABASE_URL: url.toString() },
+    env: { DATABASE_URL: url.toString(), PARLEY_DATA_DIR: dir },
     async drop() {
+      rmSync(dir, { recursive: true, force: true });
       const c = new pg.Client({ connectionString: PG_ADMIN_URL });
       await c.connect();
       await c.query(`drop database if exists ${name} with (force)`);

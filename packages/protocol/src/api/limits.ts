@@ -11,6 +11,10 @@ export const Limits = Strict(
     channelSubscribers: Count('Most members a channel may have'),
     chatsPerUser: Count('Most chats one user may be in'),
     sessionsPerUser: Count('Most sessions (devices) one user may have; the oldest ends when a new one signs in'),
+    fileSize: Count('Largest file one upload may declare, in bytes'),
+    uploadBytesPerHour: Count('Bytes one user may start uploading per hour (counted from the declared lengths)'),
+    unfinishedUploads: Count('Uploads one user may have started and not finished at once'),
+    attachmentsPerMessage: Count('Most files one message may carry'),
   },
   "This server's limits, configured by its operator: clients read them instead of keeping a copy",
 );

@@ -1,6 +1,7 @@
 import { Type, type Static } from 'typebox';
 import { endpoint } from '../endpoint.ts';
 import { Id, Strict, Timestamp } from '../common.ts';
+import { Attachment, AttachmentInput, MAX_ATTACHMENTS } from './files.ts';
 
 export const Message = Strict(
   {
@@ -9,7 +10,8 @@ export const Message = Strict(
     seq: Type.Integer({ minimum: 1, description: 'Position of the message in its chat' }),
     senderId: Id,
     kind: Type.Union([Type.Literal('text')], { description: 'Message kind; later releases add files and encrypted messages' }),
-    text: Type.Union([Type.String(), Type.Null()], { description: 'null once deleted' }),
+    text: Type.Union([Type.String(), Type.Null()], { description: 'null once deleted; may be empty when the message has attachments' }),
+    attachments: Type.Optional(Type.Array(Attachment, { maxItems: MAX_ATTACHMENTS, description: 'The files attached; absent when none (and once deleted)' })),
     clientMessageId: Type.String(),
     replyToId: Type.Union([Id, Type.Null()]),
     createdAt: Timestamp,
@@ -33,12 +35,17 @@ export const sendMessage = endpoint({
   auth: true,
   params: ChatParams,
   body: Strict({
-    text: Text,
+    text: Type.Optional(
+      Type.String({ maxLength: 65_536, description: '1 to 4096 Unicode code points (after NFC); may be empty or absent when attachments are given' }),
+    ),
+    attachments: Type.Optional(
+      Type.Array(AttachmentInput, { maxItems: MAX_ATTACHMENTS, description: `Finished uploads of mine to attach, at most ${MAX_ATTACHMENTS}` }),
+    ),
     clientMessageId: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$', description: 'Chosen by the client, unique per chat and sender' }),
     replyToId: Type.Optional(Id),
   }),
   response: Message,
-  errors: ['unauthorized', 'not_found', 'invalid_request', 'message_too_long', 'cannot_post', 'rate_limited'],
+  errors: ['unauthorized', 'not_found', 'invalid_request', 'message_too_long', 'cannot_post', 'attachment_unavailable', 'rate_limited'],
 });
 
 export const listMessages = endpoint({

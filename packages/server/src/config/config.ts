@@ -47,6 +47,20 @@ export interface Config {
     /** Registrations refused from one address (bad invite codes), checked before any password is hashed. */
     failedRegistrations: RateSpec;
   };
+  /** Uploads and the files they become (docs/files.md). */
+  files: {
+    /** Where the local blob store keeps uploads (default PARLEY_DATA_DIR/blobs) */
+    blobDir: string;
+    maxFileBytes: number;
+    /** Bytes one user may declare in new uploads per window (a fixed window, in seconds) */
+    uploadBytes: RateSpec;
+    /** Uploads one user may have started and not finished */
+    unfinishedPerUser: number;
+    /** An upload not finished this long after it started is deleted */
+    uploadExpiryMs: number;
+    /** A finished file no message references is kept this long (for the send that will attach it) */
+    unreferencedGraceMs: number;
+  };
   cleanupIntervalMs: number;
   ws: {
     maxBufferBytes: number;
@@ -71,6 +85,8 @@ function isTrustedProxyEntry(entry: string): boolean {
 }
 
 export class ConfigError extends Error {}
+
+const MIB = 1024 * 1024;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
@@ -167,6 +183,14 @@ export function buildConfig(raw: RawEnv): Readonly<Config> {
       failedLogins: rate('PARLEY_FAILED_LOGIN_LIMIT', { points: 30, seconds: 600 }),
       passwordChecks: rate('PARLEY_PASSWORD_CHECK_LIMIT', { points: 5, seconds: 600 }),
       failedRegistrations: rate('PARLEY_REGISTER_LIMIT', { points: 10, seconds: 600 }),
+    },
+    files: {
+      blobDir: path.resolve(raw.PARLEY_BLOB_DIR ?? path.join(dataDir, 'blobs')),
+      maxFileBytes: int('PARLEY_MAX_FILE_SIZE', 100 * MIB, 1, 64 * 1024 * MIB),
+      uploadBytes: { points: int('PARLEY_UPLOAD_BYTES_PER_HOUR', 1024 * MIB, 1, Number.MAX_SAFE_INTEGER), seconds: 3600 },
+      unfinishedPerUser: int('PARLEY_MAX_UNFINISHED_UPLOADS', 5, 1, 1000),
+      uploadExpiryMs: int('PARLEY_UPLOAD_EXPIRY', 86_400, 60, 30 * 86_400) * 1000,
+      unreferencedGraceMs: int('PARLEY_FILE_GRACE', 86_400, 0, 30 * 86_400) * 1000,
     },
     cleanupIntervalMs: int('PARLEY_CLEANUP_INTERVAL', 600, 1, 86_400) * 1000,
     ws: {

@@ -34,6 +34,12 @@ export interface RawEnv {
   PARLEY_WS_SESSION_CHECK?: string;
   PARLEY_WS_MAX_PER_USER?: string;
   PARLEY_WS_MAX_PER_SESSION?: string;
+  PARLEY_BLOB_DIR?: string;
+  PARLEY_MAX_FILE_SIZE?: string;
+  PARLEY_UPLOAD_BYTES_PER_HOUR?: string;
+  PARLEY_MAX_UNFINISHED_UPLOADS?: string;
+  PARLEY_UPLOAD_EXPIRY?: string;
+  PARLEY_FILE_GRACE?: string;
 }
 
 const KEYS: (keyof RawEnv)[] = [
@@ -71,6 +77,12 @@ const KEYS: (keyof RawEnv)[] = [
   'PARLEY_WS_SESSION_CHECK',
   'PARLEY_WS_MAX_PER_USER',
   'PARLEY_WS_MAX_PER_SESSION',
+  'PARLEY_BLOB_DIR',
+  'PARLEY_MAX_FILE_SIZE',
+  'PARLEY_UPLOAD_BYTES_PER_HOUR',
+  'PARLEY_MAX_UNFINISHED_UPLOADS',
+  'PARLEY_UPLOAD_EXPIRY',
+  'PARLEY_FILE_GRACE',
 ];
 
 export function readEnv(env: NodeJS.ProcessEnv = process.env): RawEnv {

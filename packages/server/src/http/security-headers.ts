@@ -16,5 +16,6 @@ export function setSecurityHeaders(req: FastifyRequest, reply: FastifyReply): vo
   for (const [k, v] of Object.entries(SECURITY_HEADERS)) reply.header(k, v);
   if (!reply.hasHeader('content-security-policy')) reply.header('content-security-policy', API_CSP);
   reply.header('x-request-id', req.id);
-  if (req.url.startsWith(API_PREFIX)) reply.header('cache-control', 'no-store');
+  // API answers are not cached, except where a route says otherwise (file downloads).
+  if (req.url.startsWith(API_PREFIX) && !reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
 }

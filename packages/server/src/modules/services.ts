@@ -3,6 +3,7 @@ import type { InFlight } from '../lib/in-flight.ts';
 import type { Config } from '../config/config.ts';
 import type { Database } from '../adapters/db/database.ts';
 import type { Bus } from '../adapters/bus/bus.ts';
+import type { BlobStore } from '../adapters/blobs/blob-store.ts';
 import type { Logger } from '../logger.ts';
 import type { TokenCache } from './sessions/token-cache.ts';
 import type { Metrics } from '../metrics.ts';
@@ -12,6 +13,7 @@ export interface Services {
   config: Readonly<Config>;
   db: Database;
   bus: Bus;
+  blobs: BlobStore;
   log: Logger;
   tokens: TokenCache;
   limiters: {
@@ -23,6 +25,8 @@ export interface Services {
     failedLogins: RateLimiterAbstract;
     passwordChecks: RateLimiterAbstract;
     failedRegistrations: RateLimiterAbstract;
+    /** Bytes of new uploads (points are bytes) */
+    uploadBytes: RateLimiterAbstract;
   };
   metrics: Metrics;
   now(): number;

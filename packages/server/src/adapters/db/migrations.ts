@@ -1,4 +1,4 @@
-import type { Kysely, Migration, MigrationProvider } from 'kysely';
+import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 
 // One migration set for both dialects: portable schema-builder types only.
 const migrations: Record<string, Migration> = {
@@ -160,6 +160,49 @@ const migrations: Record<string, Migration> = {
     async down(db: Kysely<unknown>) {
       await db.schema.dropTable('chat_invitations').execute();
       await db.schema.alterTable('users').dropColumn('add_policy').execute();
+    },
+  },
+  '004_files': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('files')
+        .addColumn('id', 'varchar(64)', (c) => c.primaryKey())
+        .addColumn('owner_id', 'varchar(64)', (c) => c.notNull())
+        .addColumn('size', 'bigint', (c) => c.notNull())
+        .addColumn('name', 'varchar(1024)')
+        .addColumn('mime_type', 'varchar(255)')
+        .addColumn('state', 'varchar(16)', (c) => c.notNull().check(sql`state in ('uploading', 'ready', 'deleting')`))
+        .addColumn('ref_count', 'integer', (c) =>
+          c
+            .notNull()
+            .defaultTo(0)
+            .check(sql`ref_count >= 0`),
+        )
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint')
+        .addColumn('unreferenced_since', 'bigint')
+        .execute();
+      await db.schema.createIndex('files_owner_state').on('files').columns(['owner_id', 'state']).execute();
+      // What the cleanup job looks for: unreferenced files past their grace, uploads past their expiry.
+      await db.schema.createIndex('files_unreferenced').on('files').columns(['state', 'ref_count', 'unreferenced_since']).execute();
+      await db.schema.createIndex('files_expiry').on('files').columns(['state', 'expires_at']).execute();
+      // No foreign key to files: a reference is taken only by the conditional UPDATE on the file row
+      // (docs/files.md), and a message's references go with it in the same transaction.
+      await db.schema
+        .createTable('file_refs')
+        .addColumn('file_id', 'varchar(64)', (c) => c.notNull())
+        .addColumn('message_id', 'varchar(64)', (c) => c.notNull())
+        .addColumn('chat_id', 'varchar(64)', (c) => c.notNull())
+        .addPrimaryKeyConstraint('file_refs_pk', ['file_id', 'message_id'])
+        .execute();
+      await db.schema.createIndex('file_refs_message').on('file_refs').column('message_id').execute();
+      await db.schema.createIndex('file_refs_chat').on('file_refs').column('chat_id').execute();
+      await db.schema.alterTable('messages').addColumn('attachments', 'text').execute();
+    },
+    async down(db: Kysely<unknown>) {
+      await db.schema.alterTable('messages').dropColumn('attachments').execute();
+      await db.schema.dropTable('file_refs').execute();
+      await db.schema.dropTable('files').execute();
     },
   },
 };

@@ -87,6 +87,34 @@ export interface MessagesTable {
   created_at: number;
   edited_at: number | null;
   deleted_at: number | null;
+  /** The attachments as the wire shows them (JSON array), null when none or once deleted */
+  attachments?: string | null;
+}
+
+export type FileState = 'uploading' | 'ready' | 'deleting';
+
+/** An upload and the file it becomes; the id is the tus upload id and the blob store's key. */
+export interface FilesTable {
+  id: string;
+  owner_id: string;
+  /** the declared Upload-Length */
+  size: number;
+  name: string | null;
+  mime_type: string | null;
+  state: FileState;
+  /** messages referencing it (rows of file_refs), changed only together with them */
+  ref_count: number;
+  created_at: number;
+  /** for an unfinished upload: when the cleanup job deletes it */
+  expires_at: number | null;
+  /** for a finished file with no reference: since when (the GC grace counts from here) */
+  unreferenced_since: number | null;
+}
+
+export interface FileRefsTable {
+  file_id: string;
+  message_id: string;
+  chat_id: string;
 }
 
 export interface ChatEventsTable {
@@ -118,4 +146,6 @@ export interface DB {
   messages: MessagesTable;
   chat_events: ChatEventsTable;
   user_events: UserEventsTable;
+  files: FilesTable;
+  file_refs: FileRefsTable;
 }

@@ -1,6 +1,7 @@
 import type { ExpressionBuilder, Kysely } from 'kysely';
 import { forUpdate, type Tx } from '../../adapters/db/database.ts';
 import type { DB } from '../../adapters/db/schema.ts';
+import { releaseRefs } from '../files/files.store.ts';
 
 /** A chat deleted for everyone, or one nobody is in any more. */
 const nobodyLeft = (eb: ExpressionBuilder<DB, 'chats'>) =>
@@ -37,9 +38,11 @@ export async function abandonedChatIds(db: Kysely<DB>, limit: number): Promise<s
 }
 
 /** Removes a chat with its members, messages and log, if (checked again, under its row lock) nobody is in it. */
-export async function removeAbandonedChat(tx: Tx, chatId: string): Promise<boolean> {
+export async function removeAbandonedChat(tx: Tx, chatId: string, now: number): Promise<boolean> {
   const still = await forUpdate(tx, tx.selectFrom('chats').select('id').where('id', '=', chatId).where(nobodyLeft)).executeTakeFirst();
   if (!still) return false;
+  // Its messages' files lose their references with them (and are collected after the grace).
+  await releaseRefs(tx, { chatId, now });
   await tx.deleteFrom('chat_events').where('chat_id', '=', chatId).execute();
   await tx.deleteFrom('messages').where('chat_id', '=', chatId).execute();
   await tx.deleteFrom('members').where('chat_id', '=', chatId).execute();

@@ -1,6 +1,7 @@
 import type { Services } from '../services.ts';
 import { commit } from '../sync/unit-of-work.ts';
 import * as store from './cleanup.store.ts';
+import { collectFiles } from '../files/collect.ts';
 
 /** Revoked and expired invites stay listed (and refused with their reason) this long before they go. */
 export const INVITE_RETENTION_MS = 7 * 86_400_000;
@@ -13,19 +14,22 @@ export interface CleanupReport {
   invites: number;
   chats: number;
   userEvents: number;
+  files: number;
+  uploads: number;
 }
 
 /**
  * Removes what nothing needs any more: sessions whose refresh token has expired, invites revoked or
  * expired a while ago, chats deleted for everyone or left by everyone (their members, messages and log
- * go with them), and the personal log of deleted accounts.
+ * go with them), the personal log of deleted accounts, files no message references past their grace,
+ * and uploads abandoned past their expiry.
  *
  * Every step is a conditional delete that is correct however often it runs, so several nodes may run
  * it at the same time: a row one of them deleted is simply not there for the others.
  */
 export async function runCleanup(s: Services): Promise<CleanupReport> {
   const now = s.now();
-  const report: CleanupReport = { sessions: 0, invites: 0, chats: 0, userEvents: 0 };
+  const report: CleanupReport = { sessions: 0, invites: 0, chats: 0, userEvents: 0, files: 0, uploads: 0 };
   const db = s.db.kysely;
 
   for (;;) {
@@ -45,12 +49,17 @@ export async function runCleanup(s: Services): Promise<CleanupReport> {
   for (;;) {
     const gone = await store.abandonedChatIds(db, BATCH);
     for (const id of gone) {
-      if (await commit(s, ({ tx }) => store.removeAbandonedChat(tx, id))) report.chats += 1;
+      if (await commit(s, ({ tx }) => store.removeAbandonedChat(tx, id, now))) report.chats += 1;
     }
     if (gone.length < BATCH) break;
   }
 
   report.userEvents += await store.deleteLogsOfDeletedUsers(db);
+
+  // After the chats: the files of messages purged just now start their grace in this run.
+  const collected = await collectFiles(s);
+  report.files += collected.unreferenced;
+  report.uploads += collected.expiredUploads;
   return report;
 }
 
@@ -61,7 +70,7 @@ export function scheduleCleanup(s: Services, intervalMs: number): { stop(): Prom
     if (running) return;
     running = runCleanup(s)
       .then((report) => {
-        if (report.sessions + report.invites + report.chats + report.userEvents > 0) s.log.info({ cleanup: report }, 'cleanup removed old rows');
+        if (Object.values(report).some((n) => n > 0)) s.log.info({ cleanup: report }, 'cleanup removed old rows');
       })
       .catch((err) => s.log.warn({ err }, 'cleanup failed; it runs again at the next interval'))
       .finally(() => {

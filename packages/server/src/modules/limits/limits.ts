@@ -1,17 +1,21 @@
-import type { Limits } from '@parley/protocol';
+import { MAX_ATTACHMENTS, type Limits } from '@parley/protocol';
 import { AppError } from '../../lib/errors.ts';
 import { rateLimited, takePoint } from '../../lib/rate-limit.ts';
 import type { Actor, Services } from '../services.ts';
 
 /** The limits clients need to know, read from the one config. */
 export function getLimits(s: Services): Limits {
-  const { limits, sessions } = s.config;
+  const { limits, sessions, files } = s.config;
   return {
     messageLength: limits.messageLength,
     groupMembers: limits.groupMembers,
     channelSubscribers: limits.channelSubscribers,
     chatsPerUser: limits.chatsPerUser,
     sessionsPerUser: sessions.max,
+    fileSize: files.maxFileBytes,
+    uploadBytesPerHour: files.uploadBytes.points,
+    unfinishedUploads: files.unfinishedPerUser,
+    attachmentsPerMessage: MAX_ATTACHMENTS,
   };
 }
 

@@ -25,6 +25,7 @@ const insertMessageRow = precompiled(
     text: string,
     replyToId: string | null,
     createdAt: number,
+    attachments: string | null,
   ) =>
     db.insertInto('messages').values({
       id,
@@ -38,12 +39,24 @@ const insertMessageRow = precompiled(
       created_at: createdAt,
       edited_at: null,
       deleted_at: null,
+      attachments,
     }),
 );
 
 /** Inserts a new text message (the send path: the query is compiled once). */
 export async function insertMessage(tx: Tx, row: MessagesTable & { text: string }): Promise<void> {
-  await insertMessageRow(tx, row.id, row.chat_id, row.seq, row.sender_id, row.client_message_id, row.text, row.reply_to_id, row.created_at);
+  await insertMessageRow(
+    tx,
+    row.id,
+    row.chat_id,
+    row.seq,
+    row.sender_id,
+    row.client_message_id,
+    row.text,
+    row.reply_to_id,
+    row.created_at,
+    row.attachments ?? null,
+  );
 }
 
 export async function messageInChat(db: Kysely<DB>, options: { chatId: string; messageId: string }): Promise<MessagesTable | undefined> {
@@ -79,7 +92,7 @@ export async function setText(tx: Tx, options: { messageId: string; text: string
 
 /** Keeps a deleted message as a tombstone: its position stays, its text goes. */
 export async function setDeleted(tx: Tx, options: { messageId: string; at: number }): Promise<void> {
-  await tx.updateTable('messages').set({ text: null, deleted_at: options.at }).where('id', '=', options.messageId).execute();
+  await tx.updateTable('messages').set({ text: null, attachments: null, deleted_at: options.at }).where('id', '=', options.messageId).execute();
 }
 
 /** The position of the last message at or before `seq`, 0 when there is none. */

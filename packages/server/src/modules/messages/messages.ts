@@ -9,6 +9,7 @@ import { takeWritePoint, withinReadLimits } from '../limits/limits.ts';
 import type { Actor, Services } from '../services.ts';
 import { recordChatEvent } from '../sync/event-log.ts';
 import { commit } from '../sync/unit-of-work.ts';
+import { releaseRefs } from '../files/files.store.ts';
 import { toMessage } from '../sync/views.ts';
 import { messageInChat, messagePage, setDeleted, setText } from './messages.store.ts';
 
@@ -68,7 +69,9 @@ export async function deleteMessage(s: Services, actor: Actor, input: { chatId: 
     const moderator = (m.chat.kind === 'group' || m.chat.kind === 'channel') && isAdmin(m.member.role);
     if (row.sender_id !== actor.userId && !moderator) throw new AppError('forbidden', 'Only the sender or an admin can delete this message');
     await setDeleted(tx, { messageId: row.id, at: now });
-    const tombstone = { ...row, text: null, deleted_at: now };
+    // Its files become unreachable through it at once; unreferenced, they are collected after the grace.
+    if (row.attachments) await releaseRefs(tx, { messageIds: [row.id], now });
+    const tombstone = { ...row, text: null, attachments: null, deleted_at: now };
     await recordChatEvent(work, {
       chatId: input.chatId,
       type: 'message.deleted',

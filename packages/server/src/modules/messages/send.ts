@@ -1,4 +1,4 @@
-import type { Message } from '@parley/protocol';
+import type { AttachmentInput, Message } from '@parley/protocol';
 import { isUniqueViolation } from '../../adapters/db/database.ts';
 import type { MessagesTable } from '../../adapters/db/schema.ts';
 import { AppError } from '../../lib/errors.ts';
@@ -6,6 +6,7 @@ import { newOrderedId } from '../../lib/ids.ts';
 import { rateLimited, takePoint } from '../../lib/rate-limit.ts';
 import { normalizeText } from '../../lib/text.ts';
 import { chatNotFound, isAdmin, requireMember } from '../chats/access.ts';
+import { attachFiles, checkAttachments } from '../files/attach.ts';
 import { memberIds, roleIn } from '../chats/chats.store.ts';
 import type { Actor, Services } from '../services.ts';
 import { recordChatEvent } from '../sync/event-log.ts';
@@ -16,7 +17,9 @@ import { findSent, insertMessage, isInChat } from './messages.store.ts';
 
 export interface SendInput {
   chatId: string;
-  text: string;
+  /** may be empty (or absent) when there are attachments */
+  text?: string;
+  attachments?: AttachmentInput[];
   clientMessageId: string;
   replyToId?: string;
 }
@@ -26,7 +29,9 @@ export interface SendInput {
  * commits; a retry with the same clientMessageId returns the original message and writes nothing.
  */
 export async function sendMessage(s: Services, actor: Actor, input: SendInput): Promise<Message> {
-  const text = normalizeText(input.text, s.config.limits.messageLength);
+  const attachments = checkAttachments(input.attachments);
+  // A message of files alone has no text; otherwise the text rules hold as ever.
+  const text = attachments.length > 0 && (input.text ?? '') === '' ? '' : normalizeText(input.text ?? '', s.config.limits.messageLength);
   const sent = { chatId: input.chatId, senderId: actor.userId, clientMessageId: input.clientMessageId };
   const limited = await takePoint(s.limiters.messages, actor.userId);
   if (limited) {
@@ -39,7 +44,7 @@ export async function sendMessage(s: Services, actor: Actor, input: SendInput): 
     throw rateLimited(limited, 'messages');
   }
   try {
-    const message = await commit(s, (work) => writeMessage(work, actor, { ...input, text }), { grouped: true });
+    const message = await commit(s, (work) => writeMessage(work, actor, { ...input, text, attachments }), { grouped: true });
     s.metrics.messagesSent.inc();
     return message;
   } catch (err) {
@@ -57,7 +62,7 @@ export async function sendMessage(s: Services, actor: Actor, input: SendInput): 
  * row lock (PostgreSQL), so a member removed a moment ago cannot still post; the member list read
  * under it both checks access and names the recipients. A failure rolls back the send's savepoint.
  */
-async function writeMessage(work: Work, actor: Actor, input: SendInput): Promise<Message> {
+async function writeMessage(work: Work, actor: Actor, input: SendInput & { text: string; attachments: AttachmentInput[] }): Promise<Message> {
   const { tx, now } = work;
   const taken = await nextLiveChatSeq(tx, input.chatId);
   if (!taken) throw chatNotFound(input.chatId);
@@ -69,8 +74,10 @@ async function writeMessage(work: Work, actor: Actor, input: SendInput): Promise
   if (input.replyToId && !(await isInChat(tx, { chatId: input.chatId, messageId: input.replyToId }))) {
     throw new AppError('invalid_request', `The message replied to, "${input.replyToId}", is not in this chat`);
   }
+  const id = newOrderedId();
+  const attached = await attachFiles(tx, { ownerId: actor.userId, chatId: input.chatId, messageId: id, attachments: input.attachments });
   const row: MessagesTable & { text: string } = {
-    id: newOrderedId(),
+    id,
     chat_id: input.chatId,
     seq: taken.seq,
     sender_id: actor.userId,
@@ -81,6 +88,7 @@ async function writeMessage(work: Work, actor: Actor, input: SendInput): Promise
     created_at: now,
     edited_at: null,
     deleted_at: null,
+    attachments: attached.length > 0 ? JSON.stringify(attached) : null,
   };
   await insertMessage(tx, row);
   await recordChatEvent(work, { chatId: input.chatId, type: 'message.created', actorId: actor.userId, recipients, message: row, seq: taken.seq });

@@ -1,4 +1,4 @@
-import type { ChatEvent, Message, UserEvent } from '@parley/protocol';
+import type { Attachment, ChatEvent, Message, UserEvent } from '@parley/protocol';
 import type { ChatEventsTable, MessagesTable, UserEventsTable } from '../../adapters/db/schema.ts';
 import { iso } from '../../lib/time.ts';
 
@@ -19,6 +19,7 @@ export function toMessage(row: MessagesTable): Message {
     createdAt: iso(row.created_at),
     editedAt: row.edited_at === null ? null : iso(row.edited_at),
     deletedAt: row.deleted_at === null ? null : iso(row.deleted_at),
+    ...(row.attachments && row.deleted_at === null ? { attachments: JSON.parse(row.attachments) as Attachment[] } : {}),
   };
 }
 

@@ -1,0 +1,43 @@
+import { Type, type Static } from 'typebox';
+import { Strict } from '../common.ts';
+
+/** Where uploads go: tus 1.0 (https://tus.io/protocols/resumable-upload), with the API's bearer token. */
+export const UPLOADS_PATH = '/api/v1/uploads';
+/** Where a file is downloaded: `GET /api/v1/files/:fileId` (Range requests answered with 206). */
+export const FILES_PATH = '/api/v1/files';
+/** The response header of the finished upload (the last PATCH) that names the file it became. */
+export const FILE_ID_HEADER = 'parley-file-id';
+
+/** Most attachments one message may carry. */
+export const MAX_ATTACHMENTS = 10;
+
+export const FileId = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$', description: 'A file id: the id of the upload it came from' });
+
+const attachmentFields = {
+  fileId: FileId,
+  name: Type.String({ minLength: 1, maxLength: 255, description: 'The file name shown to readers (no path)' }),
+  mimeType: Type.String({
+    minLength: 3,
+    maxLength: 127,
+    pattern: '^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*$',
+    description: 'e.g. `image/webp`',
+  }),
+  width: Type.Optional(Type.Integer({ minimum: 1, maximum: 65_535, description: 'Image or video width in pixels' })),
+  height: Type.Optional(Type.Integer({ minimum: 1, maximum: 65_535, description: 'Image or video height in pixels' })),
+  durationMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 86_400_000, description: 'Audio or video length in milliseconds' })),
+  thumbhash: Type.Optional(Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9+/=]+$', description: 'A ThumbHash placeholder, base64' })),
+};
+
+/** A file as a message carries it. */
+export const Attachment = Strict(
+  { ...attachmentFields, size: Type.Integer({ minimum: 0, description: 'Size in bytes, as the server stored it' }) },
+  'A file attached to a message; download it at `GET /api/v1/files/:fileId`',
+);
+export type Attachment = Static<typeof Attachment>;
+
+/** A file to attach when sending: an upload of mine that has finished. */
+export const AttachmentInput = Strict(
+  { ...attachmentFields, size: Type.Optional(Type.Integer({ minimum: 0, description: 'If given, must equal the uploaded size' })) },
+  'A finished upload of mine to attach (its id is the upload id)',
+);
+export type AttachmentInput = Static<typeof AttachmentInput>;

@@ -1,0 +1,61 @@
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import { FileStore } from '@tus/file-store';
+import type { Upload } from '@tus/server';
+import type { BlobStore, LocalBlob } from './blob-store.ts';
+
+const KEY = /^[A-Za-z0-9_-]{1,64}$/;
+
+function checkKey(key: string): string {
+  // Keys come from our own table, but a path must never be built from anything else.
+  if (!KEY.test(key)) throw new Error(`Not a blob key: "${key}"`);
+  return key;
+}
+
+/** FileStore whose files only the server's user can read, like the SQLite file. */
+class OwnerOnlyFileStore extends FileStore {
+  override async create(file: Upload): Promise<Upload> {
+    const created = await super.create(file);
+    const blob = path.join(this.directory, checkKey(file.id));
+    await fsp.chmod(blob, 0o600);
+    await fsp.chmod(`${blob}.json`, 0o600).catch(() => {});
+    return created;
+  }
+}
+
+/**
+ * Blobs as files in one local directory (the single-node default): `<dir>/<key>` holds the bytes and
+ * `<dir>/<key>.json` the upload's tus metadata. tus's own expiry stays off: it deletes finished uploads
+ * too (docs/files.md), so the cleanup job expires uploads from the files table instead.
+ */
+export class LocalDirBlobStore implements BlobStore {
+  readonly uploads: FileStore;
+  readonly directory: string;
+
+  constructor(directory: string) {
+    this.directory = directory;
+    fs.mkdirSync(directory, { recursive: true, mode: 0o700 });
+    fs.chmodSync(directory, 0o700);
+    this.uploads = new OwnerOnlyFileStore({ directory });
+  }
+
+  async locate(key: string): Promise<LocalBlob> {
+    return { kind: 'local', root: this.directory, file: checkKey(key) };
+  }
+
+  async delete(key: string): Promise<void> {
+    const blob = path.join(this.directory, checkKey(key));
+    await fsp.rm(blob, { force: true });
+    await fsp.rm(`${blob}.json`, { force: true });
+  }
+
+  async size(key: string): Promise<number | null> {
+    try {
+      return (await fsp.stat(path.join(this.directory, checkKey(key)))).size;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw err;
+    }
+  }
+}

@@ -1,0 +1,156 @@
+import { randomBytes } from 'node:crypto';
+import fastifyStatic from '@fastify/static';
+import { EVENTS, MemoryLocker, Server as TusServer } from '@tus/server';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { FILE_ID_HEADER, FILES_PATH, UPLOADS_PATH } from '@parley/protocol';
+import type { AppContext } from '../../modules/app-context.ts';
+import type { Actor } from '../../modules/services.ts';
+import { fileForDownload } from '../../modules/files/download.ts';
+import { admitUpload, finishUpload, forgetUpload, recordUpload, requireOwnUpload } from '../../modules/files/uploads.ts';
+import { AppError } from '../../lib/errors.ts';
+import { requireActor } from '../auth.ts';
+
+/** The actor of each upload request, resolved by the Fastify hook before tus sees the request. */
+const actors = new WeakMap<object, Actor>();
+
+function actorOf(req: { runtime?: { node?: { req: object } } }): Actor {
+  const node = req.runtime?.node?.req;
+  const actor = node && actors.get(node);
+  if (!actor) throw { status_code: 401, body: 'Unauthorized' };
+  return actor;
+}
+
+/** A tus hook's refusal as tus sends it: our error shape in the body. */
+function tusError(err: AppError): { status_code: number; body: string } {
+  return { status_code: err.status, body: JSON.stringify({ error: { code: err.code, message: err.message } }) };
+}
+
+const UPLOAD_ID = /^[A-Za-z0-9_-]{1,64}$/;
+
+function declaredLength(req: FastifyRequest): number {
+  if (req.headers['upload-defer-length'] !== undefined)
+    throw new AppError('invalid_request', 'Declare the Upload-Length when creating an upload (deferred lengths are not accepted)');
+  const value = req.headers['upload-length'];
+  if (typeof value !== 'string' || !/^\d{1,16}$/.test(value)) throw new AppError('invalid_request', 'Upload-Length must be the file size in bytes');
+  return Number(value);
+}
+
+/** A filename for Content-Disposition: an ASCII fallback and the UTF-8 name (RFC 6266). */
+function contentDisposition(name: string | null): string {
+  if (!name) return 'attachment';
+  const ascii = name.replace(/[^\x20-\x7e]|["\\%]/g, '_');
+  return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(name)}`;
+}
+
+/**
+ * Uploads (tus 1.0 at /api/v1/uploads) and downloads (/api/v1/files/:fileId). The tus server gets
+ * the raw request after a Fastify onRequest hook has authenticated it and, for a new upload, checked
+ * the limits against the declared length: a refused upload stores nothing.
+ */
+export async function fileRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
+  const maxSize = ctx.config.files.maxFileBytes;
+  const tus = new TusServer({
+    path: UPLOADS_PATH,
+    datastore: ctx.blobs.uploads,
+    // One node: uploads are locked in this process. Several nodes need a shared locker (docs/files.md).
+    locker: new MemoryLocker(),
+    maxSize,
+    relativeLocation: true,
+    disableTerminationForFinishedUploads: true,
+    namingFunction: () => `f_${randomBytes(16).toString('base64url')}`,
+    exposedHeaders: [FILE_ID_HEADER],
+    async onUploadCreate(req, upload) {
+      const actor = actorOf(req);
+      try {
+        const meta = upload.metadata ?? {};
+        await recordUpload(ctx, actor, { id: upload.id, size: upload.size ?? 0, name: meta.filename ?? meta.name, mimeType: meta.filetype ?? meta.type });
+      } catch (err) {
+        if (err instanceof AppError) throw tusError(err);
+        throw err;
+      }
+      return {};
+    },
+    async onUploadFinish(_req, upload) {
+      try {
+        await finishUpload(ctx, upload.id);
+      } catch (err) {
+        if (err instanceof AppError) throw tusError(err);
+        throw err;
+      }
+      return { headers: { [FILE_ID_HEADER]: upload.id } };
+    },
+  });
+  tus.on(EVENTS.POST_TERMINATE, (_req, _res, id) => {
+    forgetUpload(ctx, id).catch((err) => ctx.log.warn({ err, upload: id }, 'could not forget a terminated upload'));
+  });
+
+  await app.register(async (scope) => {
+    // The body stays a stream for tus: nothing parses or buffers it (and bodyLimit does not apply).
+    scope.addContentTypeParser('application/offset+octet-stream', (_req, _payload, done) => done(null));
+    scope.addHook('onSend', async (_req, reply, payload) => {
+      reply.header('tus-resumable', '1.0.0');
+      return payload;
+    });
+    scope.addHook('onRequest', async (req, reply) => {
+      req.operationId = 'upload';
+      if (req.method === 'OPTIONS') return;
+      if (req.method === 'GET') throw new AppError('method_not_allowed', `Download files at ${FILES_PATH}/:fileId`);
+      const actor = await requireActor(ctx, req);
+      req.actor = actor;
+      const id = (req.params as { '*'?: string })['*'];
+      if (req.method === 'POST') {
+        if (id) throw new AppError('method_not_allowed', 'Create an upload with POST to the uploads URL itself');
+        const { refund } = await admitUpload(ctx, actor, declaredLength(req));
+        // Charged at creation; given back if tus does not create it after all.
+        reply.raw.once('finish', () => {
+          if (reply.raw.statusCode !== 201) void refund();
+        });
+      } else {
+        if (!id || !UPLOAD_ID.test(id)) throw new AppError('not_found', 'No such upload');
+        await requireOwnUpload(ctx, actor, id);
+      }
+      actors.set(req.raw, actor);
+    });
+    const handle = async (req: FastifyRequest, reply: FastifyReply) => {
+      reply.hijack();
+      const streaming = req.method === 'PATCH';
+      if (streaming) ctx.metrics.uploadsInProgress.inc();
+      reply.raw.setHeader('x-content-type-options', 'nosniff');
+      reply.raw.setHeader('cache-control', 'no-store');
+      try {
+        await tus.handle(req.raw, reply.raw);
+      } finally {
+        if (streaming) ctx.metrics.uploadsInProgress.dec();
+      }
+    };
+    scope.all(UPLOADS_PATH, handle);
+    scope.all(`${UPLOADS_PATH}/*`, handle);
+  });
+
+  await app.register(async (scope) => {
+    await scope.register(fastifyStatic, { root: ctx.config.files.blobDir, serve: false });
+    scope.get<{ Params: { fileId: string } }>(
+      `${FILES_PATH}/:fileId`,
+      {
+        onRequest: async (req) => {
+          req.operationId = 'downloadFile';
+          req.actor = await requireActor(ctx, req);
+        },
+      },
+      async (req, reply) => {
+        const { fileId } = req.params;
+        if (!UPLOAD_ID.test(fileId)) throw new AppError('not_found', `File "${fileId}" was not found`);
+        const file = await fileForDownload(ctx, req.actor!, fileId);
+        const blob = await ctx.blobs.locate(file.id);
+        // Never rendered as a page of this origin: a download, sandboxed, its type not sniffed.
+        reply.header('content-disposition', contentDisposition(file.name));
+        reply.header('content-security-policy', "sandbox; default-src 'none'");
+        reply.header('x-content-type-options', 'nosniff');
+        // A file id never names other bytes: caches may keep it (per user, as it needs a token).
+        reply.header('cache-control', 'private, max-age=31536000, immutable');
+        reply.type(file.mime_type ?? 'application/octet-stream');
+        return reply.sendFile(blob.file, blob.root, { cacheControl: false, contentType: false, dotfiles: 'deny' });
+      },
+    );
+  });
+}
