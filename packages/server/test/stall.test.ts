@@ -35,14 +35,14 @@ async function latencies(t: TestServer, user: TestUser, busy: { running: () => b
 /** Runs `loops` sync loops from the start of the log in a child process for `ms`; resolves with every status they got. */
 function hostileSyncLoops(t: TestServer, options: { token: string; loops: number; ms: number }): Promise<number[]> {
   const script = `
-    const { URL, TOKEN, LOOPS, MS } = process.env;
+    const { BASE, TOKEN, LOOPS, MS } = process.env;
     const until = Date.now() + Number(MS);
     const statuses = [];
     const body = JSON.stringify({ userSeq: 0, limit: 5000 });
     const headers = { 'content-type': 'application/json', authorization: 'Bearer ' + TOKEN };
     const loop = async () => {
       while (Date.now() < until) {
-        const res = await fetch(URL + '/api/v1/sync', { method: 'POST', headers, body });
+        const res = await fetch(BASE + '/api/v1/sync', { method: 'POST', headers, body });
         await res.arrayBuffer();
         statuses.push(res.status);
       }
@@ -51,7 +51,7 @@ function hostileSyncLoops(t: TestServer, options: { token: string; loops: number
   `;
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['-e', script], {
-      env: { ...process.env, URL: t.url, TOKEN: options.token, LOOPS: String(options.loops), MS: String(options.ms) },
+      env: { ...process.env, BASE: t.url, TOKEN: options.token, LOOPS: String(options.loops), MS: String(options.ms) },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let out = '';
