@@ -108,7 +108,10 @@ describe.skipIf(!enabled)('messages queued offline, then a reload', () => {
           expect(await badge(page, chatId)).toBe('');
         }, 5000);
       } catch {
-        failures.push(`loop ${i}: timeline ${JSON.stringify(await taggedTexts(page, tag))}, badge "${await badge(page, chatId)}"`);
+        const server = (await carol.client.listChats()).chats.find((c) => c.id === chatId);
+        failures.push(
+          `loop ${i}: timeline ${JSON.stringify(await taggedTexts(page, tag))}, badge "${await badge(page, chatId)}", server unread ${server?.unreadCount} read ${server?.readSeq} last ${server?.lastSeq}`,
+        );
         await screenshot(page, `offline-reload-failure-${i}`);
         // The next loop starts from a page that shows everything.
         slowHistory = false;

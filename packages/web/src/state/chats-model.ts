@@ -11,6 +11,9 @@ export function activity(c: Chat): number {
 const TYPING_MS = 5000;
 
 /** My chats, how far their members have read, who is typing, and which chat is open. */
+/** How long a read mark that failed stays shown before it is taken back (and so tried again). */
+const MARK_RETRY_MS = 1000;
+
 export const ChatsModel = createModel((client: ParleyClient, people: PeopleModel, me: ReadonlySignal<Me | null>) => {
   const chatMap = signal<Record<string, Chat>>({});
   const readMarks = signal<ChatsState['readMarks']>({});
@@ -88,14 +91,24 @@ export const ChatsModel = createModel((client: ParleyClient, people: PeopleModel
       typing.value = { ...typing.value, [chatId]: { ...typing.value[chatId], [userId]: Date.now() + TYPING_MS } };
       setTimeout(() => (typing.value = expireTyping(typing.value, Date.now())), TYPING_MS + 100);
     },
-    /** Shows the chat read up to `seq` at once, then what the server answered to `send`. */
+    /**
+     * Shows the chat read up to `seq` at once, then what the server answered to `send`. A mark that
+     * did not reach the server (the socket closed under it) is taken back after a moment, so the open
+     * chat marks itself read again instead of keeping a position the server never got.
+     */
     markRead(chatId: string, seq: number, send: (chatId: string, seq: number) => Promise<{ readSeq: number; unreadCount: number }>) {
       const chat = chatMap.value[chatId];
       if (!chat || seq <= chat.readSeq) return;
+      const before = { readSeq: chat.readSeq, unreadCount: chat.unreadCount };
       update(chatId, (c) => ({ ...c, readSeq: seq, unreadCount: seq >= (c.lastMessage?.seq ?? 0) ? 0 : c.unreadCount }));
       send(chatId, seq)
         .then((r) => update(chatId, (c) => ({ ...c, readSeq: Math.max(c.readSeq, r.readSeq), unreadCount: r.unreadCount })))
-        .catch(() => {});
+        .catch(() =>
+          setTimeout(
+            () => update(chatId, (c) => (c.readSeq === seq ? { ...c, readSeq: before.readSeq, unreadCount: Math.max(c.unreadCount, before.unreadCount) } : c)),
+            MARK_RETRY_MS,
+          ),
+        );
     },
     reset() {
       batch(() => {

@@ -6,6 +6,16 @@ import type { Row } from './build-rows.ts';
 import { END_THRESHOLD, type RowVirtualizer } from './use-virtual-rows.ts';
 
 /**
+ * Scrolls to the newest message, and again over the next frames while rows measured taller than
+ * their estimate leave the list short of the end: a list opened at the end stays there, so the
+ * reader is not left just above the newest message with the chat never marked read.
+ */
+function settleAtEnd(v: RowVirtualizer, frames = 6): void {
+  v.scrollToEnd();
+  if (frames > 0) requestAnimationFrame(() => (v.isAtEnd(END_THRESHOLD) ? undefined : settleAtEnd(v, frames - 1)));
+}
+
+/**
  * Puts the list where this tab last left the chat (or at the newest message) once the first
  * messages are there, and remembers the place while the reader scrolls. `positioned` stays
  * false until then, so nothing loads or marks read from a list that has not settled.
@@ -22,6 +32,10 @@ export function useScrollRestore(
 ): { positioned: RefObject<boolean>; onScroll(): void } {
   const positioned = useRef(false);
   const saveTimer = useRef<ReturnType<typeof setTimeout> | null>(null);
+  // Whether the list keeps to the newest message: from being put at the end until the reader
+  // scrolls up. Rows that arrive meanwhile (live, or applied on top of the first page) keep it there.
+  const stick = useRef(false);
+  const lastTop = useRef(0);
 
   useLayoutEffect(() => {
     if (positioned.current || !t.loaded || rows.length === 0) return;
@@ -31,18 +45,36 @@ export function useScrollRestore(
     if (saved && !saved.bottom && i >= 0) {
       const start = v.getOffsetForIndex(i, 'start')?.[0] ?? 0;
       v.scrollToOffset(start + saved.offset);
-    } else v.scrollToEnd();
+    } else {
+      stick.current = true;
+      settleAtEnd(v);
+    }
   }, [t.loaded, rows.length]);
 
+  useLayoutEffect(() => {
+    if (positioned.current && stick.current && !t.hasNewer && !v.isAtEnd(END_THRESHOLD)) settleAtEnd(v);
+  }, [rows.length]);
+
   function onScroll() {
+    const el = scrollRef.current;
+    if (el && positioned.current) {
+      if (v.isAtEnd(END_THRESHOLD)) stick.current = true;
+      else if (el.scrollTop < lastTop.current - 4) stick.current = false;
+      lastTop.current = el.scrollTop;
+    }
     if (saveTimer.current || !positioned.current) return;
     saveTimer.current = setTimeout(() => {
       saveTimer.current = null;
       const el = scrollRef.current;
       if (!el) return;
-      if (v.isAtEnd(END_THRESHOLD) && !t.hasNewer) return storage.setScroll(chatId, { bottom: true });
       const top = el.scrollTop;
-      const item = v.getVirtualItems().find((it) => it.end > top && rowsRef.current[it.index]?.kind === 'msg');
+      // A list that keeps to the newest message is saved as at the end, and so is one with the
+      // newest row in view: the save may run between a row's arrival and the scroll that follows it.
+      const items = v.getVirtualItems();
+      const lastInView = items.at(-1);
+      const newestInView = lastInView !== undefined && lastInView.index === rowsRef.current.length - 1 && lastInView.start < top + el.clientHeight;
+      if ((stick.current || v.isAtEnd(END_THRESHOLD) || newestInView) && !t.hasNewer) return storage.setScroll(chatId, { bottom: true });
+      const item = items.find((it) => it.end > top && rowsRef.current[it.index]?.kind === 'msg');
       const row = item && rowsRef.current[item.index];
       if (item && row?.kind === 'msg') storage.setScroll(chatId, { bottom: false, seq: row.m.seq, offset: Math.round(top - item.start) });
     }, 200);
