@@ -123,8 +123,10 @@ export async function fileRoutes(app: FastifyInstance, ctx: AppContext): Promise
         if (streaming) ctx.metrics.uploadsInProgress.dec();
       }
     };
-    scope.all(UPLOADS_PATH, handle);
-    scope.all(`${UPLOADS_PATH}/*`, handle);
+    // The tus protocol is its own specification (docs/files.md), not operations of the OpenAPI document.
+    const hidden = { schema: { hide: true } };
+    scope.all(UPLOADS_PATH, hidden, handle);
+    scope.all(`${UPLOADS_PATH}/*`, hidden, handle);
   });
 
   await app.register(async (scope) => {
@@ -132,6 +134,12 @@ export async function fileRoutes(app: FastifyInstance, ctx: AppContext): Promise
     scope.get<{ Params: { fileId: string } }>(
       `${FILES_PATH}/:fileId`,
       {
+        schema: {
+          operationId: 'downloadFile',
+          summary: 'Download a file: its owner, or a member of a chat with a message carrying it (Range supported)',
+          tags: ['files'],
+          security: [{ bearer: [] }],
+        },
         onRequest: async (req) => {
           req.operationId = 'downloadFile';
           req.actor = await requireActor(ctx, req);
