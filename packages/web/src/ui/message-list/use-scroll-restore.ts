@@ -36,6 +36,7 @@ export function useScrollRestore(
   // scrolls up. Rows that arrive meanwhile (live, or applied on top of the first page) keep it there.
   const stick = useRef(false);
   const lastTop = useRef(0);
+  const lastHeight = useRef(0);
 
   useLayoutEffect(() => {
     if (positioned.current || !t.loaded || rows.length === 0) return;
@@ -58,9 +59,14 @@ export function useScrollRestore(
   function onScroll() {
     const el = scrollRef.current;
     if (el && positioned.current) {
+      // Only the reader scrolls up with the content's height unchanged: a move that comes with a
+      // change of height is rows being measured or added, and a list keeping to the end stays there.
+      const resized = el.scrollHeight !== lastHeight.current;
       if (v.isAtEnd(END_THRESHOLD)) stick.current = true;
-      else if (el.scrollTop < lastTop.current - 4) stick.current = false;
+      else if (resized && stick.current && !t.hasNewer) settleAtEnd(v);
+      else if (!resized && el.scrollTop < lastTop.current - 4) stick.current = false;
       lastTop.current = el.scrollTop;
+      lastHeight.current = el.scrollHeight;
     }
     if (saveTimer.current || !positioned.current) return;
     saveTimer.current = setTimeout(() => {
