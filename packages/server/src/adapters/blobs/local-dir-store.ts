@@ -30,14 +30,23 @@ class OwnerOnlyFileStore extends FileStore {
  * too (docs/files.md), so the cleanup job expires uploads from the files table instead.
  */
 export class LocalDirBlobStore implements BlobStore {
-  readonly uploads: FileStore;
   readonly directory: string;
+  private store: FileStore | undefined;
 
   constructor(directory: string) {
     this.directory = directory;
     fs.mkdirSync(directory, { recursive: true, mode: 0o700 });
     fs.chmodSync(directory, 0o700);
-    this.uploads = new OwnerOnlyFileStore({ directory });
+  }
+
+  /**
+   * tus's store, made when the upload routes first ask for it: its constructor starts a mkdir it
+   * does not wait for, which must not outlive a context that never serves uploads (a CLI command,
+   * a store-level test removing its directory).
+   */
+  get uploads(): FileStore {
+    this.store ??= new OwnerOnlyFileStore({ directory: this.directory });
+    return this.store;
   }
 
   async locate(key: string): Promise<LocalBlob> {
