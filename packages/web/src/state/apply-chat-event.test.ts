@@ -1,25 +1,13 @@
 import { describe, it, expect } from 'vitest';
 import type { Chat, ChatEvent, Message } from '@parley/sdk';
 import { applyChatEvent, expireTyping, needsRefresh, type ChatsState } from './apply-chat-event.ts';
+import { testMessage } from './test-messages.ts';
 
 const ME = 'me';
 const BOB = 'bob';
 
 function message(seq: number, senderId: string, over: Partial<Message> = {}): Message {
-  return {
-    id: `m${seq}`,
-    chatId: 'c1',
-    seq,
-    senderId,
-    kind: 'text',
-    text: `text ${seq}`,
-    clientMessageId: `k${seq}`,
-    replyToId: null,
-    createdAt: '2026-03-01T10:00:00.000Z',
-    editedAt: null,
-    deletedAt: null,
-    ...over,
-  };
+  return testMessage(seq, { senderId, ...over });
 }
 
 function chat(over: Partial<Chat> = {}): Chat {

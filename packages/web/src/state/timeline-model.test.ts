@@ -1,21 +1,10 @@
 import { describe, it, expect } from 'vitest';
 import type { ChatEvent, Message, ParleyClient } from '@parley/sdk';
 import { TimelineModel } from './timeline-model.ts';
+import { testMessage } from './test-messages.ts';
 
 function message(seq: number, senderId = 'bob', text = `text ${seq}`): Message {
-  return {
-    id: `m${seq}`,
-    chatId: 'c1',
-    seq,
-    senderId,
-    kind: 'text',
-    text,
-    clientMessageId: `k${seq}`,
-    replyToId: null,
-    createdAt: '2026-03-01T10:00:00.000Z',
-    editedAt: null,
-    deletedAt: null,
-  };
+  return testMessage(seq, { senderId, text });
 }
 
 function created(m: Message): ChatEvent {

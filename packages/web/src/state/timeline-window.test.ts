@@ -1,21 +1,10 @@
 import { describe, it, expect } from 'vitest';
 import type { Message } from '@parley/sdk';
 import { EMPTY_TIMELINE, applyMessage, mergeMessages, type TimelineState } from './timeline-window.ts';
+import { testMessage } from './test-messages.ts';
 
 function message(seq: number, text = `text ${seq}`): Message {
-  return {
-    id: `m${seq}`,
-    chatId: 'c1',
-    seq,
-    senderId: 'bob',
-    kind: 'text',
-    text,
-    clientMessageId: `k${seq}`,
-    replyToId: null,
-    createdAt: '2026-03-01T10:00:00.000Z',
-    editedAt: null,
-    deletedAt: null,
-  };
+  return testMessage(seq, { text });
 }
 
 const loaded = (messages: Message[], over: Partial<TimelineState> = {}): TimelineState => ({ ...EMPTY_TIMELINE, messages, loaded: true, ...over });
