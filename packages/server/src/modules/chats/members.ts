@@ -87,7 +87,8 @@ export async function addMembers(s: Services, actor: Actor, input: { chatId: str
     if (m.chat.member_count + ids.length > max) throw new AppError('member_limit_reached', `A ${m.chat.kind} can have at most ${max} members`);
     invited = await admit(s, work, { chatId, kind: m.chat.kind, userIds: ids, actorId: actor.userId });
   });
-  const added = ids.filter((id) => !invited.includes(id));
+  const asked = new Set(invited);
+  const added = ids.filter((id) => !asked.has(id));
   return { members: added.length > 0 ? await loadMembers(s, { chatId, userIds: added }) : [], invited };
 }
 
