@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { StoreMode } from '../../bench/stores.ts';
 import { allAcked, audit, Sender, setupGroup, type Phase } from './clients.ts';
 import { between, log, type Harness } from './harness.ts';
-import type { ScenarioResult } from './result.ts';
+import { auditChecks, type ScenarioResult } from './result.ts';
 
 const CLIENTS = 3;
 
@@ -56,8 +56,7 @@ export async function kill9(h: Harness, store: StoreMode, { kills }: { kills: nu
       durationS: Math.round((Date.now() - t0) / 1000),
     },
     checks: [
-      { name: 'no acked message lost', ok: result.lost === 0, detail: `${result.lost} of ${result.acked}` },
-      { name: 'no message stored twice', ok: result.duplicated === 0, detail: `${result.duplicated}` },
+      ...auditChecks(result),
       { name: 'every acked message stored under its acked id', ok: result.changed === 0, detail: `${result.changed}` },
       { name: `${kills} restarts, each healthy again`, ok: restartMs.length === kills },
       { name: 'every send acked in the end', ok: pendingAtEnd === 0 && failed === 0, detail: `${pendingAtEnd} pending, ${failed} failed` },

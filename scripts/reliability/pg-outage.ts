@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { allAcked, audit, mergeCounts, Prober, Sender, setupGroup, type Phase } from './clients.ts';
 import { log, type Harness } from './harness.ts';
 import { readyz } from './redis-outage.ts';
-import { firstAfter, formatCounts, uncleanAnswers, type ScenarioResult } from './result.ts';
+import { auditChecks, firstAfter, formatCounts, uncleanAnswers, type ScenarioResult } from './result.ts';
 import { PrivateCluster } from './services.ts';
 
 const OUTAGE_MS = 10_000;
@@ -73,8 +73,7 @@ export async function pgOutage(h: Harness): Promise<ScenarioResult> {
       durationS: Math.round((Date.now() - t0) / 1000),
     },
     checks: [
-      { name: 'no acked message lost', ok: result.lost === 0, detail: `${result.lost} of ${result.acked}` },
-      { name: 'no message stored twice', ok: result.duplicated === 0, detail: `${result.duplicated}` },
+      ...auditChecks(result),
       { name: 'requests during the cut got 503 (no other 5xx, no timeout)', ok: unclean + wsUnclean === 0, detail: formatCounts(statuses) },
       { name: 'the outage was seen (503s during the cut)', ok: (statuses.outage?.['503'] ?? 0) > 0 },
       { name: 'HTTP and WebSocket sends work again, node not restarted', ok: httpBack !== null && wsBack !== null && !restarted },

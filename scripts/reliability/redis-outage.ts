@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ParleyClient } from '@parley/sdk';
 import { allAcked, audit, mergeCounts, Prober, Sender, setupGroup, undelivered, type Phase, type Receipt } from './clients.ts';
 import { log, type Harness, type Node } from './harness.ts';
-import { firstAfter, formatCounts, uncleanAnswers, type ScenarioResult } from './result.ts';
+import { auditChecks, firstAfter, formatCounts, uncleanAnswers, type ScenarioResult } from './result.ts';
 import { createDatabase, LOCAL_POSTGRES, PrivateRedis } from './services.ts';
 
 const OUTAGE_MS = 10_000;
@@ -119,8 +119,7 @@ export async function redisOutage(h: Harness): Promise<ScenarioResult> {
       durationS: Math.round((Date.now() - t0) / 1000),
     },
     checks: [
-      { name: 'no acked message lost', ok: result.lost === 0, detail: `${result.lost} of ${result.acked}` },
-      { name: 'no message stored twice', ok: result.duplicated === 0, detail: `${result.duplicated}` },
+      ...auditChecks(result),
       { name: 'clean answers during the outage (no 5xx but 503, no timeout)', ok: unclean === 0, detail: formatCounts(statuses) },
       { name: 'cross-node delivery again after Redis is back', ok: aToB !== null && bToA !== null, detail: `A→B ${aToB} ms, B→A ${bToA} ms` },
       { name: 'no probe crossed nodes while Redis was down', ok: probesDuringOutage === 0, detail: `${probesDuringOutage}` },

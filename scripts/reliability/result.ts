@@ -1,5 +1,5 @@
 // What a scenario reports: its figures (written to the JSON file as they are) and its pass/fail checks.
-import type { Counts } from './clients.ts';
+import type { Audit, Counts } from './clients.ts';
 
 export interface Check {
   name: string;
@@ -15,6 +15,14 @@ export interface ScenarioResult {
 }
 
 /** A 5xx other than 503, a timeout or a refused connection: an answer that is not a clean one. */
+/** The checks every scenario makes of its audit: no acked message lost, none stored twice. */
+export function auditChecks(result: Audit): Check[] {
+  return [
+    { name: 'no acked message lost', ok: result.lost === 0, detail: `${result.lost} of ${result.acked}` },
+    { name: 'no message stored twice', ok: result.duplicated === 0, detail: `${result.duplicated}` },
+  ];
+}
+
 export function uncleanAnswers(counts: Counts): number {
   let n = 0;
   for (const row of Object.values(counts))
