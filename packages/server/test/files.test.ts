@@ -86,13 +86,17 @@ describe.each(await stores())('files on %s', (kind) => {
     expect(readdirSync(blobDir())).toContain(up.fileId);
 
     const group = await alice.client.createGroup({ title: 'Files', memberIds: [bob.id] });
+    // What the web client sends for media: a placeholder, a small preview, and for a voice note its loudness.
+    const media = { thumbhash: 'HBkSHYSIeHiPiHh8eJd4eTN0EEQG', thumbnail: 'UklGRhQAAABXRUJQ', voice: true, waveform: 'AAECAwQF' };
     const msg = await alice.client.sendMessage({
       chatId: group.id,
       clientMessageId: 'f1',
-      attachments: [{ fileId: up.fileId, name: 'big.bin', mimeType: 'application/octet-stream', width: 10, height: 20 }],
+      attachments: [{ fileId: up.fileId, name: 'big.bin', mimeType: 'application/octet-stream', width: 10, height: 20, ...media }],
     });
     expect(msg.text).toBe('');
-    expect(msg.attachments).toEqual([{ fileId: up.fileId, name: 'big.bin', mimeType: 'application/octet-stream', size: 40 * MIB, width: 10, height: 20 }]);
+    expect(msg.attachments).toEqual([
+      { fileId: up.fileId, name: 'big.bin', mimeType: 'application/octet-stream', size: 40 * MIB, width: 10, height: 20, ...media },
+    ]);
     // The attachments ride the chat's history and log.
     const { messages } = await bob.client.listMessages({ chatId: group.id });
     expect(messages.at(-1)!.attachments).toEqual(msg.attachments);

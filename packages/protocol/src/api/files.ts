@@ -10,6 +10,8 @@ export const FILE_ID_HEADER = 'parley-file-id';
 
 /** Most attachments one message may carry. */
 export const MAX_ATTACHMENTS = 10;
+/** Longest inline thumbnail (base64 characters, about 3 KiB of image). */
+export const MAX_THUMBNAIL_LENGTH = 4096;
 
 export const FileId = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$', description: 'A file id: the id of the upload it came from' });
 
@@ -26,6 +28,18 @@ const attachmentFields = {
   height: Type.Optional(Type.Integer({ minimum: 1, maximum: 65_535, description: 'Image or video height in pixels' })),
   durationMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 86_400_000, description: 'Audio or video length in milliseconds' })),
   thumbhash: Type.Optional(Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9+/=]+$', description: 'A ThumbHash placeholder, base64' })),
+  thumbnail: Type.Optional(
+    Type.String({
+      minLength: 1,
+      maxLength: MAX_THUMBNAIL_LENGTH,
+      pattern: '^[A-Za-z0-9+/=]+$',
+      description: 'A small preview (a JPEG or WebP of at most 96 px a side, base64), e.g. a video poster shown before the download',
+    }),
+  ),
+  voice: Type.Optional(Type.Boolean({ description: 'A voice note recorded in the app (an audio file shown as a player), not an audio file sent as such' })),
+  waveform: Type.Optional(
+    Type.String({ minLength: 1, maxLength: 88, pattern: '^[A-Za-z0-9+/=]+$', description: "A voice note's loudness: up to 64 bytes (0–255), base64" }),
+  ),
 };
 
 /** A file as a message carries it. */

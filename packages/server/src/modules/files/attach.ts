@@ -49,5 +49,8 @@ export async function attachFiles(
     ...(a.height !== undefined ? { height: a.height } : {}),
     ...(a.durationMs !== undefined ? { durationMs: a.durationMs } : {}),
     ...(a.thumbhash !== undefined ? { thumbhash: a.thumbhash } : {}),
+    ...(a.thumbnail !== undefined ? { thumbnail: a.thumbnail } : {}),
+    ...(a.voice !== undefined ? { voice: a.voice } : {}),
+    ...(a.waveform !== undefined ? { waveform: a.waveform } : {}),
   }));
 }
