@@ -24,6 +24,8 @@ export function pageCsp(host: string | undefined): string {
     "script-src 'self'",
     "style-src 'self'",
     "img-src 'self' data: blob:",
+    // Downloaded videos and voice notes play from object URLs.
+    "media-src 'self' blob:",
     "font-src 'self'",
     `connect-src 'self'${sockets}`,
     "object-src 'none'",
