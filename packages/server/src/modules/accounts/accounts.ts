@@ -7,7 +7,7 @@ import { newId } from '../../lib/ids.ts';
 import { hashPassword, newPassword, verifyPassword } from '../../lib/passwords.ts';
 import { failedWith, limitFailures } from '../../lib/rate-limit.ts';
 import { isUsername, normalizeDisplayName, normalizeUsername } from '../../lib/text.ts';
-import { changeAvatar, dropAvatar } from '../files/avatars.ts';
+import { changeAvatar, dropAvatar } from './avatars.ts';
 import { consumeInvite, usableInvite } from '../invites/invites.ts';
 import type { Actor, Services } from '../services.ts';
 import { endSessions } from '../sessions/end-sessions.ts';

@@ -1,6 +1,6 @@
 import type { Chat } from '@parley/protocol';
 import { normalizeTitle } from '../../lib/text.ts';
-import { changeAvatar } from '../files/avatars.ts';
+import { changeAvatar } from '../accounts/avatars.ts';
 import { takeWritePoint } from '../limits/limits.ts';
 import type { Actor, Services } from '../services.ts';
 import { recordChatEvent, recordUserEvent } from '../sync/event-log.ts';

@@ -1,7 +1,7 @@
 import type { ExpressionBuilder, Kysely } from 'kysely';
 import { forUpdate, type Tx } from '../../adapters/db/database.ts';
 import type { DB } from '../../adapters/db/schema.ts';
-import { dropAvatar } from '../files/avatars.ts';
+import { dropAvatar } from '../accounts/avatars.ts';
 import { releaseRefs } from '../files/files.store.ts';
 
 /** A chat deleted for everyone, or one nobody is in any more. */
