@@ -30,6 +30,7 @@ export function chatRow(plan: HistoryPlan, id: string): ChatsTable {
     owner_id: plan.ownerId,
     pair_key: null,
     last_seq: plan.perChat,
+    avatar_file_id: null,
     member_count: 1,
     created_at: plan.now,
     deleted_at: null,

@@ -24,6 +24,7 @@ describe.each(await stores())('a big channel (%s)', (kind) => {
       deleted_at: null,
       event_seq: 0,
       add_policy: 'everyone' as const,
+      avatar_file_id: null,
     }));
     for (let i = 0; i < rows.length; i += 200)
       await t.server.ctx.db.kysely

@@ -61,7 +61,7 @@ describe.each(await stores())('chats on %s', (kind) => {
         unreadCount: 0,
         muted: false,
       });
-      expect(chat.peer).toEqual({ id: bob.id, username: bob.username, displayName: chat.title, deleted: false });
+      expect(chat.peer).toEqual({ id: bob.id, username: bob.username, displayName: chat.title, deleted: false, avatarFileId: null });
     });
 
     it('is one chat per pair, whichever side opens it again', async () => {

@@ -1,6 +1,7 @@
 import { Type, type Static } from 'typebox';
 import { endpoint } from '../endpoint.ts';
 import { Id, Strict, Timestamp } from '../common.ts';
+import { AvatarFileId } from './files.ts';
 
 const UsernameParam = Type.String({ minLength: 1, maxLength: 64 });
 const DisplayNameField = Type.String({ minLength: 1, maxLength: 64 });
@@ -18,6 +19,7 @@ export const Me = Strict(
     displayName: Type.String(),
     isAdmin: Type.Boolean(),
     addPolicy: AddPolicy,
+    avatarFileId: AvatarFileId,
     createdAt: Timestamp,
   },
   'The signed-in user',
@@ -30,6 +32,7 @@ export const User = Strict(
     username: Type.Union([Type.String(), Type.Null()], { description: 'null once the account is deleted' }),
     displayName: Type.String(),
     deleted: Type.Boolean({ description: 'true for a deleted account; its messages stay' }),
+    avatarFileId: AvatarFileId,
   },
   'Another user as others see them',
 );
@@ -53,9 +56,9 @@ export const updateMe = endpoint({
   summary: 'Change the current user profile',
   tag: 'account',
   auth: true,
-  body: Strict({ displayName: Type.Optional(DisplayNameField), addPolicy: Type.Optional(AddPolicy) }),
+  body: Strict({ displayName: Type.Optional(DisplayNameField), addPolicy: Type.Optional(AddPolicy), avatarFileId: Type.Optional(AvatarFileId) }),
   response: Me,
-  errors: ['unauthorized', 'invalid_request'],
+  errors: ['unauthorized', 'invalid_request', 'attachment_unavailable', 'file_too_large'],
 });
 
 export const changePassword = endpoint({

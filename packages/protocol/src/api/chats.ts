@@ -2,6 +2,7 @@ import { Type, type Static } from 'typebox';
 import { endpoint } from '../endpoint.ts';
 import { Id, Strict, Timestamp } from '../common.ts';
 import { User } from './account.ts';
+import { AvatarFileId, FileId } from './files.ts';
 import { Message } from './messages.ts';
 
 export const ChatKind = Type.Union([Type.Literal('self'), Type.Literal('private'), Type.Literal('group'), Type.Literal('channel')], {
@@ -26,6 +27,9 @@ export const Chat = Strict(
     readSeq: Type.Integer({ minimum: 0, description: 'My read position' }),
     unreadCount: Type.Integer({ minimum: 0 }),
     muted: Type.Boolean(),
+    avatarFileId: Type.Union([FileId, Type.Null()], {
+      description: "A group's or channel's picture (null for none; a private chat shows its peer's)",
+    }),
     createdAt: Timestamp,
   },
   'A chat as the current user sees it',
@@ -104,13 +108,13 @@ export const updateChat = endpoint({
   id: 'updateChat',
   method: 'PATCH',
   path: '/chats/:chatId',
-  summary: 'Rename a group or channel (owner, admins) or mute it for myself',
+  summary: 'Rename a group or channel or change its picture (owner, admins), or mute it for myself',
   tag: 'chats',
   auth: true,
   params: ChatParams,
-  body: Strict({ title: Type.Optional(Title), muted: Type.Optional(Type.Boolean()) }),
+  body: Strict({ title: Type.Optional(Title), avatarFileId: Type.Optional(AvatarFileId), muted: Type.Optional(Type.Boolean()) }),
   response: Chat,
-  errors: [...chatErrors, 'forbidden', 'invalid_request', 'rate_limited'],
+  errors: [...chatErrors, 'forbidden', 'invalid_request', 'rate_limited', 'attachment_unavailable', 'file_too_large'],
 });
 
 export const deleteChat = endpoint({

@@ -42,6 +42,16 @@ const attachmentFields = {
   ),
 };
 
+/** Largest profile picture, in bytes: the web client sends a 512 px WebP of a few dozen KiB. */
+export const MAX_AVATAR_BYTES = 2 * 1024 * 1024;
+/** What a profile picture may be. */
+export const AVATAR_MIME_TYPES = ['image/jpeg', 'image/png', 'image/webp'] as const;
+
+/** A profile picture (of a user, group or channel): a finished upload, downloaded like any file. */
+export const AvatarFileId = Type.Union([FileId, Type.Null()], {
+  description: `A profile picture: a file id (download it at \`GET /api/v1/files/:fileId\`), or null for none. Set it to a finished upload of mine: ${AVATAR_MIME_TYPES.join(', ')}, at most 2 MiB`,
+});
+
 /** A file as a message carries it. */
 export const Attachment = Strict(
   { ...attachmentFields, size: Type.Integer({ minimum: 0, description: 'Size in bytes, as the server stored it' }) },

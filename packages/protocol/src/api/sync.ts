@@ -3,6 +3,7 @@ import { endpoint } from '../endpoint.ts';
 import { Id, Strict, Timestamp } from '../common.ts';
 import { Message } from './messages.ts';
 import { Role } from './chats.ts';
+import { FileId } from './files.ts';
 
 /** Changes recorded in a chat's log, each at a position (`seq`) of that chat. */
 export const CHAT_EVENT_TYPES = [
@@ -30,6 +31,7 @@ export const ChatEvent = Strict(
     message: Type.Optional(Message),
     member: Type.Optional(Strict({ userId: Id, role: Type.Union([Role, Type.Null()], { description: 'null once removed' }) })),
     title: Type.Optional(Type.String()),
+    avatarFileId: Type.Optional(Type.Union([FileId, Type.Null()], { description: "chat.updated: the chat's new picture (null: removed)" })),
     read: Type.Optional(Strict({ userId: Id, seq: Type.Integer({ minimum: 0 }) })),
   },
   'A change in a chat. Message events carry the message as it is now.',

@@ -23,6 +23,7 @@ function chat(over: Partial<Chat> = {}): Chat {
     readSeq: 4,
     unreadCount: 0,
     muted: false,
+    avatarFileId: null,
     createdAt: '2026-03-01T09:00:00.000Z',
     ...over,
   };
@@ -76,6 +77,8 @@ describe('applyChatEvent()', () => {
 
   it('renames the chat', () => {
     expect(applyChatEvent(state(), event('chat.updated', 5, { title: 'Crew' }), ME).chats.c1!.title).toBe('Crew');
+    const pictured = applyChatEvent(state(), event('chat.updated', 5, { avatarFileId: 'f_new' }), ME).chats.c1!;
+    expect([pictured.avatarFileId, pictured.title]).toEqual(['f_new', 'Team']);
   });
 
   it('records how far a member has read', () => {

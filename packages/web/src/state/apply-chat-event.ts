@@ -42,6 +42,7 @@ export function applyChatEvent(state: ChatsState, e: ChatEvent, myId: string | u
       break;
     case 'chat.updated':
       if (e.title !== undefined) next.title = e.title;
+      if (e.avatarFileId !== undefined) next.avatarFileId = e.avatarFileId;
       break;
     case 'read.updated':
       if (e.read) readMarks = { ...readMarks, [e.chatId]: { ...readMarks[e.chatId], [e.read.userId]: e.read.seq } };

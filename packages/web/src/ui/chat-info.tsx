@@ -2,6 +2,7 @@ import { useServices } from './app-context.ts';
 import { ErrorText } from './shared/error-text.tsx';
 import { formValues } from './shared/form-helpers.ts';
 import { PaneHeader } from './shared/pane-header.tsx';
+import { PicturePicker } from './shared/picture-picker.tsx';
 import { resolveUsernames } from './shared/resolve-usernames.ts';
 import { useResource } from './shared/use-resource.ts';
 
@@ -30,6 +31,17 @@ export function ChatInfoScreen({ chatId }: { chatId: string }) {
       <PaneHeader title={chat.title} id="info-title" back={back} />
       <div class="page-body">
         <ErrorText error={list.error} />
+        {canManage && (
+          <PicturePicker
+            label="Chat picture"
+            name={chat.title}
+            fileId={chat.avatarFileId}
+            save={async (avatarFileId) => {
+              await client.updateChat({ chatId, avatarFileId });
+              await app.chats.refresh(chatId);
+            }}
+          />
+        )}
         {canManage && (
           <form
             class="card"

@@ -35,7 +35,7 @@ export function ChatList() {
               aria-current={openChatId.value === c.id ? 'page' : undefined}
               data-chat-id={c.id}
             >
-              <Avatar name={c.title} self={c.kind === 'self'} online={online} />
+              <Avatar name={c.title} self={c.kind === 'self'} online={online} fileId={c.avatarFileId ?? c.peer?.avatarFileId} />
               <span class="chat-row-body">
                 <span class="chat-row-top">
                   <span class="chat-title">{c.title}</span>

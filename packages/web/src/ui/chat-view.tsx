@@ -140,7 +140,7 @@ function ChatHeader({ chat }: { chat: Chat }) {
       <a class="back" href="#/" aria-label="Back to chats">
         ←
       </a>
-      <Avatar name={chat.title} self={chat.kind === 'self'} online={peer ? (p?.online ?? false) : undefined} />
+      <Avatar name={chat.title} self={chat.kind === 'self'} online={peer ? (p?.online ?? false) : undefined} fileId={chat.avatarFileId ?? peer?.avatarFileId} />
       <div class="pane-title">
         <h2>{chat.title}</h2>
         <p class={`subtitle${typers.length ? ' typing' : ''}`} aria-live="polite">

@@ -4,6 +4,7 @@ import { ErrorText } from './shared/error-text.tsx';
 import { useAction } from './shared/use-action.ts';
 import { useResource } from './shared/use-resource.ts';
 import { PaneHeader } from './shared/pane-header.tsx';
+import { PicturePicker } from './shared/picture-picker.tsx';
 
 const ADD_POLICIES: { value: AddPolicy; label: string }[] = [
   { value: 'everyone', label: 'Everyone' },
@@ -60,6 +61,12 @@ export function ProfileScreen() {
         )}
         <ErrorText error={action.error} />
         <ChatInvitations />
+        <PicturePicker
+          label="My picture"
+          name={account.displayName}
+          fileId={account.avatarFileId}
+          save={async (avatarFileId) => app.session.accountUpdated(await client.updateMe({ avatarFileId }))}
+        />
         <form
           class="card"
           aria-label="Profile"

@@ -205,6 +205,16 @@ const migrations: Record<string, Migration> = {
       await db.schema.dropTable('files').execute();
     },
   },
+  '006_avatars': {
+    async up(db: Kysely<unknown>) {
+      await db.schema.alterTable('users').addColumn('avatar_file_id', 'varchar(64)').execute();
+      await db.schema.alterTable('chats').addColumn('avatar_file_id', 'varchar(64)').execute();
+    },
+    async down(db: Kysely<unknown>) {
+      await db.schema.alterTable('chats').dropColumn('avatar_file_id').execute();
+      await db.schema.alterTable('users').dropColumn('avatar_file_id').execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

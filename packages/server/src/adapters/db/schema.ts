@@ -12,6 +12,8 @@ export interface UsersTable {
   last_seen_at?: number | null;
   /** Who may add this user to groups and channels without asking */
   add_policy: AddPolicy;
+  /** The profile picture: a file whose reference this column holds (ref_count counts it) */
+  avatar_file_id: string | null;
 }
 
 export type AddPolicy = 'everyone' | 'contacts' | 'nobody';
@@ -62,6 +64,8 @@ export interface ChatsTable {
   member_count: number;
   created_at: number;
   deleted_at: number | null;
+  /** The group's or channel's picture, as for users */
+  avatar_file_id: string | null;
 }
 
 export interface MembersTable {

@@ -13,14 +13,14 @@ export async function findActiveUser(db: Kysely<DB>, userId: string): Promise<Us
 export async function findUserByUsername(db: Kysely<DB>, username: string) {
   return db
     .selectFrom('users')
-    .select(['id', 'username', 'display_name', 'deleted_at'])
+    .select(['id', 'username', 'display_name', 'deleted_at', 'avatar_file_id'])
     .where('username', '=', username)
     .where('deleted_at', 'is', null)
     .executeTakeFirst();
 }
 
 export async function findUserById(db: Kysely<DB>, userId: string) {
-  return db.selectFrom('users').select(['id', 'username', 'display_name', 'deleted_at']).where('id', '=', userId).executeTakeFirst();
+  return db.selectFrom('users').select(['id', 'username', 'display_name', 'deleted_at', 'avatar_file_id']).where('id', '=', userId).executeTakeFirst();
 }
 
 /** The id behind a username, deleted accounts aside (their usernames are gone). */

@@ -7,6 +7,7 @@ import { newId } from '../../lib/ids.ts';
 import { hashPassword, newPassword, verifyPassword } from '../../lib/passwords.ts';
 import { failedWith, limitFailures } from '../../lib/rate-limit.ts';
 import { isUsername, normalizeDisplayName, normalizeUsername } from '../../lib/text.ts';
+import { changeAvatar, dropAvatar } from './avatars.ts';
 import { consumeInvite, usableInvite } from '../invites/invites.ts';
 import type { Actor, Services } from '../services.ts';
 import { endSessions } from '../sessions/end-sessions.ts';
@@ -54,6 +55,7 @@ export async function register(s: AccountServices, input: RegisterInput, device:
       deleted_at: null,
       event_seq: 0,
       add_policy: 'everyone',
+      avatar_file_id: null,
     };
     try {
       await store.insertUser(work.tx, row);
@@ -88,9 +90,14 @@ export async function getMe(s: Services, actor: Actor): Promise<Me> {
   return toMe(await loadUser(s, actor.userId));
 }
 
-export async function updateMe(s: Services, actor: Actor, input: { displayName?: string; addPolicy?: AddPolicy }): Promise<Me> {
-  if (input.displayName !== undefined) await store.setDisplayName(s.db.kysely, actor.userId, normalizeDisplayName(input.displayName));
-  if (input.addPolicy !== undefined) await store.setAddPolicy(s.db.kysely, actor.userId, input.addPolicy);
+export async function updateMe(s: Services, actor: Actor, input: { displayName?: string; addPolicy?: AddPolicy; avatarFileId?: string | null }): Promise<Me> {
+  const displayName = input.displayName !== undefined ? normalizeDisplayName(input.displayName) : undefined;
+  await commit(s, async (work) => {
+    if (displayName !== undefined) await store.setDisplayName(work.tx, actor.userId, displayName);
+    if (input.addPolicy !== undefined) await store.setAddPolicy(work.tx, actor.userId, input.addPolicy);
+    if (input.avatarFileId !== undefined)
+      await changeAvatar(work.tx, { table: 'users', id: actor.userId, ownerId: actor.userId, fileId: input.avatarFileId, now: work.now });
+  });
   return getMe(s, actor);
 }
 
@@ -109,6 +116,7 @@ export async function deleteAccount(s: AccountServices, actor: Actor, input: { p
   await commit(s, async (work) => {
     await s.hooks.deleting(work, actor.userId);
     await endSessions(work, actor.userId);
+    await dropAvatar(work.tx, { table: 'users', id: actor.userId, now: work.now });
     await store.anonymise(work.tx, actor.userId, work.now);
   });
 }

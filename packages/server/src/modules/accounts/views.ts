@@ -11,11 +11,18 @@ export function toMe(row: UsersTable): Me {
     displayName: row.display_name,
     isAdmin: row.is_admin === 1,
     addPolicy: row.add_policy,
+    avatarFileId: row.avatar_file_id,
     createdAt: iso(row.created_at),
   };
 }
 
-export function toUser(row: Pick<UsersTable, 'id' | 'username' | 'display_name' | 'deleted_at'>): User {
+export function toUser(row: Pick<UsersTable, 'id' | 'username' | 'display_name' | 'deleted_at' | 'avatar_file_id'>): User {
   const deleted = row.deleted_at !== null;
-  return { id: row.id, username: deleted ? null : row.username, displayName: deleted ? DELETED_NAME : row.display_name, deleted };
+  return {
+    id: row.id,
+    username: deleted ? null : row.username,
+    displayName: deleted ? DELETED_NAME : row.display_name,
+    deleted,
+    avatarFileId: deleted ? null : row.avatar_file_id,
+  };
 }

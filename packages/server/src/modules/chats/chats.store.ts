@@ -88,10 +88,10 @@ export async function findChatIdByPairKey(db: Kysely<DB>, pairKey: string): Prom
 }
 
 /** A new chat with its first members counted in. */
-export async function insertChat(tx: Tx, chat: Omit<ChatsTable, 'last_seq' | 'deleted_at'>): Promise<void> {
+export async function insertChat(tx: Tx, chat: Omit<ChatsTable, 'last_seq' | 'deleted_at' | 'avatar_file_id'>): Promise<void> {
   await tx
     .insertInto('chats')
-    .values({ ...chat, last_seq: 0, deleted_at: null })
+    .values({ ...chat, last_seq: 0, deleted_at: null, avatar_file_id: null })
     .execute();
 }
 
@@ -218,6 +218,7 @@ export interface ChatListRow {
   read_seq: number;
   hidden_seq: number | null;
   muted: number;
+  avatar_file_id: string | null;
 }
 
 /** The chats a user is in (or some of them), with the user's membership of each. */
@@ -225,7 +226,7 @@ export async function chatListRows(db: Kysely<DB>, options: { userId: string; ch
   let q = db
     .selectFrom('members')
     .innerJoin('chats', 'chats.id', 'members.chat_id')
-    .select(['chats.id', 'chats.kind', 'chats.title', 'chats.owner_id', 'chats.member_count', 'chats.last_seq', 'chats.created_at'])
+    .select(['chats.id', 'chats.kind', 'chats.title', 'chats.owner_id', 'chats.member_count', 'chats.last_seq', 'chats.created_at', 'chats.avatar_file_id'])
     .select(['members.role', 'members.read_seq', 'members.hidden_seq', 'members.muted'])
     .where('members.user_id', '=', options.userId)
     .where('chats.deleted_at', 'is', null);
@@ -268,7 +269,7 @@ export async function unreadCounts(db: Kysely<DB>, options: { userId: string; ch
   return new Map(rows.map((r) => [r.chat_id, Number(r.n)]));
 }
 
-export type UserNameRow = Pick<UsersTable, 'id' | 'username' | 'display_name' | 'deleted_at'>;
+export type UserNameRow = Pick<UsersTable, 'id' | 'username' | 'display_name' | 'deleted_at' | 'avatar_file_id'>;
 
 /** The other member of each of these private chats. */
 export async function privatePeers(db: Kysely<DB>, options: { userId: string; chatIds: string[] }): Promise<Map<string, UserNameRow>> {
@@ -276,7 +277,7 @@ export async function privatePeers(db: Kysely<DB>, options: { userId: string; ch
   const rows = await db
     .selectFrom('members')
     .innerJoin('users', 'users.id', 'members.user_id')
-    .select(['members.chat_id', 'users.id', 'users.username', 'users.display_name', 'users.deleted_at'])
+    .select(['members.chat_id', 'users.id', 'users.username', 'users.display_name', 'users.deleted_at', 'users.avatar_file_id'])
     .where('members.chat_id', 'in', options.chatIds)
     .where('members.user_id', '!=', options.userId)
     .execute();
@@ -290,7 +291,16 @@ export async function memberListRows(db: Kysely<DB>, options: { chatId: string; 
   let q = db
     .selectFrom('members')
     .innerJoin('users', 'users.id', 'members.user_id')
-    .select(['users.id', 'users.username', 'users.display_name', 'users.deleted_at', 'members.role', 'members.joined_at', 'members.read_seq'])
+    .select([
+      'users.id',
+      'users.username',
+      'users.display_name',
+      'users.deleted_at',
+      'users.avatar_file_id',
+      'members.role',
+      'members.joined_at',
+      'members.read_seq',
+    ])
     .where('members.chat_id', '=', options.chatId)
     .orderBy('members.joined_at')
     .orderBy('users.id');

@@ -71,6 +71,7 @@ export async function invitationRows(db: Kysely<DB>, userId: string) {
       'users.username as inviter_username',
       'users.display_name as inviter_display_name',
       'users.deleted_at as inviter_deleted_at',
+      'users.avatar_file_id as inviter_avatar_file_id',
     ])
     .where('chat_invitations.user_id', '=', userId)
     .where('chats.deleted_at', 'is', null)

@@ -17,7 +17,13 @@ export async function listChatInvitations(s: Services, actor: Actor): Promise<Ch
     chatId: r.chat_id,
     kind: r.kind as ChatInvitation['kind'],
     title: r.title ?? '',
-    invitedBy: toUser({ id: r.inviter_id, username: r.inviter_username, display_name: r.inviter_display_name, deleted_at: r.inviter_deleted_at }),
+    invitedBy: toUser({
+      id: r.inviter_id,
+      username: r.inviter_username,
+      display_name: r.inviter_display_name,
+      deleted_at: r.inviter_deleted_at,
+      avatar_file_id: r.inviter_avatar_file_id,
+    }),
     createdAt: iso(Number(r.created_at)),
   }));
 }

@@ -5,7 +5,7 @@ import type { ChatListRow, MemberListRow } from './chats.store.ts';
 
 export const SAVED_MESSAGES = 'Saved messages';
 
-const DELETED_PEER: User = { id: 'deleted', username: null, displayName: DELETED_NAME, deleted: true };
+const DELETED_PEER: User = { id: 'deleted', username: null, displayName: DELETED_NAME, deleted: true, avatarFileId: null };
 
 export interface ChatViewParts {
   lastMessage: Message | null;
@@ -29,6 +29,7 @@ export function toChat(row: ChatListRow, parts: ChatViewParts): Chat {
     readSeq: Number(row.read_seq),
     unreadCount,
     muted: row.muted === 1,
+    avatarFileId: row.kind === 'group' || row.kind === 'channel' ? row.avatar_file_id : null,
     createdAt: iso(row.created_at),
   };
 }

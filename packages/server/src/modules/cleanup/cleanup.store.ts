@@ -1,6 +1,7 @@
 import type { ExpressionBuilder, Kysely } from 'kysely';
 import { forUpdate, type Tx } from '../../adapters/db/database.ts';
 import type { DB } from '../../adapters/db/schema.ts';
+import { dropAvatar } from '../accounts/avatars.ts';
 import { releaseRefs } from '../files/files.store.ts';
 
 /** A chat deleted for everyone, or one nobody is in any more. */
@@ -43,6 +44,7 @@ export async function removeAbandonedChat(tx: Tx, chatId: string, now: number): 
   if (!still) return false;
   // Its messages' files lose their references with them (and are collected after the grace).
   await releaseRefs(tx, { chatId, now });
+  await dropAvatar(tx, { table: 'chats', id: chatId, now });
   await tx.deleteFrom('chat_events').where('chat_id', '=', chatId).execute();
   await tx.deleteFrom('messages').where('chat_id', '=', chatId).execute();
   await tx.deleteFrom('members').where('chat_id', '=', chatId).execute();

@@ -91,8 +91,10 @@ export async function releaseRefs(tx: Tx, options: { messageIds?: string[]; chat
 }
 
 /**
- * The file if this user may read it: its owner, or a member of a live chat that has a message (not
- * deleted, and from after they joined) referencing it. Anything else reads as absent.
+ * The file if this user may read it: its owner; a member of a live chat that has a message (not
+ * deleted, and from after they joined) referencing it; anyone signed in for a live account's
+ * picture (as they may look the account up); a member for a chat's picture. Anything else reads
+ * as absent.
  */
 export async function readableFile(db: Kysely<DB>, options: { fileId: string; userId: string }): Promise<FilesTable | undefined> {
   return db
@@ -114,6 +116,15 @@ export async function readableFile(db: Kysely<DB>, options: { fileId: string; us
             .where('messages.deleted_at', 'is', null)
             .where('chats.deleted_at', 'is', null)
             .whereRef('messages.seq', '>', 'members.joined_seq'),
+        ),
+        eb.exists(eb.selectFrom('users').select('users.id').whereRef('users.avatar_file_id', '=', 'files.id').where('users.deleted_at', 'is', null)),
+        eb.exists(
+          eb
+            .selectFrom('chats')
+            .innerJoin('members', (j) => j.onRef('members.chat_id', '=', 'chats.id').on('members.user_id', '=', options.userId))
+            .select('chats.id')
+            .whereRef('chats.avatar_file_id', '=', 'files.id')
+            .where('chats.deleted_at', 'is', null),
         ),
       ]),
     )

@@ -56,6 +56,7 @@ describe.each(await stores())('event log store on %s', (kind) => {
         disabled_at: null,
         deleted_at: null,
         event_seq: 0,
+        avatar_file_id: null,
       })
       .execute();
     return id;
@@ -65,7 +66,18 @@ describe.each(await stores())('event log store on %s', (kind) => {
     const id = newId();
     await ctx.db.kysely
       .insertInto('chats')
-      .values({ id, kind: 'group', title: 't', owner_id: ownerId, pair_key: null, last_seq: 0, member_count: 0, created_at: 0, deleted_at: null })
+      .values({
+        id,
+        kind: 'group',
+        title: 't',
+        owner_id: ownerId,
+        pair_key: null,
+        last_seq: 0,
+        member_count: 0,
+        created_at: 0,
+        deleted_at: null,
+        avatar_file_id: null,
+      })
       .execute();
     return id;
   }

@@ -27,6 +27,7 @@ export function toMessage(row: MessagesTable): Message {
 export interface ChatEventData {
   member?: ChatEvent['member'];
   title?: string;
+  avatarFileId?: string | null;
   read?: ChatEvent['read'];
 }
 

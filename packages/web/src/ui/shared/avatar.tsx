@@ -1,9 +1,12 @@
 import { initials } from './format.ts';
+import { useFileUrl } from './use-file-url.ts';
 
-export function Avatar({ name, self, online }: { name: string; self?: boolean; online?: boolean }) {
+/** A round picture: the profile picture when there is one (initials until it has loaded), else initials. */
+export function Avatar({ name, self, online, fileId, large }: { name: string; self?: boolean; online?: boolean; fileId?: string | null; large?: boolean }) {
+  const url = useFileUrl(self ? null : fileId);
   return (
-    <span class={`avatar${self ? ' self' : ''}`} aria-hidden="true">
-      {self ? '★' : initials(name)}
+    <span class={`avatar${self ? ' self' : ''}${large ? ' large' : ''}`} aria-hidden="true">
+      {url ? <img src={url} alt="" /> : self ? '★' : initials(name)}
       {online !== undefined && <span class={`dot${online ? ' online' : ''}`} />}
     </span>
   );
