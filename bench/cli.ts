@@ -2,13 +2,14 @@
 //
 // Options: --quick  --users N  --rates a,b,c  --duration S  --variant-rates a,b  --idle N
 //          --catchup N  --history-messages N  --history-chats N  --history-samples N
-//          --workers N  --no-pin  --skip sqlite,fanout,variant,baseline,idle,catchup,profile,history
+//          --files N  --file-mib N  --workers N  --no-pin
+//          --skip sqlite,fanout,variant,baseline,idle,catchup,profile,history,files
 
 /** Members per group: every user is in one group of the main workload. */
 export const GROUP_SIZE = 20;
 
 /** The parts of a run --skip can leave out. */
-export type Part = 'sqlite' | 'fanout' | 'variant' | 'baseline' | 'idle' | 'catchup' | 'profile' | 'history';
+export type Part = 'sqlite' | 'fanout' | 'variant' | 'baseline' | 'idle' | 'catchup' | 'profile' | 'history' | 'files';
 
 export interface BenchOptions {
   /** the arguments as given, for the report's command line */
@@ -27,6 +28,9 @@ export interface BenchOptions {
   readonly historyMessages: number;
   readonly historyChats: number;
   readonly historySamples: number;
+  /** files uploaded and downloaded, and the size of each */
+  readonly files: number;
+  readonly fileMiB: number;
   /** load-generator processes */
   readonly workers: number;
   /** pin server and generator to separate cores when taskset is available */
@@ -58,6 +62,8 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     historyMessages: num('history-messages', quick ? 20_000 : 1_000_000),
     historyChats: num('history-chats', quick ? 100 : 1000),
     historySamples: num('history-samples', quick ? 100 : 2000),
+    files: num('files', quick ? 2 : 4),
+    fileMiB: num('file-mib', quick ? 16 : 64),
     workers: num('workers', 2),
     pin: !flag('no-pin'),
     skip: new Set((opt('skip') ?? '').split(',').filter(Boolean)),

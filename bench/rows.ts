@@ -108,9 +108,22 @@ export interface ProfileRow {
   inclusive: ProfileSummary['inclusive'];
 }
 
+export interface FilesRow {
+  kind: 'files';
+  target: TargetName;
+  store: string;
+  files: number;
+  fileMiB: number;
+  uploadMiBps: number;
+  downloadMiBps: number;
+  /** the server's CPU time per MiB moved */
+  uploadCpuMsPerMiB: number;
+  downloadCpuMsPerMiB: number;
+}
+
 export type TargetName = 'parley' | 'baseline';
 
-export type Row = RunRow | FanoutRow | SustainableRow | IdleRow | CatchupRow | HistoryRow | ProfileRow;
+export type Row = RunRow | FanoutRow | SustainableRow | IdleRow | CatchupRow | HistoryRow | ProfileRow | FilesRow;
 
 /** The rows of one kind. */
 export function rowsOf<K extends Row['kind']>(rows: readonly Row[], kind: K): Extract<Row, { kind: K }>[] {

@@ -3,12 +3,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { runs } from './cli.ts';
-import type { BenchContext } from './context.ts';
+import { BENCH_DIR, type BenchContext } from './context.ts';
 import { Generator } from './generator.ts';
 import { freePort, stopProcess } from './procs.ts';
 import { log } from './results.ts';
 import type { SustainableRow } from './rows.ts';
 import { catchup } from './scenarios/catchup.ts';
+import { fileTransfers } from './scenarios/files.ts';
 import { fanoutSeries } from './scenarios/fanout.ts';
 import { history } from './scenarios/history.ts';
 import { idleMemory } from './scenarios/idle.ts';
@@ -59,7 +60,21 @@ export async function runStore(ctx: BenchContext, store: StoreMode, { withBaseli
     const rate = series.failedAt ?? series.rate ?? options.rates[0]!;
     await results.recordAll(profileRun(ctx, { store, dataDir, users: run.mainUsers, rate }));
   }
+  if (runs(options, 'files')) await measureFiles(run, { withBaseline });
   if (runs(options, 'history')) await measureHistory(run);
+}
+
+/** Uploads and downloads through a fresh Parley, then through the bare file server on the same disk. */
+async function measureFiles(run: StoreRun, { withBaseline }: { withBaseline: boolean }): Promise<void> {
+  const { ctx, setup } = run;
+  const { files, fileMiB } = ctx.options;
+  const p = await startPinnedParley(run);
+  ctx.results.record(await fileTransfers(p, { token: setup.users[0]!.token, files, fileMiB }));
+  await stopProcess(p.proc);
+  if (!withBaseline || !runs(ctx.options, 'baseline')) return;
+  const bare = await startBaseline(ctx, ['--data', path.join(ctx.tmpRoot, 'file-baseline')], path.join(BENCH_DIR, 'file-baseline-server.ts'));
+  ctx.results.record(await fileTransfers(bare, { token: null, files, fileMiB }));
+  await stopProcess(bare.proc);
 }
 
 async function startPinnedParley({ ctx, env, store, dataDir }: StoreRun): Promise<ParleyInstance> {

@@ -42,6 +42,8 @@ export function parleyEnv(store: StoreMode, { dataDir, port }: { dataDir: string
     PARLEY_MAX_CHATS_PER_USER: '100000',
     PARLEY_ACCESS_TOKEN_TTL: '86400',
     PARLEY_INVITES_PER_DAY: '100000',
+    PARLEY_UPLOAD_BYTES_PER_HOUR: String(1024 ** 4),
+    PARLEY_MAX_UNFINISHED_UPLOADS: '1000',
     NODE_OPTIONS: '',
   };
   delete env.DATABASE_URL;
@@ -74,12 +76,11 @@ export async function startParley(
   return { name: 'parley', store, url, wsUrl: `ws://127.0.0.1:${env.PORT}/api/v1/ws`, proc, env, dataDir };
 }
 
-/** Starts bench/baseline-server.ts with the given arguments, pinned like the server. */
-export async function startBaseline(ctx: BenchContext, args: string[]): Promise<Target> {
+/** Starts bench/baseline-server.ts (or another of the bench's servers) with the given arguments, pinned like the server. */
+export async function startBaseline(ctx: BenchContext, args: string[], script = path.join(BENCH_DIR, 'baseline-server.ts')): Promise<Target> {
   const port = await freePort();
   // `node --import tsx`, not the tsx CLI: the CLI would run the server in a child process and
   // the CPU and memory read from /proc would be the wrapper's.
-  const script = path.join(BENCH_DIR, 'baseline-server.ts');
   const proc = ctx.procs.launch(process.execPath, ['--import', 'tsx', script, '--port', String(port), ...args], {
     env: { ...process.env, NODE_OPTIONS: '' },
     logFile: path.join(ctx.tmpRoot, 'baseline.log'),

@@ -4,7 +4,7 @@
 import os from 'node:os';
 import { GROUP_SIZE, type BenchOptions } from '../cli.ts';
 import type { Pinning } from '../procs.ts';
-import { rowsOf, type CatchupRow, type FanoutRow, type HistoryRow, type IdleRow, type ProfileRow, type Row } from '../rows.ts';
+import { rowsOf, type CatchupRow, type FanoutRow, type FilesRow, type HistoryRow, type IdleRow, type ProfileRow, type Row } from '../rows.ts';
 import { LAG_LIMIT_MS } from '../shared.ts';
 
 export function markdownReport(rows: readonly Row[], { options, pinning }: { options: BenchOptions; pinning: Pinning }): string {
@@ -13,6 +13,7 @@ export function markdownReport(rows: readonly Row[], { options, pinning }: { opt
   lines.push(...idleSection(rowsOf(rows, 'idle')));
   lines.push(...catchupSection(rowsOf(rows, 'catchup')));
   lines.push(...historySection(rowsOf(rows, 'history')));
+  lines.push(...filesSection(rowsOf(rows, 'files')));
   for (const r of rowsOf(rows, 'profile')) lines.push(...profileSection(r));
   return lines.join('\n');
 }
@@ -112,6 +113,34 @@ function catchupSection(cu: CatchupRow[]): string[] {
   const columns = ['store', 'changes', 'events received', 'getChanges calls', 'ms', 'raw SQLite read ms', 'ratio'];
   const lines = ['## Catch-up', '', ...header(columns)];
   for (const r of cu) lines.push(tableRow([r.store, r.changes, r.events, r.calls, r.ms, fmt(r.rawSqliteMs), r.ratio ? `${r.ratio}×` : '']));
+  lines.push('');
+  return lines;
+}
+
+/** Parley's file transfers beside the bare file server's: throughput as a share of the floor's, CPU per MiB as a multiple. */
+function filesSection(fi: FilesRow[]): string[] {
+  if (!fi.length) return [];
+  const base = fi.find((r) => r.target === 'baseline');
+  const share = (v: number, b: number | undefined) => (b ? `${Math.round((100 * v) / b)} %` : '');
+  const times = (v: number, b: number | undefined) => (b ? `${(v / b).toFixed(1)}×` : '');
+  const columns = ['target', 'store', 'files', 'upload MiB/s', 'of floor', 'CPU ms/MiB', '× floor', 'download MiB/s', 'of floor', 'CPU ms/MiB', '× floor'];
+  const lines = ['## File transfers', '', ...header(columns)];
+  for (const r of fi)
+    lines.push(
+      tableRow([
+        r.target,
+        r.store,
+        `${r.files} × ${r.fileMiB} MiB`,
+        r.uploadMiBps,
+        share(r.uploadMiBps, base?.uploadMiBps),
+        r.uploadCpuMsPerMiB,
+        times(r.uploadCpuMsPerMiB, base?.uploadCpuMsPerMiB),
+        r.downloadMiBps,
+        share(r.downloadMiBps, base?.downloadMiBps),
+        r.downloadCpuMsPerMiB,
+        times(r.downloadCpuMsPerMiB, base?.downloadCpuMsPerMiB),
+      ]),
+    );
   lines.push('');
   return lines;
 }
