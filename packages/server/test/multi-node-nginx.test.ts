@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -19,6 +20,7 @@ import {
   type Node,
 } from './_multi-node.ts';
 import type { TestStore } from './_harness.ts';
+import { uploadFile } from '@parley/sdk/node';
 
 const NGINX = '/usr/sbin/nginx';
 const DEPLOY_DOC = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../docs/deploy.md');
@@ -68,6 +70,7 @@ describe.skipIf(skip !== null)('nodes behind nginx, configured as docs/deploy.md
   let store: TestStore;
   let redis: TestRedis;
   let dir: string;
+  let blobDir: string;
   let nginx: ChildProcess | null = null;
   let nginxLog = '';
   let front: string;
@@ -76,7 +79,15 @@ describe.skipIf(skip !== null)('nodes behind nginx, configured as docs/deploy.md
 
   beforeAll(async () => {
     [store, redis] = await Promise.all([freshStore('postgres'), TestRedis.start()]);
-    const env = { ...(store.env as Record<string, string>), REDIS_URL: redis.url, PARLEY_TRUST_PROXY: 'loopback', PARLEY_MESSAGE_RATE: '1000/10s' };
+    // The nodes share one blob directory (the shared-filesystem setup of docs/files.md).
+    blobDir = mkdtempSync(path.join(tmpdir(), 'parley-nginx-blobs-'));
+    const env = {
+      ...(store.env as Record<string, string>),
+      REDIS_URL: redis.url,
+      PARLEY_TRUST_PROXY: 'loopback',
+      PARLEY_MESSAGE_RATE: '1000/10s',
+      PARLEY_BLOB_DIR: blobDir,
+    };
     nodes.push(...(await Promise.all(['edge-1', 'edge-2'].map((n) => startNode(n, env)))));
     const port = await freePort();
     dir = mkdtempSync(path.join(tmpdir(), 'parley-nginx-'));
@@ -130,6 +141,7 @@ ${nginxConfigFromDocs(
     await redis?.stop();
     await store?.drop();
     if (dir) rmSync(dir, { recursive: true, force: true });
+    if (blobDir) rmSync(blobDir, { recursive: true, force: true });
   });
 
   it('keeps /metrics off the public side: 404 through nginx, served by each node directly', async () => {
@@ -139,6 +151,30 @@ ${nginxConfigFromDocs(
       expect(direct.status).toBe(200);
       expect(await direct.text()).toContain('parley_node_info');
     }
+  });
+
+  it('streams resumable uploads through nginx in 8 MiB requests to whichever node, and ranged downloads back', async () => {
+    const invite = await makeInvite(store);
+    const [uma, vic] = [await member(front, invite, 'uma'), await member(front, invite, 'vic')];
+    const bytes = randomBytes(20 * 1024 * 1024 + 123);
+    // Three PATCHes, round-robin over both nodes: nginx neither refuses nor buffers them.
+    const up = await uploadFile(uma.client, bytes, { name: 'big.bin', mimeType: 'application/octet-stream' });
+    expect(up.size).toBe(bytes.length);
+    const chat = await uma.client.createPrivateChat({ userId: vic.id });
+    await uma.client.sendMessage({
+      chatId: chat.id,
+      clientMessageId: 'file',
+      attachments: [{ fileId: up.fileId, name: 'big.bin', mimeType: 'application/octet-stream' }],
+    });
+    const whole = await vic.client.downloadFile(up.fileId);
+    expect(
+      createHash('sha256')
+        .update(new Uint8Array(await whole.arrayBuffer()))
+        .digest('hex'),
+    ).toBe(createHash('sha256').update(bytes).digest('hex'));
+    const part = await vic.client.downloadFile(up.fileId, { range: { start: 10, end: 19 } });
+    expect(part.status).toBe(206);
+    expect(Buffer.from(await part.arrayBuffer())).toEqual(bytes.subarray(10, 20));
   });
 
   it('serves the API and upgrades WebSockets through nginx, with no sticky sessions, and survives kill -9 of a node', async () => {
