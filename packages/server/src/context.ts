@@ -64,6 +64,10 @@ export async function createContext(config: Readonly<Config>, overrides: Context
       log,
       onState: (up) => metrics.busUp.set(up ? 1 : 0),
       onPublishFailed: () => metrics.busPublishFailures.inc(),
+      onReceived: (topic, bytes) => {
+        metrics.busReceived.inc({ topic });
+        metrics.busReceivedBytes.inc({ topic }, bytes);
+      },
     });
   } else bus = new InProcessBus();
   if (!redisBus) metrics.busUp.set(1);

@@ -41,6 +41,18 @@ export function createMetrics(nodeId: string, sources: MetricSources = {}) {
       help: 'Bus messages that could not be published (receivers resync)',
       registers: [registry],
     }),
+    busReceived: new Counter({
+      name: 'parley_bus_received_total',
+      help: 'Bus messages this node received from other nodes, by topic (deliveries arrive only for the users it holds)',
+      labelNames: ['topic'] as const,
+      registers: [registry],
+    }),
+    busReceivedBytes: new Counter({
+      name: 'parley_bus_received_bytes_total',
+      help: 'Bytes of the bus messages this node received from other nodes, by topic',
+      labelNames: ['topic'] as const,
+      registers: [registry],
+    }),
     filesStoredBytes: new Gauge({
       name: 'parley_files_stored_bytes',
       help: 'Bytes of finished files kept in the blob store (the whole store, not this node)',

@@ -97,6 +97,15 @@ export class TestRedis {
     );
   }
 
+  /** Freezes the server (SIGSTOP): connections stay up and every command waits, as on a stalled Redis. */
+  pause(): void {
+    this.child?.kill('SIGSTOP');
+  }
+
+  resume(): void {
+    this.child?.kill('SIGCONT');
+  }
+
   async stop(): Promise<void> {
     const child = this.child;
     this.child = null;

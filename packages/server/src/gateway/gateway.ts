@@ -20,6 +20,8 @@ interface Connection {
   openedAt: number;
   /** set when the session ended or the socket was refused: no frame of it runs any more */
   ended: boolean;
+  /** set once the hello went out: deliveries reach the socket from then on */
+  ready: boolean;
 }
 
 /** How long a closed socket gets to read its close frame before the connection is cut. */
@@ -55,6 +57,7 @@ export class Gateway {
         void this.checkSessions();
       }),
     );
+    this.offs.push(ctx.presence.onRestored((userIds) => this.broadcast(encodeFrame({ type: 'resync' }), userIds)));
     this.heartbeat = setInterval(() => this.beat(), ctx.config.ws.heartbeatMs);
     this.heartbeat.unref();
     // What the bus does not carry (the CLI is another process; a bus outage) the store still knows.
@@ -75,11 +78,17 @@ export class Gateway {
       closeNow(ws, CLOSE.tooManySockets, 'too_many_sockets');
       return;
     }
-    const conn: Connection = { ws, actor, alive: true, openedAt: Date.now(), ended: false };
+    const conn: Connection = { ws, actor, alive: true, openedAt: Date.now(), ended: false, ready: false };
     add(this.byUser, actor.userId, conn);
     add(this.bySession, actor.sessionId, conn);
     this.ctx.metrics.wsConnections.inc();
-    this.ctx.presence.connected(actor.userId);
+    // The hello (after which the client backfills) waits until deliveries for the user are routed
+    // to this node: whatever commits after the client's backfill read then reaches this socket.
+    void this.ctx.presence.connected(actor.userId).then(() => {
+      if (conn.ended || ws.readyState !== ws.OPEN) return;
+      conn.ready = true;
+      this.send(conn, encodeFrame({ type: 'hello', userId: actor.userId, sessionId: actor.sessionId, heartbeatMs: this.ctx.config.ws.heartbeatMs }));
+    });
     ws.on('pong', () => {
       conn.alive = true;
     });
@@ -95,7 +104,6 @@ export class Gateway {
       this.ctx.metrics.wsConnections.dec();
       this.ctx.presence.disconnected(actor.userId);
     });
-    this.send(conn, encodeFrame({ type: 'hello', userId: actor.userId, sessionId: actor.sessionId, heartbeatMs: this.ctx.config.ws.heartbeatMs }));
   }
 
   /** Writes a frame, or drops a consumer that has fallen too far behind (it resyncs from its cursor). */
@@ -121,6 +129,7 @@ export class Gateway {
       if (!conns) continue;
       bytes ??= encodeDelivery(d);
       for (const c of conns) {
+        if (!c.ready) continue;
         this.send(c, bytes);
         sent++;
       }
@@ -207,8 +216,9 @@ export class Gateway {
     return true;
   }
 
-  private broadcast(bytes: Buffer): void {
-    for (const set of this.byUser.values()) for (const c of set) this.send(c, bytes);
+  private broadcast(bytes: Buffer, userIds?: string[]): void {
+    const sets = userIds ? userIds.map((u) => this.byUser.get(u) ?? new Set<Connection>()) : this.byUser.values();
+    for (const set of sets) for (const c of set) if (c.ready) this.send(c, bytes);
   }
 
   /** Pings every socket; one that did not answer the previous ping is dropped. */

@@ -1,7 +1,7 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from '../../logger.ts';
 import type { Bus } from './bus.ts';
-import type { BusTopics, Topic } from './topics.ts';
+import type { BusTopics, Delivery, Topic } from './topics.ts';
 import { InProcessBus } from './in-process-bus.ts';
 
 export interface RedisBusOptions {
@@ -13,7 +13,48 @@ export interface RedisBusOptions {
   prefix?: string;
   onState?: (up: boolean) => void;
   onPublishFailed?: () => void;
+  /** Counts what arrives from Redis (message and bytes), by topic. */
+  onReceived?: (topic: Topic, bytes: number) => void;
+  /**
+   * Where the directory of who is connected where lives (RedisPresenceStore's keys,
+   * `<prefix>presence:<userId>`: node ids scored by expiry). Deliveries are routed by it: each
+   * goes only to the nodes holding one of its recipients.
+   */
+  presencePrefix?: string;
 }
+
+/**
+ * Routes one delivery inside Redis: for each recipient, the nodes the directory says hold it
+ * (an unexpired score), then one PUBLISH per such node, on that node's own channel, naming only
+ * its recipients. The publishing node is left out: it delivered locally already.
+ *   ARGV: presence prefix, channel prefix, now (ms), publishing node, the delivery's JSON without
+ *   its userIds (`"event":{…}`), then the recipients' ids. Returns the number of nodes reached.
+ */
+const ROUTE_SCRIPT = `
+local holders = {}
+local order = {}
+for i = 6, #ARGV do
+  local nodes = redis.call('ZRANGEBYSCORE', ARGV[1] .. ARGV[i], ARGV[3], '+inf')
+  for _, node in ipairs(nodes) do
+    if node ~= ARGV[4] then
+      if not holders[node] then
+        holders[node] = {}
+        order[#order + 1] = node
+      end
+      local list = holders[node]
+      list[#list + 1] = ARGV[i]
+    end
+  end
+end
+for _, node in ipairs(order) do
+  redis.call('PUBLISH', ARGV[2] .. node, '{"userIds":' .. cjson.encode(holders[node]) .. ',' .. ARGV[5] .. '}')
+end
+return #order
+`;
+
+type RoutedRedis = Redis & {
+  route(presencePrefix: string, channelPrefix: string, now: number, node: string, body: string, ...userIds: string[]): Promise<number>;
+};
 
 const PING_TIMEOUT_MS = 1000;
 
@@ -34,18 +75,26 @@ export function redisOptions(name: string): RedisOptions {
 }
 
 /**
- * The bus across nodes, over Redis pub/sub. Each message is published once; every node receives it
- * on one dedicated subscriber connection and hands it to its local handlers (the gateway then
- * writes only to the sockets this node holds). Handlers on the publishing node get the message at
- * once, without the round trip, so a node keeps serving its own users while Redis is down.
- * Both connections reconnect by themselves; the subscriber resubscribes on reconnect.
+ * The bus across nodes, over Redis pub/sub. Deliveries are routed: a script in Redis looks their
+ * recipients up in the presence directory and publishes to the channel of each node holding one
+ * (with only those recipients), so a node receives only what its sockets need and the cluster's
+ * work per message grows with the nodes involved, not with the cluster. Session revocations and
+ * rotations go to every node. Handlers on the publishing node get every message at once, without
+ * the round trip, so a node keeps serving its own users while Redis is down. Both connections
+ * reconnect by themselves; the subscriber resubscribes on reconnect (and the node's sockets resync).
  */
 export class RedisBus implements Bus {
   private readonly local = new InProcessBus();
-  private readonly pub: Redis;
+  private readonly pub: RoutedRedis;
   private readonly sub: Redis;
   private readonly prefix: string;
   private readonly self: string;
+  private readonly nodeId: string;
+  /** This node's own channel: deliveries for the users it holds */
+  private readonly inbox: string;
+  private readonly nodeChannels: string;
+  private readonly presencePrefix: string;
+  private readonly onReceived: (topic: Topic, bytes: number) => void;
   private readonly topics = new Map<Topic, number>();
   private readonly log: Logger;
   private up = false;
@@ -56,9 +105,15 @@ export class RedisBus implements Bus {
   constructor(options: RedisBusOptions) {
     this.prefix = options.prefix ?? 'parley:';
     this.self = `${options.nodeId}\n`;
+    this.nodeId = options.nodeId;
+    this.nodeChannels = `${this.prefix}node:`;
+    this.inbox = this.nodeChannels + options.nodeId;
+    this.presencePrefix = options.presencePrefix ?? `${this.prefix}presence:`;
     this.log = options.log;
     this.onPublishFailed = options.onPublishFailed ?? (() => {});
-    this.pub = new Redis(options.url, redisOptions(`parley-pub-${options.nodeId}`.slice(0, 60)));
+    this.onReceived = options.onReceived ?? (() => {});
+    this.pub = new Redis(options.url, redisOptions(`parley-pub-${options.nodeId}`.slice(0, 60))) as RoutedRedis;
+    this.pub.defineCommand('route', { numberOfKeys: 0, lua: ROUTE_SCRIPT });
     this.sub = new Redis(options.url, redisOptions(`parley-sub-${options.nodeId}`.slice(0, 60)));
     const onState = options.onState ?? (() => {});
     const track = () => {
@@ -76,7 +131,8 @@ export class RedisBus implements Bus {
       conn.on('error', () => {});
     }
     this.sub.on('ready', () => {
-      const channels = [...this.topics.keys()].map((t) => this.prefix + t);
+      // Deliveries come on this node's own channel; the other topics go to every node.
+      const channels = [...this.topics.keys()].map((t) => this.channelOf(t));
       const subscribed = channels.length > 0 ? this.sub.subscribe(...channels) : Promise.resolve();
       subscribed.then(
         () => {
@@ -93,10 +149,13 @@ export class RedisBus implements Bus {
   private readonly onPublishFailed: () => void;
 
   private receive(channel: Buffer, payload: Buffer): void {
-    // Own messages were delivered locally when published: skip them before parsing anything.
-    const head = payload.indexOf(10);
-    if (head < 0 || payload.toString('utf8', 0, head + 1) === this.self) return;
-    const topic = channel.toString('utf8').slice(this.prefix.length) as Topic;
+    const name = channel.toString('utf8');
+    // Routed deliveries never include this node's own; broadcasts do, and are skipped unparsed.
+    const routed = name === this.inbox;
+    const head = routed ? -1 : payload.indexOf(10);
+    if (!routed && (head < 0 || payload.toString('utf8', 0, head + 1) === this.self)) return;
+    const topic = routed ? 'deliver' : (name.slice(this.prefix.length) as Topic);
+    this.onReceived(topic, payload.length);
     let message: BusTopics[Topic];
     try {
       message = JSON.parse(payload.toString('utf8', head + 1));
@@ -110,11 +169,19 @@ export class RedisBus implements Bus {
   publish<T extends Topic>(topic: T, message: BusTopics[T]): void {
     this.local.publish(topic, message);
     if (this.closed) return;
-    const payload = this.self + JSON.stringify(message);
-    this.pub.publish(this.prefix + topic, payload).catch((err) => {
+    const sent = topic === 'deliver' ? this.route(message as Delivery) : this.pub.publish(this.prefix + topic, this.self + JSON.stringify(message));
+    sent.catch((err) => {
       this.onPublishFailed();
       this.log.debug({ err, topic }, 'bus publish failed');
     });
+  }
+
+  /** A delivery goes only to the nodes that hold its recipients (ROUTE_SCRIPT). */
+  private route(d: Delivery): Promise<number> {
+    const { userIds, ...rest } = d;
+    // The rest of the delivery as JSON members, for the script to put beside each node's recipients.
+    const body = JSON.stringify(rest).slice(1, -1);
+    return this.pub.route(this.presencePrefix, this.nodeChannels, Date.now(), this.nodeId, body, ...userIds);
   }
 
   subscribe<T extends Topic>(topic: T, handler: (message: BusTopics[T]) => void): () => void {
@@ -122,7 +189,7 @@ export class RedisBus implements Bus {
     const n = (this.topics.get(topic) ?? 0) + 1;
     this.topics.set(topic, n);
     // While disconnected, the subscription is made on the next ready.
-    if (n === 1 && this.sub.status === 'ready') this.sub.subscribe(this.prefix + topic).catch(() => {});
+    if (n === 1 && this.sub.status === 'ready') this.sub.subscribe(this.channelOf(topic)).catch(() => {});
     let done = false;
     return () => {
       if (done) return;
@@ -131,8 +198,12 @@ export class RedisBus implements Bus {
       const left = (this.topics.get(topic) ?? 1) - 1;
       if (left > 0) return void this.topics.set(topic, left);
       this.topics.delete(topic);
-      if (!this.closed) this.sub.unsubscribe(this.prefix + topic).catch(() => {});
+      if (!this.closed) this.sub.unsubscribe(this.channelOf(topic)).catch(() => {});
     };
+  }
+
+  private channelOf(topic: Topic): string {
+    return topic === 'deliver' ? this.inbox : this.prefix + topic;
   }
 
   onRecovered(handler: () => void): () => void {

@@ -27,6 +27,9 @@ export class PresenceTracker {
   private closed = false;
   /** Announcements under way, which a shutdown lets finish before the bus and store close. */
   private readonly inflight = new Set<Promise<void>>();
+  /** Users whose first socket here is being registered in the directory, and when that is done. */
+  private readonly registering = new Map<string, Promise<void>>();
+  private readonly restored = new Set<(userIds: string[]) => void>();
 
   constructor(s: Services, options: PresenceOptions = {}) {
     this.s = s;
@@ -42,22 +45,43 @@ export class PresenceTracker {
     return (this.sockets.get(userId) ?? 0) > 0;
   }
 
-  connected(userId: string): void {
-    if (this.closed) return;
+  /**
+   * A socket of the user opened here. Resolves once the directory knows this node holds the user
+   * (or the attempt failed): deliveries are routed by the directory, so a socket must not start
+   * reading (and the client must not start its backfill) before then.
+   */
+  connected(userId: string): Promise<void> {
+    if (this.closed) return Promise.resolve();
     const n = (this.sockets.get(userId) ?? 0) + 1;
     this.sockets.set(userId, n);
-    if (n > 1) return;
-    if (!this.cluster) return this.track(this.announce(userId, true, null));
-    // Announced even when another node holds the user already: a repeated "online" is harmless.
-    this.track(
-      this.cluster.vouch([userId], this.s.now()).then(
-        () => this.announce(userId, true, null),
-        (err) => {
-          this.s.log.warn({ err }, 'presence update failed');
-          return this.announce(userId, true, null);
-        },
-      ),
+    if (n > 1) return this.registering.get(userId) ?? Promise.resolve();
+    if (!this.cluster) {
+      this.track(this.announce(userId, true, null));
+      return Promise.resolve();
+    }
+    // A failed registration is made good by the next heartbeat, which finds the user forgotten
+    // and has the user's sockets resync (onRestored).
+    const registered = this.cluster.vouch([userId], this.s.now()).then(
+      () => undefined,
+      (err) => this.s.log.warn({ err }, 'presence update failed'),
     );
+    this.registering.set(userId, registered);
+    void registered.then(() => {
+      if (this.registering.get(userId) === registered) this.registering.delete(userId);
+    });
+    // Announced even when another node holds the user already: a repeated "online" is harmless.
+    this.track(registered.then(() => this.announce(userId, true, null)));
+    return registered;
+  }
+
+  /**
+   * Calls handler with users this node holds that the directory had forgotten (a failed
+   * registration, a reaper that took them during a stall, Redis losing its data): deliveries for
+   * them may have gone elsewhere meanwhile, so their sockets resync.
+   */
+  onRestored(handler: (userIds: string[]) => void): () => void {
+    this.restored.add(handler);
+    return () => this.restored.delete(handler);
   }
 
   disconnected(userId: string): void {
@@ -92,8 +116,9 @@ export class PresenceTracker {
     const cluster = this.cluster!;
     const now = this.s.now();
     try {
-      const forgotten = await cluster.vouch([...this.sockets.keys()], now);
-      for (const userId of forgotten) if (this.isOnline(userId)) void this.announce(userId, true, null);
+      const forgotten = (await cluster.vouch([...this.sockets.keys()], now)).filter((u) => this.isOnline(u));
+      for (const userId of forgotten) void this.announce(userId, true, null);
+      if (forgotten.length > 0) for (const handler of this.restored) handler(forgotten);
       for (const { userId, lastSeenAt } of await cluster.reap(now)) {
         if (!this.isOnline(userId)) void this.wentOffline(userId, lastSeenAt);
       }
