@@ -155,7 +155,8 @@ async function convert(
   const audio = (track: InputAudioTrack): ConversionAudioOptions =>
     format.getSupportedAudioCodecs().includes(track.codec!) ? {} : { codec: 'opus', quality: new Quality({ bitrate: OPUS_BITRATE }) };
 
-  const conversion = await Conversion.init({ input, output, tracks: 'primary', video, audio, showWarnings: false });
+  // No tags: a phone's video carries where it was shot (©xyz) and the device, which the compressed copy must not.
+  const conversion = await Conversion.init({ input, output, tracks: 'primary', video, audio, tags: {}, showWarnings: false });
   if (!conversion.isValid || !conversion.utilizedTracks.some((t) => t.isVideoTrack()))
     throw new VideoCompressionError('failed', `No ${target.codec} output is possible: ${conversion.discardedTracks.map((d) => d.reason).join(', ')}`);
   if (onProgress) conversion.onProgress = (p) => onProgress(Math.min(0.95, p * 0.95));
