@@ -66,7 +66,15 @@ export async function startHarness(): Promise<Harness> {
     configFile: false,
     logLevel: 'warn',
     plugins: [preact()],
-    build: { outDir, emptyOutDir: true, target: 'es2022', assetsInlineLimit: 0, modulePreload: { polyfill: false }, reportCompressedSize: false },
+    build: {
+      outDir,
+      emptyOutDir: true,
+      target: 'es2022',
+      assetsInlineLimit: 0,
+      modulePreload: { polyfill: false },
+      reportCompressedSize: false,
+      chunkSizeWarningLimit: 1024,
+    },
   });
   const html = readFileSync(path.join(outDir, 'index.html'), 'utf8');
   const assets = path.join(outDir, 'assets');
@@ -85,6 +93,10 @@ export async function startHarness(): Promise<Harness> {
 
   const server: Server = createServer((req, res) => {
     const pathname = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
+    if (pathname === '/favicon.ico') {
+      res.writeHead(204).end();
+      return;
+    }
     const file =
       pathname === '/'
         ? path.join(outDir, 'index.html')
@@ -123,12 +135,13 @@ export interface MediaBrowser {
 
 /**
  * Chromium on the harness page. `microphone`: 'fake' grants a fake device (fed from `audioFile` when given),
- * 'denied' leaves the permission prompt to be refused (headless dismisses it).
+ * 'denied' leaves the permission prompt to be refused (headless dismisses it), 'none' grants access to no device.
  */
-export async function openMediaBrowser(url: string, o: { microphone: 'fake' | 'denied'; audioFile?: string }): Promise<MediaBrowser> {
+export async function openMediaBrowser(url: string, o: { microphone: 'fake' | 'denied' | 'none'; audioFile?: string }): Promise<MediaBrowser> {
   const dir = mkdtempSync(path.join(tmpdir(), 'parley-media-browser-'));
-  const args = [...ARGS, '--use-fake-device-for-media-stream'];
-  if (o.microphone === 'fake') args.push('--use-fake-ui-for-media-stream');
+  const args = [...ARGS];
+  if (o.microphone !== 'none') args.push('--use-fake-device-for-media-stream');
+  if (o.microphone !== 'denied') args.push('--use-fake-ui-for-media-stream');
   if (o.audioFile) args.push(`--use-file-for-fake-audio-capture=${o.audioFile}`);
   const context = await chromium.launchPersistentContext(dir, { executablePath: CHROMIUM, args, headless: true, viewport: { width: 900, height: 600 } });
   context.setDefaultTimeout(15_000);

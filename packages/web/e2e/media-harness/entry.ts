@@ -27,6 +27,17 @@ async function fetchFile(url: string, name: string): Promise<File> {
   return new File([blob], name, { type: blob.type });
 }
 
+// Keeps the streams the recorder gets (the real ones), so a test can check that their tracks were stopped.
+const streams: MediaStream[] = [];
+if (navigator.mediaDevices) {
+  const getUserMedia = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
+  navigator.mediaDevices.getUserMedia = async (constraints) => {
+    const stream = await getUserMedia(constraints);
+    streams.push(stream);
+    return stream;
+  };
+}
+
 let last: PreparedMedia | null = null;
 let recording: VoiceRecording | null = null;
 let playerLoads = 0;
@@ -89,6 +100,11 @@ const media = {
     await video.play();
     await new Promise((r) => setTimeout(r, ms));
     return { currentTime: video.currentTime, videoWidth: video.videoWidth, videoHeight: video.videoHeight, error: video.error?.message ?? null };
+  },
+
+  /** The state of every microphone track handed out so far */
+  microphoneTracks() {
+    return streams.flatMap((s) => s.getTracks().map((t) => ({ kind: t.kind, readyState: t.readyState, channelCount: t.getSettings().channelCount })));
   },
 
   async startRecording() {

@@ -69,8 +69,8 @@ export function VoicePlayer(props: { src: string | undefined; load: () => void; 
     const el = audio.current;
     if (!el) return;
     if (!src) {
+      if (!wantPlay) load();
       setWantPlay(true);
-      load();
       return;
     }
     if (el.paused) {
