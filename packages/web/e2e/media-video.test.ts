@@ -6,6 +6,7 @@ import { ffmpeg, ffmpegAvailable, ffprobe, openMediaBrowser, startHarness, type 
 
 const enabled = browserAvailable() && ffmpegAvailable();
 const LOCATION = '+48.8584+002.2945/';
+const TITLE = 'Shot at the Eiffel Tower';
 /** x264 writes its settings into the stream (an SEI message): present when the video was copied, absent when re-encoded. */
 const X264_SEI = 'x264 - core';
 
@@ -27,7 +28,7 @@ describe.skipIf(!enabled)('video compression in Chromium', () => {
     // test pattern would compress to almost nothing), one small enough to copy as it is;
     // a portrait 1080p one to scale down, and a 10 s one long enough to cancel midway.
     const clip = ['-f', 'lavfi', '-i', 'testsrc=size=1280x720:rate=30', '-f', 'lavfi', '-i', 'sine=frequency=440', '-t', '3'];
-    const tagged = ['-c:a', 'aac', '-metadata', `location=${LOCATION}`, '-movflags', '+use_metadata_tags'];
+    const tagged = ['-c:a', 'aac', '-metadata', `location=${LOCATION}`, '-metadata', `title=${TITLE}`, '-movflags', '+use_metadata_tags'];
     ffmpeg([
       ...clip,
       '-c:v',
@@ -119,6 +120,7 @@ describe.skipIf(!enabled)('video compression in Chromium', () => {
     const { file: out, bytes } = save(harness, 'out.mp4', result.base64);
     expect(bytes.includes(X264_SEI)).toBe(false); // re-encoded in the browser
     expect(bytes.includes(LOCATION)).toBe(false);
+    expect(bytes.includes(TITLE)).toBe(false);
     expect(result.size).toBeLessThan(inputSize * 0.6); // 4 Mbit/s in, ~1.5 Mbit/s out
     const probe = ffprobe(out);
     const video = probe.streams.find((s) => s.codec_type === 'video')!;
@@ -141,6 +143,7 @@ describe.skipIf(!enabled)('video compression in Chromium', () => {
     const { file, bytes } = save(harness, 'small-out.mp4', result.base64);
     expect(bytes.includes(X264_SEI)).toBe(true);
     expect(bytes.includes(LOCATION)).toBe(false);
+    expect(bytes.includes(TITLE)).toBe(false);
     const probe = ffprobe(file);
     expect(probe.streams.map((s) => s.codec_name).sort()).toEqual(['aac', 'h264']);
     expect(Math.abs(Number(probe.format.duration) - 3)).toBeLessThanOrEqual(0.3);
