@@ -158,6 +158,21 @@ describe.skipIf(!enabled)('video compression in Chromium', () => {
     expect(Math.abs(result.durationMs! - 2000)).toBeLessThanOrEqual(300);
   });
 
+  it('falls back to VP9/WebM with Opus where H.264 cannot be encoded, and to the typed error where nothing can', async () => {
+    await browser.reload();
+    const webm = await browser.call('transcodeWithout', ['avc1'], `${harness.url}/fixtures/in.mp4`, 'clip.mp4');
+    if (!('result' in webm)) throw new Error(`No VP9 fallback: ${webm.error}`);
+    expect(webm.result).toMatchObject({ name: 'clip.webm', mimeType: 'video/webm', width: 1280, height: 720 });
+    const probe = ffprobe(save(harness, 'out.webm', webm.result.base64).file);
+    expect(probe.streams.map((s) => s.codec_name).sort()).toEqual(['opus', 'vp9']); // WebM cannot hold the AAC
+    expect(Math.abs(Number(probe.format.duration) - 3)).toBeLessThanOrEqual(0.3);
+
+    await browser.reload();
+    const none = await browser.call('transcodeWithout', ['avc1', 'vp09'], `${harness.url}/fixtures/in.mp4`, 'clip.mp4');
+    expect(none.error).toBe('VideoCompressionError:no_encoder');
+    await browser.reload(); // forget the refused encoders
+  });
+
   it('stops promptly when the signal aborts, and reports no progress afterwards', async () => {
     const r = await browser.call('transcodeAndCancel', `${harness.url}/fixtures/long.mp4`, 'long.mp4', 0.1);
     console.log(`cancel: rejected ${Math.round(r.rejectMs)} ms after abort`);

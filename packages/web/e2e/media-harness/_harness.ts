@@ -129,6 +129,8 @@ export interface MediaBrowser {
   context: BrowserContext;
   page: Page;
   /** Calls `window.media[name](...args)` in the page */
+  /** A fresh page: nothing loaded, nothing remembered (mediabunny memoises what the encoders support) */
+  reload(): Promise<void>;
   call<K extends keyof MediaHarness>(name: K, ...args: Parameters<MediaHarness[K]>): Promise<Awaited<ReturnType<MediaHarness[K]>>>;
   close(): Promise<void>;
 }
@@ -150,11 +152,15 @@ export async function openMediaBrowser(url: string, o: { microphone: 'fake' | 'd
   page.on('console', (msg) => {
     if (msg.type() === 'error' || msg.type() === 'warning') console.error(`[media] console ${msg.type()}: ${msg.text()}`);
   });
-  await page.goto(url);
-  await page.waitForFunction(() => 'media' in window);
+  const load = async () => {
+    await page.goto(url);
+    await page.waitForFunction(() => 'media' in window);
+  };
+  await load();
   return {
     context,
     page,
+    reload: load,
     call: (name, ...args) =>
       page.evaluate(([n, a]) => (window as unknown as { media: Record<string, (...x: unknown[]) => unknown> }).media[n as string](...(a as unknown[])), [
         name,

@@ -81,6 +81,21 @@ const media = {
     return { ...outcome, aborted: abortedAt > 0, rejectMs, reportsAfterAbort: before, reportsLater: reportsAfterAbort - before };
   },
 
+  /** As `transcode`, in a browser whose WebCodecs cannot encode the codecs whose names start with one of `refused` */
+  async transcodeWithout(refused: string[], url: string, name: string) {
+    const original = VideoEncoder.isConfigSupported.bind(VideoEncoder);
+    VideoEncoder.isConfigSupported = async (config) =>
+      refused.some((prefix) => config.codec.startsWith(prefix)) ? { supported: false, config } : original(config);
+    try {
+      return { ...(await media.transcode(url, name)), error: null };
+    } catch (err) {
+      const { VideoCompressionError } = await import('../../src/media/video.ts');
+      return { error: err instanceof VideoCompressionError ? `VideoCompressionError:${err.code}` : String(err) };
+    } finally {
+      VideoEncoder.isConfigSupported = original;
+    }
+  },
+
   async compressNotAVideo() {
     const { compressVideo, VideoCompressionError } = await import('../../src/media/video.ts');
     try {

@@ -79,7 +79,9 @@ export async function compressVideo(file: File, options: { onProgress?: (fractio
     signal?.throwIfAborted();
     let lastError: unknown;
     for (const target of TARGETS) {
-      if (!(await canEncodeVideo(target.codec, { width: plan.width, height: plan.height, bitrate: VIDEO_BITRATE }))) continue;
+      const copies = plan.copyVideo && target.codec === 'avc';
+      if (!copies && !(await canEncodeVideo(target.codec, { width: plan.width, height: plan.height, quality: new Quality({ bitrate: VIDEO_BITRATE }) })))
+        continue;
       try {
         const blob = await convert(input, target, plan, { onProgress, signal });
         const media = await describe(blob, file.name, target);
