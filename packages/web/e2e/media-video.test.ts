@@ -24,62 +24,22 @@ describe.skipIf(!enabled)('video compression in Chromium', () => {
 
   beforeAll(async () => {
     harness = await startHarness();
-    // 3 s 720p clips with AAC audio and a location tag (as phones write it): one at a phone's bitrate (constant, or the
-    // test pattern would compress to almost nothing), one small enough to copy as it is;
-    // a portrait 1080p one to scale down, and a 10 s one long enough to cancel midway.
-    const clip = ['-f', 'lavfi', '-i', 'testsrc=size=1280x720:rate=30', '-f', 'lavfi', '-i', 'sine=frequency=440', '-t', '3'];
-    const tagged = ['-c:a', 'aac', '-metadata', `location=${LOCATION}`, '-metadata', `title=${TITLE}`, '-movflags', '+use_metadata_tags'];
+    const at = (name: string) => path.join(harness.fixtures, name);
+    const args = (line: string) => line.split(' ');
+    // 3 s 720p clips with AAC audio and a location and a title tag (as phones write them): one at a phone's bitrate
+    // (constant, or the test pattern would compress to almost nothing), one small enough to copy as it is.
+    const clip = args('-f lavfi -i testsrc=size=1280x720:rate=30 -f lavfi -i sine=frequency=440 -t 3 -c:v libx264 -preset veryfast -c:a aac');
+    const tags = ['-metadata', `location=${LOCATION}`, '-metadata', `title=${TITLE}`, ...args('-movflags +use_metadata_tags')];
+    ffmpeg([...clip, ...args('-b:v 4M -minrate 4M -maxrate 4M -bufsize 2M -x264-params nal-hrd=cbr'), ...tags, at('in.mp4')]);
+    ffmpeg([...clip, ...tags, at('small.mp4')]);
+    // A portrait 1080p clip to scale down; a phone's portrait video (landscape frames with a rotation in the track
+    // header); and a 10 s clip long enough to cancel midway.
+    ffmpeg([...args('-f lavfi -i testsrc2=size=1080x1920:rate=30 -t 2 -c:v libx264 -preset ultrafast'), at('portrait.mp4')]);
+    ffmpeg([...args('-f lavfi -i testsrc2=size=1920x1080:rate=30 -t 2 -c:v libx264 -preset ultrafast'), at('landscape.mp4')]);
+    ffmpeg(['-i', at('landscape.mp4'), ...args('-c copy -metadata:s:v:0 rotate=90'), at('rotated.mp4')]);
     ffmpeg([
-      ...clip,
-      '-c:v',
-      'libx264',
-      '-preset',
-      'veryfast',
-      '-b:v',
-      '4M',
-      '-minrate',
-      '4M',
-      '-maxrate',
-      '4M',
-      '-bufsize',
-      '2M',
-      '-x264-params',
-      'nal-hrd=cbr',
-      ...tagged,
-      path.join(harness.fixtures, 'in.mp4'),
-    ]);
-    ffmpeg([...clip, '-c:v', 'libx264', '-preset', 'veryfast', ...tagged, path.join(harness.fixtures, 'small.mp4')]);
-    ffmpeg([
-      '-f',
-      'lavfi',
-      '-i',
-      'testsrc2=size=1080x1920:rate=30',
-      '-t',
-      '2',
-      '-c:v',
-      'libx264',
-      '-preset',
-      'ultrafast',
-      path.join(harness.fixtures, 'portrait.mp4'),
-    ]);
-    ffmpeg([
-      '-f',
-      'lavfi',
-      '-i',
-      'testsrc2=size=1920x1080:rate=30',
-      '-f',
-      'lavfi',
-      '-i',
-      'sine=frequency=330',
-      '-t',
-      '10',
-      '-c:v',
-      'libx264',
-      '-preset',
-      'ultrafast',
-      '-c:a',
-      'aac',
-      path.join(harness.fixtures, 'long.mp4'),
+      ...args('-f lavfi -i testsrc2=size=1920x1080:rate=30 -f lavfi -i sine=frequency=330 -t 10 -c:v libx264 -preset ultrafast -c:a aac'),
+      at('long.mp4'),
     ]);
     browser = await openMediaBrowser(harness.url, { microphone: 'fake' });
   });
@@ -156,6 +116,15 @@ describe.skipIf(!enabled)('video compression in Chromium', () => {
     const probe = ffprobe(save(harness, 'portrait-out.mp4', result.base64).file);
     expect(probe.streams).toEqual([expect.objectContaining({ codec_name: 'h264', width: 720, height: 1280 })]);
     expect(Math.abs(result.durationMs! - 2000)).toBeLessThanOrEqual(300);
+  });
+
+  it('keeps a rotated phone video upright: 1920×1080 frames tagged rotate=90 come out as 720×1280', async () => {
+    const { result } = await browser.call('transcode', `${harness.url}/fixtures/rotated.mp4`, 'rotated.mp4');
+    expect([result.width, result.height]).toEqual([720, 1280]);
+    const probe = ffprobe(save(harness, 'rotated-out.mp4', result.base64).file);
+    const video = probe.streams.find((s) => s.codec_type === 'video')!;
+    expect(Math.max(video.width!, video.height!)).toBe(1280);
+    expect(Math.min(video.width!, video.height!)).toBe(720);
   });
 
   it('falls back to VP9/WebM with Opus where H.264 cannot be encoded, and to the typed error where nothing can', async () => {
