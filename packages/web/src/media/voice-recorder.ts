@@ -57,8 +57,14 @@ export async function startVoiceRecording(options: { maxMs?: number } = {}): Pro
     throw microphoneError(err);
   }
 
+  let recorder: MediaRecorder;
+  try {
+    recorder = new MediaRecorder(stream, { mimeType, audioBitsPerSecond: BITRATE });
+  } catch (err) {
+    for (const track of stream.getTracks()) track.stop();
+    throw new VoiceRecordingError('unsupported', 'This browser cannot record Opus audio', { cause: err });
+  }
   const chunks: Blob[] = [];
-  const recorder = new MediaRecorder(stream, { mimeType, audioBitsPerSecond: BITRATE });
   recorder.ondataavailable = (e) => {
     if (e.data.size > 0) chunks.push(e.data);
   };

@@ -55,11 +55,12 @@ export function VoicePlayer(props: { src: string | undefined; load: () => void; 
     el.play().catch(() => setPlaying(false));
   }, [src, wantPlay]);
 
-  // A smooth played part while playing (timeupdate fires only about 4 times a second).
+  // A smooth played part while playing (timeupdate fires only about 4 times a second), re-rendering at most
+  // every 50 ms of playback rather than on every frame.
   useEffect(() => {
     if (!playing) return;
     let frame = requestAnimationFrame(function tick() {
-      if (audio.current) setPosition(audio.current.currentTime);
+      if (audio.current) setPosition(Math.floor(audio.current.currentTime * 20) / 20);
       frame = requestAnimationFrame(tick);
     });
     return () => cancelAnimationFrame(frame);
