@@ -44,6 +44,8 @@ export function VoicePlayer(props: { src: string | undefined; load: () => void; 
   // The message's duration first: a MediaRecorder file may report none (Infinity) until played through.
   const total = durationMs && durationMs > 0 ? durationMs / 1000 : mediaDuration;
   const fraction = total > 0 ? Math.min(1, position / total) : 0;
+  // The length to the nearest second (a 1.98 s note says 0:02), the elapsed time counted up in whole seconds.
+  const totalMs = Math.round(total) * 1000;
   const loading = wantPlay && !src;
 
   // The file arrived after a play was asked for: play it now.
@@ -114,7 +116,7 @@ export function VoicePlayer(props: { src: string | undefined; load: () => void; 
         aria-valuemin={0}
         aria-valuemax={Math.round(total)}
         aria-valuenow={Math.round(position)}
-        aria-valuetext={`${formatDuration(position * 1000)} of ${formatDuration(total * 1000)}`}
+        aria-valuetext={`${formatDuration(position * 1000)} of ${formatDuration(totalMs)}`}
         onClick={(e) => {
           const box = e.currentTarget.getBoundingClientRect();
           if (box.width > 0) seekTo((e.clientX - box.left) / box.width);
@@ -136,7 +138,7 @@ export function VoicePlayer(props: { src: string | undefined; load: () => void; 
         ))}
       </div>
       <span class="voice-time">
-        {formatDuration(position * 1000)} / {formatDuration(total * 1000)}
+        {formatDuration(position * 1000)} / {formatDuration(totalMs)}
       </span>
       <button type="button" class="voice-speed" aria-label={`Playback speed ${rate}×`} onClick={cycleSpeed}>
         {rate}×
