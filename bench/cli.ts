@@ -3,13 +3,14 @@
 // Options: --quick  --users N  --rates a,b,c  --duration S  --variant-rates a,b  --idle N
 //          --catchup N  --history-messages N  --history-chats N  --history-samples N
 //          --files N  --file-mib N  --workers N  --no-pin
-//          --skip sqlite,fanout,variant,baseline,idle,catchup,profile,history,files
+//          --scale-nodes 1,2,3  --scale-rate R
+//          --skip sqlite,fanout,variant,baseline,idle,catchup,profile,history,files,scaleout
 
 /** Members per group: every user is in one group of the main workload. */
 export const GROUP_SIZE = 20;
 
 /** The parts of a run --skip can leave out. */
-export type Part = 'sqlite' | 'fanout' | 'variant' | 'baseline' | 'idle' | 'catchup' | 'profile' | 'history' | 'files';
+export type Part = 'sqlite' | 'fanout' | 'variant' | 'baseline' | 'idle' | 'catchup' | 'profile' | 'history' | 'files' | 'scaleout';
 
 export interface BenchOptions {
   /** the arguments as given, for the report's command line */
@@ -31,6 +32,9 @@ export interface BenchOptions {
   /** files uploaded and downloaded, and the size of each */
   readonly files: number;
   readonly fileMiB: number;
+  /** node counts of the scale-out scenario (PostgreSQL + Redis), and its one rate */
+  readonly scaleNodes: readonly number[];
+  readonly scaleRate: number;
   /** load-generator processes */
   readonly workers: number;
   /** pin server and generator to separate cores when taskset is available */
@@ -64,6 +68,8 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     historySamples: num('history-samples', quick ? 100 : 2000),
     files: num('files', quick ? 2 : 4),
     fileMiB: num('file-mib', quick ? 16 : 64),
+    scaleNodes: nums('scale-nodes', [1, 2, 3]),
+    scaleRate: num('scale-rate', quick ? 100 : 300),
     workers: num('workers', 2),
     pin: !flag('no-pin'),
     skip: new Set((opt('skip') ?? '').split(',').filter(Boolean)),

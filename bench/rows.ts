@@ -121,9 +121,27 @@ export interface FilesRow {
   downloadCpuMsPerMiB: number;
 }
 
+export interface ScaleOutRow {
+  kind: 'scaleout';
+  store: string;
+  nodes: number;
+  placement: 'spread' | 'grouped';
+  rate: number;
+  sends: number;
+  deliveries: number;
+  lost: number;
+  p99: number;
+  /** all nodes' CPU over all deliveries */
+  clusterCpuUsPerDelivery: number | null;
+  /** each node: CPU per delivery it wrote to its own sockets, and what the bus brought it per send */
+  perNode: { cpuUsPerDelivery: number | null; deliveries: number; busBytesPerSend: number }[];
+  /** Redis's network bytes (in + out) per send, everything included (rate limits, presence) */
+  redisBytesPerSend: number;
+}
+
 export type TargetName = 'parley' | 'baseline';
 
-export type Row = RunRow | FanoutRow | SustainableRow | IdleRow | CatchupRow | HistoryRow | ProfileRow | FilesRow;
+export type Row = RunRow | FanoutRow | SustainableRow | IdleRow | CatchupRow | HistoryRow | ProfileRow | FilesRow | ScaleOutRow;
 
 /** The rows of one kind. */
 export function rowsOf<K extends Row['kind']>(rows: readonly Row[], kind: K): Extract<Row, { kind: K }>[] {

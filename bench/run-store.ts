@@ -10,6 +10,7 @@ import { log } from './results.ts';
 import type { SustainableRow } from './rows.ts';
 import { catchup } from './scenarios/catchup.ts';
 import { fileTransfers } from './scenarios/files.ts';
+import { scaleOut } from './scenarios/scaleout.ts';
 import { fanoutSeries } from './scenarios/fanout.ts';
 import { history } from './scenarios/history.ts';
 import { idleMemory } from './scenarios/idle.ts';
@@ -62,6 +63,18 @@ export async function runStore(ctx: BenchContext, store: StoreMode, { withBaseli
   }
   if (runs(options, 'files')) await measureFiles(run, { withBaseline });
   if (runs(options, 'history')) await measureHistory(run);
+  if (store.redisUrl && runs(options, 'scaleout')) await measureScaleOut(run);
+}
+
+/** 1, 2, 3 nodes on this store's PostgreSQL and Redis, the same load spread over them. */
+async function measureScaleOut({ ctx, store, mainUsers }: StoreRun): Promise<void> {
+  const gen = new Generator(ctx.procs);
+  await gen.start(ctx.options.workers);
+  try {
+    await ctx.results.recordAll(scaleOut(ctx, { gen, store, users: mainUsers, rate: ctx.options.scaleRate, nodeCounts: ctx.options.scaleNodes }));
+  } finally {
+    await gen.stop();
+  }
 }
 
 /** Uploads and downloads through a fresh Parley, then through the bare file server on the same disk. */

@@ -4,7 +4,7 @@
 import os from 'node:os';
 import { GROUP_SIZE, type BenchOptions } from '../cli.ts';
 import type { Pinning } from '../procs.ts';
-import { rowsOf, type CatchupRow, type FanoutRow, type FilesRow, type HistoryRow, type IdleRow, type ProfileRow, type Row } from '../rows.ts';
+import { rowsOf, type CatchupRow, type FanoutRow, type FilesRow, type HistoryRow, type ScaleOutRow, type IdleRow, type ProfileRow, type Row } from '../rows.ts';
 import { LAG_LIMIT_MS } from '../shared.ts';
 
 export function markdownReport(rows: readonly Row[], { options, pinning }: { options: BenchOptions; pinning: Pinning }): string {
@@ -14,6 +14,7 @@ export function markdownReport(rows: readonly Row[], { options, pinning }: { opt
   lines.push(...catchupSection(rowsOf(rows, 'catchup')));
   lines.push(...historySection(rowsOf(rows, 'history')));
   lines.push(...filesSection(rowsOf(rows, 'files')));
+  lines.push(...scaleOutSection(rowsOf(rows, 'scaleout')));
   for (const r of rowsOf(rows, 'profile')) lines.push(...profileSection(r));
   return lines.join('\n');
 }
@@ -113,6 +114,41 @@ function catchupSection(cu: CatchupRow[]): string[] {
   const columns = ['store', 'changes', 'events received', 'getChanges calls', 'ms', 'raw SQLite read ms', 'ratio'];
   const lines = ['## Catch-up', '', ...header(columns)];
   for (const r of cu) lines.push(tableRow([r.store, r.changes, r.events, r.calls, r.ms, fmt(r.rawSqliteMs), r.ratio ? `${r.ratio}×` : '']));
+  lines.push('');
+  return lines;
+}
+
+/** 1, 2, 3 nodes under the same load: each node's CPU per delivery, and bus and Redis bytes per message. */
+function scaleOutSection(so: ScaleOutRow[]): string[] {
+  if (!so.length) return [];
+  const columns = [
+    'store',
+    'nodes',
+    'placement',
+    'sends/s',
+    'lost',
+    'p99 ms',
+    'µs/delivery per node',
+    'cluster µs/delivery',
+    'bus B/send per node',
+    'Redis B/send',
+  ];
+  const lines = ['## Scale-out', '', ...header(columns)];
+  for (const r of so)
+    lines.push(
+      tableRow([
+        r.store,
+        r.nodes,
+        r.placement,
+        r.rate,
+        r.lost,
+        r.p99,
+        r.perNode.map((p) => fmt(p.cpuUsPerDelivery)).join(' / '),
+        fmt(r.clusterCpuUsPerDelivery),
+        r.perNode.map((p) => p.busBytesPerSend).join(' / '),
+        r.redisBytesPerSend,
+      ]),
+    );
   lines.push('');
   return lines;
 }

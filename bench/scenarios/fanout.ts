@@ -123,12 +123,12 @@ async function drive({ ctx, gen, target, users }: FanoutSetup, { stepNo, rate }:
 }
 
 /** Orders users so that consecutive messages go to different groups. */
-function sendOrder(n: number): number[] {
+export function sendOrder(n: number): number[] {
   const groups = n / GROUP_SIZE;
   return Array.from({ length: n }, (_, j) => (j % groups) * GROUP_SIZE + Math.floor(j / groups));
 }
 
-function merge(parts: StepWindow['parts'], total: number): Merged {
+export function merge(parts: StepWindow['parts'], total: number): Merged {
   const m: Merged = {
     hist: new Map(),
     maxBucket: -1,
