@@ -78,7 +78,7 @@ export async function createContext(config: Readonly<Config>, overrides: Context
   if (config.files.store.kind === 's3') {
     // Loaded only when configured: the AWS SDK costs the single-node default nothing.
     const { S3BlobStore } = await import('./adapters/blobs/s3-blob-store.ts');
-    blobs = new S3BlobStore(config.files.store);
+    blobs = new S3BlobStore(config.files.store, { now: overrides.now });
   } else blobs = new LocalDirBlobStore(config.files.blobDir);
   const tokens = new TokenCache(bus);
   const services: Services = {

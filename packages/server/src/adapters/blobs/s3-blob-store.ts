@@ -61,8 +61,11 @@ class OneKeyAtATimeS3Store extends S3Store {
  */
 export class S3BlobStore implements BlobStore {
   readonly uploads: OneKeyAtATimeS3Store;
+  private readonly now: () => number;
 
-  constructor(config: S3Config) {
+  /** `now`: the clock presigned URLs are signed with (the server's, which tests may move). */
+  constructor(config: S3Config, options: { now?: () => number } = {}) {
+    this.now = options.now ?? Date.now;
     const client: S3ClientConfig = {
       region: config.region,
       forcePathStyle: true,
@@ -89,7 +92,7 @@ export class S3BlobStore implements BlobStore {
       Key: checkKey(key),
       ...(serve ? { ResponseContentDisposition: serve.contentDisposition, ResponseContentType: serve.contentType } : {}),
     });
-    return { kind: 'redirect', url: await getSignedUrl(this.uploads.s3, command, { expiresIn: PRESIGNED_TTL_S }) };
+    return { kind: 'redirect', url: await getSignedUrl(this.uploads.s3, command, { expiresIn: PRESIGNED_TTL_S, signingDate: new Date(this.now()) }) };
   }
 
   async read(key: string): Promise<Readable> {

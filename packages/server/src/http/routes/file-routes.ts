@@ -135,6 +135,17 @@ export async function fileRoutes(app: FastifyInstance, ctx: AppContext): Promise
   await app.register(async (scope) => {
     const local = ctx.config.files.store.kind === 'local';
     if (local) await scope.register(fastifyStatic, { root: ctx.config.files.blobDir, serve: false });
+    // A range past the end is the client's mistake: 416 with the size (Content-Range: bytes */size),
+    // as S3 answers it, rather than the generic 400 other framework errors become.
+    scope.setErrorHandler((err, _req, reply) => {
+      const e = err as { statusCode?: number; headers?: Record<string, string> };
+      if (e.statusCode !== 416) throw err;
+      return reply
+        .code(416)
+        .headers(e.headers ?? {})
+        .type('application/json; charset=utf-8')
+        .send({ error: { code: 'range_not_satisfiable', message: 'The requested range lies outside the file' } });
+    });
     scope.get<{ Params: { fileId: string } }>(
       `${FILES_PATH}/:fileId`,
       {
