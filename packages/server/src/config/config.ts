@@ -186,7 +186,10 @@ export function buildConfig(raw: RawEnv): Readonly<Config> {
     if (raw.PARLEY_S3_ENDPOINT !== undefined) {
       const url = URL.canParse(raw.PARLEY_S3_ENDPOINT) ? new URL(raw.PARLEY_S3_ENDPOINT) : null;
       if (!url || !/^https?:$/.test(url.protocol) || url.username || url.password || url.search)
-        problems.push(`PARLEY_S3_ENDPOINT must be an http:// or https:// URL without credentials or query (got "${raw.PARLEY_S3_ENDPOINT}")`);
+        // Not quoted back when it holds credentials: the message ends up in logs.
+        problems.push(
+          `PARLEY_S3_ENDPOINT must be an http:// or https:// URL without credentials or query${raw.PARLEY_S3_ENDPOINT.includes('@') ? '' : ` (got "${raw.PARLEY_S3_ENDPOINT}")`}`,
+        );
       else endpoint = raw.PARLEY_S3_ENDPOINT.replace(/\/+$/, '');
     }
     const bucket = raw.PARLEY_S3_BUCKET ?? '';
