@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import fastifyStatic from '@fastify/static';
-import { EVENTS, MemoryLocker, Server as TusServer } from '@tus/server';
+import { EVENTS, MemoryLocker, Server as TusServer, type Locker } from '@tus/server';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { FILE_ID_HEADER, FILES_PATH, UPLOADS_PATH } from '@parley/protocol';
 import type { AppContext } from '../../modules/app-context.ts';
@@ -46,6 +46,18 @@ function contentDisposition(name: string | null): string {
 }
 
 /**
+ * One node: uploads are locked in this process. With Redis (several nodes), in Redis, so that a client
+ * resuming through another node waits for the first node's PATCH to stop instead of writing beside it.
+ */
+async function uploadLocker(app: FastifyInstance, ctx: AppContext): Promise<Locker> {
+  if (!ctx.config.redisUrl) return new MemoryLocker();
+  const { RedisUploadLocker } = await import('../../adapters/blobs/redis-upload-locker.ts');
+  const locker = new RedisUploadLocker({ url: ctx.config.redisUrl });
+  app.addHook('onClose', () => locker.close());
+  return locker;
+}
+
+/**
  * Uploads (tus 1.0 at /api/v1/uploads) and downloads (/api/v1/files/:fileId). The tus server gets
  * the raw request after a Fastify onRequest hook has authenticated it and, for a new upload, checked
  * the limits against the declared length: a refused upload stores nothing.
@@ -55,8 +67,7 @@ export async function fileRoutes(app: FastifyInstance, ctx: AppContext): Promise
   const tus = new TusServer({
     path: UPLOADS_PATH,
     datastore: ctx.blobs.uploads,
-    // One node: uploads are locked in this process. Several nodes need a shared locker (docs/files.md).
-    locker: new MemoryLocker(),
+    locker: await uploadLocker(app, ctx),
     maxSize,
     relativeLocation: true,
     disableTerminationForFinishedUploads: true,
