@@ -1,7 +1,9 @@
+import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HeadObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { UPLOADS_PATH, type ParleyError } from '@parley/sdk';
@@ -13,6 +15,7 @@ import { s3Client, startSwift, swiftUnavailable, type Swift } from './_swift.ts'
 // The blob-store contract, through the real server and the SDK, once per adapter: the local
 // directory, and S3 on OpenStack Swift's S3 API.
 
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const MIB = 1024 * 1024;
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 const fail = (p: Promise<unknown>) =>
@@ -287,4 +290,36 @@ describe.each(adapters)('the blob store contract on %s', (adapter) => {
     expect(await openMultipartUploads(abandoned)).toBe(0);
     if (!s3) expect(existsSync(path.join(t.server.ctx.config.files.blobDir, unsent.fileId))).toBe(false);
   }, 60_000);
+});
+
+describe('loading the S3 adapter', () => {
+  /** How many modules of the AWS SDK a server started with this environment has loaded (in a child process). */
+  function awsModulesLoaded(env: Record<string, string>): number {
+    const dir = mkdtempSync(path.join(tmp, 'load-'));
+    const code = `
+      import { createRequire } from 'node:module';
+      import { buildConfig, startServer } from '@parley/server';
+      const server = await startServer(buildConfig({ PORT: '0', LOG_LEVEL: 'silent', PARLEY_DATA_DIR: ${JSON.stringify(dir)}, ...${JSON.stringify(env)} }));
+      const loaded = Object.keys(createRequire(import.meta.url).cache).filter((k) => k.includes('/@aws-sdk/'));
+      await server.close();
+      console.log('loaded=' + loaded.length);`;
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
+    const m = /loaded=(\d+)/.exec(r.stdout);
+    if (!m) throw new Error(`the child failed: ${r.stdout}${r.stderr}`);
+    return Number(m[1]);
+  }
+
+  it('the default local store never loads the AWS SDK; the s3 store does', () => {
+    expect(awsModulesLoaded({})).toBe(0);
+    // The control: the same count sees the SDK when S3 is configured (the client connects lazily).
+    expect(
+      awsModulesLoaded({
+        PARLEY_BLOB_STORE: 's3',
+        PARLEY_S3_ENDPOINT: 'http://127.0.0.1:9',
+        PARLEY_S3_BUCKET: 'b-b',
+        PARLEY_S3_ACCESS_KEY_ID: 'k',
+        PARLEY_S3_SECRET_ACCESS_KEY: 's',
+      }),
+    ).toBeGreaterThan(0);
+  }, 90_000);
 });
