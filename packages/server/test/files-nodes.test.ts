@@ -107,9 +107,9 @@ describe.skipIf(unavailable !== null)('uploads across two nodes sharing S3 and a
     console.log(`[redis lock] B's HEAD waited ${s.headMs.toFixed(0)} ms; offset ${(offset / MIB).toFixed(1)} MiB`);
     // B answered only after A's PATCH was stopped: it waited for the drain, not for nothing.
     expect(s.headMs).toBeGreaterThanOrEqual(LOCK_DRAIN_MS - 300);
-    // ...and no longer: A was asked to let go (a lock left to expire, or a request cut by the server's
-    // 30 s request timeout, would take ten times as long).
-    expect(s.headMs).toBeLessThan(LOCK_DRAIN_MS + 5000);
+    // ...and not much longer: A was asked to let go. Had the request not reached A, B would wait for
+    // the server's 30 s request timeout to cut A's PATCH.
+    expect(s.headMs).toBeLessThan(LOCK_DRAIN_MS + 9000);
     const outcome = await s.onA;
     expect(s.aEndedAt()).toBeLessThanOrEqual(performance.now());
     expect(s.aEndedAt() - s.started).toBeLessThan(s.headMs + 50);
