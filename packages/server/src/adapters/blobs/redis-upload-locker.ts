@@ -95,7 +95,9 @@ export class RedisUploadLocker implements Locker {
     for (const h of this.held.values()) clearInterval(h.renew);
     this.held.clear();
     this.sub.disconnect();
-    await this.cmd.quit().catch(() => this.cmd.disconnect());
+    // QUIT lets pending unlocks go out first; while Redis is down it would wait for a reconnect.
+    if (this.cmd.status === 'ready') await Promise.race([this.cmd.quit().catch(() => {}), new Promise((r) => setTimeout(r, 1000).unref())]);
+    this.cmd.disconnect();
   }
 }
 
