@@ -6,7 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HeadObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
-import { UPLOADS_PATH, type ParleyError } from '@parley/sdk';
+import { UPLOADS_PATH, uploadFile as uploadBuffer, type ParleyError } from '@parley/sdk';
 import { nodeUpload, uploadFile } from '@parley/sdk/node';
 import { runCleanup } from '../src/modules/cleanup/cleanup.ts';
 import { startTestServer, type TestServer, type TestUser } from './_harness.ts';
@@ -168,7 +168,8 @@ describe.each(adapters)('the blob store contract on %s', (adapter) => {
   it('serves Range requests: 206 for a range and a suffix, 416 past the end', async () => {
     const alice = await t.user(name('alice'));
     const bytes = randomBytes(MIB + 123);
-    const up = await uploadFile(alice.client, bytes, { name: 'r.bin', mimeType: 'application/octet-stream' });
+    // The SDK's own uploadFile (what the browser uses), here with a Buffer.
+    const up = await uploadBuffer(alice.client, bytes, { name: 'r.bin', mimeType: 'application/octet-stream' });
     const part = await alice.client.downloadFile(up.fileId, { range: { start: 1000, end: 1999 } });
     expect(part.status).toBe(206);
     expect(part.headers.get('content-range')).toBe(`bytes 1000-1999/${bytes.length}`);
