@@ -98,4 +98,45 @@ describe('buildConfig()', () => {
     expect(problems({ PARLEY_TRUST_PROXY: '10.0.0.0/33' })).toMatch(/PARLEY_TRUST_PROXY/);
     expect(problems({ PARLEY_TRUST_PROXY: '10.0.0.0/8/1' })).toMatch(/PARLEY_TRUST_PROXY/);
   });
+
+  it('PARLEY_BLOB_STORE is local by default and s3 with a bucket; the secret key never shows in JSON', () => {
+    expect(buildConfig({}).files.store).toEqual({ kind: 'local' });
+    const config = buildConfig({
+      PARLEY_BLOB_STORE: 's3',
+      PARLEY_S3_ENDPOINT: 'http://127.0.0.1:8899/',
+      PARLEY_S3_BUCKET: 'parley-files',
+      PARLEY_S3_ACCESS_KEY_ID: 'AKIDEXAMPLE',
+      PARLEY_S3_SECRET_ACCESS_KEY: 'very-secret-key',
+    });
+    expect(config.files.store).toMatchObject({
+      kind: 's3',
+      endpoint: 'http://127.0.0.1:8899',
+      bucket: 'parley-files',
+      region: 'us-east-1',
+      accessKeyId: 'AKIDEXAMPLE',
+    });
+    expect(config.files.store.kind === 's3' && config.files.store.secretAccessKey).toBe('very-secret-key');
+    expect(JSON.stringify(config)).not.toContain('very-secret-key');
+    // No endpoint and no keys: AWS itself, with the SDK's default credential chain.
+    expect(buildConfig({ PARLEY_BLOB_STORE: 's3', PARLEY_S3_BUCKET: 'b.files', PARLEY_S3_REGION: 'eu-west-3' }).files.store).toMatchObject({
+      endpoint: null,
+      region: 'eu-west-3',
+      accessKeyId: null,
+    });
+  });
+
+  it('reports every S3 problem at once', () => {
+    const message = problems({
+      PARLEY_BLOB_STORE: 's3',
+      PARLEY_S3_ENDPOINT: 'ftp://user:pw@host',
+      PARLEY_S3_REGION: 'Mars 1',
+      PARLEY_S3_ACCESS_KEY_ID: 'AKID',
+      PARLEY_MAX_FILE_SIZE: 'big',
+    });
+    for (const part of ['PARLEY_S3_ENDPOINT', 'PARLEY_S3_BUCKET must be set', 'PARLEY_S3_REGION', 'must be set together', 'PARLEY_MAX_FILE_SIZE'])
+      expect(message).toContain(part);
+    expect(message).not.toContain('user:pw');
+    expect(problems({ PARLEY_BLOB_STORE: 'gcs' })).toContain('PARLEY_BLOB_STORE must be local or s3');
+    expect(problems({ PARLEY_S3_BUCKET: 'b' })).toContain('PARLEY_S3_BUCKET is set but PARLEY_BLOB_STORE is not s3');
+  });
 });

@@ -51,6 +51,8 @@ export interface Config {
   files: {
     /** Where the local blob store keeps uploads (default PARLEY_DATA_DIR/blobs) */
     blobDir: string;
+    /** Where blobs are stored: the local directory (one node, or a shared filesystem), or an S3 bucket */
+    store: BlobStoreConfig;
     maxFileBytes: number;
     /** Bytes one user may declare in new uploads per window (a fixed window, in seconds) */
     uploadBytes: RateSpec;
@@ -83,6 +85,20 @@ function isTrustedProxyEntry(entry: string): boolean {
   if (prefix === undefined) return true;
   return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
 }
+
+/** S3-compatible object storage. The secret key is not enumerable, so no log or JSON of the config shows it. */
+export interface S3Config {
+  kind: 's3';
+  /** null: AWS itself (the SDK's endpoint for the region) */
+  endpoint: string | null;
+  bucket: string;
+  region: string;
+  /** null for both: the SDK's default credential chain (environment, instance role) */
+  accessKeyId: string | null;
+  readonly secretAccessKey: string | null;
+}
+
+export type BlobStoreConfig = { kind: 'local' } | S3Config;
 
 export class ConfigError extends Error {}
 
@@ -154,6 +170,47 @@ export function buildConfig(raw: RawEnv): Readonly<Config> {
     else problems.push(`PARLEY_NODE_ID must be 1 to 64 letters, digits, ".", "_" or "-" (got "${raw.PARLEY_NODE_ID}")`);
   }
 
+  function blobStore(): BlobStoreConfig {
+    const kind = raw.PARLEY_BLOB_STORE ?? 'local';
+    const s3Vars = ['PARLEY_S3_ENDPOINT', 'PARLEY_S3_BUCKET', 'PARLEY_S3_REGION', 'PARLEY_S3_ACCESS_KEY_ID', 'PARLEY_S3_SECRET_ACCESS_KEY'] as const;
+    if (kind === 'local') {
+      const stray = s3Vars.filter((v) => raw[v] !== undefined);
+      if (stray.length > 0) problems.push(`${stray.join(', ')} ${stray.length > 1 ? 'are' : 'is'} set but PARLEY_BLOB_STORE is not s3`);
+      return { kind: 'local' };
+    }
+    if (kind !== 's3') {
+      problems.push(`PARLEY_BLOB_STORE must be local or s3 (got "${kind}")`);
+      return { kind: 'local' };
+    }
+    let endpoint: string | null = null;
+    if (raw.PARLEY_S3_ENDPOINT !== undefined) {
+      const url = URL.canParse(raw.PARLEY_S3_ENDPOINT) ? new URL(raw.PARLEY_S3_ENDPOINT) : null;
+      if (!url || !/^https?:$/.test(url.protocol) || url.username || url.password || url.search)
+        // Not quoted back when it holds credentials: the message ends up in logs.
+        problems.push(
+          `PARLEY_S3_ENDPOINT must be an http:// or https:// URL without credentials or query${raw.PARLEY_S3_ENDPOINT.includes('@') ? '' : ` (got "${raw.PARLEY_S3_ENDPOINT}")`}`,
+        );
+      else endpoint = raw.PARLEY_S3_ENDPOINT.replace(/\/+$/, '');
+    }
+    const bucket = raw.PARLEY_S3_BUCKET ?? '';
+    // The S3 bucket naming rules (path-style addressing also works with dots).
+    if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket))
+      problems.push(
+        raw.PARLEY_S3_BUCKET === undefined
+          ? 'PARLEY_S3_BUCKET must be set when PARLEY_BLOB_STORE is s3'
+          : `PARLEY_S3_BUCKET must be an S3 bucket name: 3 to 63 lowercase letters, digits, "." or "-" (got "${bucket}")`,
+      );
+    const region = raw.PARLEY_S3_REGION ?? 'us-east-1';
+    if (!/^[a-z0-9-]{1,32}$/.test(region)) problems.push(`PARLEY_S3_REGION must be a region name such as us-east-1 (got "${region}")`);
+    const keyId = raw.PARLEY_S3_ACCESS_KEY_ID ?? null;
+    const secret = raw.PARLEY_S3_SECRET_ACCESS_KEY ?? null;
+    if ((keyId === null) !== (secret === null))
+      problems.push('PARLEY_S3_ACCESS_KEY_ID and PARLEY_S3_SECRET_ACCESS_KEY must be set together (or neither, for the default AWS credential chain)');
+    const s3 = { kind: 's3', endpoint, bucket, region, accessKeyId: keyId } as S3Config;
+    Object.defineProperty(s3, 'secretAccessKey', { value: secret, enumerable: false });
+    return s3;
+  }
+
   const logLevel = raw.LOG_LEVEL ?? 'info';
   if (!LOG_LEVELS.includes(logLevel)) problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got "${logLevel}")`);
 
@@ -186,6 +243,7 @@ export function buildConfig(raw: RawEnv): Readonly<Config> {
     },
     files: {
       blobDir: path.resolve(raw.PARLEY_BLOB_DIR ?? path.join(dataDir, 'blobs')),
+      store: blobStore(),
       maxFileBytes: int('PARLEY_MAX_FILE_SIZE', 100 * MIB, 1, 64 * 1024 * MIB),
       uploadBytes: { points: int('PARLEY_UPLOAD_BYTES_PER_HOUR', 1024 * MIB, 1, Number.MAX_SAFE_INTEGER), seconds: 3600 },
       unfinishedPerUser: int('PARLEY_MAX_UNFINISHED_UPLOADS', 5, 1, 1000),

@@ -40,6 +40,12 @@ export interface RawEnv {
   PARLEY_MAX_UNFINISHED_UPLOADS?: string;
   PARLEY_UPLOAD_EXPIRY?: string;
   PARLEY_FILE_GRACE?: string;
+  PARLEY_BLOB_STORE?: string;
+  PARLEY_S3_ENDPOINT?: string;
+  PARLEY_S3_BUCKET?: string;
+  PARLEY_S3_REGION?: string;
+  PARLEY_S3_ACCESS_KEY_ID?: string;
+  PARLEY_S3_SECRET_ACCESS_KEY?: string;
 }
 
 const KEYS: (keyof RawEnv)[] = [
@@ -83,6 +89,12 @@ const KEYS: (keyof RawEnv)[] = [
   'PARLEY_MAX_UNFINISHED_UPLOADS',
   'PARLEY_UPLOAD_EXPIRY',
   'PARLEY_FILE_GRACE',
+  'PARLEY_BLOB_STORE',
+  'PARLEY_S3_ENDPOINT',
+  'PARLEY_S3_BUCKET',
+  'PARLEY_S3_REGION',
+  'PARLEY_S3_ACCESS_KEY_ID',
+  'PARLEY_S3_SECRET_ACCESS_KEY',
 ];
 
 export function readEnv(env: NodeJS.ProcessEnv = process.env): RawEnv {

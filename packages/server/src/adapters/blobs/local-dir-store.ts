@@ -3,6 +3,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { FileStore } from '@tus/file-store';
 import type { Upload } from '@tus/server';
+import type { Readable } from 'node:stream';
 import type { BlobStore, LocalBlob } from './blob-store.ts';
 
 const KEY = /^[A-Za-z0-9_-]{1,64}$/;
@@ -53,6 +54,16 @@ export class LocalDirBlobStore implements BlobStore {
     return { kind: 'local', root: this.directory, file: checkKey(key) };
   }
 
+  async read(key: string): Promise<Readable> {
+    const stream = fs.createReadStream(path.join(this.directory, checkKey(key)));
+    // Opening fails asynchronously: wait for it, so a missing blob rejects here.
+    await new Promise<void>((resolve, reject) => {
+      stream.once('open', () => resolve());
+      stream.once('error', reject);
+    });
+    return stream;
+  }
+
   async delete(key: string): Promise<void> {
     const blob = path.join(this.directory, checkKey(key));
     await fsp.rm(blob, { force: true });
@@ -67,4 +78,6 @@ export class LocalDirBlobStore implements BlobStore {
       throw err;
     }
   }
+
+  async close(): Promise<void> {}
 }

@@ -205,6 +205,15 @@ const migrations: Record<string, Migration> = {
       await db.schema.dropTable('files').execute();
     },
   },
+  '005_file_sha256': {
+    async up(db: Kysely<unknown>) {
+      // Hex sha256 of the stored bytes, computed when the upload finishes; null while uploading.
+      await db.schema.alterTable('files').addColumn('sha256', 'varchar(64)').execute();
+    },
+    async down(db: Kysely<unknown>) {
+      await db.schema.alterTable('files').dropColumn('sha256').execute();
+    },
+  },
   '006_avatars': {
     async up(db: Kysely<unknown>) {
       await db.schema.alterTable('users').addColumn('avatar_file_id', 'varchar(64)').execute();

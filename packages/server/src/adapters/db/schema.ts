@@ -113,6 +113,8 @@ export interface FilesTable {
   expires_at: number | null;
   /** for a finished file with no reference: since when (the GC grace counts from here) */
   unreferenced_since: number | null;
+  /** hex sha256 of the stored bytes, set when the upload finishes */
+  sha256: string | null;
 }
 
 export interface FileRefsTable {

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import fastifyStatic from '@fastify/static';
-import { EVENTS, MemoryLocker, Server as TusServer } from '@tus/server';
+import { EVENTS, MemoryLocker, Server as TusServer, type Locker } from '@tus/server';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { FILE_ID_HEADER, FILES_PATH, UPLOADS_PATH } from '@parley/protocol';
 import type { AppContext } from '../../modules/app-context.ts';
@@ -27,6 +27,9 @@ function tusError(err: AppError): { status_code: number; body: string } {
 
 const UPLOAD_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
+/** The last PATCH's answer beside the file id: the hex sha256 of the bytes the server stored. */
+export const SHA256_HEADER = 'parley-sha256';
+
 function declaredLength(req: FastifyRequest): number {
   if (req.headers['upload-defer-length'] !== undefined)
     throw new AppError('invalid_request', 'Declare the Upload-Length when creating an upload (deferred lengths are not accepted)');
@@ -43,6 +46,18 @@ function contentDisposition(name: string | null): string {
 }
 
 /**
+ * One node: uploads are locked in this process. With Redis (several nodes), in Redis, so that a client
+ * resuming through another node waits for the first node's PATCH to stop instead of writing beside it.
+ */
+async function uploadLocker(app: FastifyInstance, ctx: AppContext): Promise<Locker> {
+  if (!ctx.config.redisUrl) return new MemoryLocker();
+  const { RedisUploadLocker } = await import('../../adapters/blobs/redis-upload-locker.ts');
+  const locker = new RedisUploadLocker({ url: ctx.config.redisUrl });
+  app.addHook('onClose', () => locker.close());
+  return locker;
+}
+
+/**
  * Uploads (tus 1.0 at /api/v1/uploads) and downloads (/api/v1/files/:fileId). The tus server gets
  * the raw request after a Fastify onRequest hook has authenticated it and, for a new upload, checked
  * the limits against the declared length: a refused upload stores nothing.
@@ -52,13 +67,12 @@ export async function fileRoutes(app: FastifyInstance, ctx: AppContext): Promise
   const tus = new TusServer({
     path: UPLOADS_PATH,
     datastore: ctx.blobs.uploads,
-    // One node: uploads are locked in this process. Several nodes need a shared locker (docs/files.md).
-    locker: new MemoryLocker(),
+    locker: await uploadLocker(app, ctx),
     maxSize,
     relativeLocation: true,
     disableTerminationForFinishedUploads: true,
     namingFunction: () => `f_${randomBytes(16).toString('base64url')}`,
-    exposedHeaders: [FILE_ID_HEADER],
+    exposedHeaders: [FILE_ID_HEADER, SHA256_HEADER],
     async onUploadCreate(req, upload) {
       const actor = actorOf(req);
       try {
@@ -72,12 +86,12 @@ export async function fileRoutes(app: FastifyInstance, ctx: AppContext): Promise
     },
     async onUploadFinish(_req, upload) {
       try {
-        await finishUpload(ctx, upload.id);
+        const { sha256 } = await finishUpload(ctx, upload.id);
+        return { headers: { [FILE_ID_HEADER]: upload.id, [SHA256_HEADER]: sha256 } };
       } catch (err) {
         if (err instanceof AppError) throw tusError(err);
         throw err;
       }
-      return { headers: { [FILE_ID_HEADER]: upload.id } };
     },
   });
   tus.on(EVENTS.POST_TERMINATE, (_req, _res, id) => {
@@ -130,7 +144,19 @@ export async function fileRoutes(app: FastifyInstance, ctx: AppContext): Promise
   });
 
   await app.register(async (scope) => {
-    await scope.register(fastifyStatic, { root: ctx.config.files.blobDir, serve: false });
+    const local = ctx.config.files.store.kind === 'local';
+    if (local) await scope.register(fastifyStatic, { root: ctx.config.files.blobDir, serve: false });
+    // A range past the end is the client's mistake: 416 with the size (Content-Range: bytes */size),
+    // as S3 answers it, rather than the generic 400 other framework errors become.
+    scope.setErrorHandler((err, _req, reply) => {
+      const e = err as { statusCode?: number; headers?: Record<string, string> };
+      if (e.statusCode !== 416) throw err;
+      return reply
+        .code(416)
+        .headers(e.headers ?? {})
+        .type('application/json; charset=utf-8')
+        .send({ error: { code: 'range_not_satisfiable', message: 'The requested range lies outside the file' } });
+    });
     scope.get<{ Params: { fileId: string } }>(
       `${FILES_PATH}/:fileId`,
       {
@@ -149,14 +175,24 @@ export async function fileRoutes(app: FastifyInstance, ctx: AppContext): Promise
         const { fileId } = req.params;
         if (!UPLOAD_ID.test(fileId)) throw new AppError('not_found', `File "${fileId}" was not found`);
         const file = await fileForDownload(ctx, req.actor!, fileId);
-        const blob = await ctx.blobs.locate(file.id);
+        const disposition = contentDisposition(file.name);
+        const type = file.mime_type ?? 'application/octet-stream';
+        const blob = await ctx.blobs.locate(file.id, { contentDisposition: disposition, contentType: type });
+        if (blob.kind === 'redirect') {
+          // The bucket serves the bytes (and Range) under a URL that expires in minutes; the
+          // answer itself must not be cached past it. The bucket is another origin, so the
+          // sandboxing of this origin's pages is not at stake there.
+          reply.header('cache-control', 'private, no-store');
+          reply.header('referrer-policy', 'no-referrer');
+          return reply.redirect(blob.url, 302);
+        }
         // Never rendered as a page of this origin: a download, sandboxed, its type not sniffed.
-        reply.header('content-disposition', contentDisposition(file.name));
+        reply.header('content-disposition', disposition);
         reply.header('content-security-policy', "sandbox; default-src 'none'");
         reply.header('x-content-type-options', 'nosniff');
         // A file id never names other bytes: caches may keep it (per user, as it needs a token).
         reply.header('cache-control', 'private, max-age=31536000, immutable');
-        reply.type(file.mime_type ?? 'application/octet-stream');
+        reply.type(type);
         return reply.sendFile(blob.file, blob.root, { cacheControl: false, contentType: false, dotfiles: 'deny' });
       },
     );

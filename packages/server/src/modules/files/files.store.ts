@@ -23,10 +23,10 @@ export async function fileById(db: Kysely<DB>, id: string): Promise<FilesTable |
 }
 
 /** An upload that has received all its bytes becomes a file; its grace (unreferenced) starts now. */
-export async function markReady(db: Kysely<DB>, options: { id: string; now: number }): Promise<boolean> {
+export async function markReady(db: Kysely<DB>, options: { id: string; now: number; sha256: string }): Promise<boolean> {
   const result = await db
     .updateTable('files')
-    .set({ state: 'ready', expires_at: null, unreferenced_since: options.now })
+    .set({ state: 'ready', expires_at: null, unreferenced_since: options.now, sha256: options.sha256 })
     .where('id', '=', options.id)
     .where('state', '=', 'uploading')
     .executeTakeFirst();

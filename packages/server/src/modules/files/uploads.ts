@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { RateLimiterRes } from 'rate-limiter-flexible';
 import type { FilesTable } from '../../adapters/db/schema.ts';
 import { AppError } from '../../lib/errors.ts';
@@ -81,18 +82,31 @@ export async function recordUpload(
     created_at: now,
     expires_at: now + s.config.files.uploadExpiryMs,
     unreferenced_since: null,
+    sha256: null,
   };
   await insertUpload(s.db.kysely, row);
 }
 
-/** The upload has all its bytes: it becomes a file its owner can attach. */
-export async function finishUpload(s: Services, id: string): Promise<void> {
+/** The sha256 of a stored blob, streamed from the blob store (never held whole in memory). */
+export async function blobSha256(s: Services, id: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of await s.blobs.read(id)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+/**
+ * The upload has all its bytes: it becomes a file its owner can attach, with the sha256 of what was
+ * stored (the uploader compares it with its own). Returns the sha256.
+ */
+export async function finishUpload(s: Services, id: string): Promise<{ sha256: string }> {
   const row = await fileById(s.db.kysely, id);
-  if (!row || !(await markReady(s.db.kysely, { id, now: s.now() }))) {
+  const sha256 = row?.state === 'uploading' ? await blobSha256(s, id) : null;
+  if (!row || !sha256 || !(await markReady(s.db.kysely, { id, now: s.now(), sha256 }))) {
     // Expired and collected while its last bytes arrived: the client uploads again.
     throw new AppError('not_found', `Upload "${id}" expired before it finished`);
   }
   s.metrics.uploadBytes.inc(Number(row.size));
+  return { sha256 };
 }
 
 /** The owner terminated an unfinished upload (tus DELETE); the blob store has removed its bytes. */
