@@ -1,4 +1,4 @@
-import { batch, signal } from '@preact/signals';
+import { batch, computed, signal } from '@preact/signals';
 import { createModel } from './create-model.ts';
 import { ParleyError, type Chat, type Me, type ParleyClient, type SyncEvent, type UserEvent } from '@parley/sdk';
 import { ChatsModel } from './chats-model.ts';
@@ -7,6 +7,7 @@ import { PeopleModel } from './people-model.ts';
 import { type RouterModel } from './router-model.ts';
 import { SessionModel } from './session-model.ts';
 import { TimelineModel } from './timeline-model.ts';
+import { UploadsModel } from './uploads-model.ts';
 import type { AppStorage } from './storage.ts';
 
 const ENDED = 'This session was ended. Sign in again.';
@@ -30,6 +31,11 @@ export const AppModel = createModel((client: ParleyClient, storage: AppStorage, 
     typing: chats.typingStarted,
     sent: timelines.addSent,
     ended: () => signedOut(ENDED),
+  });
+  const uploads = new UploadsModel(client, {
+    userId: computed(() => session.me.value?.id),
+    limits: session.limits,
+    send: (chatId, text, replyToId, attachments) => connection.send(chatId, text, replyToId, attachments),
   });
 
   function onEvent(e: SyncEvent): void {
@@ -62,6 +68,7 @@ export const AppModel = createModel((client: ParleyClient, storage: AppStorage, 
   function signedOut(reason: string | null): void {
     batch(() => {
       connection.stop();
+      uploads.reset();
       session.signedOut(reason);
       chats.reset();
       people.reset();
@@ -103,6 +110,7 @@ export const AppModel = createModel((client: ParleyClient, storage: AppStorage, 
     chats,
     timelines,
     connection,
+    uploads,
     showNotice,
     start,
     async signIn(input: { username: string; password: string }) {
