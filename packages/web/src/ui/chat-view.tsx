@@ -12,6 +12,7 @@ import { buildRows } from './message-list/build-rows.ts';
 import { isVisual } from './message-list/attachments.tsx';
 import { MediaViewer } from './media-viewer.tsx';
 import { DraftFiles, OutgoingUploads } from './composer-files.tsx';
+import { PaperclipIcon } from './shared/icons.tsx';
 
 /** How close to the server's limit the composer starts counting. */
 const COUNT_FROM = 200;
@@ -329,7 +330,7 @@ function Composer({ chat, inputRef, replyTo, editing, drafts, setDrafts, addFile
         {!editing && (
           <>
             <button type="button" class="icon-button attach" onClick={() => picker.current?.click()} aria-label="Attach files" title="Attach files">
-              📎
+              <PaperclipIcon />
             </button>
             <input
               ref={picker}

@@ -3,6 +3,7 @@ import { placeholderUrl } from '../../media/thumbs.ts';
 import { AttachmentAudio } from './attachment-audio.tsx';
 import { DownloadLink } from './download-link.tsx';
 import { useFileUrl } from './use-file-url.ts';
+import { FileIcon } from '../shared/icons.tsx';
 
 /** The box a photo or video is shown in: its aspect ratio, at most this many px a side. */
 export const MEDIA_BOX = { width: 320, height: 320 };
@@ -68,8 +69,8 @@ function MediaTile({ a, onOpen }: { a: Attachment; onOpen?: (a: Attachment) => v
 function FileRow({ a }: { a: Attachment }) {
   return (
     <div class="file">
-      <span class="file-icon" aria-hidden="true">
-        📄
+      <span class="file-icon">
+        <FileIcon />
       </span>
       <DownloadLink a={a} />
     </div>
