@@ -14,6 +14,7 @@ describe('formatBytes', () => {
     expect(formatWait(40)).toBe('40 s');
     expect(formatWait(700)).toBe('12 min');
     expect(formatWait(3600)).toBe('60 min');
-    expect(formatWait(3601)).toBe('2 h');
+    expect(formatWait(3601)).toBe('61 min');
+    expect(formatWait(7200)).toBe('2 h');
   });
 });

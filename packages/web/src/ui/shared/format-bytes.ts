@@ -19,9 +19,9 @@ export function formatMiB(bytes: number): string {
   return `${v >= 10 ? Math.round(v) : Number(v.toFixed(2))} MiB`;
 }
 
-/** A wait as the user reads it: "40 s", "12 min", "2 h". */
+/** A wait as the user reads it: "40 s", "12 min", "60 min", "2 h" (minutes up to an hour and a half). */
 export function formatWait(seconds: number): string {
   if (seconds < 60) return `${Math.max(1, Math.ceil(seconds))} s`;
-  if (seconds < 3600) return `${Math.ceil(seconds / 60)} min`;
+  if (seconds <= 5400) return `${Math.ceil(seconds / 60)} min`;
   return `${Math.ceil(seconds / 3600)} h`;
 }
