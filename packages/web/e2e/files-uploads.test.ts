@@ -127,6 +127,43 @@ describe.skipIf(!enabled)('uploads in the web client', () => {
     await cdp.detach();
   });
 
+  it('takes files dropped on the chat and pasted into the message box, at most 10 per message, and sends them in one message', async () => {
+    const page = a.page;
+    // Eleven files dropped: ten are taken, and the page says why not the eleventh.
+    await page.evaluate(() => {
+      const dt = new DataTransfer();
+      for (let i = 1; i <= 11; i++) dt.items.add(new File([new Uint8Array(1000 + i).fill(i)], `dropped-${i}.bin`, { type: 'application/octet-stream' }));
+      const target = document.querySelector('.messages')!;
+      target.dispatchEvent(new DragEvent('dragover', { dataTransfer: dt, bubbles: true, cancelable: true }));
+      target.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+    });
+    await eventually(async () => expect(await page.locator('.file-chip.draft').count()).toBe(10));
+    expect(await page.getByText('A message can carry at most 10 files').count()).toBe(1);
+    for (let i = 2; i <= 10; i++) await page.getByRole('button', { name: `Remove dropped-${i}.bin` }).click();
+    expect(await page.locator('.file-chip.draft').count()).toBe(1);
+
+    // A screenshot pasted from the clipboard.
+    await page.evaluate(async () => {
+      const canvas = new OffscreenCanvas(300, 200);
+      const ctx = canvas.getContext('2d')!;
+      ctx.fillStyle = '#3366cc';
+      ctx.fillRect(0, 0, 300, 200);
+      const png = await canvas.convertToBlob({ type: 'image/png' });
+      const dt = new DataTransfer();
+      dt.items.add(new File([png], 'pasted.png', { type: 'image/png' }));
+      document.querySelector('textarea')!.dispatchEvent(new ClipboardEvent('paste', { clipboardData: dt, bubbles: true, cancelable: true }));
+    });
+    await page.locator('.file-chip.draft[data-draft="pasted.png"]').waitFor();
+    await sendCaption(page, 'dropped and pasted');
+    const m = await waitForMessage(bob.client, chatId, 'dropped and pasted');
+    expect(m.attachments!.map((x) => [x.name, x.size])).toEqual([
+      ['dropped-1.bin', 1001],
+      [expect.stringMatching(/^pasted\.(webp|jpg)$/), expect.any(Number)],
+    ]);
+    expect([m.attachments![1]!.width, m.attachments![1]!.height]).toEqual([300, 200]);
+    expect(Buffer.from(await download(bob.client, m.attachments![0]!.fileId))).toEqual(Buffer.alloc(1001, 1));
+  });
+
   it('a file that is not an image downloads with its name and bytes intact', async () => {
     const name = 'report Q4 (final).txt';
     const file = path.join(dir, name);
