@@ -94,7 +94,7 @@ describe.skipIf(!enabled)('uploads in the web client', () => {
     await cdp.detach();
   });
 
-  it('resumes an upload after a page reload, from the offset the server has', async () => {
+  it('goes on with an upload after a page reload, from the offset the server has, and sends its message once', async () => {
     const page = a.page;
     const file = path.join(dir, 'reloaded.bin');
     writeFileSync(file, randomBytes(12 * MIB));
@@ -105,25 +105,27 @@ describe.skipIf(!enabled)('uploads in the web client', () => {
     await attach(page, file);
     await sendCaption(page, 'reloaded file');
     await eventually(async () => expect(await uploaded(page, 'reloaded.bin')).toBeGreaterThanOrEqual(10), 30_000);
-    await page.reload();
-    await page.getByRole('heading', { name: 'Bob', level: 2 }).waitFor();
     // The upload is remembered for this user only.
     const keys = await page.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith('tus::')));
     expect(keys.some((k) => k.includes(`parley-${alice.id}-`))).toBe(true);
     const before = tus.length;
-
+    await page.reload();
     cdp = await a.context.newCDPSession(page);
     await throttle(cdp, -1);
-    await attach(page, file);
-    await sendCaption(page, 'reloaded file');
+    await page.getByRole('heading', { name: 'Bob', level: 2 }).waitFor();
+
+    // Nothing is picked again: the waiting message comes back from IndexedDB and its file resumes.
     const m = await waitForMessage(bob.client, chatId, 'reloaded file');
     const after = tus.slice(before);
     expect(after[0]).toMatchObject({ method: 'HEAD' });
     expect(after[0]!.offset).toBeGreaterThan(0);
     expect(after[1]).toEqual({ method: 'PATCH', offset: after[0]!.offset });
     expect(sha256(await download(bob.client, m.attachments![0]!.fileId))).toBe(sha256(readFileSync(file)));
-    // Finished: the entry is gone.
+    // Sent once; and once finished, neither tus nor the page keeps anything of it.
+    const { messages } = await bob.client.listMessages({ chatId, limit: 50 });
+    expect(messages.filter((x) => x.text === 'reloaded file')).toHaveLength(1);
     await eventually(async () => expect(await page.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith('tus::')))).toEqual([]));
+    await eventually(async () => expect(await page.locator('.file-chip.upload').count()).toBe(0));
     await cdp.detach();
   });
 

@@ -8,6 +8,7 @@ import { type RouterModel } from './router-model.ts';
 import { SessionModel } from './session-model.ts';
 import { TimelineModel } from './timeline-model.ts';
 import { UploadsModel } from './uploads-model.ts';
+import { uploadStore } from './upload-store.ts';
 import type { AppStorage } from './storage.ts';
 
 const ENDED = 'This session was ended. Sign in again.';
@@ -36,6 +37,7 @@ export const AppModel = createModel((client: ParleyClient, storage: AppStorage, 
     userId: computed(() => session.me.value?.id),
     limits: session.limits,
     send: (chatId, text, replyToId, attachments) => connection.send(chatId, text, replyToId, attachments),
+    store: uploadStore,
   });
 
   function onEvent(e: SyncEvent): void {
@@ -100,6 +102,7 @@ export const AppModel = createModel((client: ParleyClient, storage: AppStorage, 
     await chats.load();
     session.signedIn(account);
     connection.connect(account.id, positions(chats.chatMap.value));
+    void uploads.restore(account.id);
   }
 
   return {
@@ -123,7 +126,9 @@ export const AppModel = createModel((client: ParleyClient, storage: AppStorage, 
       await start();
     },
     async signOut() {
+      const userId = session.me.value?.id;
       await session.logout();
+      if (userId) void uploadStore.clearUser(userId);
       signedOut(null);
     },
     /** Marks the open chat read up to a position. */

@@ -4,6 +4,7 @@ import { createModel } from './create-model.ts';
 import { mediaKind, prepareFile, type MediaKind, type SendMode } from '../media/prepare.ts';
 import type { PreparedMedia } from '../media/prepared-media.ts';
 import { formatMiB, formatWait } from '../ui/shared/format-bytes.ts';
+import type { SavedUploadJob, UploadStore } from './upload-store.ts';
 
 /** A file picked to send, with the choice made for it. */
 export interface DraftFile {
@@ -48,6 +49,7 @@ interface Item {
 
 interface Job {
   id: string;
+  userId: string;
   chatId: string;
   text: string;
   replyToId?: string;
@@ -59,6 +61,8 @@ export interface UploadsDeps {
   userId: ReadonlySignal<string | undefined>;
   limits: ReadonlySignal<Limits | null>;
   send(chatId: string, text: string, replyToId: string | undefined, attachments: AttachmentInput[]): void;
+  /** Where waiting messages are kept across reloads */
+  store?: UploadStore;
 }
 
 let counter = 0;
@@ -90,6 +94,35 @@ export const UploadsModel = createModel((client: ParleyClient, deps: UploadsDeps
     outgoing.value = jobs.map((j) => ({ id: j.id, chatId: j.chatId, text: j.text, items: j.items.map((i) => ({ ...i.view })) }));
   }
 
+  function save(job: Job): void {
+    const saved: SavedUploadJob = {
+      id: job.id,
+      userId: job.userId,
+      chatId: job.chatId,
+      text: job.text,
+      ...(job.replyToId ? { replyToId: job.replyToId } : {}),
+      items: job.items.map((i) => ({ id: i.view.id, file: i.draft.file, mode: i.draft.mode, ...(i.attachment ? { attachment: i.attachment } : {}) })),
+    };
+    void deps.store?.save(saved);
+  }
+
+  function forget(job: Job): void {
+    void deps.store?.remove(job.id);
+  }
+
+  function itemOf(draft: DraftFile, attachment?: AttachmentInput): Item {
+    const name = draft.file.name || 'file';
+    const size = draft.file.size;
+    return {
+      draft,
+      samples: [],
+      ...(attachment ? { attachment } : {}),
+      view: attachment
+        ? { id: draft.id, name, kind: draft.kind, state: 'done', sent: size, total: size, speed: 0 }
+        : { id: draft.id, name, kind: draft.kind, state: 'queued', sent: 0, total: size, speed: 0 },
+    };
+  }
+
   function find(itemId: string): { job: Job; item: Item } | undefined {
     for (const job of jobs) {
       const item = job.items.find((i) => i.view.id === itemId);
@@ -116,6 +149,7 @@ export const UploadsModel = createModel((client: ParleyClient, deps: UploadsDeps
     if (next) return void run(job, next);
     if (job.items.length > 0 && job.items.every((i) => i.view.state === 'done')) {
       jobs.splice(jobs.indexOf(job), 1);
+      forget(job);
       publish();
       deps.send(
         job.chatId,
@@ -152,6 +186,7 @@ export const UploadsModel = createModel((client: ParleyClient, deps: UploadsDeps
       const { blob: _blob, ...meta } = p;
       item.attachment = { ...meta, fileId: done.fileId, size: done.size || p.blob.size };
       item.view = { ...item.view, state: 'done', sent: p.blob.size };
+      save(job);
     } catch (err) {
       if (!find(item.view.id)) return;
       // Paused: the state was set by pause(); nothing failed.
@@ -173,20 +208,28 @@ export const UploadsModel = createModel((client: ParleyClient, deps: UploadsDeps
     },
     /** Uploads the files, then sends the message with them (and the caption). */
     send(chatId: string, text: string, replyToId: string | undefined, files: DraftFile[]): void {
-      const job: Job = {
-        id: newId(),
-        chatId,
-        text,
-        replyToId,
-        items: files.map((draft) => ({
-          draft,
-          samples: [],
-          view: { id: draft.id, name: draft.file.name || 'file', kind: draft.kind, state: 'queued', sent: 0, total: draft.file.size, speed: 0 },
-        })),
-      };
+      const userId = deps.userId.value;
+      if (!userId) return;
+      const job: Job = { id: newId(), userId, chatId, text, replyToId, items: files.map((draft) => itemOf(draft)) };
       jobs.push(job);
+      save(job);
       publish();
       pump(job);
+    },
+    /**
+     * Goes on with the messages this user left waiting before a reload: the files' own bytes resume
+     * from the server's offset (tus remembers them per user), re-encoded photos are prepared again.
+     */
+    async restore(userId: string): Promise<void> {
+      const saved = (await deps.store?.load(userId)) ?? [];
+      for (const s of saved) {
+        if (jobs.some((j) => j.id === s.id) || deps.userId.value !== userId) continue;
+        const items = s.items.map((i) => itemOf({ id: i.id, file: i.file, kind: mediaKind(i.file), mode: i.mode }, i.attachment));
+        const job: Job = { id: s.id, userId, chatId: s.chatId, text: s.text, replyToId: s.replyToId, items };
+        jobs.push(job);
+        publish();
+        pump(job);
+      }
     },
     /** Stops an upload where it is; resume() goes on from the server's offset. */
     pause(itemId: string): void {
@@ -219,7 +262,10 @@ export const UploadsModel = createModel((client: ParleyClient, deps: UploadsDeps
       job.items.splice(job.items.indexOf(item), 1);
       item.abort?.abort();
       if (item.upload && item.view.state !== 'done') void item.upload.cancel().catch(() => {});
-      if (job.items.length === 0) jobs.splice(jobs.indexOf(job), 1);
+      if (job.items.length === 0) {
+        jobs.splice(jobs.indexOf(job), 1);
+        forget(job);
+      } else save(job);
       publish();
       pump(job);
     },
