@@ -9,7 +9,7 @@ import { Avatar } from './shared/avatar.tsx';
 import { formatWhen } from './shared/format.ts';
 import { MessageList, type MessageActions } from './message-list/message-list.tsx';
 import { buildRows } from './message-list/build-rows.ts';
-import { isVisual } from './message-list/attachments.tsx';
+import { isVisual } from './message-list/media-size.ts';
 import { MediaViewer } from './media-viewer.tsx';
 import { DraftFiles, OutgoingUploads } from './composer-files.tsx';
 import { PaperclipIcon } from './shared/icons.tsx';
