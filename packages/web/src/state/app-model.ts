@@ -36,7 +36,7 @@ export const AppModel = createModel((client: ParleyClient, storage: AppStorage, 
   const uploads = new UploadsModel(client, {
     userId: computed(() => session.me.value?.id),
     limits: session.limits,
-    send: (chatId, text, replyToId, attachments) => connection.send(chatId, text, replyToId, attachments),
+    send: (chatId, text, replyToId, attachments, clientMessageId) => connection.send(chatId, text, replyToId, attachments, clientMessageId),
     store: uploadStore,
   });
 

@@ -101,15 +101,15 @@ export const ConnectionModel = createModel((client: ParleyClient, storage: AppSt
       resumeFrom = null;
       open(cursor);
     },
-    send(chatId: string, text: string, replyToId?: string, attachments?: AttachmentInput[]) {
+    send(chatId: string, text: string, replyToId?: string, attachments?: AttachmentInput[], id?: string) {
       const extra = { ...(replyToId ? { replyToId } : {}), ...(attachments?.length ? { attachments } : {}) };
       if (rt) {
-        rt.send({ chatId, text, ...extra });
+        rt.send({ chatId, text, ...extra, ...(id ? { clientMessageId: id } : {}) });
         return;
       }
       // Offline with no socket: queue it; the next socket sends it with this id.
       if (!userId) return;
-      const clientMessageId = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 12)}`;
+      const clientMessageId = id ?? `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 12)}`;
       saveOutbox([...outbox.value, { clientMessageId, chatId, text, ...extra, state: 'pending' }]);
     },
     retry(clientMessageId: string) {

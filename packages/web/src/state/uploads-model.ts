@@ -54,19 +54,22 @@ interface Job {
   text: string;
   replyToId?: string;
   items: Item[];
+  /** Ends the job's hold on its lock (sent, dropped, or signed out) */
+  release(): void;
 }
 
 /** What the model needs from the rest of the app. */
 export interface UploadsDeps {
   userId: ReadonlySignal<string | undefined>;
   limits: ReadonlySignal<Limits | null>;
-  send(chatId: string, text: string, replyToId: string | undefined, attachments: AttachmentInput[]): void;
+  /** Sends through the outbox; the job's id is the clientMessageId, so a message sent twice (two tabs) is stored once */
+  send(chatId: string, text: string, replyToId: string | undefined, attachments: AttachmentInput[], clientMessageId: string): void;
   /** Where waiting messages are kept across reloads */
   store?: UploadStore;
 }
 
 let counter = 0;
-const newId = () => `u${Date.now().toString(36)}${(counter++).toString(36)}`;
+const newId = () => `u${Date.now().toString(36)}${(counter++).toString(36)}${Math.random().toString(36).slice(2, 10)}`;
 
 /** The text shown for a failed upload: the limit in MiB for 413, the wait for 429. */
 export function uploadErrorText(err: unknown, name: string, limits: Limits | null): string {
@@ -78,6 +81,19 @@ export function uploadErrorText(err: unknown, name: string, limits: Limits | nul
   if (err.code === 'rate_limited' || err.status === 429) return `Upload limit reached: ${wait}`;
   if (err.status === 0) return `Upload interrupted: ${err.message}`;
   return err.message;
+}
+
+/**
+ * Runs `start` while this tab holds the job's lock (Web Locks, shared by the tabs of this origin), until
+ * it calls `release`; a job another tab holds is left to it. Without Web Locks, every tab may take it
+ * (the clientMessageId still stores its message once).
+ */
+async function hold(jobId: string, start: (release: () => void) => void): Promise<void> {
+  if (typeof navigator === 'undefined' || !navigator.locks) return start(() => {});
+  await navigator.locks.request(`parley-upload-${jobId}`, { ifAvailable: true }, (lock) => {
+    if (!lock) return;
+    return new Promise<void>((resolve) => start(resolve));
+  });
 }
 
 /**
@@ -150,12 +166,14 @@ export const UploadsModel = createModel((client: ParleyClient, deps: UploadsDeps
     if (job.items.length > 0 && job.items.every((i) => i.view.state === 'done')) {
       jobs.splice(jobs.indexOf(job), 1);
       forget(job);
+      job.release();
       publish();
       deps.send(
         job.chatId,
         job.text,
         job.replyToId,
         job.items.map((i) => i.attachment!),
+        job.id,
       );
     }
   }
@@ -210,11 +228,14 @@ export const UploadsModel = createModel((client: ParleyClient, deps: UploadsDeps
     send(chatId: string, text: string, replyToId: string | undefined, files: DraftFile[]): void {
       const userId = deps.userId.value;
       if (!userId) return;
-      const job: Job = { id: newId(), userId, chatId, text, replyToId, items: files.map((draft) => itemOf(draft)) };
-      jobs.push(job);
-      save(job);
-      publish();
-      pump(job);
+      const id = newId();
+      void hold(id, (release) => {
+        const job: Job = { id, userId, chatId, text, replyToId, items: files.map((draft) => itemOf(draft)), release };
+        jobs.push(job);
+        save(job);
+        publish();
+        pump(job);
+      });
     },
     /**
      * Goes on with the messages this user left waiting before a reload: the files' own bytes resume
@@ -223,12 +244,16 @@ export const UploadsModel = createModel((client: ParleyClient, deps: UploadsDeps
     async restore(userId: string): Promise<void> {
       const saved = (await deps.store?.load(userId)) ?? [];
       for (const s of saved) {
-        if (jobs.some((j) => j.id === s.id) || deps.userId.value !== userId) continue;
-        const items = s.items.map((i) => itemOf({ id: i.id, file: i.file, kind: mediaKind(i.file), mode: i.mode }, i.attachment));
-        const job: Job = { id: s.id, userId, chatId: s.chatId, text: s.text, replyToId: s.replyToId, items };
-        jobs.push(job);
-        publish();
-        pump(job);
+        if (jobs.some((j) => j.id === s.id)) continue;
+        // Another tab may be uploading it: the tab holding its lock goes on with it.
+        void hold(s.id, (release) => {
+          if (deps.userId.value !== userId || jobs.some((j) => j.id === s.id)) return release();
+          const items = s.items.map((i) => itemOf({ id: i.id, file: i.file, kind: mediaKind(i.file), mode: i.mode }, i.attachment));
+          const job: Job = { id: s.id, userId, chatId: s.chatId, text: s.text, replyToId: s.replyToId, items, release };
+          jobs.push(job);
+          publish();
+          pump(job);
+        });
       }
     },
     /** Stops an upload where it is; resume() goes on from the server's offset. */
@@ -265,13 +290,17 @@ export const UploadsModel = createModel((client: ParleyClient, deps: UploadsDeps
       if (job.items.length === 0) {
         jobs.splice(jobs.indexOf(job), 1);
         forget(job);
+        job.release();
       } else save(job);
       publish();
       pump(job);
     },
     /** Stops everything (signing out). */
     reset(): void {
-      for (const job of jobs) for (const item of job.items) void item.upload?.pause().catch(() => {});
+      for (const job of jobs) {
+        for (const item of job.items) void item.upload?.pause().catch(() => {});
+        job.release();
+      }
       jobs.length = 0;
       publish();
     },
