@@ -1,7 +1,19 @@
+import { useEffect, useState } from 'preact/hooks';
 import type { DraftFile, OutgoingView, UploadView } from '../state/uploads-model.ts';
 import type { SendMode } from '../media/prepare.ts';
 import { useApp } from './app-context.ts';
 import { formatBytes } from './shared/format-bytes.ts';
+
+/** A small preview of a picked photo, from the local file (its URL revoked when the chip goes). */
+function LocalThumb({ file }: { file: File }) {
+  const [url, setUrl] = useState<string | null>(null);
+  useEffect(() => {
+    const u = URL.createObjectURL(file);
+    setUrl(u);
+    return () => URL.revokeObjectURL(u);
+  }, [file]);
+  return url ? <img class="chip-thumb" src={url} alt="" /> : null;
+}
 
 /** The files picked for the next message, each photo or video with its compressed / original choice. */
 export function DraftFiles({ drafts, onMode, onRemove }: { drafts: DraftFile[]; onMode(id: string, mode: SendMode): void; onRemove(id: string): void }) {
@@ -10,6 +22,7 @@ export function DraftFiles({ drafts, onMode, onRemove }: { drafts: DraftFile[]; 
     <ul class="file-chips" aria-label="Files to send">
       {drafts.map((d) => (
         <li key={d.id} class="file-chip draft" data-draft={d.file.name}>
+          {d.kind === 'image' && <LocalThumb file={d.file} />}
           <span class="chip-name" title={d.file.name}>
             {d.file.name || 'file'}
           </span>
