@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CDPSession, Page } from 'playwright-core';
+import { uploadFile } from '@parley/sdk';
 import { startTestServer, type TestServer, type TestUser } from '@parley/test-kit';
 import { browserAvailable, eventually, openBrowser, screenshot, type Browser } from './_browser.ts';
 import { attach, download, openChat, sendCaption, sha256, signIn, waitForMessage } from './_files.ts';
@@ -164,6 +165,37 @@ describe.skipIf(!enabled)('uploads in the web client', () => {
     ]);
     expect([m.attachments![1]!.width, m.attachments![1]!.height]).toEqual([300, 200]);
     expect(Buffer.from(await download(bob.client, m.attachments![0]!.fileId))).toEqual(Buffer.alloc(1001, 1));
+  });
+
+  it('says "No longer available" for files the server no longer has (404)', async () => {
+    // Two files sent through the SDK, then their blobs removed from the store, as the cleanup does.
+    // The chat is closed meanwhile, so that the page does not download (and cache) them first.
+    const page = a.page;
+    await page.goto('/#/');
+    await page.getByRole('list', { name: 'Chats' }).waitFor();
+    const png = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==', 'base64');
+    const photo = await uploadFile(alice.client, png, { name: 'gone.png', mimeType: 'image/png' });
+    const doc = await uploadFile(alice.client, Buffer.from('gone'), { name: 'gone.txt', mimeType: 'text/plain' });
+    await alice.client.sendMessage({
+      chatId,
+      clientMessageId: 'gone-files',
+      text: 'gone files',
+      attachments: [
+        { fileId: photo.fileId, name: 'gone.png', mimeType: 'image/png', width: 400, height: 300 },
+        { fileId: doc.fileId, name: 'gone.txt', mimeType: 'text/plain' },
+      ],
+    });
+    for (const id of [photo.fileId, doc.fileId]) {
+      const blob = await t.server.ctx.blobs.locate(id);
+      unlinkSync(path.join(blob.root, blob.file));
+    }
+    await expect(bob.client.downloadFile(doc.fileId)).rejects.toMatchObject({ status: 404 });
+
+    await openChat(page, chatId, 'Bob');
+    const msg = page.locator('article.msg').filter({ hasText: 'gone files' });
+    await msg.locator('.media-tile .gone', { hasText: 'No longer available' }).waitFor();
+    await msg.getByRole('button', { name: 'Download gone.txt' }).click();
+    await msg.getByRole('status').filter({ hasText: 'No longer available' }).waitFor();
   });
 
   it('a file that is not an image downloads with its name and bytes intact', async () => {
