@@ -1,4 +1,4 @@
-import { Upload, type DetailedError, type UploadOptions } from 'tus-js-client';
+import { Upload, defaultOptions, type DetailedError, type PreviousUpload, type UploadOptions } from 'tus-js-client';
 import { FILE_ID_HEADER, UPLOADS_PATH } from '@parley/protocol';
 import { ParleyError } from './errors.ts';
 import type { ParleyClient } from './http-client.ts';
@@ -20,6 +20,12 @@ export interface UploadFileOptions {
   uploadUrl?: string;
   /** Delays between retries after network errors and 5xx (none for 4xx: a limit stays a limit) */
   retryDelays?: number[];
+  /**
+   * Browsers: remember the upload in localStorage under this key (e.g. the user's id), so that a new
+   * FileUpload of the same file (name, type, size, date) after a page reload resumes it from the
+   * server's offset. The entry is removed when the upload finishes or is cancelled. Ignored in Node.
+   */
+  resumeKey?: string;
 }
 
 export interface UploadedFile {
@@ -58,6 +64,9 @@ export class FileUpload {
   private readonly upload: Upload;
   private waiting: { resolve(f: UploadedFile): void; reject(e: ParleyError): void } | null = null;
   private total = 0;
+  private readonly resumeKey?: string;
+  private checkedPrevious = false;
+  private stopped = false;
 
   constructor(client: ParleyClient, source: UploadSource, options: UploadFileOptions = {}) {
     const metadata: Record<string, string> = {};
@@ -70,9 +79,13 @@ export class FileUpload {
       metadata,
       chunkSize: options.chunkSize ?? 8 * 1024 * 1024,
       retryDelays: options.retryDelays ?? [0, 1000, 3000, 5000],
-      // The caller keeps the URL to resume with; nothing is stored behind its back.
-      storeFingerprintForResuming: false,
+      // Without a resumeKey the caller keeps the URL to resume with; nothing is stored behind its back.
+      storeFingerprintForResuming: options.resumeKey !== undefined,
       removeFingerprintOnSuccess: true,
+      // Per user: one browser profile may hold the uploads of several accounts.
+      ...(options.resumeKey !== undefined
+        ? { fingerprint: async (file: File, opts: UploadOptions) => `parley-${options.resumeKey}-${await defaultOptions.fingerprint(file, opts)}` }
+        : {}),
       async onBeforeRequest(req) {
         await client.ensureFresh();
         if (client.session) req.setHeader('Authorization', `Bearer ${client.session.accessToken}`);
@@ -88,6 +101,7 @@ export class FileUpload {
       onError: (err) => this.settle((w) => w.reject(toParleyError(err))),
     };
     this.upload = new Upload(source, tusOptions);
+    this.resumeKey = options.resumeKey;
   }
 
   /** The upload's URL on the server once created: keep it to resume after a restart. */
@@ -95,23 +109,41 @@ export class FileUpload {
     return this.upload.url;
   }
 
-  /** Starts, or resumes after pause(), and settles when the whole file is on the server. */
+  /**
+   * Starts, or resumes after pause(), and settles when the whole file is on the server. With a
+   * `resumeKey`, the first start looks for an unfinished upload of the same file kept by an earlier
+   * page, and goes on from the offset the server has for it.
+   */
   start(): Promise<UploadedFile> {
     const done = new Promise<UploadedFile>((resolve, reject) => {
       this.waiting = { resolve, reject };
     });
-    this.upload.start();
+    this.stopped = false;
+    void this.begin();
     return done;
+  }
+
+  private async begin(): Promise<void> {
+    if (this.resumeKey !== undefined && !this.checkedPrevious && !this.upload.url) {
+      this.checkedPrevious = true;
+      const previous = await findPrevious(this.upload);
+      if (previous) this.upload.resumeFromPreviousUpload(previous);
+      // Paused or cancelled while looking.
+      if (this.stopped) return;
+    }
+    this.upload.start();
   }
 
   /** Stops sending; what reached the server stays, and start() goes on from there. */
   async pause(): Promise<void> {
+    this.stopped = true;
     await this.upload.abort(false);
     this.settle((w) => w.reject(new ParleyError('aborted', 'The upload was paused', 0)));
   }
 
   /** Stops and deletes the unfinished upload on the server. */
   async cancel(): Promise<void> {
+    this.stopped = true;
     await this.upload.abort(true);
     this.settle((w) => w.reject(new ParleyError('aborted', 'The upload was cancelled', 0)));
   }
@@ -123,10 +155,65 @@ export class FileUpload {
   }
 }
 
+/** The newest unfinished upload of this file that an earlier page remembered, if any. */
+async function findPrevious(upload: Upload): Promise<PreviousUpload | undefined> {
+  try {
+    const found = await upload.findPreviousUploads();
+    return found.sort((a, b) => Date.parse(b.creationTime) - Date.parse(a.creationTime))[0];
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Uploads a file and resolves with its id, to attach to a message.
  * @example const { fileId } = await uploadFile(client, bytes, { name: 'notes.txt', mimeType: 'text/plain' });
  */
 export function uploadFile(client: ParleyClient, source: UploadSource, options: UploadFileOptions = {}): Promise<UploadedFile> {
   return new FileUpload(client, source, options).start();
+}
+
+export interface DownloadOptions {
+  /** Called as bytes arrive: (received, total); total is 0 when the server sent no length */
+  onProgress?: (received: number, total: number) => void;
+  /** Stops the download; the promise then rejects with code `aborted` */
+  signal?: AbortSignal;
+  range?: { start: number; end?: number };
+}
+
+/**
+ * Downloads a file into a Blob (of the server's content type), reading the body as it arrives to
+ * report progress. A missing file, or one I may not read, rejects with `not_found` (404).
+ * @example const blob = await downloadWithProgress(client, fileId, { onProgress: (got, total) => … });
+ */
+export async function downloadWithProgress(client: ParleyClient, fileId: string, options: DownloadOptions = {}): Promise<Blob> {
+  const aborted = () => new ParleyError('aborted', 'The download was cancelled', 0);
+  if (options.signal?.aborted) throw aborted();
+  const res = await client.downloadFile(fileId, options.range ? { range: options.range } : {});
+  const type = res.headers.get('content-type') ?? 'application/octet-stream';
+  const total = Number(res.headers.get('content-length') ?? 0) || 0;
+  if (!res.body) return new Blob([await res.arrayBuffer()], { type });
+  const reader = res.body.getReader();
+  const stop = () => void reader.cancel().catch(() => {});
+  options.signal?.addEventListener('abort', stop, { once: true });
+  const chunks: Uint8Array[] = [];
+  let received = 0;
+  try {
+    options.onProgress?.(0, total);
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (options.signal?.aborted) throw aborted();
+      if (done) break;
+      chunks.push(value);
+      received += value.byteLength;
+      options.onProgress?.(received, total);
+    }
+  } catch (err) {
+    if (options.signal?.aborted) throw aborted();
+    if (err instanceof ParleyError) throw err;
+    throw new ParleyError('network_error', `Download failed: ${(err as Error).message}`, 0);
+  } finally {
+    options.signal?.removeEventListener('abort', stop);
+  }
+  return new Blob(chunks as BlobPart[], { type });
 }

@@ -1,4 +1,4 @@
-import type { ClientFrame, Message, ServerFrame } from '@parley/protocol';
+import type { AttachmentInput, ClientFrame, Message, ServerFrame } from '@parley/protocol';
 import { newClientId } from './client-id.ts';
 import { ParleyError } from './errors.ts';
 
@@ -7,6 +7,8 @@ export interface PendingMessage {
   chatId: string;
   text: string;
   replyToId?: string;
+  /** Finished uploads the message carries */
+  attachments?: AttachmentInput[];
   state: 'pending' | 'sent' | 'failed';
   error?: { code: string; message: string };
   message?: Message;
@@ -17,6 +19,7 @@ export interface SendInput {
   chatId: string;
   text: string;
   replyToId?: string;
+  attachments?: AttachmentInput[];
   clientMessageId?: string;
 }
 
@@ -32,7 +35,14 @@ export type WriteSend = (frame: SendFrame) => boolean;
  * Error codes that sending the same message again cannot fix, so it fails (until retrySend).
  * Anything else (a rate limit, server trouble) keeps it pending, to be sent again.
  */
-export const PERMANENT_ERROR_CODES: ReadonlySet<string> = new Set(['not_found', 'invalid_request', 'message_too_long', 'cannot_post', 'forbidden']);
+export const PERMANENT_ERROR_CODES: ReadonlySet<string> = new Set([
+  'not_found',
+  'invalid_request',
+  'message_too_long',
+  'cannot_post',
+  'forbidden',
+  'attachment_unavailable',
+]);
 
 /**
  * What a reply did to a message of mine: `sent` (acked, and gone from the outbox), `failed` (for
@@ -71,7 +81,16 @@ export class Outbox {
     });
     // The outbox event reports a failure too; a caller that ignores `acked` gets no unhandled rejection.
     acked.catch(() => {});
-    const entry: Entry = { clientMessageId, chatId: input.chatId, text: input.text, replyToId: input.replyToId, state: 'pending', resolve, reject };
+    const entry: Entry = {
+      clientMessageId,
+      chatId: input.chatId,
+      text: input.text,
+      replyToId: input.replyToId,
+      attachments: input.attachments,
+      state: 'pending',
+      resolve,
+      reject,
+    };
     this.entries.set(clientMessageId, entry);
     return { message: snapshot(entry), acked };
   }
@@ -87,6 +106,7 @@ export class Outbox {
       text: entry.text,
       clientMessageId: entry.clientMessageId,
       ...(entry.replyToId ? { replyToId: entry.replyToId } : {}),
+      ...(entry.attachments?.length ? { attachments: entry.attachments } : {}),
     };
     // Not written (no socket): the next connection sends it, and an earlier frame's reply still counts.
     if (write(frame)) entry.frameId = frame.id;
@@ -132,6 +152,6 @@ export class Outbox {
 
 /** A copy without the promise's callbacks or the frame id, for listeners and callers. */
 function snapshot(p: PendingMessage): PendingMessage {
-  const { clientMessageId, chatId, text, replyToId, state, error, message } = p;
-  return { clientMessageId, chatId, text, replyToId, state, error, message };
+  const { clientMessageId, chatId, text, replyToId, attachments, state, error, message } = p;
+  return { clientMessageId, chatId, text, replyToId, ...(attachments ? { attachments } : {}), state, error, message };
 }

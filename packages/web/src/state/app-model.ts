@@ -1,4 +1,4 @@
-import { batch, signal } from '@preact/signals';
+import { batch, computed, signal } from '@preact/signals';
 import { createModel } from './create-model.ts';
 import { ParleyError, type Chat, type Me, type ParleyClient, type SyncEvent, type UserEvent } from '@parley/sdk';
 import { ChatsModel } from './chats-model.ts';
@@ -7,6 +7,8 @@ import { PeopleModel } from './people-model.ts';
 import { type RouterModel } from './router-model.ts';
 import { SessionModel } from './session-model.ts';
 import { TimelineModel } from './timeline-model.ts';
+import { UploadsModel } from './uploads-model.ts';
+import { uploadStore } from './upload-store.ts';
 import type { AppStorage } from './storage.ts';
 
 const ENDED = 'This session was ended. Sign in again.';
@@ -30,6 +32,12 @@ export const AppModel = createModel((client: ParleyClient, storage: AppStorage, 
     typing: chats.typingStarted,
     sent: timelines.addSent,
     ended: () => signedOut(ENDED),
+  });
+  const uploads = new UploadsModel(client, {
+    userId: computed(() => session.me.value?.id),
+    limits: session.limits,
+    send: (chatId, text, replyToId, attachments, clientMessageId) => connection.send(chatId, text, replyToId, attachments, clientMessageId),
+    store: uploadStore,
   });
 
   function onEvent(e: SyncEvent): void {
@@ -62,6 +70,7 @@ export const AppModel = createModel((client: ParleyClient, storage: AppStorage, 
   function signedOut(reason: string | null): void {
     batch(() => {
       connection.stop();
+      uploads.reset();
       session.signedOut(reason);
       chats.reset();
       people.reset();
@@ -93,6 +102,7 @@ export const AppModel = createModel((client: ParleyClient, storage: AppStorage, 
     await chats.load();
     session.signedIn(account);
     connection.connect(account.id, positions(chats.chatMap.value));
+    void uploads.restore(account.id);
   }
 
   return {
@@ -103,6 +113,7 @@ export const AppModel = createModel((client: ParleyClient, storage: AppStorage, 
     chats,
     timelines,
     connection,
+    uploads,
     showNotice,
     start,
     async signIn(input: { username: string; password: string }) {
@@ -115,7 +126,9 @@ export const AppModel = createModel((client: ParleyClient, storage: AppStorage, 
       await start();
     },
     async signOut() {
+      const userId = session.me.value?.id;
       await session.logout();
+      if (userId) void uploadStore.clearUser(userId);
       signedOut(null);
     },
     /** Marks the open chat read up to a position. */

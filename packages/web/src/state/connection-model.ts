@@ -1,6 +1,15 @@
 import { signal } from '@preact/signals';
 import { createModel } from './create-model.ts';
-import { ParleyRealtime, type Message, type ParleyClient, type PendingMessage, type Presence, type SyncCursor, type SyncEvent } from '@parley/sdk';
+import {
+  ParleyRealtime,
+  type AttachmentInput,
+  type Message,
+  type ParleyClient,
+  type PendingMessage,
+  type Presence,
+  type SyncCursor,
+  type SyncEvent,
+} from '@parley/sdk';
 import type { AppStorage } from './storage.ts';
 
 export type Connection = 'connecting' | 'online' | 'offline';
@@ -51,7 +60,14 @@ export const ConnectionModel = createModel((client: ParleyClient, storage: AppSt
         saveOutbox([...outbox.value.filter((o) => o.clientMessageId !== p.clientMessageId), ...(p.state === 'sent' ? [] : [p])]);
       }),
     ];
-    for (const p of storage.outbox(me)) r.send({ chatId: p.chatId, text: p.text, replyToId: p.replyToId, clientMessageId: p.clientMessageId });
+    for (const p of storage.outbox(me))
+      r.send({
+        chatId: p.chatId,
+        text: p.text,
+        replyToId: p.replyToId,
+        clientMessageId: p.clientMessageId,
+        ...(p.attachments ? { attachments: p.attachments } : {}),
+      });
     void r.connect();
   }
 
@@ -85,15 +101,16 @@ export const ConnectionModel = createModel((client: ParleyClient, storage: AppSt
       resumeFrom = null;
       open(cursor);
     },
-    send(chatId: string, text: string, replyToId?: string) {
+    send(chatId: string, text: string, replyToId?: string, attachments?: AttachmentInput[], id?: string) {
+      const extra = { ...(replyToId ? { replyToId } : {}), ...(attachments?.length ? { attachments } : {}) };
       if (rt) {
-        rt.send({ chatId, text, ...(replyToId ? { replyToId } : {}) });
+        rt.send({ chatId, text, ...extra, ...(id ? { clientMessageId: id } : {}) });
         return;
       }
       // Offline with no socket: queue it; the next socket sends it with this id.
       if (!userId) return;
-      const clientMessageId = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 12)}`;
-      saveOutbox([...outbox.value, { clientMessageId, chatId, text, ...(replyToId ? { replyToId } : {}), state: 'pending' }]);
+      const clientMessageId = id ?? `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 12)}`;
+      saveOutbox([...outbox.value, { clientMessageId, chatId, text, ...extra, state: 'pending' }]);
     },
     retry(clientMessageId: string) {
       rt?.retrySend(clientMessageId);

@@ -1,14 +1,25 @@
-import type { Chat } from '@parley/sdk';
+import type { Attachment, Chat } from '@parley/sdk';
 import type { AppModel } from '../state/app-model.ts';
 import { userName } from '../state/people-model.ts';
 import { useApp } from './app-context.ts';
 import { Avatar } from './shared/avatar.tsx';
 import { formatWhen } from './shared/format.ts';
 
+/** "Photo", "Video", "Voice message", "report.pdf", "3 files": a message with no text, in the list. */
+function attachmentsLabel(list: Attachment[]): string {
+  if (list.length === 0) return '';
+  if (list.length > 1) return `${list.length} files`;
+  const a = list[0]!;
+  if (a.voice) return 'Voice message';
+  if (a.mimeType.startsWith('image/')) return 'Photo';
+  if (a.mimeType.startsWith('video/')) return 'Video';
+  return a.name;
+}
+
 function preview(app: AppModel, c: Chat): string {
   const m = c.lastMessage;
   if (!m) return c.kind === 'self' ? 'Notes to yourself' : 'No messages yet';
-  const text = m.deletedAt ? 'Message deleted' : (m.text ?? '');
+  const text = m.deletedAt ? 'Message deleted' : m.text || attachmentsLabel(m.attachments ?? []);
   const who = m.senderId === app.session.me.value?.id ? 'You: ' : c.kind === 'group' ? `${userName(app.people, m.senderId)}: ` : '';
   return who + text;
 }

@@ -1,6 +1,7 @@
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type { RefObject } from 'preact';
-import type { Chat, Message } from '@parley/sdk';
+import type { Attachment, Chat, Message } from '@parley/sdk';
+import type { DraftFile } from '../state/uploads-model.ts';
 import { userName } from '../state/people-model.ts';
 import { storage } from '../state/storage.ts';
 import { useServices } from './app-context.ts';
@@ -8,6 +9,10 @@ import { Avatar } from './shared/avatar.tsx';
 import { formatWhen } from './shared/format.ts';
 import { MessageList, type MessageActions } from './message-list/message-list.tsx';
 import { buildRows } from './message-list/build-rows.ts';
+import { isVisual } from './message-list/media-size.ts';
+import { MediaViewer } from './media-viewer.tsx';
+import { DraftFiles, OutgoingUploads } from './composer-files.tsx';
+import { PaperclipIcon } from './shared/icons.tsx';
 
 /** How close to the server's limit the composer starts counting. */
 const COUNT_FROM = 200;
@@ -20,7 +25,26 @@ export function ChatView({ chatId }: { chatId: string }) {
   const [replyTo, setReplyTo] = useState<Message | null>(null);
   const [editing, setEditing] = useState<Message | null>(null);
   const [jump, setJump] = useState(0);
+  const [drafts, setDrafts] = useState<DraftFile[]>([]);
+  const [viewing, setViewing] = useState<string | null>(null);
+  const [dragging, setDragging] = useState(false);
   const composer = useRef<HTMLTextAreaElement>(null);
+  const maxFiles = app.session.limits.value?.attachmentsPerMessage ?? 10;
+
+  function addFiles(files: File[]): void {
+    if (files.length === 0) return;
+    setDrafts((d) => {
+      const room = Math.max(0, maxFiles - d.length);
+      if (files.length > room) app.showNotice(`A message can carry at most ${maxFiles} files`);
+      return [...d, ...files.slice(0, room).map((f) => app.uploads.draft(f))];
+    });
+    composer.current?.focus();
+  }
+
+  useEffect(() => {
+    setDrafts([]);
+    setViewing(null);
+  }, [chatId]);
 
   useEffect(() => {
     openChatId.value = chatId;
@@ -60,6 +84,10 @@ export function ChatView({ chatId }: { chatId: string }) {
     [t, outbox],
   );
 
+  // The chat's photos and videos in order, for the viewer's arrow keys.
+  const media = useMemo(() => t.messages.flatMap((m) => (m.deletedAt ? [] : (m.attachments ?? []).filter(isVisual))), [t]);
+  const viewIndex = viewing ? media.findIndex((a) => a.fileId === viewing) : -1;
+
   if (!chat) {
     return (
       <section class="pane placeholder">
@@ -90,11 +118,32 @@ export function ChatView({ chatId }: { chatId: string }) {
         app.showNotice(err);
       }
     },
+    view(a: Attachment) {
+      setViewing(a.fileId);
+    },
   };
-
   const canPost = !(chat.kind === 'channel' && chat.role === 'subscriber');
+  const hasFiles = (e: DragEvent) => canPost && !editing && !!e.dataTransfer?.types.includes('Files');
+
   return (
-    <section class="pane chat" aria-label={chat.title}>
+    <section
+      class={`pane chat${dragging ? ' dragging' : ''}`}
+      aria-label={chat.title}
+      onDragOver={(e) => {
+        if (!hasFiles(e)) return;
+        e.preventDefault();
+        setDragging(true);
+      }}
+      onDragLeave={(e) => {
+        if (e.currentTarget === e.target || !(e.currentTarget as Node).contains(e.relatedTarget as Node | null)) setDragging(false);
+      }}
+      onDrop={(e) => {
+        setDragging(false);
+        if (!hasFiles(e)) return;
+        e.preventDefault();
+        addFiles(Array.from(e.dataTransfer?.files ?? []));
+      }}
+    >
       <ChatHeader chat={chat} />
       <MessageList chat={chat} t={t} rows={rows} actions={actions} jump={jump} />
       {canPost ? (
@@ -103,6 +152,9 @@ export function ChatView({ chatId }: { chatId: string }) {
           inputRef={composer}
           replyTo={replyTo}
           editing={editing}
+          drafts={drafts}
+          setDrafts={setDrafts}
+          addFiles={addFiles}
           onCancel={() => {
             if (editing && composer.current) composer.current.value = '';
             setReplyTo(null);
@@ -119,6 +171,12 @@ export function ChatView({ chatId }: { chatId: string }) {
           Only the channel's admins can post here.
         </p>
       )}
+      {dragging && (
+        <div class="drop-hint" aria-hidden="true">
+          Drop files to send
+        </div>
+      )}
+      {viewIndex >= 0 && <MediaViewer items={media} index={viewIndex} onMove={(i) => setViewing(media[i]?.fileId ?? null)} onClose={() => setViewing(null)} />}
     </section>
   );
 }
@@ -161,16 +219,20 @@ interface ComposerProps {
   inputRef: RefObject<HTMLTextAreaElement | null>;
   replyTo: Message | null;
   editing: Message | null;
+  drafts: DraftFile[];
+  setDrafts(update: (d: DraftFile[]) => DraftFile[]): void;
+  addFiles(files: File[]): void;
   onCancel(): void;
   onSent(): void;
 }
 
-function Composer({ chat, inputRef, replyTo, editing, onCancel, onSent }: ComposerProps) {
+function Composer({ chat, inputRef, replyTo, editing, drafts, setDrafts, addFiles, onCancel, onSent }: ComposerProps) {
   const { app, client } = useServices();
   // Until the server's limits are loaded there is no count: the server refuses what is too long.
   const max = app.session.limits.value?.messageLength ?? Infinity;
   const [length, setLength] = useState(0);
   const lastTyping = useRef(0);
+  const picker = useRef<HTMLInputElement>(null);
 
   function resize() {
     const el = inputRef.current;
@@ -185,7 +247,8 @@ function Composer({ chat, inputRef, replyTo, editing, onCancel, onSent }: Compos
     const el = inputRef.current;
     if (!el) return;
     const text = el.value.trim();
-    if (!text || [...text].length > max) return;
+    const files = editing ? [] : drafts;
+    if ((!text && files.length === 0) || [...text].length > max) return;
     if (editing) {
       if (text === editing.text) return onCancel();
       try {
@@ -194,6 +257,9 @@ function Composer({ chat, inputRef, replyTo, editing, onCancel, onSent }: Compos
       } catch (err) {
         return app.showNotice(err);
       }
+    } else if (files.length > 0) {
+      app.uploads.send(chat.id, text, replyTo?.id, files);
+      setDrafts(() => []);
     } else {
       app.connection.send(chat.id, text, replyTo?.id);
     }
@@ -212,6 +278,13 @@ function Composer({ chat, inputRef, replyTo, editing, onCancel, onSent }: Compos
       e.preventDefault();
       onCancel();
     }
+  }
+
+  function onPaste(e: ClipboardEvent) {
+    const files = Array.from(e.clipboardData?.files ?? []);
+    if (files.length === 0 || editing) return;
+    e.preventDefault();
+    addFiles(files);
   }
 
   function onInput() {
@@ -245,14 +318,43 @@ function Composer({ chat, inputRef, replyTo, editing, onCancel, onSent }: Compos
           </button>
         </div>
       )}
+      <OutgoingUploads chatId={chat.id} />
+      {!editing && (
+        <DraftFiles
+          drafts={drafts}
+          onMode={(id, mode) => setDrafts((d) => d.map((x) => (x.id === id ? { ...x, mode } : x)))}
+          onRemove={(id) => setDrafts((d) => d.filter((x) => x.id !== id))}
+        />
+      )}
       <div class="composer-row">
+        {!editing && (
+          <>
+            <button type="button" class="icon-button attach" onClick={() => picker.current?.click()} aria-label="Attach files" title="Attach files">
+              <PaperclipIcon />
+            </button>
+            <input
+              ref={picker}
+              type="file"
+              multiple
+              class="file-input"
+              aria-label="Choose files to attach"
+              tabIndex={-1}
+              onChange={(e) => {
+                const input = e.currentTarget as HTMLInputElement;
+                addFiles(Array.from(input.files ?? []));
+                input.value = '';
+              }}
+            />
+          </>
+        )}
         <textarea
           ref={inputRef}
           rows={1}
           aria-label="Message"
-          placeholder={chat.kind === 'channel' ? 'Broadcast a message' : 'Message'}
+          placeholder={drafts.length > 0 && !editing ? 'Add a caption' : chat.kind === 'channel' ? 'Broadcast a message' : 'Message'}
           onKeyDown={onKeyDown}
           onInput={onInput}
+          onPaste={onPaste}
           maxLength={65536}
         />
         <button type="submit" class="send" aria-label={editing ? 'Save' : 'Send'} disabled={over}>

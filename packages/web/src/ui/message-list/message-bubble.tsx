@@ -1,13 +1,16 @@
-import type { Chat, Message, PendingMessage } from '@parley/sdk';
+import type { Attachment, Chat, Message, PendingMessage } from '@parley/sdk';
 import { userName } from '../../state/people-model.ts';
 import { useApp } from '../app-context.ts';
 import { formatFull, formatTime } from '../shared/format.ts';
 import { Linkified } from '../shared/linkify.tsx';
+import { Attachments } from './attachments.tsx';
 
 export interface MessageActions {
   reply(m: Message): void;
   edit(m: Message): void;
   remove(m: Message): void;
+  /** Opens a photo or video in the viewer */
+  view?(a: Attachment): void;
 }
 
 export function MessageBubble({
@@ -52,7 +55,8 @@ export function MessageBubble({
           )}
         </div>
       )}
-      <div class="text">{deleted ? <em>Message deleted</em> : <Linkified text={m.text ?? ''} />}</div>
+      {!deleted && m.attachments && m.attachments.length > 0 && <Attachments list={m.attachments} onOpen={actions.view} />}
+      {(deleted || m.text) && <div class="text">{deleted ? <em>Message deleted</em> : <Linkified text={m.text ?? ''} />}</div>}
       <div class="meta">
         {m.editedAt && !deleted && <span class="edited">edited</span>}
         <time dateTime={m.createdAt} title={formatFull(m.createdAt)}>
@@ -91,9 +95,12 @@ export function PendingBubble({ p }: { p: PendingMessage }) {
   const app = useApp();
   return (
     <article class={`msg mine ${p.state}`} data-pending={p.state}>
-      <div class="text">
-        <Linkified text={p.text} />
-      </div>
+      {p.attachments && p.attachments.length > 0 && <Attachments list={p.attachments.map((a) => ({ ...a, size: a.size ?? 0 }))} />}
+      {p.text && (
+        <div class="text">
+          <Linkified text={p.text} />
+        </div>
+      )}
       <div class="meta">
         {p.state === 'failed' ? (
           <>
