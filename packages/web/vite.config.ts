@@ -9,6 +9,8 @@ export default defineConfig({
     assetsInlineLimit: 0,
     modulePreload: { polyfill: false },
     reportCompressedSize: true,
+    // The video transcoder (mediabunny, about 570 KB) is its own chunk, loaded only when a video is sent.
+    chunkSizeWarningLimit: 600,
   },
   server: { proxy: { '/api': { target: 'http://127.0.0.1:8080', ws: true } } },
 });

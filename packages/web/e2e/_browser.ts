@@ -42,11 +42,13 @@ export async function openBrowser(
   baseUrl: string,
   viewport = { width: 1200, height: 800 },
   colorScheme: 'light' | 'dark' = 'light',
+  /** more Chromium switches, e.g. a fake microphone */
+  extraArgs: string[] = [],
 ): Promise<Browser> {
   const dir = mkdtempSync(path.join(tmpdir(), `parley-${name}-`));
   const context = await chromium.launchPersistentContext(dir, {
     executablePath: CHROMIUM,
-    args: ARGS,
+    args: [...ARGS, ...extraArgs],
     headless: true,
     viewport,
     colorScheme,

@@ -1,11 +1,11 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer, type TestUser } from '@parley/test-kit';
 import { browserAvailable, eventually, openBrowser, screenshot, type Browser } from './_browser.ts';
-import { attach, openChat, sendCaption, signIn, waitForMessage } from './_files.ts';
+import { attach, download, openChat, sendCaption, sha256, signIn, waitForMessage } from './_files.ts';
 
 if (process.env.CI === 'true' && !existsSync('/usr/bin/ffmpeg')) throw new Error('The video tests must run under CI: ffmpeg is not installed');
 const enabled = browserAvailable() && existsSync('/usr/bin/ffmpeg');
@@ -63,5 +63,59 @@ describe.skipIf(!enabled)('videos in the web client', () => {
     await eventually(async () => expect(await video.evaluate((v: HTMLVideoElement) => v.readyState >= 2 && v.currentTime > 0)).toBe(true));
     await screenshot(page, 'files-video-viewer');
     await page.keyboard.press('Escape');
+  });
+
+  it('a large video sent compressed is transcoded on the device: smaller, at most 1280 px, H.264 or VP9 by ffprobe; "Original file" keeps its bytes', async () => {
+    const page = a.page;
+    const big = path.join(dir, 'big.mp4');
+    // 1920×1080 at a steady 6 Mbit/s: too big to be sent as it is.
+    execFileSync('ffmpeg', [
+      '-v',
+      'error',
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc2=size=1920x1080:rate=30',
+      '-t',
+      '3',
+      '-pix_fmt',
+      'yuv420p',
+      '-c:v',
+      'libx264',
+      '-preset',
+      'veryfast',
+      '-b:v',
+      '6M',
+      '-minrate',
+      '6M',
+      '-maxrate',
+      '6M',
+      '-bufsize',
+      '6M',
+      big,
+    ]);
+    const original = readFileSync(big);
+    await attach(page, big);
+    await sendCaption(page, 'a big clip');
+    const m = await waitForMessage(bob.client, chatId, 'a big clip', 120_000);
+    const att = m.attachments![0]!;
+    expect(Math.max(att.width!, att.height!)).toBeLessThanOrEqual(1280);
+    expect(att.size).toBeLessThan(original.length / 2);
+    expect(Math.abs(att.durationMs! - 3000)).toBeLessThan(300);
+    const sent = await download(bob.client, att.fileId);
+    const sentFile = path.join(dir, 'sent.mp4');
+    writeFileSync(sentFile, sent);
+    const probe = JSON.parse(execFileSync('ffprobe', ['-v', 'error', '-show_streams', '-of', 'json', sentFile]).toString()) as {
+      streams: { codec_type: string; codec_name: string; width?: number }[];
+    };
+    const stream = probe.streams.find((x) => x.codec_type === 'video')!;
+    expect(['h264', 'vp9']).toContain(stream.codec_name);
+    expect(stream.width).toBeLessThanOrEqual(1280);
+
+    await attach(page, big);
+    await page.getByLabel('How to send big.mp4').selectOption('original');
+    await sendCaption(page, 'the big clip as it is');
+    const kept = (await waitForMessage(bob.client, chatId, 'the big clip as it is', 60_000)).attachments![0]!;
+    expect(sha256(await download(bob.client, kept.fileId))).toBe(sha256(original));
   });
 });

@@ -40,15 +40,20 @@ export async function prepareFile(file: File, mode: SendMode, options: PrepareOp
 }
 
 /**
- * THE place where a video picked as "compressed" is prepared. For now it sends the original file,
- * with its dimensions, duration and a poster read from a <video> element.
- * TODO: transcode with `(await import('./video.ts')).compressVideo(file, options)` (WebCodecs,
- * lazily loaded so that its library stays out of the main bundle), falling back to this on failure.
+ * A video picked as "compressed": transcoded on this device (WebCodecs, in a chunk loaded only
+ * now, so that its library stays out of the main bundle). A video this browser cannot read or
+ * encode goes as the original file, with what a <video> element can tell of it.
  */
 export async function prepareVideo(file: File, options: PrepareOptions = {}): Promise<PreparedMedia> {
-  const meta = await readVideo(file, options.signal);
-  options.onProgress?.(1);
-  return { ...asFile(file), ...meta };
+  try {
+    const { compressVideo } = await import('./video.ts');
+    return await compressVideo(file, options);
+  } catch (err) {
+    if (options.signal?.aborted) throw err;
+    const meta = await readVideo(file, options.signal);
+    options.onProgress?.(1);
+    return { ...asFile(file), ...meta };
+  }
 }
 
 type VideoMeta = Pick<PreparedMedia, 'width' | 'height' | 'durationMs' | 'thumbhash' | 'thumbnail'>;

@@ -1,5 +1,6 @@
 import type { AttachmentInput } from '@parley/sdk';
 import type { SendMode } from '../media/prepare.ts';
+import type { PreparedMeta } from './uploads-model.ts';
 
 /** A message waiting for its files, kept in IndexedDB (Files and all) so that a reload goes on with it. */
 export interface SavedUploadJob {
@@ -8,7 +9,7 @@ export interface SavedUploadJob {
   chatId: string;
   text: string;
   replyToId?: string;
-  items: { id: string; file: File; mode: SendMode; attachment?: AttachmentInput }[];
+  items: { id: string; file: File; mode: SendMode; prepared?: PreparedMeta; attachment?: AttachmentInput }[];
 }
 
 const DB_NAME = 'parley-uploads';

@@ -12,7 +12,12 @@ export interface DraftFile {
   file: File;
   kind: MediaKind;
   mode: SendMode;
+  /** Made on this device already (a recorded voice note): uploaded as it is, with what the message says about it */
+  prepared?: PreparedMeta;
 }
+
+/** What a prepared file's message says about it, without its bytes. */
+export type PreparedMeta = Omit<PreparedMedia, 'blob'>;
 
 export type UploadState = 'queued' | 'preparing' | 'uploading' | 'paused' | 'done' | 'failed';
 
@@ -117,7 +122,13 @@ export const UploadsModel = createModel((client: ParleyClient, deps: UploadsDeps
       chatId: job.chatId,
       text: job.text,
       ...(job.replyToId ? { replyToId: job.replyToId } : {}),
-      items: job.items.map((i) => ({ id: i.view.id, file: i.draft.file, mode: i.draft.mode, ...(i.attachment ? { attachment: i.attachment } : {}) })),
+      items: job.items.map((i) => ({
+        id: i.view.id,
+        file: i.draft.file,
+        mode: i.draft.mode,
+        ...(i.draft.prepared ? { prepared: i.draft.prepared } : {}),
+        ...(i.attachment ? { attachment: i.attachment } : {}),
+      })),
     };
     void deps.store?.save(saved);
   }
@@ -185,7 +196,7 @@ export const UploadsModel = createModel((client: ParleyClient, deps: UploadsDeps
         item.view = { ...item.view, state: 'preparing' };
         publish();
         item.abort = new AbortController();
-        item.prepared = await prepareFile(draft.file, draft.mode, { signal: item.abort.signal });
+        item.prepared = draft.prepared ? { ...draft.prepared, blob: draft.file } : await prepareFile(draft.file, draft.mode, { signal: item.abort.signal });
         if (!find(item.view.id)) return;
       }
       const p = item.prepared;
@@ -224,6 +235,12 @@ export const UploadsModel = createModel((client: ParleyClient, deps: UploadsDeps
     draft(file: File): DraftFile {
       return { id: newId(), file, kind: mediaKind(file), mode: 'compressed' };
     },
+    /** A file made on this device (a recorded voice note), to send as it is. */
+    preparedDraft(media: PreparedMedia): DraftFile {
+      const { blob, ...meta } = media;
+      const file = new File([blob], media.name, { type: media.mimeType });
+      return { id: newId(), file, kind: 'file', mode: 'original', prepared: meta };
+    },
     /** Uploads the files, then sends the message with them (and the caption). */
     send(chatId: string, text: string, replyToId: string | undefined, files: DraftFile[]): void {
       const userId = deps.userId.value;
@@ -248,7 +265,9 @@ export const UploadsModel = createModel((client: ParleyClient, deps: UploadsDeps
         // Another tab may be uploading it: the tab holding its lock goes on with it.
         void hold(s.id, (release) => {
           if (deps.userId.value !== userId || jobs.some((j) => j.id === s.id)) return release();
-          const items = s.items.map((i) => itemOf({ id: i.id, file: i.file, kind: mediaKind(i.file), mode: i.mode }, i.attachment));
+          const items = s.items.map((i) =>
+            itemOf({ id: i.id, file: i.file, kind: mediaKind(i.file), mode: i.mode, ...(i.prepared ? { prepared: i.prepared } : {}) }, i.attachment),
+          );
           const job: Job = { id: s.id, userId, chatId: s.chatId, text: s.text, replyToId: s.replyToId, items, release };
           jobs.push(job);
           publish();

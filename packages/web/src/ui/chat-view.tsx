@@ -13,6 +13,7 @@ import { isVisual } from './message-list/media-size.ts';
 import { MediaViewer } from './media-viewer.tsx';
 import { DraftFiles, OutgoingUploads } from './composer-files.tsx';
 import { PaperclipIcon } from './shared/icons.tsx';
+import { VoiceRecordButton } from './voice-record-button.tsx';
 
 /** How close to the server's limit the composer starts counting. */
 const COUNT_FROM = 200;
@@ -357,6 +358,7 @@ function Composer({ chat, inputRef, replyTo, editing, drafts, setDrafts, addFile
           onPaste={onPaste}
           maxLength={65536}
         />
+        {!editing && <VoiceRecordButton onRecorded={(media) => app.uploads.send(chat.id, '', replyTo?.id, [app.uploads.preparedDraft(media)])} />}
         <button type="submit" class="send" aria-label={editing ? 'Save' : 'Send'} disabled={over}>
           {editing ? '✓' : '➤'}
         </button>
