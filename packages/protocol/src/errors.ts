@@ -30,6 +30,7 @@ export const ERROR_STATUS = {
   file_too_large: 413,
   too_many_uploads: 429,
   attachment_unavailable: 410,
+  range_not_satisfiable: 416,
   internal_error: 500,
   service_unavailable: 503,
 } as const;

@@ -1,5 +1,5 @@
 import { Upload, defaultOptions, type DetailedError, type PreviousUpload, type UploadOptions } from 'tus-js-client';
-import { FILE_ID_HEADER, UPLOADS_PATH } from '@parley/protocol';
+import { FILE_ID_HEADER, SHA256_HEADER, UPLOADS_PATH } from '@parley/protocol';
 import { ParleyError } from './errors.ts';
 import type { ParleyClient } from './http-client.ts';
 
@@ -31,6 +31,8 @@ export interface UploadFileOptions {
 export interface UploadedFile {
   fileId: string;
   size: number;
+  /** Hex sha256 of the bytes the server stored (compare it with the file's to know it arrived whole) */
+  sha256?: string;
 }
 
 /** The server's answer to a failed upload request, as a ParleyError (code, status, Retry-After). */
@@ -96,7 +98,8 @@ export class FileUpload {
       },
       onSuccess: ({ lastResponse }) => {
         const fileId = lastResponse.getHeader(FILE_ID_HEADER) ?? this.upload.url?.split('/').pop() ?? '';
-        this.settle((w) => w.resolve({ fileId, size: this.total || (options.size ?? 0) }));
+        const sha256 = lastResponse.getHeader(SHA256_HEADER);
+        this.settle((w) => w.resolve({ fileId, size: this.total || (options.size ?? 0), ...(sha256 ? { sha256 } : {}) }));
       },
       onError: (err) => this.settle((w) => w.reject(toParleyError(err))),
     };

@@ -95,6 +95,8 @@ describe.each(adapters)('the blob store contract on %s', (adapter) => {
     const up_s = (performance.now() - started) / 1000;
     expect(up.size).toBe(24 * MIB);
     expect((await fileRow(up.fileId)).sha256).toBe(sha256(bytes));
+    // The SDK hands the uploader the server's digest too.
+    expect(up.sha256).toBe(sha256(bytes));
     if (s3) {
       const head = await s3.send(new HeadObjectCommand({ Bucket: swift!.bucket, Key: up.fileId }));
       expect(head.ContentLength).toBe(24 * MIB);

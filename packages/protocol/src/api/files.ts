@@ -7,6 +7,8 @@ export const UPLOADS_PATH = '/api/v1/uploads';
 export const FILES_PATH = '/api/v1/files';
 /** The response header of the finished upload (the last PATCH) that names the file it became. */
 export const FILE_ID_HEADER = 'parley-file-id';
+/** Beside it: the hex sha256 of the bytes the server stored, for the uploader to compare. */
+export const SHA256_HEADER = 'parley-sha256';
 
 /** Most attachments one message may carry. */
 export const MAX_ATTACHMENTS = 10;

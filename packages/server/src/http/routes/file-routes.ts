@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import fastifyStatic from '@fastify/static';
 import { EVENTS, MemoryLocker, Server as TusServer, type Locker } from '@tus/server';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { FILE_ID_HEADER, FILES_PATH, UPLOADS_PATH } from '@parley/protocol';
+import { FILE_ID_HEADER, FILES_PATH, SHA256_HEADER, UPLOADS_PATH } from '@parley/protocol';
 import type { AppContext } from '../../modules/app-context.ts';
 import type { Actor } from '../../modules/services.ts';
 import { fileForDownload } from '../../modules/files/download.ts';
@@ -28,7 +28,6 @@ function tusError(err: AppError): { status_code: number; body: string } {
 const UPLOAD_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
 /** The last PATCH's answer beside the file id: the hex sha256 of the bytes the server stored. */
-export const SHA256_HEADER = 'parley-sha256';
 
 function declaredLength(req: FastifyRequest): number {
   if (req.headers['upload-defer-length'] !== undefined)
