@@ -5,6 +5,8 @@ import { AppError } from './lib/errors.ts';
 import * as invites from './modules/invites/invites.ts';
 import * as accounts from './modules/accounts/accounts.ts';
 import { configOrExit, serve } from './main.ts';
+import { backup } from './backup/backup.ts';
+import { restore } from './backup/restore.ts';
 
 const USAGE = `Usage: parley <command>
 
@@ -16,6 +18,10 @@ const USAGE = `Usage: parley <command>
   user list                     list accounts
   user disable NAME             disable an account and end its sessions
   user reset-password NAME      set a new random password (printed) and end its sessions
+  backup DIR                    while the server runs: a consistent snapshot of the database and a copy
+                                of every file into the new directory DIR, with a manifest of checksums
+  restore DIR                   into an empty data directory or database: checks the backup in DIR
+                                whole, then restores it and applies newer migrations
 
 Configuration comes from environment variables; see .env.example.`;
 
@@ -39,6 +45,19 @@ export async function runCli(argv: string[]): Promise<void> {
     return;
   }
   if (command === 'serve') return serve();
+  // Neither opens the store as the server does: a backup reads beside the running server, and a
+  // restore must find its target empty (opening it would create and migrate a database there).
+  if (command === 'backup' || command === 'restore') {
+    if (!sub || rest.length > 0) fail(`Usage: parley ${command} DIR`);
+    const say = (line: string) => process.stdout.write(`${line}\n`);
+    try {
+      if (command === 'backup') await backup(configOrExit(), sub, say);
+      else await restore(configOrExit(), sub, say);
+    } catch (err) {
+      fail(err instanceof Error ? err.message : String(err));
+    }
+    return;
+  }
 
   const ctx = await createContext(configOrExit(), { log: createLogger('warn', 2) });
   const out = (line: string) => process.stdout.write(`${line}\n`);

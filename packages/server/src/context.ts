@@ -6,8 +6,7 @@ import type { Bus } from './adapters/bus/bus.ts';
 import { InProcessBus } from './adapters/bus/in-process-bus.ts';
 import type { RedisBus } from './adapters/bus/redis-bus.ts';
 import { Database } from './adapters/db/database.ts';
-import type { BlobStore } from './adapters/blobs/blob-store.ts';
-import { LocalDirBlobStore } from './adapters/blobs/local-dir-store.ts';
+import { openBlobStore } from './adapters/blobs/open-blob-store.ts';
 import type { PresenceDirectory } from './adapters/presence/presence-directory.ts';
 import { newId } from './lib/ids.ts';
 import { createLogger, type Logger } from './logger.ts';
@@ -78,12 +77,7 @@ export async function createContext(config: Readonly<Config>, overrides: Context
     const { RedisPresenceStore } = await import('./adapters/presence/redis-presence-store.ts');
     cluster = new RedisPresenceStore(redisBus.client, { nodeId: instanceId, ttlMs: config.presenceTtlMs });
   }
-  let blobs: BlobStore;
-  if (config.files.store.kind === 's3') {
-    // Loaded only when configured: the AWS SDK costs the single-node default nothing.
-    const { S3BlobStore } = await import('./adapters/blobs/s3-blob-store.ts');
-    blobs = new S3BlobStore(config.files.store, { now: overrides.now });
-  } else blobs = new LocalDirBlobStore(config.files.blobDir);
+  const blobs = await openBlobStore(config.files, { now: overrides.now });
   const tokens = new TokenCache(bus);
   const services: Services = {
     config,

@@ -1,7 +1,7 @@
 import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 
 // One migration set for both dialects: portable schema-builder types only.
-const migrations: Record<string, Migration> = {
+export const migrations: Record<string, Migration> = {
   '001_accounts': {
     async up(db: Kysely<unknown>) {
       await db.schema
