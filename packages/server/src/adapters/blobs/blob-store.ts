@@ -32,6 +32,11 @@ export interface BlobStore {
   readonly uploads: DataStore;
   /** How a finished blob is served: a local file, or a presigned URL valid for a few minutes. */
   locate(key: string, serve?: ServeAs): Promise<BlobLocation>;
+  /**
+   * The sha256 of an upload of `size` bytes that has just finished, when this process hashed it
+   * whole as it arrived (null: read it back to hash it).
+   */
+  finishedSha256(key: string, size: number): string | null;
   /** The bytes of a finished blob, as a stream (never held whole in memory). */
   read(key: string): Promise<Readable>;
   /** Deletes a blob and whatever the upload kept beside it; a blob already gone is not an error. */

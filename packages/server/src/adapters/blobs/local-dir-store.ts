@@ -5,6 +5,7 @@ import { FileStore } from '@tus/file-store';
 import type { Upload } from '@tus/server';
 import type { Readable } from 'node:stream';
 import type { BlobStore, LocalBlob } from './blob-store.ts';
+import { UploadDigests } from './upload-digests.ts';
 
 const KEY = /^[A-Za-z0-9_-]{1,64}$/;
 
@@ -14,8 +15,16 @@ function checkKey(key: string): string {
   return key;
 }
 
-/** FileStore whose files only the server's user can read, like the SQLite file. */
+/** FileStore whose files only the server's user can read, like the SQLite file; it hashes what it writes. */
 class OwnerOnlyFileStore extends FileStore {
+  readonly digests = new UploadDigests();
+
+  override async write(stream: Readable, id: string, offset: number): Promise<number> {
+    const written = await super.write(this.digests.track(stream, id, offset), id, offset);
+    this.digests.written(id, written);
+    return written;
+  }
+
   override async create(file: Upload): Promise<Upload> {
     const created = await super.create(file);
     const blob = path.join(this.directory, checkKey(file.id));
@@ -32,7 +41,7 @@ class OwnerOnlyFileStore extends FileStore {
  */
 export class LocalDirBlobStore implements BlobStore {
   readonly directory: string;
-  private store: FileStore | undefined;
+  private store: OwnerOnlyFileStore | undefined;
 
   constructor(directory: string) {
     this.directory = directory;
@@ -48,6 +57,10 @@ export class LocalDirBlobStore implements BlobStore {
   get uploads(): FileStore {
     this.store ??= new OwnerOnlyFileStore({ directory: this.directory });
     return this.store;
+  }
+
+  finishedSha256(key: string, size: number): string | null {
+    return this.store?.digests.take(key, size) ?? null;
   }
 
   async locate(key: string): Promise<LocalBlob> {

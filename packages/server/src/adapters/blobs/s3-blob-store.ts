@@ -4,6 +4,7 @@ import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { S3Store } from '@tus/s3-store';
 import type { S3Config } from '../../config/config.ts';
 import type { BlobLocation, BlobStore, ServeAs } from './blob-store.ts';
+import { UploadDigests } from './upload-digests.ts';
 
 const KEY = /^[A-Za-z0-9_-]{1,64}$/;
 
@@ -26,6 +27,14 @@ function isNotFound(err: unknown): boolean {
  * S3-compatible servers such as Swift refuse it.
  */
 class OneKeyAtATimeS3Store extends S3Store {
+  readonly digests = new UploadDigests();
+
+  override async write(stream: Readable, id: string, offset: number): Promise<number> {
+    const written = await super.write(this.digests.track(stream, id, offset), id, offset);
+    this.digests.written(id, written);
+    return written;
+  }
+
   get s3() {
     return this.client;
   }
@@ -93,6 +102,10 @@ export class S3BlobStore implements BlobStore {
       ...(serve ? { ResponseContentDisposition: serve.contentDisposition, ResponseContentType: serve.contentType } : {}),
     });
     return { kind: 'redirect', url: await getSignedUrl(this.uploads.s3, command, { expiresIn: PRESIGNED_TTL_S, signingDate: new Date(this.now()) }) };
+  }
+
+  finishedSha256(key: string, size: number): string | null {
+    return this.uploads.digests.take(key, size);
   }
 
   async read(key: string): Promise<Readable> {
