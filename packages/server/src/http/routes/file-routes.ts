@@ -37,6 +37,13 @@ function declaredLength(req: FastifyRequest): number {
   return Number(value);
 }
 
+/**
+ * How a local blob is streamed: in 1 MiB reads (@fastify/send passes highWaterMark on to the file
+ * stream, though its types do not name it). At Node's default 64 KiB, a write per piece was most of
+ * a download's CPU (bench: 4.9 ms per MiB, 1.1 ms with this).
+ */
+const SEND_OPTIONS = { cacheControl: false, contentType: false, dotfiles: 'deny' as const, highWaterMark: 1024 * 1024 };
+
 /** A filename for Content-Disposition: an ASCII fallback and the UTF-8 name (RFC 6266). */
 function contentDisposition(name: string | null): string {
   if (!name) return 'attachment';
@@ -192,7 +199,7 @@ export async function fileRoutes(app: FastifyInstance, ctx: AppContext): Promise
         // A file id never names other bytes: caches may keep it (per user, as it needs a token).
         reply.header('cache-control', 'private, max-age=31536000, immutable');
         reply.type(type);
-        return reply.sendFile(blob.file, blob.root, { cacheControl: false, contentType: false, dotfiles: 'deny' });
+        return reply.sendFile(blob.file, blob.root, SEND_OPTIONS);
       },
     );
   });
