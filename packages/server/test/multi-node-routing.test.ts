@@ -101,6 +101,20 @@ describe.skipIf(skip !== null)('deliveries routed by recipient over three nodes'
     held.ws.close();
     await heldClosed;
     await new Promise((r) => setTimeout(r, 50));
+    // A Redis that stays stalled holds a hello back for two seconds at most.
+    redis.pause();
+    const late = open();
+    try {
+      const opened = Date.now();
+      await waitFor('the hello despite the stalled Redis', () => late.frames.some((f) => f.type === 'hello'), 5000, 20);
+      expect(Date.now() - opened).toBeGreaterThan(1500);
+    } finally {
+      redis.resume();
+    }
+    const lateClosed = new Promise((r) => late.ws.once('close', r));
+    late.ws.close();
+    await lateClosed;
+    await new Promise((r) => setTimeout(r, 50));
 
     // Eli's first socket on route-3, opened again and again: a message sent the moment the hello
     // arrives must come live on that socket, with no other socket of his anywhere.

@@ -12,6 +12,8 @@ export interface PresenceOptions {
 }
 
 const GOODBYE_BUDGET_MS = 1000;
+/** Longest a new socket's hello waits for the directory to register its user. */
+const REGISTER_WAIT_MS = 2000;
 
 /**
  * Who is online: a user is online while any of their devices holds a socket on any node. This node
@@ -61,10 +63,16 @@ export class PresenceTracker {
     }
     // A failed registration is made good by the next heartbeat, which finds the user forgotten
     // and has the user's sockets resync (onRestored).
-    const registered = this.cluster.vouch([userId], this.s.now()).then(
-      () => undefined,
-      (err) => this.s.log.warn({ err }, 'presence update failed'),
-    );
+    // A stalled Redis must not keep sockets waiting for their hello: past the bound they go ahead,
+    // and if the registration never lands, the heartbeat's forgotten users resync as above.
+    let timer: NodeJS.Timeout | undefined;
+    const registered = Promise.race([
+      this.cluster.vouch([userId], this.s.now()).then(
+        () => undefined,
+        (err) => this.s.log.warn({ err }, 'presence update failed'),
+      ),
+      new Promise<void>((resolve) => (timer = setTimeout(resolve, REGISTER_WAIT_MS))),
+    ]).finally(() => clearTimeout(timer));
     this.registering.set(userId, registered);
     void registered.then(() => {
       if (this.registering.get(userId) === registered) this.registering.delete(userId);
