@@ -198,7 +198,8 @@ export async function startSwift(options: { bucket?: string } = {}): Promise<Swi
         await s3.send(new CreateBucketCommand({ Bucket: swift.bucket }));
         return true;
       },
-      30_000,
+      // Swift's account and container services can take a while on a busy machine.
+      90_000,
       300,
     );
     s3.destroy();

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -91,7 +91,11 @@ describe.skipIf(skip !== null)('nodes behind nginx, configured as docs/deploy.md
     nodes.push(...(await Promise.all(['edge-1', 'edge-2'].map((n) => startNode(n, env)))));
     const port = await freePort();
     dir = mkdtempSync(path.join(tmpdir(), 'parley-nginx-'));
-    for (const d of ['body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']) mkdirSync(path.join(dir, d));
+    // nginx's workers run as an unprivileged user when it is started as root: they must be able to
+    // write their temp files (a download bigger than the proxy buffers spills into proxy/).
+    chmodSync(dir, 0o755);
+    for (const d of ['body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']) mkdirSync(path.join(dir, d), { mode: 0o777 });
+    for (const d of ['body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']) chmodSync(path.join(dir, d), 0o777);
     const conf = `daemon off;
 worker_processes 1;
 pid ${dir}/nginx.pid;
