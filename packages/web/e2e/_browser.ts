@@ -6,7 +6,7 @@ import { chromium, type BrowserContext, type Locator, type Page } from 'playwrig
 
 export const CHROMIUM = '/usr/bin/chromium';
 // Debian's Chromium in a container: no sandbox, no GPU, nothing phoning home.
-const ARGS = [
+export const ARGS = [
   '--headless',
   '--no-sandbox',
   '--disable-gpu',

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -6,7 +5,7 @@ import { pipeline } from 'node:stream/promises';
 import { openBlobStore } from '../adapters/blobs/open-blob-store.ts';
 import type { Config } from '../config/config.ts';
 import { PARLEY_VERSION } from '../version.ts';
-import { BLOB_DIR, COUNTED, MANIFEST, digest, digestFile, type Manifest } from './manifest.ts';
+import { BLOB_DIR, COUNTED, MANIFEST, digest, digestFile, type Manifest, runTool } from './manifest.ts';
 
 /** What a snapshot says, read inside the snapshot itself. */
 interface SnapshotFacts {
@@ -48,16 +47,6 @@ async function snapshotSqlite(config: Extract<Config['db'], { kind: 'sqlite' }>,
   }
 }
 
-function run(cmd: string, args: string[]): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('error', (err) => reject(new Error(`${cmd} could not run (${err.message}): install the PostgreSQL client tools`)));
-    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`${cmd} failed: ${stderr.trim() || `exit ${code}`}`))));
-  });
-}
-
 /**
  * pg_dump of one exported snapshot: the facts are read in the transaction that exported it, so
  * the dump and the manifest describe the same moment while the nodes keep writing.
@@ -70,7 +59,7 @@ async function snapshotPostgres(config: Extract<Config['db'], { kind: 'postgres'
     await client.query('begin isolation level repeatable read read only');
     const snapshot = (await client.query<{ id: string }>('select pg_export_snapshot() as id')).rows[0]!.id;
     const facts = await factsOf(async (sql) => (await client.query(sql)).rows);
-    await run('pg_dump', ['--format=custom', '--no-owner', `--snapshot=${snapshot}`, `--file=${dest}`, `--dbname=${config.url}`]);
+    await runTool('pg_dump', ['--format=custom', '--no-owner', `--snapshot=${snapshot}`, `--file=${dest}`, `--dbname=${config.url}`]);
     await client.query('commit');
     return facts;
   } finally {

@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
@@ -62,4 +63,15 @@ export function parseManifest(text: string): Manifest {
     m.blobs.files.every((f) => typeof f?.id === 'string' && /^[A-Za-z0-9_-]{1,64}$/.test(f.id) && typeof f.sha256 === 'string' && Number.isInteger(f.bytes));
   if (!ok) throw new Error(`${MANIFEST} is incomplete: the backup is damaged`);
   return m;
+}
+
+/** Runs a PostgreSQL client tool (pg_dump, pg_restore) to completion; its stderr is the error. */
+export function runTool(cmd: string, args: string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('error', (err) => reject(new Error(`${cmd} could not run (${err.message}): install the PostgreSQL client tools`)));
+    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`${cmd} failed: ${stderr.trim() || `exit ${code}`}`))));
+  });
 }

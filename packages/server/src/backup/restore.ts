@@ -1,20 +1,9 @@
-import { spawn } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { Database } from '../adapters/db/database.ts';
 import { migrations } from '../adapters/db/migrations.ts';
 import type { Config } from '../config/config.ts';
-import { BLOB_DIR, COUNTED, MANIFEST, digestFile, parseManifest, type Manifest } from './manifest.ts';
-
-function run(cmd: string, args: string[]): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('error', (err) => reject(new Error(`${cmd} could not run (${err.message}): install the PostgreSQL client tools`)));
-    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`${cmd} failed: ${stderr.trim() || `exit ${code}`}`))));
-  });
-}
+import { BLOB_DIR, COUNTED, MANIFEST, digestFile, parseManifest, type Manifest, runTool } from './manifest.ts';
 
 /** Everything that makes the backup unusable here, checked before anything is written. */
 async function problemsOf(m: Manifest, dir: string, config: Config): Promise<string[]> {
@@ -89,7 +78,7 @@ export async function restore(config: Config, dir: string, say: (line: string) =
     mkdirSync(config.db.dataDir, { recursive: true, mode: 0o700 });
     copyFileSync(dbFile, config.db.file);
     chmodSync(config.db.file, 0o600);
-  } else await run('pg_restore', ['--no-owner', '--exit-on-error', `--dbname=${config.db.url}`, dbFile]);
+  } else await runTool('pg_restore', ['--no-owner', '--exit-on-error', `--dbname=${config.db.url}`, dbFile]);
   if (m.blobs.files.length > 0) {
     mkdirSync(config.files.blobDir, { recursive: true, mode: 0o700 });
     for (const f of m.blobs.files) {

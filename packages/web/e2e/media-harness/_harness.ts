@@ -10,24 +10,14 @@ import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import preact from '@preact/preset-vite';
+import { ARGS as BROWSER_ARGS } from '../_browser.ts';
 import { build } from 'vite';
 import { CHROMIUM } from '../_browser.ts';
 import type { MediaHarness } from './entry.ts';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
 // The suite's usual flags (_browser.ts), plus what lets a page play and record without a gesture or a prompt.
-const ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--disable-dev-shm-usage',
-  '--autoplay-policy=no-user-gesture-required',
-];
+const ARGS = [...BROWSER_ARGS, '--autoplay-policy=no-user-gesture-required'];
 
 const MIME: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
