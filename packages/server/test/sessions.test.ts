@@ -210,7 +210,13 @@ describe.each(await stores())('accounts and sessions on %s', (kind) => {
     const token = u.client.session!.accessToken;
     await u.client.deleteAccount({ password: u.password });
     expect((await fetch(`${t.url}/api/v1/me`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(401);
-    expect(await other.client.getUser({ userId: u.id })).toEqual({ id: u.id, username: null, displayName: 'Deleted account', deleted: true, avatarFileId: null });
+    expect(await other.client.getUser({ userId: u.id })).toEqual({
+      id: u.id,
+      username: null,
+      displayName: 'Deleted account',
+      deleted: true,
+      avatarFileId: null,
+    });
     expect((await other.client.getUserByUsername({ username: 'leaver' }).catch((e) => e)).status).toBe(404);
     expect(
       (
