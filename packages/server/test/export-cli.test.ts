@@ -7,8 +7,7 @@ import type { ParleyError } from '@parley/sdk';
 import { uploadFile } from '@parley/sdk/node';
 import { collectFiles } from '../src/modules/files/collect.ts';
 import { lines, runParley } from './_cli.ts';
-import { startTestServer, stores, type TestServer } from './_harness.ts';
-import { unzip } from './_zip.ts';
+import { startTestServer, stores, unzip, type TestServer } from './_harness.ts';
 
 const tmp = mkdtempSync(path.join(tmpdir(), 'parley-export-cli-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));

@@ -3,8 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ParleyError } from '@parley/sdk';
 import { uploadFile } from '@parley/sdk/node';
 import { collectFiles } from '../src/modules/files/collect.ts';
-import { startTestServer, stores, type TestServer, type TestUser } from './_harness.ts';
-import { unzipResponse } from './_zip.ts';
+import { startTestServer, stores, unzipResponse, type TestServer, type TestUser } from './_harness.ts';
 
 const fail = (p: Promise<unknown>) =>
   p.then(
