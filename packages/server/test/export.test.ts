@@ -160,6 +160,34 @@ describe.each(await stores())('data export on %s', (kind) => {
     for (const secret of [alice.session.accessToken, alice.session.refreshToken, alice.password]) expect(everything).not.toContain(secret);
   });
 
+  it('the OpenAPI document gives the exports as application/zip answers', async () => {
+    const doc = await (await fetch(`${t.url}/api/v1/openapi.json`)).json();
+    for (const [p, op] of [
+      ['/api/v1/me/export', 'exportMyData'],
+      ['/api/v1/admin/users/{userId}/export', 'exportUserData'],
+    ]) {
+      expect(doc.paths[p!].get.operationId).toBe(op);
+      expect(Object.keys(doc.paths[p!].get.responses['200'].content)).toEqual(['application/zip']);
+    }
+    expect(doc.paths['/api/v1/admin/users/{userId}/delete'].post.operationId).toBe('deleteUserData');
+  });
+
+  it('a file that cannot be read cuts the download: no zip that looks whole', async () => {
+    const hal = await t.user('hal');
+    const self = (await hal.client.listChats()).chats.find((c) => c.kind === 'self')!;
+    const { fileId: lost } = await uploadFile(hal.client, randomBytes(200 * 1024), { name: 'lost.bin', mimeType: 'application/octet-stream' });
+    await hal.client.sendMessage({
+      chatId: self.id,
+      clientMessageId: id(),
+      attachments: [{ fileId: lost, name: 'lost.bin', mimeType: 'application/octet-stream' }],
+    });
+    // The blob goes behind the server's back (a disk fault, a bucket emptied by hand).
+    await t.server.ctx.blobs.delete(lost);
+    const res = await hal.client.exportMyData();
+    expect(res.status).toBe(200);
+    await expect(unzipResponse(res)).rejects.toThrow();
+  });
+
   it('exportUserData gives an admin the same zip of another account', async () => {
     const zip = await unzipResponse(await admin.client.exportUserData({ userId: alice.id }));
     expect(json(zip, 'profile.json').profile.username).toBe('alice');
