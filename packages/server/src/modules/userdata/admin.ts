@@ -23,6 +23,8 @@ export async function exportUserData(s: Services, actor: Actor, userId: string):
   await requireAdmin(s, actor);
   await requireUser(s, userId);
   await takeExportPoint(s, actor);
+  // Who read whose data stays in the log.
+  s.log.info({ adminId: actor.userId, userId }, 'admin exported an account');
   return buildExport(s, userId);
 }
 
@@ -56,5 +58,6 @@ export async function deleteUserDataOf(s: AccountServices, userId: string): Prom
 export async function deleteUserData(s: AccountServices, actor: Actor, userId: string): Promise<void> {
   await requireAdmin(s, actor);
   if (userId === actor.userId) throw new AppError('invalid_request', 'Delete your own account from your profile (deleteAccount)');
-  await deleteUserDataOf(s, userId);
+  const done = await deleteUserDataOf(s, userId);
+  s.log.info({ adminId: actor.userId, userId, ...done }, 'admin deleted an account');
 }
