@@ -188,6 +188,16 @@ describe.each(await stores())('data export on %s', (kind) => {
     await expect(unzipResponse(res)).rejects.toThrow();
   });
 
+  it('my profile picture is in the export, and profile.json names its path', async () => {
+    const ivy = await t.user('ivy');
+    const face = randomBytes(2048);
+    const { fileId: pic } = await uploadFile(ivy.client, face, { name: 'face.png', mimeType: 'image/png' });
+    await ivy.client.updateMe({ avatarFileId: pic });
+    const zip = await unzipResponse(await ivy.client.exportMyData());
+    expect(json(zip, 'profile.json').profile.picture).toBe(`files/${pic}-face.png`);
+    expect(Buffer.compare(zip.get(`files/${pic}-face.png`)!, face)).toBe(0);
+  });
+
   it('exportUserData gives an admin the same zip of another account', async () => {
     const zip = await unzipResponse(await admin.client.exportUserData({ userId: alice.id }));
     expect(json(zip, 'profile.json').profile.username).toBe('alice');
