@@ -390,14 +390,23 @@ const QUERY_VALUES = [
 ];
 const QUERY_KEYS = ['foo', '__proto__', 'constructor', 'a[b]', 'limit[]', 'before[0]', '', '%00', 'x'.repeat(500)];
 
+/**
+ * A query value as it would travel: percent-encoded UTF-8, and a lone surrogate (which
+ * encodeURIComponent refuses) as the three bytes a careless client sends for it, invalid UTF-8.
+ */
+function encodeQueryValue(v: string): string {
+  const text = v.startsWith('"') ? (JSON.parse(v) as string) : v;
+  return text.replace(/[\s\S]/gu, (ch) => {
+    const c = ch.codePointAt(0)!;
+    if (c < 0xd800 || c > 0xdfff) return encodeURIComponent(ch);
+    return [0xe0 | (c >> 12), 0x80 | ((c >> 6) & 0x3f), 0x80 | (c & 0x3f)].map((b) => `%${b.toString(16).toUpperCase()}`).join('');
+  });
+}
+
 /** A query string: the operation's own parameters (valid, odd, repeated) and unknown ones. */
 export function fuzzQuery(s: Schema | undefined, pools: Pools): fc.Arbitrary<string> {
   const own = Object.entries(s?.properties ?? {});
-  const value = (p: Schema, name: string) =>
-    fc.oneof(
-      validValue(p, name, pools).map((v) => encodeURIComponent(v.startsWith('"') ? (JSON.parse(v) as string) : v)),
-      fc.constantFrom(...QUERY_VALUES),
-    );
+  const value = (p: Schema, name: string) => fc.oneof(validValue(p, name, pools).map(encodeQueryValue), fc.constantFrom(...QUERY_VALUES));
   const ownPairs =
     own.length > 0 ? fc.array(fc.oneof(...own.map(([name, p]) => value(p, name).map((v) => `${name}=${v}`))), { maxLength: 3 }) : fc.constant([] as string[]);
   const unknownPairs = fc.array(
@@ -418,11 +427,7 @@ export function validQuery(s: Schema | undefined, pools: Pools): fc.Arbitrary<st
   if (own.length === 0) return fc.constant('');
   return fc
     .subarray(own)
-    .chain((picked) =>
-      fc.tuple(
-        ...picked.map(([name, p]) => validValue(p, name, pools).map((v) => `${name}=${encodeURIComponent(v.startsWith('"') ? (JSON.parse(v) as string) : v)}`)),
-      ),
-    )
+    .chain((picked) => fc.tuple(...picked.map(([name, p]) => validValue(p, name, pools).map((v) => `${name}=${encodeQueryValue(v)}`))))
     .map((pairs) => pairs.join('&'));
 }
 

@@ -108,3 +108,18 @@ export const getUser = endpoint({
   response: User,
   errors: ['unauthorized', 'not_found'],
 });
+
+export const searchUsers = endpoint({
+  id: 'searchUsers',
+  method: 'GET',
+  path: '/users',
+  summary: 'Find people to write to: usernames and display names that start with the words given (not me, not disabled or deleted accounts)',
+  tag: 'users',
+  auth: true,
+  query: Strict({
+    q: Type.String({ minLength: 1, maxLength: 64, description: 'The start of a username (an @ in front is ignored) or of a word of a display name' }),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 20, description: 'At most 20 (default 10)' })),
+  }),
+  response: Strict({ users: Type.Array(User) }),
+  errors: ['unauthorized', 'invalid_request', 'rate_limited'],
+});

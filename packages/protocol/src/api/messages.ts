@@ -102,3 +102,30 @@ export const markRead = endpoint({
   response: Strict({ readSeq: Type.Integer({ minimum: 0 }), unreadCount: Type.Integer({ minimum: 0 }) }),
   errors: ['unauthorized', 'not_found'],
 });
+
+/** Where the next page of search results starts: the last result's time and id. */
+const SearchCursor = Type.String({ maxLength: 96, pattern: '^[0-9]{1,16}_[A-Za-z0-9_-]{1,64}$', description: 'nextCursor of the page before' });
+
+export const searchMessages = endpoint({
+  id: 'searchMessages',
+  method: 'GET',
+  path: '/search/messages',
+  summary: 'Find messages by their words, newest first, in my chats (or in one): only what I can read there',
+  tag: 'messages',
+  auth: true,
+  query: Strict({
+    q: Type.String({
+      minLength: 1,
+      maxLength: 256,
+      description: 'Words to find, each as a word or the start of one (all must appear); case and accents do not matter on SQLite, case only on PostgreSQL',
+    }),
+    chatId: Type.Optional(Id),
+    before: Type.Optional(SearchCursor),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 50, description: 'At most 50 (default 20)' })),
+  }),
+  response: Strict({
+    messages: Type.Array(Message),
+    nextCursor: Type.Union([Type.String(), Type.Null()], { description: 'Pass as before for older results; null when there are none' }),
+  }),
+  errors: ['unauthorized', 'not_found', 'invalid_request', 'rate_limited'],
+});

@@ -1,9 +1,10 @@
 import fs from 'node:fs';
-import { Kysely, Migrator, PostgresAdapter, PostgresDialect, SqliteDialect, sql, type SelectQueryBuilder, type SqliteDatabase, type Transaction } from 'kysely';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type SelectQueryBuilder, type SqliteDatabase, type Transaction } from 'kysely';
 import type BetterSqlite3 from 'better-sqlite3';
 import type { Config } from '../../config/config.ts';
 import { StoreUnavailableError } from './store-errors.ts';
 import { migrationProvider } from './migrations.ts';
+import { isPostgres } from './dialect.ts';
 import type { DB } from './schema.ts';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -196,10 +197,7 @@ export function toStoreError(err: unknown): unknown {
   return err;
 }
 
-/** True when db runs on PostgreSQL (a transaction knows its dialect through its adapter). */
-export function isPostgres(db: Kysely<DB>): boolean {
-  return db.getExecutor().adapter instanceof PostgresAdapter;
-}
+export { isPostgres };
 
 /** Adds FOR UPDATE on PostgreSQL; SQLite serialises writers already. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- any select of any table may be locked

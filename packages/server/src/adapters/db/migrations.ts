@@ -1,6 +1,7 @@
 import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import { isPostgres } from './dialect.ts';
 
-// One migration set for both dialects: portable schema-builder types only.
+// One migration set for both dialects: portable schema-builder types only, but for search (007).
 export const migrations: Record<string, Migration> = {
   '001_accounts': {
     async up(db: Kysely<unknown>) {
@@ -222,6 +223,40 @@ export const migrations: Record<string, Migration> = {
     async down(db: Kysely<unknown>) {
       await db.schema.alterTable('chats').dropColumn('avatar_file_id').execute();
       await db.schema.alterTable('users').dropColumn('avatar_file_id').execute();
+    },
+  },
+  '007_message_search': {
+    // Full-text search over message text, one per dialect (the only migration that is not portable):
+    // SQLite's FTS5 as an external-content index kept by triggers, PostgreSQL's text search as an
+    // expression GIN index. Both use language-neutral word splitting (no stemming): Parley's users
+    // write in any language.
+    async up(db: Kysely<unknown>) {
+      if (isPostgres(db)) {
+        await sql`CREATE INDEX messages_search ON messages USING gin (to_tsvector('simple', coalesce(text, '')))`.execute(db);
+        return;
+      }
+      await sql`CREATE VIRTUAL TABLE messages_fts USING fts5(text, content='messages', content_rowid='rowid', tokenize='unicode61 remove_diacritics 2')`.execute(
+        db,
+      );
+      await sql`CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages WHEN coalesce(new.text, '') <> '' BEGIN
+        INSERT INTO messages_fts(rowid, text) VALUES (new.rowid, new.text);
+      END`.execute(db);
+      await sql`CREATE TRIGGER messages_fts_update AFTER UPDATE OF text ON messages BEGIN
+        INSERT INTO messages_fts(messages_fts, rowid, text) SELECT 'delete', old.rowid, old.text WHERE coalesce(old.text, '') <> '';
+        INSERT INTO messages_fts(rowid, text) SELECT new.rowid, new.text WHERE coalesce(new.text, '') <> '';
+      END`.execute(db);
+      await sql`CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages WHEN coalesce(old.text, '') <> '' BEGIN
+        INSERT INTO messages_fts(messages_fts, rowid, text) VALUES ('delete', old.rowid, old.text);
+      END`.execute(db);
+      await sql`INSERT INTO messages_fts(rowid, text) SELECT rowid, text FROM messages WHERE coalesce(text, '') <> ''`.execute(db);
+    },
+    async down(db: Kysely<unknown>) {
+      if (isPostgres(db)) {
+        await sql`DROP INDEX messages_search`.execute(db);
+        return;
+      }
+      for (const trigger of ['messages_fts_insert', 'messages_fts_update', 'messages_fts_delete']) await sql`DROP TRIGGER ${sql.raw(trigger)}`.execute(db);
+      await sql`DROP TABLE messages_fts`.execute(db);
     },
   },
 };

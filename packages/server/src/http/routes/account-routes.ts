@@ -14,6 +14,7 @@ export function accountRoutes(app: FastifyInstance, ctx: AppContext): void {
   route(app, ctx, api.deleteAccount, ({ actor, input }) => accounts.deleteAccount(ctx, actor, input));
   route(app, ctx, api.getUserByUsername, ({ input }) => accounts.getUserByUsername(ctx, input.username));
   route(app, ctx, api.getUser, ({ input }) => accounts.getUser(ctx, input.userId));
+  route(app, ctx, api.searchUsers, ({ actor, input }) => accounts.searchUsers(ctx, actor, input));
   route(app, ctx, api.createInvite, ({ actor, input }) => invites.createInvite(ctx, actor, input));
   route(app, ctx, api.listInvites, async ({ actor }) => ({ invites: await invites.listInvites(ctx, actor.userId) }));
   route(app, ctx, api.revokeInvite, ({ actor, input }) => invites.revokeInvite(ctx, actor, input.inviteId));

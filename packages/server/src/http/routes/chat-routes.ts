@@ -9,6 +9,7 @@ import { setMemberRole, transferOwnership } from '../../modules/chats/ownership.
 import { updateChat } from '../../modules/chats/update.ts';
 import * as messages from '../../modules/messages/messages.ts';
 import { markRead } from '../../modules/messages/read.ts';
+import { searchMessages } from '../../modules/messages/search.ts';
 import { sendMessage } from '../../modules/messages/send.ts';
 import type { AppContext } from '../../modules/app-context.ts';
 import { getChanges } from '../../modules/sync/sync.ts';
@@ -35,6 +36,7 @@ export function chatRoutes(app: FastifyInstance, ctx: AppContext): void {
 
   route(app, ctx, api.sendMessage, ({ actor, input }) => sendMessage(ctx, actor, input));
   route(app, ctx, api.listMessages, ({ actor, input }) => messages.listMessages(ctx, actor, input));
+  route(app, ctx, api.searchMessages, ({ actor, input }) => searchMessages(ctx, actor, input));
   route(app, ctx, api.editMessage, ({ actor, input }) => messages.editMessage(ctx, actor, input));
   route(app, ctx, api.deleteMessage, ({ actor, input }) => messages.deleteMessage(ctx, actor, input));
   route(app, ctx, api.markRead, ({ actor, input }) => markRead(ctx, actor, input));

@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Tx } from '../../adapters/db/database.ts';
 import type { AddPolicy, DB, UsersTable } from '../../adapters/db/schema.ts';
 
@@ -52,4 +52,34 @@ export async function anonymise(tx: Tx, userId: string, at: number): Promise<voi
 
 export async function activeUsers(db: Kysely<DB>): Promise<UsersTable[]> {
   return db.selectFrom('users').selectAll().where('deleted_at', 'is', null).orderBy('created_at').execute();
+}
+
+/** A LIKE pattern matching `text` literally at the start (its % and _ escaped with \). */
+function startsWith(text: string): string {
+  return `${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}
+
+/**
+ * Live accounts other than `exceptId` whose username starts with `prefix`, or one of whose
+ * display-name words does: the exact username first, then by username.
+ */
+export async function searchUsers(db: Kysely<DB>, options: { prefix: string; exceptId: string; limit: number }) {
+  const p = options.prefix.toLowerCase();
+  return db
+    .selectFrom('users')
+    .select(['id', 'username', 'display_name', 'deleted_at', 'avatar_file_id'])
+    .where('id', '!=', options.exceptId)
+    .where('deleted_at', 'is', null)
+    .where('disabled_at', 'is', null)
+    .where((eb) =>
+      eb.or([
+        sql<boolean>`username like ${startsWith(p)} escape '\\'`,
+        sql<boolean>`lower(display_name) like ${startsWith(p)} escape '\\'`,
+        sql<boolean>`lower(display_name) like ${`% ${startsWith(p)}`} escape '\\'`,
+      ]),
+    )
+    .orderBy(sql`case when username = ${p} then 0 else 1 end`)
+    .orderBy('username')
+    .limit(options.limit)
+    .execute();
 }

@@ -6,6 +6,7 @@ import { AppError } from '../../lib/errors.ts';
 import { newId } from '../../lib/ids.ts';
 import { hashPassword, newPassword, verifyPassword } from '../../lib/passwords.ts';
 import { failedWith, limitFailures } from '../../lib/rate-limit.ts';
+import { withinReadLimits } from '../limits/limits.ts';
 import { isUsername, normalizeDisplayName, normalizeUsername } from '../../lib/text.ts';
 import { changeAvatar, dropAvatar } from './avatars.ts';
 import { consumeInvite, usableInvite } from '../invites/invites.ts';
@@ -129,6 +130,21 @@ export async function getUserByUsername(s: Services, username: string): Promise<
   const row = isUsername(name) ? await store.findUserByUsername(s.db.kysely, name) : undefined;
   if (!row) throw new AppError('not_found', `User "${username}" was not found`);
   return toUser(row);
+}
+
+/** People to write to: any live account but mine whose username or a display-name word starts so. */
+export async function searchUsers(s: Services, actor: Actor, input: { q: string; limit?: number }): Promise<{ users: User[] }> {
+  // Control characters are in no name (and PostgreSQL refuses NUL in any text).
+  const prefix = input.q
+    .replace(/\p{Cc}/gu, '')
+    .trim()
+    .replace(/^@/, '')
+    .normalize('NFC');
+  if (prefix.length === 0) throw new AppError('invalid_request', 'Give the start of a username or a name');
+  return withinReadLimits(s, actor, async () => {
+    const rows = await store.searchUsers(s.db.kysely, { prefix, exceptId: actor.userId, limit: input.limit ?? 10 });
+    return { users: rows.map(toUser) };
+  });
 }
 
 export async function getUser(s: Services, userId: string): Promise<User> {
