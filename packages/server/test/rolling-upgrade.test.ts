@@ -10,7 +10,8 @@ import type { TestStore } from './_harness.ts';
 /**
  * Version N: main just before profile pictures were merged, at schema 004_files. The version under
  * test applies 005_file_sha256 and 006_avatars when its first node starts, while N still serves.
- * The SDK's HTTP and realtime clients are the same at N as now, so the clients stand for N's.
+ * Since N the SDK changed only for files (attachments in the outbox, uploads): its HTTP client,
+ * connection and realtime client are N's, so these text-sending clients stand for N's clients.
  */
 const N = '781fd642743faf1db6a114595e814563a8fb79ca';
 
