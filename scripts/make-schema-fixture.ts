@@ -9,7 +9,7 @@
 // The data is made by this checkout's server through the SDK at the latest schema, then copied, column by
 // column, into a store migrated only up to LEVEL. Made for the latest level (the usual case: right after
 // adding a migration), the copy drops nothing; made for an older level, it drops what later migrations
-// added (a file's attachments below 004). An existing fixture is never replaced: it stands for databases
+// added (an invitation below 003, a file's attachments below 004). An existing fixture is never replaced: it stands for databases
 // already deployed, and a later change to an old migration must be caught by it, not written over it.
 // Needs PostgreSQL (PARLEY_TEST_PG_URL, default postgres://postgres@127.0.0.1:5432/test) and pg_dump.
 import { execFileSync } from 'node:child_process';
@@ -35,6 +35,7 @@ import {
 } from '../packages/server/test/_schema-fixtures.ts';
 
 const LEVELS = Object.keys(migrations).sort();
+const INVITATIONS_LEVEL = '003_chat_invitations';
 const FILES_LEVEL = '004_files';
 
 async function allMessages(client: ParleyClient, chatId: string): Promise<Message[]> {
@@ -88,11 +89,15 @@ async function seed(t: TestServer): Promise<Omit<FixtureExpectation, 'level'>> {
   await send(ben.client, group, 'Shall we start on Monday?');
   await cy.client.leaveChat({ chatId: group });
   await send(ada.client, group, 'Cyd has moved to another team');
+  // Cyd lets nobody add her: Ada's add becomes an invitation, left unanswered.
+  await cy.client.updateMe({ addPolicy: 'nobody' });
+  await ada.client.addMembers({ chatId: channel, userIds: [cy.id] });
   await send(ada.client, channel, 'First post on the channel');
   await send(ada.client, channel, 'Second post, with news');
   await send(ada.client, saved, 'Note to self: book the room');
 
   const users: FixtureExpectation['users'] = [];
+  const invitations: FixtureExpectation['invitations'] = {};
   const histories: FixtureExpectation['histories'] = {};
   for (const [username, password, client] of [
     ['ada', 'pw-ada-fixture', ada.client],
@@ -107,6 +112,7 @@ async function seed(t: TestServer): Promise<Omit<FixtureExpectation, 'level'>> {
         .map((c) => ({ id: c.id, kind: c.kind, title: c.title, memberCount: c.memberCount, lastSeq: c.lastSeq, readSeq: c.readSeq }))
         .sort((a, b) => a.id.localeCompare(b.id)),
     });
+    invitations[username] = (await client.listChatInvitations()).invitations.map((i) => i.chatId);
     for (const c of chats) {
       histories[c.id] ??= (await allMessages(client, c.id)).map((m): FixtureMessage => ({
         id: m.id,
@@ -120,7 +126,7 @@ async function seed(t: TestServer): Promise<Omit<FixtureExpectation, 'level'>> {
       }));
     }
   }
-  return { users, histories, files: { [file.fileId]: createHash('sha256').update(notes).digest('hex') } };
+  return { users, histories, invitations, files: { [file.fileId]: createHash('sha256').update(notes).digest('hex') } };
 }
 
 /** Tables in an order that inserts every referenced row before the rows that refer to it. */
@@ -195,7 +201,9 @@ async function makeFixture(level: string, t: TestServer, expectation: Omit<Fixtu
   const histories = Object.fromEntries(
     Object.entries(expectation.histories).map(([chatId, messages]) => [chatId, hasFiles ? messages : messages.map(({ attachments: _, ...m }) => m)]),
   );
-  const expected: FixtureExpectation = { level, users: expectation.users, histories, files: hasFiles ? expectation.files : {} };
+  // Below 003 there were no invitations: Cyd's row goes with its table.
+  const invitations = Object.fromEntries(Object.entries(expectation.invitations).map(([u, ids]) => [u, level >= INVITATIONS_LEVEL ? ids : []]));
+  const expected: FixtureExpectation = { level, users: expectation.users, histories, invitations, files: hasFiles ? expectation.files : {} };
   writeFileSync(paths.expected, `${JSON.stringify(expected, null, 2)}\n`);
   console.log(`Wrote ${path.basename(paths.expected, '.expected.json')}: .sqlite, .pg.sql, .expected.json${hasFiles ? ', .blobs/' : ''}`);
 }

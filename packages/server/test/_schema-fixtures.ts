@@ -26,6 +26,8 @@ export interface FixtureExpectation {
   }[];
   /** Every chat's history as its first member read it, in position order. */
   histories: Record<string, FixtureMessage[]>;
+  /** The groups and channels each user is invited to and has not answered, by username. */
+  invitations: Record<string, string[]>;
   /** The sha256 of every file a message carries, by file id. */
   files: Record<string, string>;
 }

@@ -93,6 +93,10 @@ describe.each(await stores())('schema upgrades on %s', (kind) => {
             `${u.username}'s chats`,
           ).toEqual(u.chats);
           for (const c of chats) expect((await allMessages(client, c.id)).map(recorded), `history of ${c.title}`).toEqual(expected.histories[c.id]);
+          expect(
+            (await client.listChatInvitations()).invitations.map((i) => i.chatId),
+            `${u.username}'s invitations`,
+          ).toEqual(expected.invitations[u.username]);
         }
         for (const [fileId, sha256] of Object.entries(expected.files)) {
           const owner = t.client();
