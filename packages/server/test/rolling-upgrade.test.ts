@@ -48,6 +48,15 @@ describe.skipIf(skip !== null)('a rolling upgrade of two nodes under load', () =
     expect(exit, `${node.name} (${node.version}) stops on SIGTERM; stderr: ${node.proc.stderr()}`).toEqual({ code: 0, signal: null });
   }
 
+  /** parley_messages_sent_total of one node, summed over its labels. */
+  async function messagesSent(port: number): Promise<number> {
+    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    return text
+      .split('\n')
+      .filter((l) => /^parley_messages_sent_total[{ ]/.test(l))
+      .reduce((sum, l) => sum + Number(l.split(' ').at(-1)), 0);
+  }
+
   async function appliedMigrations(): Promise<string[]> {
     const client = new pg.Client({ connectionString: env.DATABASE_URL });
     await client.connect();
@@ -134,8 +143,15 @@ describe.skipIf(skip !== null)('a rolling upgrade of two nodes under load', () =
     expect([await describes(n1New.port), await describes(n2!.port)]).toEqual([true, false]);
     toOne!.targets = [n1New.port, n2!.port];
     toTwo!.targets = [n2!.port, n1New.port];
+    // node-1's clients fell back to node-2 while it was down; the balancer moves them back, so that
+    // both versions take sends side by side.
+    await toOne!.cut();
+    await toOne!.open();
+    const sentOnOldNode = await messagesSent(n2!.port);
     const mixed = acked.length;
     await ackedBy(mixed + 40, 'load on a mixed cluster (N and N+1)');
+    expect(await messagesSent(n1New.port), 'sends taken by N+1 on the mixed cluster').toBeGreaterThan(0);
+    expect((await messagesSent(n2!.port)) - sentOnOldNode, 'sends taken by N on the mixed cluster').toBeGreaterThan(0);
 
     await stopNode(n2!);
     const n2New = await startNode('node-2', 'N+1');
