@@ -2,7 +2,7 @@
 //
 // Options: --quick  --users N  --rates a,b,c  --duration S  --variant-rates a,b  --idle N
 //          --catchup N  --history-messages N  --history-chats N  --history-samples N
-//          --files N  --file-mib N  --workers N  --no-pin
+//          --files N  --file-mib N  --file-rounds N  --workers N  --no-pin
 //          --scale-nodes 1,2,3  --scale-rate R
 //          --skip sqlite,fanout,variant,baseline,idle,catchup,profile,history,files,scaleout
 
@@ -32,6 +32,8 @@ export interface BenchOptions {
   /** files uploaded and downloaded, and the size of each */
   readonly files: number;
   readonly fileMiB: number;
+  /** rounds of the file transfers, Parley and the floor taking turns */
+  readonly fileRounds: number;
   /** node counts of the scale-out scenario (PostgreSQL + Redis), and its one rate */
   readonly scaleNodes: readonly number[];
   readonly scaleRate: number;
@@ -68,6 +70,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     historySamples: num('history-samples', quick ? 100 : 2000),
     files: num('files', quick ? 2 : 4),
     fileMiB: num('file-mib', quick ? 16 : 64),
+    fileRounds: num('file-rounds', quick ? 1 : 5),
     scaleNodes: nums('scale-nodes', [1, 2, 3]),
     scaleRate: num('scale-rate', quick ? 100 : 300),
     workers: num('workers', 2),

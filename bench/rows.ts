@@ -114,6 +114,8 @@ export interface FilesRow {
   store: string;
   files: number;
   fileMiB: number;
+  /** rounds measured, taking turns with the other target; the figures are their medians */
+  rounds: number;
   uploadMiBps: number;
   downloadMiBps: number;
   /** the server's CPU time per MiB moved */

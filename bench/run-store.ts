@@ -77,17 +77,22 @@ async function measureScaleOut({ ctx, store, mainUsers }: StoreRun): Promise<voi
   }
 }
 
-/** Uploads and downloads through a fresh Parley, then through the bare file server on the same disk. */
+/** Uploads and downloads through a fresh Parley and through the bare file server on the same disk, in turns. */
 async function measureFiles(run: StoreRun, { withBaseline }: { withBaseline: boolean }): Promise<void> {
   const { ctx, setup } = run;
-  const { files, fileMiB } = ctx.options;
+  const { files, fileMiB, fileRounds } = ctx.options;
   const p = await startPinnedParley(run);
-  ctx.results.record(await fileTransfers(p, { token: setup.users[0]!.token, files, fileMiB }));
-  await stopProcess(p.proc);
-  if (!withBaseline || !runs(ctx.options, 'baseline')) return;
-  const bare = await startBaseline(ctx, ['--data', path.join(ctx.tmpRoot, 'file-baseline')], path.join(BENCH_DIR, 'file-baseline-server.ts'));
-  ctx.results.record(await fileTransfers(bare, { token: null, files, fileMiB }));
-  await stopProcess(bare.proc);
+  const targets: { target: Target; token: string | null }[] = [{ target: p, token: setup.users[0]!.token }];
+  if (withBaseline && runs(ctx.options, 'baseline'))
+    targets.push({
+      target: await startBaseline(ctx, ['--data', path.join(ctx.tmpRoot, 'file-baseline')], path.join(BENCH_DIR, 'file-baseline-server.ts')),
+      token: null,
+    });
+  try {
+    for (const row of await fileTransfers(targets, { files, fileMiB, rounds: fileRounds })) ctx.results.record(row);
+  } finally {
+    for (const { target } of targets) await stopProcess(target.proc);
+  }
 }
 
 async function startPinnedParley({ ctx, env, store, dataDir }: StoreRun): Promise<ParleyInstance> {

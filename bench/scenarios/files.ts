@@ -8,6 +8,9 @@ import { FILE_ID_HEADER, FILES_PATH, UPLOADS_PATH } from '@parley/sdk';
 import { procCpuUs, settle } from '../procs.ts';
 import { log } from '../results.ts';
 import { round, type FilesRow } from '../rows.ts';
+
+const round1 = (v: number) => round(v, 1);
+const round2 = (v: number) => round(v, 2);
 import { nowMs } from '../shared.ts';
 import type { Target } from '../targets.ts';
 
@@ -72,47 +75,75 @@ async function upload(target: Target, d: Dialect, data: Buffer): Promise<{ id: s
   return { id, location };
 }
 
-export async function fileTransfers(target: Target, options: { token: string | null; files: number; fileMiB: number }): Promise<FilesRow> {
-  const d = dialect(target, options.token);
-  const data = randomBytes(options.fileMiB * MIB);
-  const pid = target.proc.pid!;
-  // A warm-up file: the first request compiles the routes.
-  const warm = await upload(target, d, data.subarray(0, CHUNK));
-  await request(target.url, { method: 'GET', path: d.download(warm.id, warm.location), headers: d.headers });
-  await settle(pid);
+interface Measured {
+  target: Target;
+  d: Dialect;
+  pid: number;
+  up: { mibps: number; cpu: number }[];
+  down: { mibps: number; cpu: number }[];
+}
 
-  let cpu = procCpuUs(pid);
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+
+/** One round on one target: `files` uploads, then their downloads, each timed and its CPU read. */
+async function measureRound(m: Measured, data: Buffer, files: number): Promise<void> {
+  const total = (files * data.length) / MIB;
+  await settle(m.pid);
+  let cpu = procCpuUs(m.pid);
   let t = nowMs();
   const uploaded: { id: string; location: string }[] = [];
-  for (let i = 0; i < options.files; i++) uploaded.push(await upload(target, d, data));
-  const upMs = nowMs() - t;
-  const upCpuUs = procCpuUs(pid) - cpu;
-  await settle(pid);
+  for (let i = 0; i < files; i++) uploaded.push(await upload(m.target, m.d, data));
+  m.up.push({ mibps: total / ((nowMs() - t) / 1000), cpu: (procCpuUs(m.pid) - cpu) / 1000 / total });
+  await settle(m.pid);
 
-  cpu = procCpuUs(pid);
+  cpu = procCpuUs(m.pid);
   t = nowMs();
   for (const u of uploaded) {
-    const res = await request(target.url, { method: 'GET', path: d.download(u.id, u.location), headers: d.headers });
-    if (res.status !== 200 || res.bytes !== data.length) throw new Error(`${target.name}: a download answered ${res.status} with ${res.bytes} bytes`);
+    const res = await request(m.target.url, { method: 'GET', path: m.d.download(u.id, u.location), headers: m.d.headers });
+    if (res.status !== 200 || res.bytes !== data.length) throw new Error(`${m.target.name}: a download answered ${res.status} with ${res.bytes} bytes`);
   }
-  const downMs = nowMs() - t;
-  const downCpuUs = procCpuUs(pid) - cpu;
+  m.down.push({ mibps: total / ((nowMs() - t) / 1000), cpu: (procCpuUs(m.pid) - cpu) / 1000 / total });
+}
 
-  const total = options.files * options.fileMiB;
-  const row: FilesRow = {
-    kind: 'files',
-    target: target.name,
-    store: target.store,
-    files: options.files,
-    fileMiB: options.fileMiB,
-    uploadMiBps: round(total / (upMs / 1000), 1),
-    downloadMiBps: round(total / (downMs / 1000), 1),
-    uploadCpuMsPerMiB: round(upCpuUs / 1000 / total, 2),
-    downloadCpuMsPerMiB: round(downCpuUs / 1000 / total, 2),
-  };
-  log(
-    `files (${target.name}, ${options.files} × ${options.fileMiB} MiB): upload ${row.uploadMiBps} MiB/s, ${row.uploadCpuMsPerMiB} ms CPU/MiB; ` +
-      `download ${row.downloadMiBps} MiB/s, ${row.downloadCpuMsPerMiB} ms CPU/MiB`,
-  );
-  return row;
+/**
+ * Parley and the floor measured in turns (A B, B A, A B, …) so that a change in the machine's load
+ * falls on both alike; each row gives the median of its rounds.
+ */
+export async function fileTransfers(
+  targets: { target: Target; token: string | null }[],
+  options: { files: number; fileMiB: number; rounds: number },
+): Promise<FilesRow[]> {
+  const data = randomBytes(options.fileMiB * MIB);
+  const measured: Measured[] = [];
+  for (const { target, token } of targets) {
+    const m: Measured = { target, d: dialect(target, token), pid: target.proc.pid!, up: [], down: [] };
+    // A warm-up file: the first request compiles the routes.
+    const warm = await upload(target, m.d, data.subarray(0, CHUNK));
+    await request(target.url, { method: 'GET', path: m.d.download(warm.id, warm.location), headers: m.d.headers });
+    measured.push(m);
+  }
+  for (let r = 0; r < options.rounds; r++) {
+    const order = r % 2 === 0 ? measured : [...measured].reverse();
+    for (const m of order) await measureRound(m, data, options.files);
+  }
+  return measured.map((m) => {
+    const row: FilesRow = {
+      kind: 'files',
+      target: m.target.name,
+      store: m.target.store,
+      files: options.files,
+      fileMiB: options.fileMiB,
+      rounds: options.rounds,
+      uploadMiBps: round1(median(m.up.map((x) => x.mibps))),
+      downloadMiBps: round1(median(m.down.map((x) => x.mibps))),
+      uploadCpuMsPerMiB: round2(median(m.up.map((x) => x.cpu))),
+      downloadCpuMsPerMiB: round2(median(m.down.map((x) => x.cpu))),
+    };
+    const each = (xs: { mibps: number }[]) => xs.map((x) => x.mibps.toFixed(0)).join('/');
+    log(
+      `files (${m.target.name}, ${options.files} × ${options.fileMiB} MiB, median of ${options.rounds}): upload ${row.uploadMiBps} MiB/s (${each(m.up)}), ` +
+        `${row.uploadCpuMsPerMiB} ms CPU/MiB; download ${row.downloadMiBps} MiB/s (${each(m.down)}), ${row.downloadCpuMsPerMiB} ms CPU/MiB`,
+    );
+    return row;
+  });
 }

@@ -25,6 +25,11 @@ export interface Endpoint<
   body?: B;
   /** undefined means 204 No Content */
   response?: R;
+  /**
+   * For an operation that answers with a file instead of JSON (its `response` a `FileResponse`):
+   * the media type. The SDK then resolves to the fetch `Response`, to read as a stream.
+   */
+  produces?: string;
   status?: 200 | 201 | 204;
   errors: readonly ErrorCode[];
 }

@@ -31,6 +31,8 @@ export const ERROR_STATUS = {
   too_many_uploads: 429,
   attachment_unavailable: 410,
   range_not_satisfiable: 416,
+  upload_offset_conflict: 409,
+  tus_version_unsupported: 412,
   internal_error: 500,
   service_unavailable: 503,
 } as const;

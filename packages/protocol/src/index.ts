@@ -10,6 +10,7 @@ export * from './api/messages.ts';
 export * from './api/sync.ts';
 export * from './api/limits.ts';
 export * from './api/files.ts';
+export * from './api/userdata.ts';
 import * as auth from './api/auth.ts';
 import * as account from './api/account.ts';
 import * as invites from './api/invites.ts';
@@ -17,6 +18,7 @@ import * as chats from './api/chats.ts';
 import * as messages from './api/messages.ts';
 import * as sync from './api/sync.ts';
 import * as limits from './api/limits.ts';
+import * as userdata from './api/userdata.ts';
 
 /** Every HTTP operation, keyed by its operationId. */
 export const api = {
@@ -61,5 +63,8 @@ export const api = {
   getChanges: sync.getChanges,
   getPresence: sync.getPresence,
   getLimits: limits.getLimits,
+  exportMyData: userdata.exportMyData,
+  exportUserData: userdata.exportUserData,
+  deleteUserData: userdata.deleteUserData,
 } as const;
 export type Api = typeof api;

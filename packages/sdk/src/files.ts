@@ -190,9 +190,19 @@ export interface DownloadOptions {
  * @example const blob = await downloadWithProgress(client, fileId, { onProgress: (got, total) => … });
  */
 export async function downloadWithProgress(client: ParleyClient, fileId: string, options: DownloadOptions = {}): Promise<Blob> {
+  if (options.signal?.aborted) throw new ParleyError('aborted', 'The download was cancelled', 0);
+  const res = await client.downloadFile(fileId, options.range ? { range: options.range } : {});
+  return readWithProgress(res, options);
+}
+
+/**
+ * Reads a response's body into a Blob (of its content type) as it arrives, reporting progress: a
+ * file download, or a data export (`client.exportMyData()`).
+ * @example const blob = await readWithProgress(await client.exportMyData(), { onProgress: (got) => … });
+ */
+export async function readWithProgress(res: Response, options: Omit<DownloadOptions, 'range'> = {}): Promise<Blob> {
   const aborted = () => new ParleyError('aborted', 'The download was cancelled', 0);
   if (options.signal?.aborted) throw aborted();
-  const res = await client.downloadFile(fileId, options.range ? { range: options.range } : {});
   const type = res.headers.get('content-type') ?? 'application/octet-stream';
   const total = Number(res.headers.get('content-length') ?? 0) || 0;
   if (!res.body) return new Blob([await res.arrayBuffer()], { type });

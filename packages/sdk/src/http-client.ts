@@ -1,4 +1,4 @@
-import { api, FILES_PATH, type Api, type Endpoint, type InputOf, type OutputOf, type SessionTokens } from '@parley/protocol';
+import { api, FILES_PATH, type Api, type Endpoint, type FileBody, type InputOf, type OutputOf, type SessionTokens } from '@parley/protocol';
 import { ParleyError } from './errors.ts';
 
 export interface ClientOptions {
@@ -24,7 +24,9 @@ export interface ClientOptions {
 
 /** An input with no required field: the call may omit it. */
 type NoFields = Record<never, never>;
-type Call<E> = NoFields extends InputOf<E> ? (input?: InputOf<E>) => Promise<OutputOf<E>> : (input: InputOf<E>) => Promise<OutputOf<E>>;
+/** What a call resolves to: the parsed body, or for an operation that sends a file the Response, to read as a stream. */
+type Result<E> = OutputOf<E> extends FileBody ? Response : OutputOf<E>;
+type Call<E> = NoFields extends InputOf<E> ? (input?: InputOf<E>) => Promise<Result<E>> : (input: InputOf<E>) => Promise<Result<E>>;
 
 /** One typed method per API operation, named by its operationId. */
 export type ApiMethods = { [K in keyof Api]: Call<Api[K]> };
@@ -158,6 +160,8 @@ class HttpClient {
       if (e.id === 'logout') this.setSession(null);
       return undefined as OutputOf<E>;
     }
+    // A file (a data export): the caller reads the body as it arrives.
+    if (e.produces && res.ok) return res as unknown as OutputOf<E>;
     const body = await res.json().catch(() => null);
     if (!res.ok) {
       const code = body?.error?.code ?? 'http_error';

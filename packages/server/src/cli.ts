@@ -1,5 +1,8 @@
+import { createWriteStream } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { pipeline } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
-import { createContext } from './context.ts';
+import { createContext, type AppContext } from './context.ts';
 import { createLogger } from './logger.ts';
 import { AppError } from './lib/errors.ts';
 import * as invites from './modules/invites/invites.ts';
@@ -7,6 +10,8 @@ import * as accounts from './modules/accounts/accounts.ts';
 import { configOrExit, serve } from './main.ts';
 import { backup } from './backup/backup.ts';
 import { restore } from './backup/restore.ts';
+import { deleteUserDataOf } from './modules/userdata/admin.ts';
+import { buildExport } from './modules/userdata/export.ts';
 import { describePlan, planMigrations } from './adapters/db/dry-run.ts';
 
 const USAGE = `Usage: parley <command>
@@ -20,6 +25,10 @@ const USAGE = `Usage: parley <command>
   user list                     list accounts
   user disable NAME             disable an account and end its sessions
   user reset-password NAME      set a new random password (printed) and end its sessions
+  user export NAME FILE.zip     write the account's data export (what it downloads from its profile) to
+                                the new file FILE.zip
+  user delete NAME              delete the account (as its owner would: its messages to others stay, from
+                                a deleted account) and release its files for the next cleanup run
   backup DIR                    while the server runs: a consistent snapshot of the database and a copy
                                 of every file into the new directory DIR, with a manifest of checksums
   restore DIR                   into an empty data directory or database: checks the backup in DIR
@@ -38,6 +47,22 @@ export function parseDuration(text: string): number | null {
 function fail(message: string): never {
   process.stderr.write(`${message}\n`);
   process.exit(2);
+}
+
+/** Writes an account's export to a new file (an existing one is left alone); a failed export leaves no file. */
+async function exportToFile(ctx: AppContext, username: string, file: string): Promise<string> {
+  const data = await buildExport(ctx, await accounts.idOf(ctx, username));
+  const target = createWriteStream(file, { flags: 'wx' });
+  try {
+    await pipeline(data.stream, target);
+  } catch (err) {
+    data.stream.destroy();
+    // A file that was there before is not ours to remove.
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new AppError('invalid_request', `"${file}" exists already: give a new file name`);
+    await rm(file, { force: true });
+    throw new AppError('invalid_request', `Could not write the export to "${file}": ${(err as Error).message}`);
+  }
+  return `Wrote the data of ${username} to ${file} (${target.bytesWritten} bytes)`;
 }
 
 export async function runCli(argv: string[]): Promise<void> {
@@ -103,6 +128,12 @@ export async function runCli(argv: string[]): Promise<void> {
       out(`Disabled ${rest[0]}`);
     } else if (command === 'user' && sub === 'reset-password' && rest[0]) {
       out(await accounts.resetPassword(ctx, rest[0]));
+    } else if (command === 'user' && sub === 'export' && rest[0] && rest[1] && rest.length === 2) {
+      out(await exportToFile(ctx, rest[0], rest[1]));
+    } else if (command === 'user' && sub === 'delete' && rest[0] && rest.length === 1) {
+      const done = await deleteUserDataOf(ctx, await accounts.idOf(ctx, rest[0]));
+      out(`Deleted ${rest[0]}: sessions ended, chats left, profile emptied; messages sent to others stay, from a deleted account`);
+      out(`Released the files of ${done.messagesWithFiles} message(s); ${done.filesReleased} file(s) go at the next cleanup run`);
     } else {
       fail(`Unknown command "${argv.join(' ')}"\n\n${USAGE}`);
     }

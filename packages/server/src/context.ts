@@ -95,6 +95,7 @@ export async function createContext(config: Readonly<Config>, overrides: Context
       failedLogins: rateLimiter(redisBus?.client, 'loginfail', config.limits.failedLogins),
       passwordChecks: rateLimiter(redisBus?.client, 'pwcheck', config.limits.passwordChecks),
       failedRegistrations: rateLimiter(redisBus?.client, 'regfail', config.limits.failedRegistrations),
+      exports: rateLimiter(redisBus?.client, 'export', config.limits.exports),
       uploadBytes: rateLimiter(redisBus?.client, 'upload', config.files.uploadBytes),
     },
     metrics,

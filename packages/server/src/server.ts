@@ -7,6 +7,7 @@ import { accountRoutes } from './http/routes/account-routes.ts';
 import { opsRoutes } from './http/routes/ops-routes.ts';
 import { chatRoutes } from './http/routes/chat-routes.ts';
 import { fileRoutes } from './http/routes/file-routes.ts';
+import { userdataRoutes } from './http/routes/userdata-routes.ts';
 import { Gateway } from './gateway/gateway.ts';
 import { wsRoute } from './gateway/ws-route.ts';
 import { scheduleCleanup } from './modules/cleanup/cleanup.ts';
@@ -37,6 +38,7 @@ export async function startServer(config: Readonly<Config>, overrides: ContextOv
       authRoutes(scoped, ctx);
       accountRoutes(scoped, ctx);
       chatRoutes(scoped, ctx);
+      userdataRoutes(scoped, ctx);
       await fileRoutes(scoped, ctx);
     });
     await app.listen({ port: config.http.port, host: config.http.host });

@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ParleyClient } from '@parley/sdk';
 import { nodeUpload } from '@parley/sdk/node';
@@ -26,6 +27,22 @@ const bytes = randomBytes(SIZE);
 const file = path.join(tmp, 'big.bin');
 writeFileSync(file, bytes);
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+/**
+ * The file's bytes as a stream that slows down after 16 MiB (1 MiB per 20 ms): the server takes
+ * loopback bytes as fast as they come, so at full speed the client's progress could jump from one
+ * PATCH's end to the next and the kill would land between requests instead of inside one.
+ */
+function paced(all: Buffer): Readable {
+  return Readable.from(
+    (async function* () {
+      for (let at = 0; at < all.length; at += MIB) {
+        if (at >= 16 * MIB) await new Promise((r) => setTimeout(r, 20));
+        yield all.subarray(at, at + MIB);
+      }
+    })(),
+  );
+}
 
 const adapters: ('local' | 's3')[] = swiftUnavailable() ? ['local'] : ['local', 's3'];
 
@@ -74,7 +91,9 @@ describe.each(adapters)('kill -9 of the server mid-upload, blobs on %s', (adapte
     // each), killed inside the third, since parts only count once the bucket has them.
     const [chunkSize, killAfter] = adapter === 'local' ? [SIZE, 20 * MIB] : [16 * MIB, 40 * MIB];
     let killedAt = 0;
-    const up = await nodeUpload(alice, file, {
+    const up = await nodeUpload(alice, paced(bytes), {
+      size: SIZE,
+      name: 'big.bin',
       chunkSize,
       retryDelays: [],
       onProgress: (sent) => {

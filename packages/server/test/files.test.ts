@@ -216,6 +216,44 @@ describe.each(await stores())('files on %s', (kind) => {
     expect((await create(alice, 1)).status).toBe(201);
   });
 
+  it('refuses a PATCH that breaks the tus rules with a JSON error, storing nothing of it; the right one then goes through', async () => {
+    const alice = await t.user(name('alice'));
+    const url = new URL((await create(alice, 4)).headers.get('location')!, t.url);
+    const patch = (headers: Record<string, string>, body: string) =>
+      fetch(url, {
+        method: 'PATCH',
+        headers: {
+          'tus-resumable': '1.0.0',
+          'upload-offset': '0',
+          'content-type': 'application/offset+octet-stream',
+          authorization: `Bearer ${alice.session.accessToken}`,
+          ...headers,
+        },
+        body,
+      });
+    const refusals: [Record<string, string>, string, number, string][] = [
+      [{ 'upload-offset': '2' }, 'ab', 409, 'upload_offset_conflict'],
+      [{ 'upload-offset': 'x' }, 'ab', 400, 'invalid_request'],
+      [{ 'tus-resumable': '0.2.2' }, 'ab', 412, 'tus_version_unsupported'],
+      [{ 'content-type': 'text/plain' }, 'ab', 415, 'unsupported_media_type'],
+      [{ 'upload-length': '4' }, 'ab', 400, 'invalid_request'],
+      [{}, 'abcde', 413, 'file_too_large'],
+    ];
+    for (const [headers, body, status, code] of refusals) {
+      const res = await patch(headers, body);
+      expect([res.status, (await res.json()).error.code]).toEqual([status, code]);
+      expect(res.headers.get('tus-resumable')).toBe('1.0.0');
+    }
+    const head = await fetch(url, { method: 'HEAD', headers: { 'tus-resumable': '1.0.0', authorization: `Bearer ${alice.session.accessToken}` } });
+    expect(head.headers.get('upload-offset')).toBe('0');
+    const first = await patch({}, 'ab');
+    expect([first.status, first.headers.get('upload-offset'), first.headers.get('parley-file-id')]).toEqual([204, '2', null]);
+    const last = await patch({ 'upload-offset': '2' }, 'cd');
+    expect([last.status, last.headers.get('upload-offset')]).toEqual([204, '4']);
+    expect(last.headers.get('parley-sha256')).toBe(sha256(Buffer.from('abcd')));
+    expect(last.headers.get('access-control-expose-headers')).toContain('parley-file-id');
+  });
+
   it("keeps uploads and files to their owner: another user's PATCH gets 404, attaching someone else's file 410", async () => {
     const [alice, bob] = await t.users(name('alice'), name('bob'));
     const res = await create(alice, 3);

@@ -28,6 +28,7 @@ describe('buildConfig()', () => {
       failedLogins: { points: 30, seconds: 600 },
       passwordChecks: { points: 5, seconds: 600 },
       failedRegistrations: { points: 10, seconds: 600 },
+      exports: { points: 3, seconds: 3600 },
     });
     expect(config.sessions.accessTtlMs).toBe(900_000);
     expect(config.redisUrl).toBeNull();

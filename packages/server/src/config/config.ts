@@ -46,6 +46,8 @@ export interface Config {
     passwordChecks: RateSpec;
     /** Registrations refused from one address (bad invite codes), checked before any password is hashed. */
     failedRegistrations: RateSpec;
+    /** Data exports (own or, for an admin, anyone's) one user may start per window: each reads all of an account's data. */
+    exports: RateSpec;
   };
   /** Uploads and the files they become (docs/files.md). */
   files: {
@@ -240,6 +242,7 @@ export function buildConfig(raw: RawEnv): Readonly<Config> {
       failedLogins: rate('PARLEY_FAILED_LOGIN_LIMIT', { points: 30, seconds: 600 }),
       passwordChecks: rate('PARLEY_PASSWORD_CHECK_LIMIT', { points: 5, seconds: 600 }),
       failedRegistrations: rate('PARLEY_REGISTER_LIMIT', { points: 10, seconds: 600 }),
+      exports: rate('PARLEY_EXPORT_RATE', { points: 3, seconds: 3600 }),
     },
     files: {
       blobDir: path.resolve(raw.PARLEY_BLOB_DIR ?? path.join(dataDir, 'blobs')),

@@ -25,6 +25,8 @@ export interface Services {
     failedLogins: RateLimiterAbstract;
     passwordChecks: RateLimiterAbstract;
     failedRegistrations: RateLimiterAbstract;
+    /** Data exports started, per user */
+    exports: RateLimiterAbstract;
     /** Bytes of new uploads (points are bytes) */
     uploadBytes: RateLimiterAbstract;
   };

@@ -5,6 +5,7 @@ import { useAction } from './shared/use-action.ts';
 import { useResource } from './shared/use-resource.ts';
 import { PaneHeader } from './shared/pane-header.tsx';
 import { PicturePicker } from './shared/picture-picker.tsx';
+import { ExportData } from './export-data.tsx';
 
 const ADD_POLICIES: { value: AddPolicy; label: string }[] = [
   { value: 'everyone', label: 'Everyone' },
@@ -125,6 +126,7 @@ export function ProfileScreen() {
           </label>
           <button type="submit">Change password</button>
         </form>
+        <ExportData />
         <div class="card">
           <button type="button" onClick={() => void app.signOut()}>
             Log out

@@ -2,8 +2,9 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { FileStore } from '@tus/file-store';
-import type { Upload } from '@tus/server';
+import { ERRORS, type Upload } from '@tus/server';
 import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type { BlobStore, LocalBlob } from './blob-store.ts';
 import { UploadDigests } from './upload-digests.ts';
 
@@ -19,8 +20,15 @@ function checkKey(key: string): string {
 class OwnerOnlyFileStore extends FileStore {
   readonly digests = new UploadDigests();
 
+  // FileStore's own write, without its byte-counting stream: the file stream counts what it wrote.
   override async write(stream: Readable, id: string, offset: number): Promise<number> {
-    const written = await super.write(this.digests.track(stream, id, offset), id, offset);
+    const file = fs.createWriteStream(path.join(this.directory, checkKey(id)), { flags: 'r+', start: offset });
+    try {
+      await pipeline(this.digests.track(stream, id, offset), file);
+    } catch {
+      throw ERRORS.FILE_WRITE_ERROR;
+    }
+    const written = offset + file.bytesWritten;
     this.digests.written(id, written);
     return written;
   }

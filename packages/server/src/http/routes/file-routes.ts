@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import fastifyStatic from '@fastify/static';
-import { EVENTS, MemoryLocker, Server as TusServer, type Locker } from '@tus/server';
+import { EVENTS, HEADERS, MemoryLocker, Server as TusServer, type Locker, type Upload } from '@tus/server';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { FILE_ID_HEADER, FILES_PATH, SHA256_HEADER, UPLOADS_PATH } from '@parley/protocol';
 import type { AppContext } from '../../modules/app-context.ts';
@@ -9,6 +9,7 @@ import { fileForDownload } from '../../modules/files/download.ts';
 import { admitUpload, finishUpload, forgetUpload, recordUpload, requireOwnUpload } from '../../modules/files/uploads.ts';
 import { AppError } from '../../lib/errors.ts';
 import { requireActor } from '../auth.ts';
+import { patchUpload, type UploadPatcher } from './upload-patch.ts';
 
 /** The actor of each upload request, resolved by the Fastify hook before tus sees the request. */
 const actors = new WeakMap<object, Actor>();
@@ -27,7 +28,8 @@ function tusError(err: AppError): { status_code: number; body: string } {
 
 const UPLOAD_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
-/** The last PATCH's answer beside the file id: the hex sha256 of the bytes the server stored. */
+/** How long a PATCH asked for its upload's lock goes on receiving before it stops and lets go. */
+const LOCK_DRAIN_MS = 3000;
 
 function declaredLength(req: FastifyRequest): number {
   if (req.headers['upload-defer-length'] !== undefined)
@@ -37,8 +39,13 @@ function declaredLength(req: FastifyRequest): number {
   return Number(value);
 }
 
-/** How a local blob is sent: Range and type handled here, no cache headers of the library's. */
-const SEND_OPTIONS = { cacheControl: false, contentType: false, dotfiles: 'deny' as const };
+/**
+ * How a local blob is sent: Range and type handled here, no cache headers of the library's, and in
+ * 1 MiB reads (@fastify/send passes highWaterMark on to the file stream, though its types do not name
+ * it). At Node's default 64 KiB a write per piece was most of a download's CPU (bench: 4.9 ms per MiB,
+ * 1.1 ms with this).
+ */
+const SEND_OPTIONS = { cacheControl: false, contentType: false, dotfiles: 'deny' as const, highWaterMark: 1024 * 1024 };
 
 /** A filename for Content-Disposition: an ASCII fallback and the UTF-8 name (RFC 6266). */
 function contentDisposition(name: string | null): string {
@@ -66,10 +73,16 @@ async function uploadLocker(app: FastifyInstance, ctx: AppContext): Promise<Lock
  */
 export async function fileRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
   const maxSize = ctx.config.files.maxFileBytes;
+  const locker = await uploadLocker(app, ctx);
+  const finished = async (upload: Upload) => {
+    const { sha256 } = await finishUpload(ctx, upload.id);
+    return { [FILE_ID_HEADER]: upload.id, [SHA256_HEADER]: sha256 };
+  };
   const tus = new TusServer({
     path: UPLOADS_PATH,
     datastore: ctx.blobs.uploads,
-    locker: await uploadLocker(app, ctx),
+    locker,
+    lockDrainTimeout: LOCK_DRAIN_MS,
     maxSize,
     relativeLocation: true,
     disableTerminationForFinishedUploads: true,
@@ -86,16 +99,28 @@ export async function fileRoutes(app: FastifyInstance, ctx: AppContext): Promise
       }
       return {};
     },
+    // A POST may carry the first bytes (creation-with-upload) and so finish an upload too.
     async onUploadFinish(_req, upload) {
       try {
-        const { sha256 } = await finishUpload(ctx, upload.id);
-        return { headers: { [FILE_ID_HEADER]: upload.id, [SHA256_HEADER]: sha256 } };
+        return { headers: await finished(upload) };
       } catch (err) {
         if (err instanceof AppError) throw tusError(err);
         throw err;
       }
     },
   });
+  const patcher: UploadPatcher = {
+    store: ctx.blobs.uploads,
+    locker,
+    lockDrainMs: LOCK_DRAIN_MS,
+    headers: {
+      'tus-resumable': '1.0.0',
+      'access-control-allow-origin': '*',
+      'access-control-expose-headers': [...HEADERS, FILE_ID_HEADER, SHA256_HEADER].join(', '),
+    },
+    finished,
+    failed: (err, upload) => ctx.log.error({ err, upload }, 'an upload PATCH failed'),
+  };
   tus.on(EVENTS.POST_TERMINATE, (_req, _res, id) => {
     forgetUpload(ctx, id).catch((err) => ctx.log.warn({ err, upload: id }, 'could not forget a terminated upload'));
   });
@@ -134,7 +159,8 @@ export async function fileRoutes(app: FastifyInstance, ctx: AppContext): Promise
       reply.raw.setHeader('x-content-type-options', 'nosniff');
       reply.raw.setHeader('cache-control', 'no-store');
       try {
-        await tus.handle(req.raw, reply.raw);
+        if (streaming) await patchUpload(patcher, (req.params as { '*': string })['*'], req.raw, reply.raw);
+        else await tus.handle(req.raw, reply.raw);
       } finally {
         if (streaming) ctx.metrics.uploadsInProgress.dec();
       }

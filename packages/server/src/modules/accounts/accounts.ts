@@ -11,7 +11,7 @@ import { changeAvatar, dropAvatar } from './avatars.ts';
 import { consumeInvite, usableInvite } from '../invites/invites.ts';
 import type { Actor, Services } from '../services.ts';
 import { endSessions } from '../sessions/end-sessions.ts';
-import { commit } from '../sync/unit-of-work.ts';
+import { commit, type Work } from '../sync/unit-of-work.ts';
 import * as store from './accounts.store.ts';
 import type { AccountHooks } from './hooks.ts';
 import { toMe, toUser } from './views.ts';
@@ -113,12 +113,15 @@ export async function changePassword(s: Services, actor: Actor, input: { current
 /** Deletes the account: sessions, invites and personal data go; messages to others stay, from "Deleted account". */
 export async function deleteAccount(s: AccountServices, actor: Actor, input: { password: string }): Promise<void> {
   await confirmPassword(s, actor, { password: input.password, wrong: 'The password is wrong' });
-  await commit(s, async (work) => {
-    await s.hooks.deleting(work, actor.userId);
-    await endSessions(work, actor.userId);
-    await dropAvatar(work.tx, { table: 'users', id: actor.userId, now: work.now });
-    await store.anonymise(work.tx, actor.userId, work.now);
-  });
+  await commit(s, (work) => removeAccount(s, work, actor.userId));
+}
+
+/** The deletion itself, in the caller's change: what the owner's deleteAccount and an admin's deletion share. */
+export async function removeAccount(s: AccountServices, work: Work, userId: string): Promise<void> {
+  await s.hooks.deleting(work, userId);
+  await endSessions(work, userId);
+  await dropAvatar(work.tx, { table: 'users', id: userId, now: work.now });
+  await store.anonymise(work.tx, userId, work.now);
 }
 
 export async function getUserByUsername(s: Services, username: string): Promise<User> {
@@ -140,7 +143,8 @@ export async function listUsers(s: Services): Promise<UsersTable[]> {
   return store.activeUsers(s.db.kysely);
 }
 
-async function idOf(s: Services, username: string): Promise<string> {
+/** The id of the account with this username (an operator command names accounts so), or 404. */
+export async function idOf(s: Services, username: string): Promise<string> {
   const name = username.trim().toLowerCase();
   const id = isUsername(name) ? await store.findIdByUsername(s.db.kysely, name) : undefined;
   if (!id) throw new AppError('not_found', `User "${username}" was not found`);

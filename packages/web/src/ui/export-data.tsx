@@ -1,0 +1,81 @@
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { readWithProgress } from '@parley/sdk';
+import { useServices } from './app-context.ts';
+import { ErrorText } from './shared/error-text.tsx';
+import { errorText } from './shared/form-helpers.ts';
+import { formatBytes } from './shared/format-bytes.ts';
+
+type Phase = { name: 'idle' } | { name: 'preparing' } | { name: 'downloading'; received: number } | { name: 'done'; size: number };
+
+/** The name the server gives the download (Content-Disposition), or a plain one. */
+function fileNameOf(res: Response): string {
+  const m = /filename="([^"]+)"/.exec(res.headers.get('content-disposition') ?? '');
+  return m?.[1] ?? 'parley-export.zip';
+}
+
+/** Hands a Blob to the browser as a download under `name`. */
+function save(blob: Blob, name: string): void {
+  const url = URL.createObjectURL(blob);
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = name;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  // The browser has taken the bytes once the click is handled; the URL may go a little later.
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+}
+
+/**
+ * "Download my data": fetches the export with the session's token in the Authorization header (so
+ * no token goes in a URL), reads the zip as it streams in with its progress shown, then saves it.
+ */
+export function ExportData() {
+  const { client } = useServices();
+  const [phase, setPhase] = useState<Phase>({ name: 'idle' });
+  const [error, setError] = useState<string | null>(null);
+  const stop = useRef<AbortController | null>(null);
+  // Leaving the page stops a download under way.
+  useEffect(() => () => stop.current?.abort(), []);
+
+  async function download() {
+    const controller = new AbortController();
+    stop.current = controller;
+    setError(null);
+    setPhase({ name: 'preparing' });
+    try {
+      const res = await client.exportMyData();
+      const blob = await readWithProgress(res, { signal: controller.signal, onProgress: (received) => setPhase({ name: 'downloading', received }) });
+      save(blob, fileNameOf(res));
+      setPhase({ name: 'done', size: blob.size });
+    } catch (err) {
+      if (controller.signal.aborted) return;
+      setError(errorText(err));
+      setPhase({ name: 'idle' });
+    } finally {
+      if (stop.current === controller) stop.current = null;
+    }
+  }
+
+  const busy = phase.name === 'preparing' || phase.name === 'downloading';
+  return (
+    <section class="card" aria-label="My data">
+      <h3>My data</h3>
+      <p class="hint">A zip of your profile, your chats, the messages you wrote and the files you sent. A few downloads an hour.</p>
+      <ErrorText error={error} />
+      {busy && (
+        <p class="hint" role="status">
+          {phase.name === 'preparing' ? 'Preparing…' : `Downloading… ${formatBytes(phase.received)}`}
+        </p>
+      )}
+      {phase.name === 'done' && (
+        <p class="info" role="status">
+          Downloaded ({formatBytes(phase.size)})
+        </p>
+      )}
+      <button type="button" disabled={busy} onClick={() => void download()}>
+        Download my data
+      </button>
+    </section>
+  );
+}
