@@ -97,9 +97,11 @@ describe.each(await stores())('parley migrate --dry-run on %s', (kind) => {
       await store.drop();
     }
   });
+});
 
-  it.runIf(kind === 'postgres')('names a PostgreSQL database that does not exist, and creates none', async () => {
-    const store = await freshStore(kind);
+describe.runIf((await stores()).includes('postgres'))('parley migrate --dry-run on a PostgreSQL URL', () => {
+  it('names a PostgreSQL database that does not exist, and creates none', async () => {
+    const store = await freshStore('postgres');
     const url = new URL(store.env.DATABASE_URL!);
     url.pathname = `${url.pathname}_missing`;
     try {
