@@ -12,11 +12,13 @@ import { backup } from './backup/backup.ts';
 import { restore } from './backup/restore.ts';
 import { deleteUserDataOf } from './modules/userdata/admin.ts';
 import { buildExport } from './modules/userdata/export.ts';
+import { describePlan, planMigrations } from './adapters/db/dry-run.ts';
 
 const USAGE = `Usage: parley <command>
 
   serve                         run the server (HTTP + WebSocket) on PORT/HOST
-  migrate                       apply database migrations and exit
+  migrate [--dry-run]           apply database migrations and exit; with --dry-run, print the pending
+                                migrations and the SQL each would run, changing nothing
   invite create [--uses N] [--expires 7d|12h|30m|never] [--admin]
                                 create an invite; prints only the code
   invite list                   list every invite
@@ -80,6 +82,17 @@ export async function runCli(argv: string[]): Promise<void> {
       else await restore(configOrExit(), sub, say);
     } catch (err) {
       fail(err instanceof Error ? err.message : String(err));
+    }
+    return;
+  }
+
+  // Opening the context would create the database and apply what the dry run is only to show.
+  if (command === 'migrate' && sub === '--dry-run') {
+    if (rest.length > 0) fail('Usage: parley migrate [--dry-run]');
+    try {
+      for (const line of describePlan(await planMigrations(configOrExit().db))) process.stdout.write(`${line}\n`);
+    } catch (err) {
+      fail(`The dry run failed: ${err instanceof Error ? err.message : String(err)}`);
     }
     return;
   }

@@ -59,9 +59,13 @@ export interface ServeProcess {
   kill(): void;
 }
 
-/** Spawns `parley serve` and resolves once it prints the address it listens on. */
-export function spawnServe(env: Record<string, string | undefined>, timeoutMs = 20_000): Promise<ServeProcess> {
-  const child = spawn(process.execPath, [PARLEY_BIN, 'serve'], { cwd: ROOT, env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+/** Spawns `parley serve` (of this checkout, or of `release`, an extracted older tree) and resolves once it prints the address it listens on. */
+export function spawnServe(env: Record<string, string | undefined>, timeoutMs = 20_000, release?: { root: string; bin: string }): Promise<ServeProcess> {
+  const child = spawn(process.execPath, [release?.bin ?? PARLEY_BIN, 'serve'], {
+    cwd: release?.root ?? ROOT,
+    env: childEnv(env),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
