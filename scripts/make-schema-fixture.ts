@@ -148,7 +148,13 @@ function insertOrder(schema: SchemaSnapshot): string[] {
 /** Copies the seed's rows into target, keeping only the tables and columns target's schema has. */
 async function copyRows(source: Kysely<unknown>, target: Kysely<unknown>, targetKind: StoreKind): Promise<void> {
   const schema = await schemaSnapshot(target, targetKind);
+  // Full-text indexes (SQLite virtual tables and their shadow tables) are kept by triggers, not copied.
+  const virtual = (
+    await sql<{ name: string }>`select name from sqlite_master where type = 'table' and sql like 'CREATE VIRTUAL TABLE%'`.execute(source)
+  ).rows.map((r) => r.name);
+  const derived = (table: string) => virtual.some((v) => table === v || table.startsWith(`${v}_`));
   for (const table of insertOrder(await schemaSnapshot(source, 'sqlite'))) {
+    if (derived(table)) continue;
     const columns = schema.tables[table]?.columns.map((c) => c.split(' ')[0]!);
     if (!columns) continue;
     const rows = (await sql<Record<string, unknown>>`select * from ${sql.table(table)}`.execute(source)).rows;
