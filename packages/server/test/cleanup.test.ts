@@ -56,9 +56,9 @@ describe.each(await stores())('cleanup on %s', (kind) => {
     const lasting = await createInvite(ctx, null, { expiresInSeconds: null });
     await ctx.db.kysely.updateTable('invites').set({ revoked_at: Date.now() }).where('id', '=', revoked.id).execute();
 
-    // Nothing is old yet: a run removes only the chats nobody is in.
+    // Nothing is old yet: a run removes only the chats nobody is in (the deleted account's saved messages too).
     const first = await runCleanup(ctx);
-    expect(first).toMatchObject({ sessions: 0, invites: 0, chats: 2 });
+    expect(first).toMatchObject({ sessions: 0, invites: 0, chats: 3 });
     for (const chat of [lonely.id, pair.id]) {
       expect(await rows('chats', 'id', chat)).toBe(0);
       expect(await rows('messages', 'chat_id', chat)).toBe(0);

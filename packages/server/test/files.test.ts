@@ -334,6 +334,28 @@ describe.each(await stores())('files on %s', (kind) => {
     }
   });
 
+  it('collects the files of saved messages once their account is deleted; files sent to others stay theirs to download', async () => {
+    const [alice, bob] = await t.users(name('alice'), name('bob'));
+    const saved = (await alice.client.listChats()).chats.find((c) => c.kind === 'self')!;
+    const chat = await alice.client.createPrivateChat({ userId: bob.id });
+    const note = await uploadFile(alice.client, Buffer.from('note to self'), { name: 'n', mimeType: 'text/plain' });
+    const shared = await uploadFile(alice.client, Buffer.from('for bob'), { name: 's', mimeType: 'text/plain' });
+    await alice.client.sendMessage({ chatId: saved.id, clientMessageId: 'n', attachments: [{ fileId: note.fileId, name: 'n', mimeType: 'text/plain' }] });
+    await alice.client.sendMessage({ chatId: chat.id, clientMessageId: 's', attachments: [{ fileId: shared.fileId, name: 's', mimeType: 'text/plain' }] });
+    await alice.client.deleteAccount({ password: alice.password });
+    try {
+      // The first run purges the saved messages and starts the file's grace; a run after it collects the file.
+      offset = 2 * 86_400_000;
+      await runCleanup(t.server.ctx);
+      offset = 4 * 86_400_000;
+      await runCleanup(t.server.ctx);
+    } finally {
+      offset = 0;
+    }
+    expect(existsSync(path.join(blobDir(), note.fileId))).toBe(false);
+    expect(await (await bob.client.downloadFile(shared.fileId)).text()).toBe('for bob');
+  });
+
   it('collects unreferenced files after the grace and abandoned uploads after expiry; referenced files stay', async () => {
     const [alice, bob] = await t.users(name('alice'), name('bob'));
     const chat = await alice.client.createPrivateChat({ userId: bob.id });

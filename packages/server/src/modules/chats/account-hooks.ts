@@ -1,6 +1,6 @@
 import type { AccountHooks } from '../accounts/hooks.ts';
 import type { Work } from '../sync/unit-of-work.ts';
-import { deleteChatRow, findHeir, lockChat, membershipsOf } from './chats.store.ts';
+import { findHeir, lockChat, membershipsOf } from './chats.store.ts';
 import { createSelfChat } from './create.ts';
 import { deleteForEveryone } from './delete.ts';
 import { removeMemberRow } from './members.ts';
@@ -10,8 +10,10 @@ import { handOver } from './ownership.ts';
 export async function removeUserFromAllChats(work: Work, userId: string): Promise<void> {
   for (const c of await membershipsOf(work.tx, userId)) {
     await lockChat(work.tx, c.id);
+    // Saved messages end as a chat deleted for everyone does: the cleanup job purges the chat and
+    // releases its messages' files (removing the row here took the references without counting them down).
     if (c.kind === 'self') {
-      await deleteChatRow(work.tx, c.id);
+      await deleteForEveryone(work, c.id);
       continue;
     }
     if (c.role === 'owner') {

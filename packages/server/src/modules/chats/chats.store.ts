@@ -176,10 +176,6 @@ export async function markDeleted(tx: Tx, options: { chatId: string; at: number 
   await tx.deleteFrom('members').where('chat_id', '=', options.chatId).execute();
 }
 
-export async function deleteChatRow(tx: Tx, chatId: string): Promise<void> {
-  await tx.deleteFrom('chats').where('id', '=', chatId).execute();
-}
-
 /** Every chat a user is in, in id order, with their role there. */
 export async function membershipsOf(tx: Tx, userId: string): Promise<{ id: string; kind: ChatsTable['kind']; role: MemberRole }[]> {
   return tx
