@@ -68,5 +68,11 @@ export const api = {
   exportMyData: userdata.exportMyData,
   exportUserData: userdata.exportUserData,
   deleteUserData: userdata.deleteUserData,
+  listAccounts: userdata.listAccounts,
+  disableAccount: userdata.disableAccount,
+  enableAccount: userdata.enableAccount,
+  resetAccountPassword: userdata.resetAccountPassword,
+  listAccountSessions: userdata.listAccountSessions,
+  endAccountSessions: userdata.endAccountSessions,
 } as const;
 export type Api = typeof api;

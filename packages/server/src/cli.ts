@@ -124,10 +124,10 @@ export async function runCli(argv: string[]): Promise<void> {
         out(`${u.username}  ${u.display_name}${u.is_admin ? '  admin' : ''}${u.disabled_at ? '  disabled' : ''}`);
       }
     } else if (command === 'user' && sub === 'disable' && rest[0]) {
-      await accounts.disableUser(ctx, rest[0]);
+      await accounts.disableUser(ctx, await accounts.idOf(ctx, rest[0]));
       out(`Disabled ${rest[0]}`);
     } else if (command === 'user' && sub === 'reset-password' && rest[0]) {
-      out(await accounts.resetPassword(ctx, rest[0]));
+      out(await accounts.resetPassword(ctx, await accounts.idOf(ctx, rest[0])));
     } else if (command === 'user' && sub === 'export' && rest[0] && rest[1] && rest.length === 2) {
       out(await exportToFile(ctx, rest[0], rest[1]));
     } else if (command === 'user' && sub === 'delete' && rest[0] && rest.length === 1) {

@@ -313,7 +313,7 @@ describe.each(await stores())('bad input on %s', (kind) => {
       const u = await t.user('fallen');
       const created = await call('POST', '/api/v1/invites', { token: u.session.accessToken, json: {} });
       expect(created.status).toBe(201);
-      await disableUser(t.server.ctx, 'fallen');
+      await disableUser(t.server.ctx, u.id);
       const users = await count('users');
       expectError(await call('POST', '/api/v1/auth/register', { json: registration(created.body.code, 'orphan') }), 400, 'invite_invalid');
       expect(await count('users')).toBe(users);

@@ -1,5 +1,7 @@
 import { endpoint } from '../endpoint.ts';
-import { FileResponse, Id, Strict } from '../common.ts';
+import { Type, type Static } from 'typebox';
+import { FileResponse, Id, Strict, Timestamp } from '../common.ts';
+import { Session } from './auth.ts';
 
 /** The media type of a data export. */
 export const EXPORT_MEDIA_TYPE = 'application/zip';
@@ -44,5 +46,94 @@ export const deleteUserData = endpoint({
   auth: true,
   status: 204,
   params: Strict({ userId: Id }),
+  errors: ['unauthorized', 'forbidden', 'not_found', 'invalid_request'],
+});
+
+/** An account as an admin sees it. */
+export const AdminAccount = Strict(
+  {
+    id: Id,
+    username: Type.String(),
+    displayName: Type.String(),
+    isAdmin: Type.Boolean(),
+    createdAt: Timestamp,
+    lastSeenAt: Type.Union([Timestamp, Type.Null()], { description: 'When one of its devices was last connected' }),
+    disabledAt: Type.Union([Timestamp, Type.Null()], { description: 'null while the account may sign in' }),
+    sessions: Type.Integer({ minimum: 0, description: 'Signed-in devices' }),
+  },
+  'An account as an admin sees it',
+);
+export type AdminAccount = Static<typeof AdminAccount>;
+
+const AccountParams = Strict({ userId: Id });
+
+export const listAccounts = endpoint({
+  id: 'listAccounts',
+  method: 'GET',
+  path: '/admin/users',
+  summary: 'Admins: every account but deleted ones, oldest first',
+  tag: 'admin',
+  auth: true,
+  response: Strict({ users: Type.Array(AdminAccount) }),
+  errors: ['unauthorized', 'forbidden'],
+});
+
+export const disableAccount = endpoint({
+  id: 'disableAccount',
+  method: 'POST',
+  path: '/admin/users/:userId/disable',
+  summary: 'Admins: stop an account from signing in and end its sessions at once (not my own)',
+  tag: 'admin',
+  auth: true,
+  status: 204,
+  params: AccountParams,
+  errors: ['unauthorized', 'forbidden', 'not_found', 'invalid_request'],
+});
+
+export const enableAccount = endpoint({
+  id: 'enableAccount',
+  method: 'POST',
+  path: '/admin/users/:userId/enable',
+  summary: 'Admins: let a disabled account sign in again',
+  tag: 'admin',
+  auth: true,
+  status: 204,
+  params: AccountParams,
+  errors: ['unauthorized', 'forbidden', 'not_found'],
+});
+
+export const resetAccountPassword = endpoint({
+  id: 'resetAccountPassword',
+  method: 'POST',
+  path: '/admin/users/:userId/reset-password',
+  summary: 'Admins: give an account a new random password (answered once, to hand over) and end its sessions (not my own: use changePassword)',
+  tag: 'admin',
+  auth: true,
+  params: AccountParams,
+  response: Strict({ password: Type.String() }),
+  errors: ['unauthorized', 'forbidden', 'not_found', 'invalid_request'],
+});
+
+export const listAccountSessions = endpoint({
+  id: 'listAccountSessions',
+  method: 'GET',
+  path: '/admin/users/:userId/sessions',
+  summary: 'Admins: the signed-in devices of an account',
+  tag: 'admin',
+  auth: true,
+  params: AccountParams,
+  response: Strict({ sessions: Type.Array(Session) }),
+  errors: ['unauthorized', 'forbidden', 'not_found'],
+});
+
+export const endAccountSessions = endpoint({
+  id: 'endAccountSessions',
+  method: 'POST',
+  path: '/admin/users/:userId/sessions/end',
+  summary: 'Admins: sign an account out of every device (not my own: use terminateOtherSessions)',
+  tag: 'admin',
+  auth: true,
+  params: AccountParams,
+  response: Strict({ ended: Type.Integer({ minimum: 0 }) }),
   errors: ['unauthorized', 'forbidden', 'not_found', 'invalid_request'],
 });

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { api, type FileBody } from '@parley/protocol';
 import type { AppContext } from '../../modules/app-context.ts';
+import * as admin from '../../modules/userdata/admin.ts';
 import { deleteUserData, exportUserData } from '../../modules/userdata/admin.ts';
 import { exportMyData, type DataExport } from '../../modules/userdata/export.ts';
 import { route } from '../route.ts';
@@ -20,4 +21,10 @@ export function userdataRoutes(app: FastifyInstance, ctx: AppContext): void {
   route(app, ctx, api.exportMyData, async ({ actor, reply }) => sendExport(reply, await exportMyData(ctx, actor)));
   route(app, ctx, api.exportUserData, async ({ actor, input, reply }) => sendExport(reply, await exportUserData(ctx, actor, input.userId)));
   route(app, ctx, api.deleteUserData, ({ actor, input }) => deleteUserData(ctx, actor, input.userId));
+  route(app, ctx, api.listAccounts, ({ actor }) => admin.listAccounts(ctx, actor));
+  route(app, ctx, api.disableAccount, ({ actor, input }) => admin.disableAccount(ctx, actor, input.userId));
+  route(app, ctx, api.enableAccount, ({ actor, input }) => admin.enableAccount(ctx, actor, input.userId));
+  route(app, ctx, api.resetAccountPassword, ({ actor, input }) => admin.resetAccountPassword(ctx, actor, input.userId));
+  route(app, ctx, api.listAccountSessions, ({ actor, input }) => admin.listAccountSessions(ctx, actor, input.userId));
+  route(app, ctx, api.endAccountSessions, ({ actor, input }) => admin.endAccountSessions(ctx, actor, input.userId));
 }

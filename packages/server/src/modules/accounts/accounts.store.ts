@@ -44,6 +44,10 @@ export async function setDisabled(tx: Tx, userId: string, at: number): Promise<v
   await tx.updateTable('users').set({ disabled_at: at }).where('id', '=', userId).execute();
 }
 
+export async function setEnabled(tx: Tx, userId: string): Promise<void> {
+  await tx.updateTable('users').set({ disabled_at: null }).where('id', '=', userId).execute();
+}
+
 /** Keeps the row (messages to others still name it) without anything personal. */
 export async function anonymise(tx: Tx, userId: string, at: number): Promise<void> {
   await tx.deleteFrom('invites').where('created_by', '=', userId).execute();
@@ -51,7 +55,26 @@ export async function anonymise(tx: Tx, userId: string, at: number): Promise<voi
 }
 
 export async function activeUsers(db: Kysely<DB>): Promise<UsersTable[]> {
-  return db.selectFrom('users').selectAll().where('deleted_at', 'is', null).orderBy('created_at').execute();
+  return db.selectFrom('users').selectAll().where('deleted_at', 'is', null).orderBy('created_at').orderBy('id').execute();
+}
+
+/** Live accounts, oldest first, each with its number of sessions. */
+export async function accountsWithSessions(db: Kysely<DB>): Promise<(UsersTable & { sessions: number })[]> {
+  const rows = await db
+    .selectFrom('users')
+    .selectAll('users')
+    .select((eb) =>
+      eb
+        .selectFrom('sessions')
+        .select((e) => e.fn.countAll<number>().as('n'))
+        .whereRef('sessions.user_id', '=', 'users.id')
+        .as('sessions'),
+    )
+    .where('deleted_at', 'is', null)
+    .orderBy('created_at')
+    .orderBy('id')
+    .execute();
+  return rows.map((r) => ({ ...r, sessions: Number(r.sessions ?? 0) }));
 }
 
 /** A LIKE pattern matching `text` literally at the start (its % and _ escaped with \). */

@@ -167,22 +167,26 @@ export async function idOf(s: Services, username: string): Promise<string> {
   return id;
 }
 
-export async function disableUser(s: Services, username: string): Promise<void> {
-  const id = await idOf(s, username);
+/** Stops an account from signing in; its sessions end at once, on every node. */
+export async function disableUser(s: Services, userId: string): Promise<void> {
   await commit(s, async (work) => {
-    await store.setDisabled(work.tx, id, work.now);
-    await endSessions(work, id);
+    await store.setDisabled(work.tx, userId, work.now);
+    await endSessions(work, userId);
   });
 }
 
+/** Lets a disabled account sign in again (its sessions ended when it was disabled). */
+export async function enableUser(s: Services, userId: string): Promise<void> {
+  await commit(s, (work) => store.setEnabled(work.tx, userId));
+}
+
 /** Sets a new random password, ends every session and returns the password to hand over. */
-export async function resetPassword(s: Services, username: string): Promise<string> {
-  const id = await idOf(s, username);
+export async function resetPassword(s: Services, userId: string): Promise<string> {
   const password = newPassword();
   const hash = await hashPassword(password);
   await commit(s, async (work) => {
-    await store.setPasswordHash(work.tx, id, hash);
-    await endSessions(work, id);
+    await store.setPasswordHash(work.tx, userId, hash);
+    await endSessions(work, userId);
   });
   return password;
 }

@@ -1,6 +1,12 @@
+import type { AdminAccount, Session } from '@parley/protocol';
+import type { UsersTable } from '../../adapters/db/schema.ts';
 import { AppError } from '../../lib/errors.ts';
-import { findActiveUser } from '../accounts/accounts.store.ts';
-import { removeAccount, type AccountServices } from '../accounts/accounts.ts';
+import { iso, isoOrNull } from '../../lib/time.ts';
+import { accountsWithSessions, findActiveUser } from '../accounts/accounts.store.ts';
+import { disableUser, enableUser, removeAccount, resetPassword, type AccountServices } from '../accounts/accounts.ts';
+import { endSessions } from '../sessions/end-sessions.ts';
+import { userSessions } from '../sessions/sessions.store.ts';
+import { toSession } from '../sessions/views.ts';
 import { releaseRefs } from '../files/files.store.ts';
 import type { Actor, Services } from '../services.ts';
 import { commit } from '../sync/unit-of-work.ts';
@@ -60,4 +66,67 @@ export async function deleteUserData(s: AccountServices, actor: Actor, userId: s
   if (userId === actor.userId) throw new AppError('invalid_request', 'Delete your own account from your profile (deleteAccount)');
   const done = await deleteUserDataOf(s, userId);
   s.log.info({ adminId: actor.userId, userId, ...done }, 'admin deleted an account');
+}
+
+// Accounts and their sessions, for the admin pages: what the CLI's user commands do, over the API.
+
+/** A live account other than the admin's own: the admin manages theirs through their own operations. */
+async function requireOtherUser(s: Services, actor: Actor, userId: string, ownInstead: string): Promise<void> {
+  await requireUser(s, userId);
+  if (userId === actor.userId) throw new AppError('invalid_request', `For your own account, use ${ownInstead}`);
+}
+
+function toAdminAccount(row: UsersTable & { sessions: number }): AdminAccount {
+  return {
+    id: row.id,
+    username: row.username ?? '',
+    displayName: row.display_name,
+    isAdmin: row.is_admin === 1,
+    createdAt: iso(row.created_at),
+    lastSeenAt: isoOrNull(row.last_seen_at),
+    disabledAt: isoOrNull(row.disabled_at),
+    sessions: row.sessions,
+  };
+}
+
+export async function listAccounts(s: Services, actor: Actor): Promise<{ users: AdminAccount[] }> {
+  await requireAdmin(s, actor);
+  return { users: (await accountsWithSessions(s.db.kysely)).map(toAdminAccount) };
+}
+
+export async function disableAccount(s: Services, actor: Actor, userId: string): Promise<void> {
+  await requireAdmin(s, actor);
+  await requireOtherUser(s, actor, userId, 'deleteAccount');
+  await disableUser(s, userId);
+  s.log.info({ adminId: actor.userId, userId }, 'admin disabled an account');
+}
+
+export async function enableAccount(s: Services, actor: Actor, userId: string): Promise<void> {
+  await requireAdmin(s, actor);
+  await requireUser(s, userId);
+  await enableUser(s, userId);
+  s.log.info({ adminId: actor.userId, userId }, 'admin enabled an account');
+}
+
+export async function resetAccountPassword(s: Services, actor: Actor, userId: string): Promise<{ password: string }> {
+  await requireAdmin(s, actor);
+  await requireOtherUser(s, actor, userId, 'changePassword');
+  const password = await resetPassword(s, userId);
+  s.log.info({ adminId: actor.userId, userId }, 'admin reset the password of an account');
+  return { password };
+}
+
+export async function listAccountSessions(s: Services, actor: Actor, userId: string): Promise<{ sessions: Session[] }> {
+  await requireAdmin(s, actor);
+  await requireUser(s, userId);
+  // None of them is the admin's current one, even on their own account's page.
+  return { sessions: (await userSessions(s.db.kysely, userId)).map((row) => toSession(row, userId === actor.userId ? actor.sessionId : '')) };
+}
+
+export async function endAccountSessions(s: Services, actor: Actor, userId: string): Promise<{ ended: number }> {
+  await requireAdmin(s, actor);
+  await requireOtherUser(s, actor, userId, 'terminateOtherSessions');
+  const ended = await commit(s, (work) => endSessions(work, userId, { record: true }));
+  s.log.info({ adminId: actor.userId, userId, ended: ended.length }, 'admin ended the sessions of an account');
+  return { ended: ended.length };
 }
