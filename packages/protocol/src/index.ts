@@ -74,5 +74,7 @@ export const api = {
   resetAccountPassword: userdata.resetAccountPassword,
   listAccountSessions: userdata.listAccountSessions,
   endAccountSessions: userdata.endAccountSessions,
+  getServerStatus: userdata.getServerStatus,
+  listAllInvites: userdata.listAllInvites,
 } as const;
 export type Api = typeof api;

@@ -1,6 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ParleyClient, type ParleyError } from '@parley/sdk';
+import { uploadFile } from '@parley/sdk/node';
 import { startTestServer, stores, type TestServer, type TestUser } from './_harness.ts';
+import { createInvite } from '../src/modules/invites/invites.ts';
+import { PARLEY_VERSION } from '../src/version.ts';
 
 const fail = (p: Promise<unknown>) =>
   p.then(
@@ -75,6 +78,8 @@ describe.each(await stores())('admin account operations on %s', (kind) => {
     // Each call made only when its turn comes, so that no refusal waits unhandled.
     const calls = (c: ParleyClient, userId: string) => [
       () => c.listAccounts(),
+      () => c.getServerStatus(),
+      () => c.listAllInvites(),
       () => c.disableAccount({ userId }),
       () => c.enableAccount({ userId }),
       () => c.resetAccountPassword({ userId }),
@@ -86,7 +91,7 @@ describe.each(await stores())('admin account operations on %s', (kind) => {
         const e = await fail(call());
         expect([e.status, e.code]).toEqual([403, 'forbidden']);
       }
-    for (const call of calls(admin.client, 'nobody').slice(1)) expect((await fail(call())).status).toBe(404);
+    for (const call of calls(admin.client, 'nobody').slice(3)) expect((await fail(call())).status).toBe(404);
     for (const call of [
       () => admin.client.disableAccount({ userId: admin.id }),
       () => admin.client.resetAccountPassword({ userId: admin.id }),
@@ -97,6 +102,46 @@ describe.each(await stores())('admin account operations on %s', (kind) => {
     expect((await frank.client.getMe()).id).toBe(frank.id);
     expect((await admin.client.getMe()).id).toBe(admin.id);
     expect((await admin.client.listAccounts()).users.find((u) => u.id === frank.id)).toMatchObject({ disabledAt: null, sessions: 1 });
+  });
+
+  it('reports the version, the health of store and bus, the limits and how much the server holds', async () => {
+    const [gina, hal] = await t.users(name('gina'), name('hal'));
+    const before = await admin.client.getServerStatus();
+    expect(before).toMatchObject({
+      version: PARLEY_VERSION,
+      node: t.server.ctx.nodeId,
+      store: kind,
+      storeUp: true,
+      bus: 'in-process',
+      busUp: true,
+      blobStore: 'local',
+    });
+    expect(before.limits).toEqual(await gina.client.getLimits());
+    const chat = await gina.client.createPrivateChat({ userId: hal.id });
+    const file = await uploadFile(gina.client, Buffer.alloc(1000, 1), { name: 'f', mimeType: 'application/octet-stream' });
+    await gina.client.sendMessage({
+      chatId: chat.id,
+      clientMessageId: 'a',
+      attachments: [{ fileId: file.fileId, name: 'f', mimeType: 'application/octet-stream' }],
+    });
+    const after = (await admin.client.getServerStatus()).counts;
+    expect(after).toEqual({
+      accounts: before.counts.accounts,
+      chats: before.counts.chats + 1,
+      messages: before.counts.messages + 1,
+      files: before.counts.files + 1,
+      fileBytes: before.counts.fileBytes + 1000,
+    });
+  });
+
+  it('lists every invite, whoever made it', async () => {
+    const ivy = await t.user(name('ivy'));
+    const own = await ivy.client.createInvite({});
+    const fromCli = await createInvite(t.server.ctx, null, { maxUses: 3 });
+    const ids = (await admin.client.listAllInvites()).invites.map((i) => i.id);
+    expect(ids).toEqual(expect.arrayContaining([own.id, fromCli.id]));
+    expect((await admin.client.listAllInvites()).invites.every((i) => i.code === undefined)).toBe(true);
+    expect((await ivy.client.listInvites()).invites.map((i) => i.id)).not.toContain(fromCli.id);
   });
 
   it('takes admin rights from the account on every request, not from the session', async () => {

@@ -2,6 +2,8 @@ import { endpoint } from '../endpoint.ts';
 import { Type, type Static } from 'typebox';
 import { FileResponse, Id, Strict, Timestamp } from '../common.ts';
 import { Session } from './auth.ts';
+import { Invite } from './invites.ts';
+import { Limits } from './limits.ts';
 
 /** The media type of a data export. */
 export const EXPORT_MEDIA_TYPE = 'application/zip';
@@ -136,4 +138,48 @@ export const endAccountSessions = endpoint({
   params: AccountParams,
   response: Strict({ ended: Type.Integer({ minimum: 0 }) }),
   errors: ['unauthorized', 'forbidden', 'not_found', 'invalid_request'],
+});
+
+export const ServerStatus = Strict(
+  {
+    version: Type.String({ description: "This server's Parley version" }),
+    node: Type.String({ description: 'The node that answered' }),
+    store: Type.Union([Type.Literal('sqlite'), Type.Literal('postgres')]),
+    storeUp: Type.Boolean(),
+    bus: Type.Union([Type.Literal('in-process'), Type.Literal('redis')], { description: 'in-process on one node; redis between several' }),
+    busUp: Type.Boolean({ description: 'false while this node cannot reach Redis (live events between nodes stop; nothing is lost)' }),
+    blobStore: Type.Union([Type.Literal('local'), Type.Literal('s3')]),
+    limits: Limits,
+    counts: Strict({
+      accounts: Type.Integer({ minimum: 0, description: 'Live accounts, disabled ones included' }),
+      chats: Type.Integer({ minimum: 0 }),
+      messages: Type.Integer({ minimum: 0, description: 'Messages stored, tombstones of deleted ones included' }),
+      files: Type.Integer({ minimum: 0, description: 'Finished files' }),
+      fileBytes: Type.Integer({ minimum: 0 }),
+    }),
+  },
+  "The server's health, configuration and size, for its admins",
+);
+export type ServerStatus = Static<typeof ServerStatus>;
+
+export const getServerStatus = endpoint({
+  id: 'getServerStatus',
+  method: 'GET',
+  path: '/admin/server',
+  summary: 'Admins: version, store and bus health as this node sees them, limits, and how much the server holds',
+  tag: 'admin',
+  auth: true,
+  response: ServerStatus,
+  errors: ['unauthorized', 'forbidden'],
+});
+
+export const listAllInvites = endpoint({
+  id: 'listAllInvites',
+  method: 'GET',
+  path: '/admin/invites',
+  summary: "Admins: every invite, whoever made it (the CLI's included), newest first",
+  tag: 'admin',
+  auth: true,
+  response: Strict({ invites: Type.Array(Invite) }),
+  errors: ['unauthorized', 'forbidden'],
 });

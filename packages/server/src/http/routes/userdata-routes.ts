@@ -27,4 +27,6 @@ export function userdataRoutes(app: FastifyInstance, ctx: AppContext): void {
   route(app, ctx, api.resetAccountPassword, ({ actor, input }) => admin.resetAccountPassword(ctx, actor, input.userId));
   route(app, ctx, api.listAccountSessions, ({ actor, input }) => admin.listAccountSessions(ctx, actor, input.userId));
   route(app, ctx, api.endAccountSessions, ({ actor, input }) => admin.endAccountSessions(ctx, actor, input.userId));
+  route(app, ctx, api.getServerStatus, ({ actor }) => admin.getServerStatus(ctx, actor));
+  route(app, ctx, api.listAllInvites, ({ actor }) => admin.listAllInvites(ctx, actor));
 }

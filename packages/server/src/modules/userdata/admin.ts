@@ -1,7 +1,10 @@
-import type { AdminAccount, Session } from '@parley/protocol';
+import type { AdminAccount, Invite, ServerStatus, Session } from '@parley/protocol';
 import type { UsersTable } from '../../adapters/db/schema.ts';
 import { AppError } from '../../lib/errors.ts';
 import { iso, isoOrNull } from '../../lib/time.ts';
+import { PARLEY_VERSION } from '../../version.ts';
+import { getLimits } from '../limits/limits.ts';
+import { listInvites } from '../invites/invites.ts';
 import { accountsWithSessions, findActiveUser } from '../accounts/accounts.store.ts';
 import { disableUser, enableUser, removeAccount, resetPassword, type AccountServices } from '../accounts/accounts.ts';
 import { endSessions } from '../sessions/end-sessions.ts';
@@ -11,7 +14,7 @@ import { releaseRefs } from '../files/files.store.ts';
 import type { Actor, Services } from '../services.ts';
 import { commit } from '../sync/unit-of-work.ts';
 import { buildExport, takeExportPoint, type DataExport } from './export.ts';
-import { expireUnreferencedFiles, ownMessagesWithFiles } from './userdata.store.ts';
+import { expireUnreferencedFiles, ownMessagesWithFiles, serverCounts } from './userdata.store.ts';
 
 /** The actor must be an admin now: read from the account on every request, not from the session's cache. */
 async function requireAdmin(s: Services, actor: Actor): Promise<void> {
@@ -129,4 +132,27 @@ export async function endAccountSessions(s: Services, actor: Actor, userId: stri
   const ended = await commit(s, (work) => endSessions(work, userId, { record: true }));
   s.log.info({ adminId: actor.userId, userId, ended: ended.length }, 'admin ended the sessions of an account');
   return { ended: ended.length };
+}
+
+// The server itself.
+
+export async function getServerStatus(s: Services & { nodeId: string }, actor: Actor): Promise<ServerStatus> {
+  await requireAdmin(s, actor);
+  const [storeUp, busUp, counts] = await Promise.all([s.db.ping(), s.bus.ping(), serverCounts(s.db.kysely)]);
+  return {
+    version: PARLEY_VERSION,
+    node: s.nodeId,
+    store: s.db.dialect,
+    storeUp,
+    bus: s.config.redisUrl ? 'redis' : 'in-process',
+    busUp,
+    blobStore: s.config.files.store.kind,
+    limits: getLimits(s),
+    counts,
+  };
+}
+
+export async function listAllInvites(s: Services, actor: Actor): Promise<{ invites: Invite[] }> {
+  await requireAdmin(s, actor);
+  return { invites: await listInvites(s, null) };
 }

@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Tx } from '../../adapters/db/database.ts';
 import type { DB, FilesTable, MessagesTable } from '../../adapters/db/schema.ts';
+import { storedFileBytes } from '../files/files.store.ts';
 
 /** A message as the export shows it: the row and the position of the message it replies to. */
 export type OwnMessageRow = MessagesTable & { reply_seq: number | null };
@@ -74,4 +75,39 @@ export async function expireUnreferencedFiles(tx: Tx, userId: string): Promise<n
     .where('ref_count', '=', 0)
     .executeTakeFirst();
   return Number(result.numUpdatedRows);
+}
+
+/** How much the server holds: live accounts, chats not deleted, stored messages, finished files and their bytes. */
+export async function serverCounts(db: Kysely<DB>): Promise<{ accounts: number; chats: number; messages: number; files: number; fileBytes: number }> {
+  const count = async (q: Promise<{ n: number | string | bigint | null } | undefined>) => Number((await q)?.n ?? 0);
+  const [accounts, chats, messages, files] = await Promise.all([
+    count(
+      db
+        .selectFrom('users')
+        .select((e) => e.fn.countAll().as('n'))
+        .where('deleted_at', 'is', null)
+        .executeTakeFirst(),
+    ),
+    count(
+      db
+        .selectFrom('chats')
+        .select((e) => e.fn.countAll().as('n'))
+        .where('deleted_at', 'is', null)
+        .executeTakeFirst(),
+    ),
+    count(
+      db
+        .selectFrom('messages')
+        .select((e) => e.fn.countAll().as('n'))
+        .executeTakeFirst(),
+    ),
+    count(
+      db
+        .selectFrom('files')
+        .select((e) => e.fn.countAll().as('n'))
+        .where('state', '=', 'ready')
+        .executeTakeFirst(),
+    ),
+  ]);
+  return { accounts, chats, messages, files, fileBytes: await storedFileBytes(db) };
 }
