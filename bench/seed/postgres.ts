@@ -58,6 +58,7 @@ function messageExpressions(plan: HistoryPlan): ColumnExpressions<MessagesTable>
     text: sql<string>`'history ' || s || ' ' || ${HISTORY_PAD}::text`,
     reply_to_id: sql<null>`null`,
     attachments: sql<null>`null`,
+    reactions: sql<null>`null`,
     created_at: sql<number>`${plan.now}::bigint - (${plan.perChat}::int - s) * 1000`,
     edited_at: sql<null>`null`,
     deleted_at: sql<null>`null`,

@@ -24,6 +24,7 @@ export const ERROR_STATUS = {
   chat_limit_reached: 409,
   member_limit_reached: 409,
   already_member: 409,
+  too_many_reactions: 409,
   not_member: 404,
   cannot_post: 403,
   message_too_long: 400,

@@ -62,6 +62,8 @@ export const api = {
   deleteMessage: messages.deleteMessage,
   markRead: messages.markRead,
   searchMessages: messages.searchMessages,
+  addReaction: messages.addReaction,
+  removeReaction: messages.removeReaction,
   getChanges: sync.getChanges,
   getPresence: sync.getPresence,
   getLimits: limits.getLimits,

@@ -334,6 +334,21 @@ describe.each(await stores())('files on %s', (kind) => {
     }
   });
 
+  it('a device catching up through getChanges gets the attachments of the messages it missed', async () => {
+    const [alice, bob] = await t.users(name('alice'), name('bob'));
+    const chat = await alice.client.createPrivateChat({ userId: bob.id });
+    const before = await bob.client.getChanges({ userSeq: 0, chats: {} });
+    const up = await uploadFile(alice.client, Buffer.from('missed'), { name: 'missed.txt', mimeType: 'text/plain' });
+    await alice.client.sendMessage({
+      chatId: chat.id,
+      clientMessageId: 'sync',
+      attachments: [{ fileId: up.fileId, name: 'missed.txt', mimeType: 'text/plain' }],
+    });
+    const changes = await bob.client.getChanges({ userSeq: before.userSeq, chats: { [chat.id]: 0 } });
+    const created = changes.events.find((e) => e.log === 'chat' && e.type === 'message.created');
+    expect(created && 'message' in created ? created.message?.attachments?.map((a) => a.fileId) : undefined).toEqual([up.fileId]);
+  });
+
   it('collects the files of saved messages once their account is deleted; files sent to others stay theirs to download', async () => {
     const [alice, bob] = await t.users(name('alice'), name('bob'));
     const saved = (await alice.client.listChats()).chats.find((c) => c.kind === 'self')!;

@@ -39,14 +39,14 @@ describe.each(await stores())('parley migrate --dry-run on %s', (kind) => {
       expect(dry.stderr).toBe('');
       expect(dry.code).toBe(0);
       const out = lines(dry.stdout);
-      expect(out[0]).toBe('Pending: 005_file_sha256, 006_avatars, 007_message_search');
+      expect(out[0]).toBe('Pending: 005_file_sha256, 006_avatars, 007_message_search, 008_reactions');
       expect(out).toContain('005_file_sha256:');
       expect(out).toContain('  alter table "files" add column "sha256" varchar(64);');
       expect(out.slice(out.indexOf('006_avatars:') + 1, out.indexOf('007_message_search:'))).toEqual([
         '  alter table "users" add column "avatar_file_id" varchar(64);',
         '  alter table "chats" add column "avatar_file_id" varchar(64);',
       ]);
-      expect(out.slice(out.indexOf('007_message_search:') + 1).join('\n')).toContain(
+      expect(out.slice(out.indexOf('007_message_search:') + 1, out.indexOf('008_reactions:')).join('\n')).toContain(
         kind === 'sqlite' ? 'CREATE VIRTUAL TABLE messages_fts USING fts5' : 'CREATE INDEX messages_search ON messages USING gin',
       );
       expect(out.at(-1)).toBe('Dry run: nothing was changed');
@@ -55,7 +55,7 @@ describe.each(await stores())('parley migrate --dry-run on %s', (kind) => {
       expect(await stateOf(store, kind)).toEqual(stateBefore);
 
       const applied = await runParley(['migrate'], { ...store.env });
-      expect(applied.stdout).toBe('Applied: 005_file_sha256, 006_avatars, 007_message_search\n');
+      expect(applied.stdout).toBe('Applied: 005_file_sha256, 006_avatars, 007_message_search, 008_reactions\n');
       const again = await runParley(['migrate', '--dry-run'], { ...store.env });
       expect(again.code).toBe(0);
       expect(again.stdout).toBe('The database is up to date\n');

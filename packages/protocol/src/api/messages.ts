@@ -3,6 +3,23 @@ import { endpoint } from '../endpoint.ts';
 import { Id, Strict, Timestamp } from '../common.ts';
 import { Attachment, AttachmentInput, MAX_ATTACHMENTS } from './files.ts';
 
+/** Most people a reaction names; its count goes on past them (a channel may have thousands). */
+export const REACTION_NAMES = 100;
+/** Different emoji one person may put on one message. */
+export const MAX_REACTIONS_PER_PERSON = 3;
+/** Different emoji one message may carry. */
+export const MAX_REACTIONS_PER_MESSAGE = 20;
+
+export const Reaction = Strict(
+  {
+    emoji: Type.String(),
+    count: Type.Integer({ minimum: 1 }),
+    userIds: Type.Array(Id, { maxItems: REACTION_NAMES, description: `Who reacted so, first come first (at most ${REACTION_NAMES})` }),
+  },
+  'One emoji on a message: how many put it there, and who',
+);
+export type Reaction = Static<typeof Reaction>;
+
 export const Message = Strict(
   {
     id: Id,
@@ -17,6 +34,12 @@ export const Message = Strict(
     createdAt: Timestamp,
     editedAt: Type.Union([Timestamp, Type.Null()]),
     deletedAt: Type.Union([Timestamp, Type.Null()]),
+    reactions: Type.Optional(
+      Type.Array(Reaction, {
+        maxItems: MAX_REACTIONS_PER_MESSAGE,
+        description: 'Emoji reactions in the order they first came; absent when none (and once deleted)',
+      }),
+    ),
   },
   'A message; a deleted one stays as a tombstone with text null',
 );
@@ -127,5 +150,33 @@ export const searchMessages = endpoint({
     messages: Type.Array(Message),
     nextCursor: Type.Union([Type.String(), Type.Null()], { description: 'Pass as before for older results; null when there are none' }),
   }),
+  errors: ['unauthorized', 'not_found', 'invalid_request', 'rate_limited'],
+});
+
+const Emoji = Type.String({ minLength: 1, maxLength: 64, description: 'One emoji (a single grapheme: flags, skin tones and joined sequences included)' });
+
+export const addReaction = endpoint({
+  id: 'addReaction',
+  method: 'POST',
+  path: '/chats/:chatId/messages/:messageId/reactions',
+  summary: `React to a message with an emoji (at most ${MAX_REACTIONS_PER_PERSON} different ones per person); again with the same one changes nothing`,
+  tag: 'messages',
+  auth: true,
+  params: MessageParams,
+  body: Strict({ emoji: Emoji }),
+  response: Message,
+  errors: ['unauthorized', 'not_found', 'invalid_request', 'too_many_reactions', 'rate_limited'],
+});
+
+export const removeReaction = endpoint({
+  id: 'removeReaction',
+  method: 'DELETE',
+  path: '/chats/:chatId/messages/:messageId/reactions',
+  summary: 'Take my reaction back; one I did not make changes nothing',
+  tag: 'messages',
+  auth: true,
+  params: MessageParams,
+  query: Strict({ emoji: Emoji }),
+  response: Message,
   errors: ['unauthorized', 'not_found', 'invalid_request', 'rate_limited'],
 });

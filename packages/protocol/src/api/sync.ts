@@ -10,6 +10,7 @@ export const CHAT_EVENT_TYPES = [
   'message.created',
   'message.edited',
   'message.deleted',
+  'message.reacted',
   'member.added',
   'member.removed',
   'member.updated',

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AppError } from './errors.ts';
-import { codePoints, normalizeDisplayName, normalizeText, normalizeTitle, normalizeUsername } from './text.ts';
+import { codePoints, normalizeDisplayName, normalizeEmoji, normalizeText, normalizeTitle, normalizeUsername } from './text.ts';
 
 function codeOf(fn: () => unknown): string {
   try {
@@ -86,5 +86,11 @@ describe('text rules', () => {
     expect(codeOf(() => normalizeText('a\u0000b', 10))).toBe('invalid_request');
     expect(codeOf(() => normalizeText('x\ud800', 10))).toBe('invalid_request');
     expect(codeOf(() => normalizeText('\u200b\u200b', 10))).toBe('invalid_request');
+  });
+
+  it('normalizeEmoji() takes one emoji (joined families, flags, skin tones, keycaps) and refuses anything else', () => {
+    for (const e of ['👍', '❤️', '👨‍👩‍👧', '🇫🇷', '👍🏽', '1️⃣', '🏳️‍🌈', '🏴󠁧󠁢󠁳󠁣󠁴󠁿']) expect(normalizeEmoji(e)).toBe(e);
+    for (const bad of ['', 'a', '1', '#', '👍👍', '👍 ', 'ok', '\u200d', '🇫', '<b>', '\u0000'])
+      expect(codeOf(() => normalizeEmoji(bad))).toBe('invalid_request');
   });
 });

@@ -75,3 +75,16 @@ export function normalizeDisplayName(name: string): string {
   if (length < 1 || length > 64) throw new AppError('invalid_request', 'Display name must be 1 to 64 characters');
   return clean;
 }
+
+const graphemes = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
+/** What an emoji grapheme is made of: pictographs, flags' regional indicators, keycaps, joiners, selectors, skin tones. */
+const EMOJI_PARTS = /^(?:\p{Extended_Pictographic}|\p{Regional_Indicator}|\p{Emoji_Modifier}|\u200d|\ufe0f|\u20e3|[#*0-9]|[\u{e0020}-\u{e007f}])+$/u;
+const EMOJI_CORE = /\p{Extended_Pictographic}|\p{Regional_Indicator}{2}|\u20e3/u;
+
+/** A reaction's emoji, NFC-normalised: one grapheme made only of emoji parts (a plain digit or letter is not one). */
+export function normalizeEmoji(text: string): string {
+  const emoji = text.normalize('NFC');
+  const one = [...graphemes.segment(emoji)].length === 1;
+  if (!one || !EMOJI_PARTS.test(emoji) || !EMOJI_CORE.test(emoji)) throw new AppError('invalid_request', 'A reaction is one emoji');
+  return emoji;
+}

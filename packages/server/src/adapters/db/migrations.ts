@@ -259,6 +259,26 @@ export const migrations: Record<string, Migration> = {
       await sql`DROP TABLE messages_fts`.execute(db);
     },
   },
+  '008_reactions': {
+    async up(db: Kysely<unknown>) {
+      // One row per person, message and emoji; the message's own column keeps the summary the wire shows.
+      await db.schema
+        .createTable('reactions')
+        .addColumn('message_id', 'varchar(64)', (c) => c.notNull().references('messages.id').onDelete('cascade'))
+        .addColumn('chat_id', 'varchar(64)', (c) => c.notNull())
+        .addColumn('user_id', 'varchar(64)', (c) => c.notNull())
+        .addColumn('emoji', 'varchar(64)', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('reactions_pk', ['message_id', 'user_id', 'emoji'])
+        .execute();
+      await db.schema.createIndex('reactions_chat').on('reactions').column('chat_id').execute();
+      await db.schema.alterTable('messages').addColumn('reactions', 'text').execute();
+    },
+    async down(db: Kysely<unknown>) {
+      await db.schema.alterTable('messages').dropColumn('reactions').execute();
+      await db.schema.dropTable('reactions').execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -93,6 +93,16 @@ export interface MessagesTable {
   deleted_at: number | null;
   /** The attachments as the wire shows them (JSON array), null when none or once deleted */
   attachments?: string | null;
+  /** The reactions as the wire shows them (JSON array, from the reactions rows), null when none */
+  reactions?: string | null;
+}
+
+export interface ReactionsTable {
+  message_id: string;
+  chat_id: string;
+  user_id: string;
+  emoji: string;
+  created_at: number;
 }
 
 export type FileState = 'uploading' | 'ready' | 'deleting';
@@ -150,6 +160,7 @@ export interface DB {
   chats: ChatsTable;
   members: MembersTable;
   messages: MessagesTable;
+  reactions: ReactionsTable;
   chat_events: ChatEventsTable;
   user_events: UserEventsTable;
   files: FilesTable;

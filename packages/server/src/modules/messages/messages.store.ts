@@ -92,7 +92,12 @@ export async function setText(tx: Tx, options: { messageId: string; text: string
 
 /** Keeps a deleted message as a tombstone: its position stays, its text goes. */
 export async function setDeleted(tx: Tx, options: { messageId: string; at: number }): Promise<void> {
-  await tx.updateTable('messages').set({ text: null, attachments: null, deleted_at: options.at }).where('id', '=', options.messageId).execute();
+  await tx
+    .updateTable('messages')
+    .set({ text: null, attachments: null, reactions: null, deleted_at: options.at })
+    .where('id', '=', options.messageId)
+    .execute();
+  await tx.deleteFrom('reactions').where('message_id', '=', options.messageId).execute();
 }
 
 /** The position of the last message at or before `seq`, 0 when there is none. */

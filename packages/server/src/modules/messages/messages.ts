@@ -71,7 +71,7 @@ export async function deleteMessage(s: Services, actor: Actor, input: { chatId: 
     await setDeleted(tx, { messageId: row.id, at: now });
     // Its files become unreachable through it at once; unreferenced, they are collected after the grace.
     if (row.attachments) await releaseRefs(tx, { messageIds: [row.id], now });
-    const tombstone = { ...row, text: null, attachments: null, deleted_at: now };
+    const tombstone = { ...row, text: null, attachments: null, reactions: null, deleted_at: now };
     await recordChatEvent(work, {
       chatId: input.chatId,
       type: 'message.deleted',

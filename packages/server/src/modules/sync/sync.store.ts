@@ -64,6 +64,8 @@ export async function chatEventsAfter(db: Kysely<DB>, from: Map<string, number>,
       'messages.created_at as m_created_at',
       'messages.edited_at as m_edited_at',
       'messages.deleted_at as m_deleted_at',
+      'messages.attachments as m_attachments',
+      'messages.reactions as m_reactions',
     ])
     .where((eb) => eb.or([...from].map(([chatId, after]) => eb.and([eb('chat_events.chat_id', '=', chatId), eb('chat_events.seq', '>', after)]))))
     .orderBy('chat_events.chat_id')
@@ -95,6 +97,8 @@ export async function chatEventsAfter(db: Kysely<DB>, from: Map<string, number>,
             created_at: Number(r.m_created_at),
             edited_at: r.m_edited_at == null ? null : Number(r.m_edited_at),
             deleted_at: r.m_deleted_at == null ? null : Number(r.m_deleted_at),
+            attachments: r.m_attachments ?? null,
+            reactions: r.m_reactions ?? null,
           },
   }));
 }

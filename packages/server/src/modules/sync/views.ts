@@ -1,4 +1,4 @@
-import type { Attachment, ChatEvent, Message, UserEvent } from '@parley/protocol';
+import type { Reaction, Attachment, ChatEvent, Message, UserEvent } from '@parley/protocol';
 import type { ChatEventsTable, MessagesTable, UserEventsTable } from '../../adapters/db/schema.ts';
 import { iso } from '../../lib/time.ts';
 
@@ -20,6 +20,7 @@ export function toMessage(row: MessagesTable): Message {
     editedAt: row.edited_at === null ? null : iso(row.edited_at),
     deletedAt: row.deleted_at === null ? null : iso(row.deleted_at),
     ...(row.attachments && row.deleted_at === null ? { attachments: JSON.parse(row.attachments) as Attachment[] } : {}),
+    ...(row.reactions && row.deleted_at === null ? { reactions: JSON.parse(row.reactions) as Reaction[] } : {}),
   };
 }
 
