@@ -3,6 +3,7 @@ import { createModel } from './create-model.ts';
 import { ParleyError, type Chat, type Me, type ParleyClient, type SyncEvent, type UserEvent } from '@parley/sdk';
 import { ChatsModel } from './chats-model.ts';
 import { ConnectionModel } from './connection-model.ts';
+import { DraftsModel } from './drafts-model.ts';
 import { PeopleModel } from './people-model.ts';
 import { type RouterModel } from './router-model.ts';
 import { SessionModel } from './session-model.ts';
@@ -26,6 +27,7 @@ export const AppModel = createModel((client: ParleyClient, storage: AppStorage, 
   const people = new PeopleModel(client, session.me);
   const chats = new ChatsModel(client, people, session.me);
   const timelines = new TimelineModel(client, showNotice);
+  const drafts = new DraftsModel(storage);
   const connection = new ConnectionModel(client, storage, {
     event: onEvent,
     presence: people.setPresence,
@@ -75,6 +77,7 @@ export const AppModel = createModel((client: ParleyClient, storage: AppStorage, 
       chats.reset();
       people.reset();
       timelines.reset();
+      drafts.reset();
     });
     if (router.route.value.path[0] !== 'register') router.go('#/login');
   }
@@ -100,6 +103,7 @@ export const AppModel = createModel((client: ParleyClient, storage: AppStorage, 
     }
     session.loadLimits();
     await chats.load();
+    drafts.load(account.id);
     session.signedIn(account);
     connection.connect(account.id, positions(chats.chatMap.value));
     void uploads.restore(account.id);
@@ -112,6 +116,7 @@ export const AppModel = createModel((client: ParleyClient, storage: AppStorage, 
     people,
     chats,
     timelines,
+    drafts,
     connection,
     uploads,
     showNotice,

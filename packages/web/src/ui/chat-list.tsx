@@ -37,6 +37,8 @@ export function ChatList() {
         const isTyping = Object.keys(typing.value[c.id] ?? {}).length > 0;
         const unread = c.unreadCount > 0 && !c.muted ? c.unreadCount : 0;
         const label = `${c.title}${online ? ', online' : ''}${unread ? `, ${unread} unread` : ''}`;
+        // The open chat shows its draft in the composer; the others say they have one.
+        const draft = openChatId.value === c.id ? '' : app.drafts.drafts.value[c.id];
         return (
           <li key={c.id}>
             <a
@@ -53,7 +55,17 @@ export function ChatList() {
                   {c.lastMessage && <time class="when">{formatWhen(c.lastMessage.createdAt)}</time>}
                 </span>
                 <span class="chat-row-bottom">
-                  <span class={`preview${isTyping ? ' typing' : ''}`}>{isTyping ? 'typing…' : preview(app, c)}</span>
+                  <span class={`preview${isTyping ? ' typing' : ''}`}>
+                    {isTyping ? (
+                      'typing…'
+                    ) : draft ? (
+                      <>
+                        <span class="draft-label">Draft:</span> {draft}
+                      </>
+                    ) : (
+                      preview(app, c)
+                    )}
+                  </span>
                   {unread > 0 && (
                     <span class="badge" aria-hidden="true">
                       {unread}

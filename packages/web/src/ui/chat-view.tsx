@@ -157,7 +157,7 @@ export function ChatView({ chatId }: { chatId: string }) {
           setDrafts={setDrafts}
           addFiles={addFiles}
           onCancel={() => {
-            if (editing && composer.current) composer.current.value = '';
+            if (editing && composer.current) composer.current.value = app.drafts.get(chatId);
             setReplyTo(null);
             setEditing(null);
           }}
@@ -235,6 +235,14 @@ function Composer({ chat, inputRef, replyTo, editing, drafts, setDrafts, addFile
   const lastTyping = useRef(0);
   const picker = useRef<HTMLInputElement>(null);
 
+  // The chat's draft comes back when the chat opens.
+  useEffect(() => {
+    const el = inputRef.current;
+    if (!el) return;
+    el.value = app.drafts.get(chat.id);
+    resize();
+  }, [chat.id]);
+
   function resize() {
     const el = inputRef.current;
     if (!el) return;
@@ -264,7 +272,9 @@ function Composer({ chat, inputRef, replyTo, editing, drafts, setDrafts, addFile
     } else {
       app.connection.send(chat.id, text, replyTo?.id);
     }
-    el.value = '';
+    // After an edit the draft that was there before comes back; after a send it is gone.
+    if (!editing) app.drafts.set(chat.id, '');
+    el.value = app.drafts.get(chat.id);
     // The others stopped showing "typing" when the message arrived: tell them again on the next keystroke.
     lastTyping.current = 0;
     resize();
@@ -290,6 +300,7 @@ function Composer({ chat, inputRef, replyTo, editing, drafts, setDrafts, addFile
 
   function onInput() {
     resize();
+    if (!editing && inputRef.current) app.drafts.set(chat.id, inputRef.current.value);
     const now = Date.now();
     if (now - lastTyping.current > 1500 && inputRef.current?.value) {
       lastTyping.current = now;
