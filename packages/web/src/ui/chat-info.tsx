@@ -1,4 +1,6 @@
+import { useState } from 'preact/hooks';
 import { useServices } from './app-context.ts';
+import { ChoiceDialog } from './shared/choice-dialog.tsx';
 import { ErrorText } from './shared/error-text.tsx';
 import { formValues } from './shared/form-helpers.ts';
 import { PaneHeader } from './shared/pane-header.tsx';
@@ -14,6 +16,7 @@ export function ChatInfoScreen({ chatId }: { chatId: string }) {
   const list = useResource(() => client.listMembers({ chatId }).then((r) => r.members), [chatId, app.chats.membersChanged.value]);
   const members = list.data ?? [];
   const back = `#/chat/${encodeURIComponent(chatId)}`;
+  const [asking, setAsking] = useState<'delete' | null>(null);
 
   if (!chat) return <PaneHeader title="Chat not available" />;
   const isOwner = chat.role === 'owner';
@@ -125,23 +128,37 @@ export function ChatInfoScreen({ chatId }: { chatId: string }) {
             </button>
           )}
           {(chat.kind === 'private' || isOwner) && (
-            <button
-              type="button"
-              class="danger"
-              onClick={() => {
-                const everyone = chat.kind !== 'private' || confirm('Also delete it for the other person? (Cancel deletes it only for you)');
-                if (chat.kind !== 'private' && !confirm(`Delete ${chat.title} for everyone?`)) return;
-                client
-                  .deleteChat({ chatId, forEveryone: chat.kind === 'private' ? everyone : undefined })
-                  .then(() => (location.hash = '#/'))
-                  .catch(app.showNotice);
-              }}
-            >
+            <button type="button" class="danger" onClick={() => setAsking('delete')}>
               Delete chat
             </button>
           )}
         </div>
       </div>
+      {asking === 'delete' && (
+        <ChoiceDialog
+          title={`Delete ${chat.title}?`}
+          choices={
+            chat.kind === 'private'
+              ? [
+                  { value: 'me', label: 'Delete for me', danger: true },
+                  { value: 'both', label: 'Delete for both', danger: true },
+                ]
+              : [{ value: 'both', label: 'Delete for everyone', danger: true }]
+          }
+          onChoose={(choice) => {
+            setAsking(null);
+            if (!choice) return;
+            client
+              .deleteChat({ chatId, forEveryone: chat.kind === 'private' ? choice === 'both' : undefined })
+              .then(() => (location.hash = '#/'))
+              .catch(app.showNotice);
+          }}
+        >
+          {chat.kind === 'private'
+            ? `"Delete for both" also removes it for ${chat.peer?.displayName ?? 'the other person'}.`
+            : 'The chat and its messages are deleted for every member.'}
+        </ChoiceDialog>
+      )}
     </section>
   );
 }
