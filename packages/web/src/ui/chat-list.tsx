@@ -68,7 +68,7 @@ export function ChatList() {
                   </span>
                   {unread > 0 && (
                     <span class="badge" aria-hidden="true">
-                      {unread}
+                      {unread > 99 ? '99+' : unread}
                     </span>
                   )}
                 </span>
