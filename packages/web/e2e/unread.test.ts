@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer, type TestUser } from '@parley/test-kit';
-import { browserAvailable, openBrowser, type Browser } from './_browser.ts';
-import { chatRow, signIn } from './_ux.ts';
+import { browserAvailable, eventually, openBrowser, type Browser } from './_browser.ts';
+import { chatRow, openChat, signIn } from './_ux.ts';
 
 const enabled = browserAvailable();
 
@@ -39,5 +39,14 @@ describe.skipIf(!enabled)('unread counts', () => {
     expect(await many.evaluate((el) => el.scrollWidth <= el.clientWidth && el.getBoundingClientRect().width >= el.scrollWidth)).toBe(true);
     expect(await chatRow(page, 'Bob').getAttribute('aria-label')).toContain('120 unread');
     expect(await chatRow(page, 'Carol').locator('.badge').textContent()).toBe('3');
+  });
+
+  it('puts the number of unread messages in the tab title', async () => {
+    const page = browser.page;
+    await eventually(async () => expect(await page.title()).toBe('(123) Parley'));
+    await openChat(page, withCarol, 'Carol');
+    await eventually(async () => expect(await page.title()).toBe('(120) Parley'));
+    await alice.client.updateChat({ chatId: withBob, muted: true });
+    await eventually(async () => expect(await page.title()).toBe('Parley'));
   });
 });

@@ -23,6 +23,10 @@ export function App() {
   const app = useApp();
   const state = app.session.auth.value;
   const [first, second, third] = app.router.route.value.path;
+  const unread = state === 'signed-in' ? app.chats.unreadTotal.value : 0;
+  useEffect(() => {
+    document.title = unread > 0 ? `(${unread}) Parley` : 'Parley';
+  }, [unread]);
   if (state === 'loading') return <div class="splash" aria-busy="true" aria-label="Loading" />;
   if (state === 'signed-out') return first === 'register' ? <RegisterScreen /> : <LoginScreen />;
 
