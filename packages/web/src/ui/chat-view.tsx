@@ -146,7 +146,7 @@ export function ChatView({ chatId }: { chatId: string }) {
       }}
     >
       <ChatHeader chat={chat} />
-      <MessageList chat={chat} t={t} rows={rows} actions={actions} jump={jump} />
+      <MessageList chat={chat} t={t} rows={rows} actions={actions} jump={jump} focusComposer={() => composer.current?.focus()} />
       {canPost ? (
         <Composer
           chat={chat}
@@ -156,6 +156,12 @@ export function ChatView({ chatId }: { chatId: string }) {
           drafts={drafts}
           setDrafts={setDrafts}
           addFiles={addFiles}
+          onEditLast={() => {
+            const last = t.messages.findLast((m) => m.senderId === myId && !m.deletedAt && m.text);
+            if (!last) return false;
+            actions.edit(last);
+            return true;
+          }}
           onCancel={() => {
             if (editing && composer.current) composer.current.value = app.drafts.get(chatId);
             setReplyTo(null);
@@ -223,11 +229,13 @@ interface ComposerProps {
   drafts: DraftFile[];
   setDrafts(update: (d: DraftFile[]) => DraftFile[]): void;
   addFiles(files: File[]): void;
+  /** ArrowUp in an empty composer: edit my last message; false when there is none. */
+  onEditLast(): boolean;
   onCancel(): void;
   onSent(): void;
 }
 
-function Composer({ chat, inputRef, replyTo, editing, drafts, setDrafts, addFiles, onCancel, onSent }: ComposerProps) {
+function Composer({ chat, inputRef, replyTo, editing, drafts, setDrafts, addFiles, onEditLast, onCancel, onSent }: ComposerProps) {
   const { app, client } = useServices();
   // Until the server's limits are loaded there is no count: the server refuses what is too long.
   const max = app.session.limits.value?.messageLength ?? Infinity;
@@ -241,6 +249,8 @@ function Composer({ chat, inputRef, replyTo, editing, drafts, setDrafts, addFile
     if (!el) return;
     el.value = app.drafts.get(chat.id);
     resize();
+    // Opening a chat is to write in it; on a touch screen that would pop up the keyboard, so only with a mouse.
+    if (!matchMedia('(pointer: coarse)').matches) el.focus();
   }, [chat.id]);
 
   function resize() {
@@ -288,6 +298,8 @@ function Composer({ chat, inputRef, replyTo, editing, drafts, setDrafts, addFile
     } else if (e.key === 'Escape' && (replyTo || editing)) {
       e.preventDefault();
       onCancel();
+    } else if (e.key === 'ArrowUp' && !editing && !e.shiftKey && !e.altKey && !e.ctrlKey && !e.metaKey && inputRef.current?.value === '') {
+      if (onEditLast()) e.preventDefault();
     }
   }
 

@@ -15,6 +15,7 @@ export interface MessageActions {
 
 export function MessageBubble({
   m,
+  active,
   chat,
   mine,
   read,
@@ -23,6 +24,8 @@ export function MessageBubble({
   replyTo,
 }: {
   m: Message;
+  /** The timeline's one tab stop */
+  active: boolean;
   chat: Chat;
   mine: boolean;
   read: boolean;
@@ -38,8 +41,9 @@ export function MessageBubble({
   return (
     <article
       class={`msg${mine ? ' mine' : ''}${deleted ? ' deleted' : ''}`}
-      tabIndex={0}
+      tabIndex={active ? 0 : -1}
       data-seq={m.seq}
+      data-key={m.id}
       aria-label={`${mine ? 'You' : userName(app.people, m.senderId)} at ${formatTime(m.createdAt)}`}
     >
       {showSender && <div class="sender">{userName(app.people, m.senderId)}</div>}

@@ -6,6 +6,7 @@ import type { Row } from './build-rows.ts';
 import { MessageBubble, PendingBubble, type MessageActions } from './message-bubble.tsx';
 import { useLoadAtEdges } from './use-load-at-edges.ts';
 import { useMarkReadAtEnd } from './use-mark-read-at-end.ts';
+import { useRovingFocus } from './use-roving-focus.ts';
 import { useScrollRestore } from './use-scroll-restore.ts';
 import { END_THRESHOLD, useVirtualRows } from './use-virtual-rows.ts';
 
@@ -18,9 +19,11 @@ interface Props {
   actions: MessageActions;
   /** Bumped to scroll to the newest message (after sending) */
   jump: number;
+  /** Moves the focus to the composer (a printable key pressed on a message) */
+  focusComposer?: () => void;
 }
 
-export function MessageList({ chat, t, rows, actions, jump }: Props) {
+export function MessageList({ chat, t, rows, actions, jump, focusComposer }: Props) {
   const app = useApp();
   const scrollRef = useRef<HTMLDivElement>(null);
   const { v, rowsRef } = useVirtualRows(scrollRef, rows);
@@ -38,6 +41,7 @@ export function MessageList({ chat, t, rows, actions, jump }: Props) {
   const first = items[0]?.index ?? 0;
   const last = items[items.length - 1]?.index ?? 0;
   const atEnd = rows.length > 0 && last >= rows.length - 1 && v.isAtEnd(END_THRESHOLD);
+  const roving = useRovingFocus({ v, rows, scrollRef, rendered: items.map((it) => it.index), onType: focusComposer });
 
   useLoadAtEdges({ ready, first, last, count: rows.length, t, load: (side) => void app.timelines.loadMore(chat.id, side) });
   useMarkReadAtEnd({
@@ -62,7 +66,16 @@ export function MessageList({ chat, t, rows, actions, jump }: Props) {
 
   return (
     <div class="messages-wrap">
-      <div class="messages" ref={scrollRef} onScroll={onScroll} role="log" aria-label={`Messages in ${chat.title}`} tabIndex={0}>
+      <div
+        class="messages"
+        ref={scrollRef}
+        onScroll={onScroll}
+        role="log"
+        aria-label={`Messages in ${chat.title}`}
+        tabIndex={roving.listTabIndex}
+        onFocusIn={roving.onFocusIn}
+        onKeyDown={roving.onKeyDown}
+      >
         <div class="messages-inner" style={{ height: `${v.getTotalSize()}px` }}>
           {t.loading === 'older' && <div class="loading-more">Loading…</div>}
           {items.map((it) => {
@@ -77,6 +90,7 @@ export function MessageList({ chat, t, rows, actions, jump }: Props) {
                 ) : row.kind === 'msg' ? (
                   <MessageBubble
                     m={row.m}
+                    active={row.key === roving.activeKey}
                     chat={chat}
                     mine={row.m.senderId === myId}
                     read={readByOthers >= row.m.seq}
