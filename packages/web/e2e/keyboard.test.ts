@@ -26,7 +26,7 @@ async function pressUntil(page: Page, key: string, done: (f: string) => boolean,
   return Infinity;
 }
 
-describe.skipIf(!enabled)('keyboard use', () => {
+describe.skipIf(!enabled)('keyboard and screen reader use', () => {
   let t: TestServer;
   let alice: TestUser;
   let bob: TestUser;
@@ -143,5 +143,17 @@ describe.skipIf(!enabled)('keyboard use', () => {
     await page.keyboard.press('Enter');
     await message(page, 'typed, then fixed').waitFor();
     expect(await message(page, 'typed, then fixed').locator('.edited').count()).toBe(1);
+  });
+
+  it('tells screen readers in words whether my message was sent or read', async () => {
+    const page = browser.page;
+    await openChat(page, chatId, 'Bob');
+    const status = message(page, 'line 30').locator('[data-status]');
+    const spoken = await status.ariaSnapshot();
+    expect(spoken).toContain('Sent');
+    expect(spoken).not.toContain('✓');
+    const { messages } = await bob.client.listMessages({ chatId, limit: 1 });
+    await bob.client.markRead({ chatId, seq: messages[0]!.seq });
+    await eventually(async () => expect(await status.ariaSnapshot()).toContain('Read'));
   });
 });

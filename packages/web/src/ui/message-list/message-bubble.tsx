@@ -67,8 +67,9 @@ export function MessageBubble({
           {formatTime(m.createdAt)}
         </time>
         {status && (
-          <span class={`status ${status.toLowerCase()}`} aria-label={status} title={status} data-status={status.toLowerCase()}>
-            {read ? '✓✓' : '✓'}
+          <span class={`status ${status.toLowerCase()}`} title={status} data-status={status.toLowerCase()}>
+            <span aria-hidden="true">{read ? '✓✓' : '✓'}</span>
+            <span class="visually-hidden">{status}</span>
           </span>
         )}
       </div>
@@ -116,7 +117,7 @@ export function PendingBubble({ p }: { p: PendingMessage }) {
             </button>
           </>
         ) : (
-          <span class="status pending" aria-label="Sending" title="Sending" data-status="pending">
+          <span class="status pending" title="Sending" data-status="pending">
             sending…
           </span>
         )}
