@@ -1,10 +1,11 @@
 import type { ComponentChildren } from 'preact';
-import { useEffect, useState } from 'preact/hooks';
+import { useState } from 'preact/hooks';
 import { ParleyError } from '@parley/sdk';
 import { useApp } from './app-context.ts';
 import { ErrorText } from './shared/error-text.tsx';
 import { Field, formProblems } from './shared/field.tsx';
 import { errorText, formValues } from './shared/form-helpers.ts';
+import { useCountdown } from './shared/use-countdown.ts';
 
 function AuthFrame({ title, children }: { title: string; children: ComponentChildren }) {
   return (
@@ -62,21 +63,6 @@ function useAuthForm(fn: (v: Record<string, string>) => Promise<void>, check?: (
         .finally(() => setBusy(false));
     },
   };
-}
-
-/** Seconds left until `until` (ms), ticking every second; 0 once it has passed. */
-function useCountdown(until: number): number {
-  const left = () => Math.max(0, Math.ceil((until - Date.now()) / 1000));
-  const [, tick] = useState(0);
-  useEffect(() => {
-    if (left() === 0) return;
-    const timer = setInterval(() => {
-      tick((n) => n + 1);
-      if (left() === 0) clearInterval(timer);
-    }, 1000);
-    return () => clearInterval(timer);
-  }, [until]);
-  return left();
 }
 
 export function LoginScreen() {

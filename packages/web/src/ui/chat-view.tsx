@@ -7,6 +7,7 @@ import { storage } from '../state/storage.ts';
 import { useServices } from './app-context.ts';
 import { Avatar } from './shared/avatar.tsx';
 import { formatWhen } from './shared/format.ts';
+import { useCountdown } from './shared/use-countdown.ts';
 import { MessageList, type MessageActions } from './message-list/message-list.tsx';
 import { buildRows } from './message-list/build-rows.ts';
 import { isVisual } from './message-list/media-size.ts';
@@ -342,6 +343,7 @@ function Composer({ chat, inputRef, replyTo, editing, drafts, setDrafts, addFile
           </button>
         </div>
       )}
+      <SlowDown chatId={chat.id} />
       <OutgoingUploads chatId={chat.id} />
       {!editing && (
         <DraftFiles
@@ -392,5 +394,18 @@ function Composer({ chat, inputRef, replyTo, editing, drafts, setDrafts, addFile
         </p>
       )}
     </form>
+  );
+}
+
+/** "Slow down: sending in 7 s" while my messages in this chat wait on the server's rate limit. */
+function SlowDown({ chatId }: { chatId: string }) {
+  const { connection, outbox, slowDownUntil } = useServices().app.connection;
+  const waiting = outbox.value.some((p) => p.chatId === chatId && p.state === 'pending' && p.error?.code === 'rate_limited');
+  const left = useCountdown(waiting ? slowDownUntil.value : 0);
+  if (!waiting || connection.value !== 'online') return null;
+  return (
+    <p class="slow-down" role="status">
+      {left > 0 ? `Slow down: sending in ${left} s` : 'Slow down: sending…'}
+    </p>
   );
 }

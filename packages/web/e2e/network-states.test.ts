@@ -1,0 +1,37 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestServer, type TestServer, type TestUser } from '@parley/test-kit';
+import { browserAvailable, eventually, openBrowser, type Browser } from './_browser.ts';
+import { openChat, send, signIn } from './_ux.ts';
+
+const enabled = browserAvailable();
+
+describe.skipIf(!enabled)('rate limits and connection trouble, as the user is told of them', () => {
+  let t: TestServer;
+  let alice: TestUser;
+  let bob: TestUser;
+  let chatId: string;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    t = await startTestServer('sqlite', { PARLEY_MESSAGE_RATE: '3/4s' });
+    [alice, bob] = await t.users('alice', 'bob');
+    chatId = (await alice.client.createPrivateChat({ userId: bob.id })).id;
+    browser = await openBrowser('alice', t.url);
+    await signIn(browser.page, alice);
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await t?.close();
+  });
+
+  it('says "Slow down: sending in N s" while sends wait on the rate limit, then sends them all', async () => {
+    const page = browser.page;
+    await openChat(page, chatId, 'Bob');
+    for (let i = 1; i <= 6; i++) await send(page, `burst ${i}`);
+    const status = page.locator('.composer').getByRole('status').filter({ hasText: 'Slow down' });
+    await eventually(async () => expect(await status.textContent()).toMatch(/^Slow down: sending in \d+ s$/));
+    await eventually(async () => expect((await bob.client.listMessages({ chatId })).messages.length).toBe(6), 20_000);
+    await eventually(async () => expect(await status.count()).toBe(0));
+  });
+});
