@@ -34,4 +34,21 @@ describe.skipIf(!enabled)('rate limits and connection trouble, as the user is to
     await eventually(async () => expect((await bob.client.listMessages({ chatId })).messages.length).toBe(6), 20_000);
     await eventually(async () => expect(await status.count()).toBe(0));
   });
+
+  it('says the server cannot be reached when the network is up, and offline only when it is not', async () => {
+    const page = browser.page;
+    await openChat(page, chatId, 'Bob');
+    const banner = page.locator('.banner');
+    // The server's socket refuses every connection (the network itself is fine).
+    let refuse = true;
+    await page.routeWebSocket(/\/api\//, (ws) => (refuse ? void ws.close({ code: 1011 }) : ws.connectToServer()));
+    await page.reload();
+    await eventually(async () => expect(await banner.textContent()).toBe("Can't reach the server, retrying…"));
+    await browser.context.setOffline(true);
+    await eventually(async () => expect(await banner.textContent()).toBe('Offline. Reconnecting when the network is back'));
+    await browser.context.setOffline(false);
+    await eventually(async () => expect(await banner.textContent()).toBe("Can't reach the server, retrying…"));
+    refuse = false;
+    await banner.waitFor({ state: 'detached', timeout: 20_000 });
+  });
 });

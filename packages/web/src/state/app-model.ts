@@ -2,7 +2,7 @@ import { batch, computed, signal } from '@preact/signals';
 import { createModel } from './create-model.ts';
 import { ParleyError, type Chat, type Me, type ParleyClient, type SyncEvent, type UserEvent } from '@parley/sdk';
 import { ChatsModel } from './chats-model.ts';
-import { ConnectionModel } from './connection-model.ts';
+import { ConnectionModel, notConnected } from './connection-model.ts';
 import { DraftsModel } from './drafts-model.ts';
 import { PeopleModel } from './people-model.ts';
 import { type RouterModel } from './router-model.ts';
@@ -95,8 +95,8 @@ export const AppModel = createModel((client: ParleyClient, storage: AppStorage, 
         break;
       } catch (err) {
         if (err instanceof ParleyError && err.status === 401) return signedOut(null);
-        // Offline at load: keep the session and try again.
-        connection.connection.value = 'offline';
+        // Offline (or the server down) at load: keep the session and try again.
+        connection.connection.value = notConnected();
         await new Promise((r) => setTimeout(r, 3000));
         if (!client.session) return signedOut(null);
       }

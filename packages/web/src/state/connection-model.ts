@@ -12,7 +12,13 @@ import {
 } from '@parley/sdk';
 import type { AppStorage } from './storage.ts';
 
-export type Connection = 'connecting' | 'online' | 'offline';
+/** `offline`: the browser has no network; `unreachable`: it has, but the server does not answer. */
+export type Connection = 'connecting' | 'online' | 'offline' | 'unreachable';
+
+/** What a socket that is not up means: no network at all, or a server that does not answer. */
+export function notConnected(): Connection {
+  return navigator.onLine ? 'unreachable' : 'offline';
+}
 
 /** The wait a rate-limit refusal names ("…, try again in 7 seconds"), in ms; a couple of seconds when it names none. */
 export function retryAfterMs(message: string): number {
@@ -57,7 +63,10 @@ export const ConnectionModel = createModel((client: ParleyClient, storage: AppSt
     offs = [
       r.on('state', (s) => {
         if (s === 'ended') return on.ended();
-        connection.value = navigator.onLine ? s : 'offline';
+        if (!navigator.onLine) connection.value = 'offline';
+        else if (s === 'offline') connection.value = 'unreachable';
+        // Another try at a server that did not answer: still unreachable until it does.
+        else if (!(s === 'connecting' && connection.value === 'unreachable')) connection.value = s;
       }),
       r.on('event', on.event),
       r.on('cursor', (c) => storage.setUserSeq(me, c.userSeq)),

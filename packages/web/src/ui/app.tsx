@@ -117,7 +117,7 @@ function ConnectionBanner() {
   const queued = outbox.value.filter((p) => p.state === 'pending').length;
   return (
     <div class={`banner ${c}`} role="status" aria-live="polite">
-      {c === 'offline' ? 'Offline. Reconnecting when the network is back' : 'Connecting…'}
+      {c === 'offline' ? 'Offline. Reconnecting when the network is back' : c === 'unreachable' ? "Can't reach the server, retrying…" : 'Connecting…'}
       {queued > 0 && ` · ${queued} message${queued > 1 ? 's' : ''} waiting to be sent`}
     </div>
   );
