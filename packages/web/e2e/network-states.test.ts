@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer, type TestUser } from '@parley/test-kit';
-import { browserAvailable, eventually, openBrowser, type Browser } from './_browser.ts';
-import { openChat, send, signIn } from './_ux.ts';
+import { browserAvailable, eventually, message, openBrowser, type Browser } from './_browser.ts';
+import { composer, openChat, send, signIn } from './_ux.ts';
 
 const enabled = browserAvailable();
 
@@ -50,5 +50,27 @@ describe.skipIf(!enabled)('rate limits and connection trouble, as the user is to
     await eventually(async () => expect(await banner.textContent()).toBe("Can't reach the server, retrying…"));
     refuse = false;
     await banner.waitFor({ state: 'detached', timeout: 20_000 });
+  });
+
+  it('refuses an edit made offline in plain words next to the composer, and keeps it to try again', async () => {
+    const page = browser.page;
+    await openChat(page, chatId, 'Bob');
+    await send(page, 'before the edit');
+    await message(page, 'before the edit').locator('[data-status="sent"], [data-status="read"]').waitFor();
+    await browser.context.setOffline(true);
+    await composer(page).press('ArrowUp');
+    await composer(page).fill('after the edit');
+    await composer(page).press('Enter');
+    const alert = page.locator('.composer').getByRole('alert');
+    await eventually(async () => expect(await alert.textContent()).toBe("You're offline; the edit wasn't saved"));
+    expect(await page.locator('.notice').count()).toBe(0);
+    expect(await composer(page).inputValue()).toBe('after the edit');
+
+    await browser.context.setOffline(false);
+    await page.locator('.banner').waitFor({ state: 'detached' });
+    await composer(page).press('Enter');
+    await message(page, 'after the edit').waitFor();
+    expect(await alert.count()).toBe(0);
+    expect((await bob.client.listMessages({ chatId })).messages.some((m) => m.text === 'after the edit')).toBe(true);
   });
 });

@@ -1,12 +1,13 @@
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type { RefObject } from 'preact';
-import type { Attachment, Chat, Message } from '@parley/sdk';
+import { ParleyError, type Attachment, type Chat, type Message } from '@parley/sdk';
 import type { DraftFile } from '../state/uploads-model.ts';
 import { userName } from '../state/people-model.ts';
 import { storage } from '../state/storage.ts';
 import { useServices } from './app-context.ts';
 import { Avatar } from './shared/avatar.tsx';
 import { formatWhen } from './shared/format.ts';
+import { errorText } from './shared/form-helpers.ts';
 import { useCountdown } from './shared/use-countdown.ts';
 import { MessageList, type MessageActions } from './message-list/message-list.tsx';
 import { buildRows } from './message-list/build-rows.ts';
@@ -243,6 +244,8 @@ function Composer({ chat, inputRef, replyTo, editing, drafts, setDrafts, addFile
   const [length, setLength] = useState(0);
   const lastTyping = useRef(0);
   const picker = useRef<HTMLInputElement>(null);
+  const [editError, setEditError] = useState<string | null>(null);
+  useEffect(() => setEditError(null), [editing?.id]);
 
   // The chat's draft comes back when the chat opens.
   useEffect(() => {
@@ -271,11 +274,17 @@ function Composer({ chat, inputRef, replyTo, editing, drafts, setDrafts, addFile
     if ((!text && files.length === 0) || [...text].length > max) return;
     if (editing) {
       if (text === editing.text) return onCancel();
+      // An edit is not queued like a send: say so plainly, and keep it in the composer to try again.
+      if (!navigator.onLine) return setEditError("You're offline; the edit wasn't saved");
       try {
         const updated = await client.editMessage({ chatId: chat.id, messageId: editing.id, text });
         app.timelines.replace(updated);
       } catch (err) {
-        return app.showNotice(err);
+        return setEditError(
+          err instanceof ParleyError && err.code === 'network_error'
+            ? `${navigator.onLine ? "Can't reach the server" : "You're offline"}; the edit wasn't saved`
+            : errorText(err),
+        );
       }
     } else if (files.length > 0) {
       app.uploads.send(chat.id, text, replyTo?.id, files);
@@ -342,6 +351,11 @@ function Composer({ chat, inputRef, replyTo, editing, drafts, setDrafts, addFile
             ✕
           </button>
         </div>
+      )}
+      {editing && editError && (
+        <p class="error composer-error" role="alert">
+          {editError}
+        </p>
       )}
       <SlowDown chatId={chat.id} />
       <OutgoingUploads chatId={chat.id} />
