@@ -78,4 +78,48 @@ describe.skipIf(!enabled)('chat actions', () => {
     await eventually(async () => expect(await chatIds(carol)).not.toContain(both));
     expect(await chatIds(alice)).not.toContain(both);
   });
+
+  it('mutes any chat from chat info, which hides its unread badge', async () => {
+    const page = browser.page;
+    const chatId = (await bob.client.createPrivateChat({ userId: alice.id })).id;
+    await bob.client.sendMessage({ chatId, text: 'unread for alice', clientMessageId: 'mute-1' });
+    // Straight to the info page: opening the chat would read the message.
+    await page.goto(`/#/chat/${chatId}/info`);
+    const row = page.locator(`a.chat-row[data-chat-id="${chatId}"]`);
+    await eventually(async () => expect(await row.locator('.badge').textContent()).toBe('1'));
+    await page.getByRole('button', { name: 'Mute' }).click();
+    await page.getByRole('button', { name: 'Unmute' }).waitFor();
+    expect(await row.locator('.badge').count()).toBe(0);
+    expect((await alice.client.getChat({ chatId })).muted).toBe(true);
+    await page.getByRole('button', { name: 'Unmute' }).click();
+    await row.locator('.badge').waitFor();
+    expect((await alice.client.getChat({ chatId })).muted).toBe(false);
+  });
+
+  it('lets the owner make another member the owner', async () => {
+    const page = browser.page;
+    const chatId = (await alice.client.createGroup({ title: 'Handover', memberIds: [bob.id] })).id;
+    await openInfo(page, chatId, 'Handover');
+    await page.locator('li[data-username="bob"]').getByRole('button', { name: 'Make owner' }).click();
+    await page.getByRole('dialog', { name: 'Make Bob the owner?' }).getByRole('button', { name: 'Make owner' }).click();
+    await eventually(async () => expect(await page.locator('li[data-username="bob"] .role').textContent()).toBe('Owner'));
+    expect(await page.locator('li[data-username="alice"] .role').textContent()).toBe('Admin');
+    const { members } = await bob.client.listMembers({ chatId });
+    expect(members.find((m) => m.user.id === bob.id)?.role).toBe('owner');
+  });
+
+  it('lets the owner hand the group over and leave', async () => {
+    const page = browser.page;
+    const chatId = (await alice.client.createGroup({ title: 'Farewell', memberIds: [bob.id, carol.id] })).id;
+    await openInfo(page, chatId, 'Farewell');
+    await page.getByRole('button', { name: 'Leave' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Leave Farewell?' });
+    await dialog.getByLabel('The new owner').selectOption({ label: 'Carol (@carol)' });
+    await dialog.getByRole('button', { name: 'Hand over and leave' }).click();
+    await page.getByText('Choose a chat').waitFor();
+    const { members } = await carol.client.listMembers({ chatId });
+    expect(members.find((m) => m.user.id === carol.id)?.role).toBe('owner');
+    expect(members.some((m) => m.user.id === alice.id)).toBe(false);
+    await eventually(async () => expect(await chatIds(alice)).not.toContain(chatId));
+  });
 });

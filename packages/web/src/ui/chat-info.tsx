@@ -1,4 +1,5 @@
-import { useState } from 'preact/hooks';
+import { useRef, useState } from 'preact/hooks';
+import type { Member } from '@parley/sdk';
 import { useServices } from './app-context.ts';
 import { ChoiceDialog } from './shared/choice-dialog.tsx';
 import { ErrorText } from './shared/error-text.tsx';
@@ -16,7 +17,8 @@ export function ChatInfoScreen({ chatId }: { chatId: string }) {
   const list = useResource(() => client.listMembers({ chatId }).then((r) => r.members), [chatId, app.chats.membersChanged.value]);
   const members = list.data ?? [];
   const back = `#/chat/${encodeURIComponent(chatId)}`;
-  const [asking, setAsking] = useState<'delete' | null>(null);
+  const [asking, setAsking] = useState<'delete' | 'leave' | { owner: Member } | null>(null);
+  const heir = useRef<HTMLSelectElement>(null);
 
   if (!chat) return <PaneHeader title="Chat not available" />;
   const isOwner = chat.role === 'owner';
@@ -85,6 +87,11 @@ export function ChatInfoScreen({ chatId }: { chatId: string }) {
                       {m.role === 'admin' ? 'Remove admin' : 'Make admin'}
                     </button>
                   )}
+                  {isOwner && !self && chat.kind !== 'private' && (
+                    <button type="button" onClick={() => setAsking({ owner: m })}>
+                      Make owner
+                    </button>
+                  )}
                   {canManage && !self && m.role !== 'owner' && (isOwner || m.role !== 'admin') && (
                     <button
                       type="button"
@@ -118,6 +125,14 @@ export function ChatInfoScreen({ chatId }: { chatId: string }) {
           </form>
         )}
         <div class="card actions-row">
+          <button type="button" aria-pressed={chat.muted} onClick={() => act(() => client.updateChat({ chatId, muted: !chat.muted }))}>
+            {chat.muted ? 'Unmute' : 'Mute'}
+          </button>
+          {chat.kind !== 'private' && isOwner && members.length > 1 && (
+            <button type="button" class="danger" onClick={() => setAsking('leave')}>
+              Leave
+            </button>
+          )}
           {chat.kind !== 'private' && !isOwner && (
             <button
               type="button"
@@ -134,6 +149,47 @@ export function ChatInfoScreen({ chatId }: { chatId: string }) {
           )}
         </div>
       </div>
+      {asking && typeof asking === 'object' && (
+        <ChoiceDialog
+          title={`Make ${asking.owner.user.displayName} the owner?`}
+          choices={[{ value: 'owner', label: 'Make owner', danger: true }]}
+          onChoose={(choice) => {
+            setAsking(null);
+            if (choice) void act(() => client.transferOwnership({ chatId, userId: asking.owner.user.id }));
+          }}
+        >
+          You become an admin of {chat.title}.
+        </ChoiceDialog>
+      )}
+      {asking === 'leave' && (
+        <ChoiceDialog
+          title={`Leave ${chat.title}?`}
+          choices={[{ value: 'leave', label: 'Hand over and leave', danger: true }]}
+          onChoose={(choice) => {
+            setAsking(null);
+            const userId = heir.current?.value;
+            if (!choice || !userId) return;
+            client
+              .transferOwnership({ chatId, userId })
+              .then(() => client.leaveChat({ chatId }))
+              .then(() => (location.hash = '#/'), list.fail);
+          }}
+        >
+          <label>
+            The new owner
+            <select ref={heir}>
+              {members
+                .filter((m) => m.user.id !== myId)
+                .sort((a, b) => (a.role === 'admin' ? 0 : 1) - (b.role === 'admin' ? 0 : 1))
+                .map((m) => (
+                  <option key={m.user.id} value={m.user.id}>
+                    {m.user.displayName} (@{m.user.username ?? 'deleted'})
+                  </option>
+                ))}
+            </select>
+          </label>
+        </ChoiceDialog>
+      )}
       {asking === 'delete' && (
         <ChoiceDialog
           title={`Delete ${chat.title}?`}

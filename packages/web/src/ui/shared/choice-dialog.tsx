@@ -39,7 +39,7 @@ export function ChoiceDialog<T extends string>({
 
   function onKeyDown(e: KeyboardEvent) {
     if (e.key !== 'Tab') return;
-    const buttons = Array.from(ref.current?.querySelectorAll<HTMLButtonElement>('button:not(:disabled)') ?? []);
+    const buttons = Array.from(ref.current?.querySelectorAll<HTMLElement>('button:not(:disabled), select, input') ?? []);
     const first = buttons[0];
     const last = buttons[buttons.length - 1];
     if (!first || !last) return;
