@@ -6,7 +6,7 @@ import { userName } from '../state/people-model.ts';
 import { storage } from '../state/storage.ts';
 import { useServices } from './app-context.ts';
 import { Avatar } from './shared/avatar.tsx';
-import { formatWhen } from './shared/format.ts';
+import { formatLastSeen } from './shared/format.ts';
 import { errorText } from './shared/form-helpers.ts';
 import { useCountdown } from './shared/use-countdown.ts';
 import { MessageList, type MessageActions } from './message-list/message-list.tsx';
@@ -16,6 +16,9 @@ import { MediaViewer } from './media-viewer.tsx';
 import { DraftFiles, OutgoingUploads } from './composer-files.tsx';
 import { PaperclipIcon } from './shared/icons.tsx';
 import { VoiceRecordButton } from './voice-record-button.tsx';
+
+/** How many pages of history a click on a reply's quote loads, at most, to find the original. */
+const MAX_PAGES_BACK = 20;
 
 /** How close to the server's limit the composer starts counting. */
 const COUNT_FROM = 200;
@@ -28,6 +31,7 @@ export function ChatView({ chatId }: { chatId: string }) {
   const [replyTo, setReplyTo] = useState<Message | null>(null);
   const [editing, setEditing] = useState<Message | null>(null);
   const [jump, setJump] = useState(0);
+  const [goTo, setGoTo] = useState<{ id: string; n: number } | null>(null);
   const [drafts, setDrafts] = useState<DraftFile[]>([]);
   const [viewing, setViewing] = useState<string | null>(null);
   const [dragging, setDragging] = useState(false);
@@ -124,6 +128,21 @@ export function ChatView({ chatId }: { chatId: string }) {
     view(a: Attachment) {
       setViewing(a.fileId);
     },
+    async jumpTo(messageId) {
+      // The original is older than the loaded window: page back to it (the window stays contiguous).
+      const loaded = () => app.timelines.timeline(chatId).value;
+      for (let pages = 0; pages < MAX_PAGES_BACK && !loaded().messages.some((m) => m.id === messageId);) {
+        if (loaded().loading !== 'idle') {
+          await new Promise((r) => setTimeout(r, 100));
+          continue;
+        }
+        if (!loaded().hasOlder) break;
+        await app.timelines.loadMore(chatId, 'older');
+        pages++;
+      }
+      if (loaded().messages.some((m) => m.id === messageId)) setGoTo((g) => ({ id: messageId, n: (g?.n ?? 0) + 1 }));
+      else app.showNotice('The original message is not available');
+    },
   };
   const canPost = !(chat.kind === 'channel' && chat.role === 'subscriber');
   const hasFiles = (e: DragEvent) => canPost && !editing && !!e.dataTransfer?.types.includes('Files');
@@ -148,7 +167,7 @@ export function ChatView({ chatId }: { chatId: string }) {
       }}
     >
       <ChatHeader chat={chat} />
-      <MessageList chat={chat} t={t} rows={rows} actions={actions} jump={jump} focusComposer={() => composer.current?.focus()} />
+      <MessageList chat={chat} t={t} rows={rows} actions={actions} jump={jump} goTo={goTo} focusComposer={() => composer.current?.focus()} />
       {canPost ? (
         <Composer
           chat={chat}
@@ -192,6 +211,12 @@ export function ChatView({ chatId }: { chatId: string }) {
 
 function ChatHeader({ chat }: { chat: Chat }) {
   const { app } = useServices();
+  // "last seen 5 minutes ago" moves on while the chat is open.
+  const [, tick] = useState(0);
+  useEffect(() => {
+    const timer = setInterval(() => tick((n) => n + 1), 30_000);
+    return () => clearInterval(timer);
+  }, []);
   const typers = Object.keys(app.chats.typing.value[chat.id] ?? {}).filter((u) => u !== app.session.me.value?.id);
   const peer = chat.kind === 'private' ? chat.peer : undefined;
   const p = peer ? app.people.presence.value[peer.id] : undefined;
@@ -200,7 +225,7 @@ function ChatHeader({ chat }: { chat: Chat }) {
     subtitle = chat.kind === 'private' ? 'typing…' : `${typers.map((u) => userName(app.people, u)).join(', ')} ${typers.length > 1 ? 'are' : 'is'} typing…`;
   else if (chat.kind === 'self') subtitle = 'Notes and links for yourself';
   else if (peer)
-    subtitle = peer.deleted ? 'Deleted account' : p?.online ? 'online' : p?.lastSeenAt ? `last seen ${formatWhen(p.lastSeenAt)}` : `@${peer.username}`;
+    subtitle = peer.deleted ? 'Deleted account' : p?.online ? 'online' : p?.lastSeenAt ? `last seen ${formatLastSeen(p.lastSeenAt)}` : `@${peer.username}`;
   else subtitle = `${chat.memberCount} ${chat.kind === 'channel' ? 'subscribers' : 'members'}`;
   return (
     <header class="pane-header">

@@ -11,11 +11,14 @@ export interface MessageActions {
   remove(m: Message): void;
   /** Opens a photo or video in the viewer */
   view?(a: Attachment): void;
+  /** Shows the message a reply quotes */
+  jumpTo?(messageId: string): void;
 }
 
 export function MessageBubble({
   m,
   active,
+  highlighted,
   chat,
   mine,
   read,
@@ -26,6 +29,8 @@ export function MessageBubble({
   m: Message;
   /** The timeline's one tab stop */
   active: boolean;
+  /** Just jumped to from a reply's quote */
+  highlighted?: boolean;
   chat: Chat;
   mine: boolean;
   read: boolean;
@@ -40,7 +45,7 @@ export function MessageBubble({
   const status = mine && chat.kind !== 'self' && chat.kind !== 'channel' ? (read ? 'Read' : 'Sent') : null;
   return (
     <article
-      class={`msg${mine ? ' mine' : ''}${deleted ? ' deleted' : ''}`}
+      class={`msg${mine ? ' mine' : ''}${deleted ? ' deleted' : ''}${highlighted ? ' highlight' : ''}`}
       tabIndex={active ? 0 : -1}
       data-seq={m.seq}
       data-key={m.id}
@@ -48,7 +53,7 @@ export function MessageBubble({
     >
       {showSender && <div class="sender">{userName(app.people, m.senderId)}</div>}
       {m.replyToId && !deleted && (
-        <div class="quote">
+        <button type="button" class="quote" title="Go to the original message" onClick={() => m.replyToId && actions.jumpTo?.(m.replyToId)}>
           {replyTo ? (
             <>
               <strong>{replyTo.senderId === app.session.me.value?.id ? 'You' : userName(app.people, replyTo.senderId)}</strong>{' '}
@@ -57,7 +62,7 @@ export function MessageBubble({
           ) : (
             'Reply to an earlier message'
           )}
-        </div>
+        </button>
       )}
       {!deleted && m.attachments && m.attachments.length > 0 && <Attachments list={m.attachments} onOpen={actions.view} />}
       {(deleted || m.text) && <div class="text">{deleted ? <em>Message deleted</em> : <Linkified text={m.text ?? ''} />}</div>}

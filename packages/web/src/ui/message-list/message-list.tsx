@@ -1,4 +1,4 @@
-import { useEffect, useRef } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import type { Chat } from '@parley/sdk';
 import type { TimelineState } from '../../state/timeline-window.ts';
 import { useApp } from '../app-context.ts';
@@ -21,9 +21,14 @@ interface Props {
   jump: number;
   /** Moves the focus to the composer (a printable key pressed on a message) */
   focusComposer?: () => void;
+  /** A loaded message to scroll to, focus and highlight; `n` tells one jump from the next to the same message */
+  goTo?: { id: string; n: number } | null;
 }
 
-export function MessageList({ chat, t, rows, actions, jump, focusComposer }: Props) {
+/** How long a message jumped to stays highlighted. */
+const HIGHLIGHT_MS = 2000;
+
+export function MessageList({ chat, t, rows, actions, jump, focusComposer, goTo }: Props) {
   const app = useApp();
   const scrollRef = useRef<HTMLDivElement>(null);
   const { v, rowsRef } = useVirtualRows(scrollRef, rows);
@@ -42,6 +47,16 @@ export function MessageList({ chat, t, rows, actions, jump, focusComposer }: Pro
   const last = items[items.length - 1]?.index ?? 0;
   const atEnd = rows.length > 0 && last >= rows.length - 1 && v.isAtEnd(END_THRESHOLD);
   const roving = useRovingFocus({ v, rows, scrollRef, rendered: items.map((it) => it.index), onType: focusComposer });
+  const [highlight, setHighlight] = useState<string | null>(null);
+  useEffect(() => {
+    if (!goTo) return;
+    const i = rows.findIndex((r) => r.key === goTo.id);
+    if (i < 0) return;
+    roving.moveTo(i, 'center');
+    setHighlight(goTo.id);
+    const timer = setTimeout(() => setHighlight(null), HIGHLIGHT_MS);
+    return () => clearTimeout(timer);
+  }, [goTo]);
 
   useLoadAtEdges({ ready, first, last, count: rows.length, t, load: (side) => void app.timelines.loadMore(chat.id, side) });
   useMarkReadAtEnd({
@@ -91,6 +106,7 @@ export function MessageList({ chat, t, rows, actions, jump, focusComposer }: Pro
                   <MessageBubble
                     m={row.m}
                     active={row.key === roving.activeKey}
+                    highlighted={row.key === highlight}
                     chat={chat}
                     mine={row.m.senderId === myId}
                     read={readByOthers >= row.m.seq}

@@ -70,20 +70,22 @@ export function useRovingFocus({
     const el = root.querySelector<HTMLElement>(`article.msg[data-key="${CSS.escape(key)}"]`);
     if (el) {
       wanted.current = null;
-      el.focus();
+      // The virtualiser scrolled it into view already.
+      el.focus({ preventScroll: true });
     }
   });
 
-  function moveTo(index: number): void {
+  function moveTo(index: number, align: 'auto' | 'center' = 'auto'): void {
     const row = rows[index];
     if (!row) return;
     setChosen(row.key);
     wanted.current = row.key;
-    v.scrollToIndex(index, { align: 'auto' });
+    v.scrollToIndex(index, { align });
   }
 
   return {
     activeKey,
+    moveTo,
     /** The list itself is the tab stop while the active message is scrolled out of the DOM. */
     listTabIndex: activeRendered ? -1 : 0,
     onFocusIn(e: FocusEvent) {
