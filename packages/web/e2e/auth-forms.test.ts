@@ -80,4 +80,24 @@ describe.skipIf(!enabled)('the sign-in and register forms', () => {
     await button.click();
     await page.getByRole('list', { name: 'Chats' }).waitFor();
   });
+
+  it('lists devices by a readable name with the date they signed in, and asks before ending one', async () => {
+    const page = browser.page;
+    const ua = 'Mozilla/5.0 (Macintosh; Intel Mac OS X 14_0) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Safari/605.1.15';
+    const other = t.client({ userAgent: ua });
+    await eventually(() => other.login({ username: ann.username, password: ann.password, deviceName: 'Safari on macOS' }).then(() => {}), 8000);
+    await page.goto('/#/sessions');
+    const others = page.getByRole('list', { name: 'Other devices' });
+    const row = others.locator('li', { hasText: 'Safari on macOS' });
+    await row.waitFor();
+    expect(await row.textContent()).toMatch(/Signed in .+ · last active/);
+    expect(await row.textContent()).not.toContain('Mozilla');
+
+    const asked: string[] = [];
+    page.once('dialog', (d) => asked.push(d.message()));
+    await row.getByRole('button', { name: 'Terminate Safari on macOS' }).click();
+    await row.waitFor({ state: 'detached' });
+    expect(asked).toEqual(['Sign out Safari on macOS?']);
+    await expect(other.getMe()).rejects.toMatchObject({ status: 401 });
+  });
 });
