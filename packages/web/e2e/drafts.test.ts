@@ -72,10 +72,12 @@ describe.skipIf(!enabled)('drafts', () => {
     const page = browser.page;
     await openChat(page, withCarol, 'Carol');
     await composer(page).fill('secret plan');
+    const stored = () => page.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith('parley.drafts')));
+    expect(await stored()).toHaveLength(1);
     await page.goto('/#/profile');
     await page.getByRole('button', { name: 'Log out' }).click();
     await page.getByRole('button', { name: 'Sign in' }).waitFor();
-    expect(await page.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith('parley.drafts')))).toEqual([]);
+    expect(await stored()).toEqual([]);
     await signIn(page, bob);
     await openChat(page, withCarol, 'Carol');
     expect(await composer(page).inputValue()).toBe('');
