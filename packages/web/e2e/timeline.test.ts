@@ -3,7 +3,7 @@ import WebSocket from 'ws';
 import { ParleyRealtime, type WebSocketFactory } from '@parley/sdk';
 import { startTestServer, type TestServer, type TestUser } from '@parley/test-kit';
 import { browserAvailable, eventually, message, openBrowser, type Browser } from './_browser.ts';
-import { openChat, signIn } from './_ux.ts';
+import { openChat, send, signIn } from './_ux.ts';
 
 const enabled = browserAvailable();
 
@@ -67,5 +67,21 @@ describe.skipIf(!enabled)('the timeline: times, last seen and replies', () => {
     const [box, list] = await Promise.all([original.boundingBox(), page.locator('.messages').boundingBox()]);
     expect(box!.y).toBeGreaterThanOrEqual(list!.y - 1);
     expect(box!.y + box!.height).toBeLessThanOrEqual(list!.y + list!.height + 1);
+  });
+
+  it('marks my message in a group read only when every other member has read it', async () => {
+    const page = browser.page;
+    const carol = await t.user('carol');
+    const groupId = (await alice.client.createGroup({ title: 'Readers', memberIds: [bob.id, carol.id] })).id;
+    await openChat(page, groupId, 'Readers');
+    await send(page, 'did everyone see this');
+    const status = message(page, 'did everyone see this').locator('[data-status]');
+    await eventually(async () => expect(await status.getAttribute('data-status')).toBe('sent'));
+    const seq = (await alice.client.listMessages({ chatId: groupId, limit: 1 })).messages[0]!.seq;
+    await bob.client.markRead({ chatId: groupId, seq });
+    await eventually(async () => expect(await status.ariaSnapshot()).toContain('Sent, read by 1 of 2'));
+    expect(await status.getAttribute('data-status')).toBe('sent');
+    await carol.client.markRead({ chatId: groupId, seq });
+    await eventually(async () => expect(await status.getAttribute('data-status')).toBe('read'));
   });
 });

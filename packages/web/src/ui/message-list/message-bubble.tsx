@@ -21,7 +21,8 @@ export function MessageBubble({
   highlighted,
   chat,
   mine,
-  read,
+  readBy,
+  others,
   canModerate,
   actions,
   replyTo,
@@ -33,7 +34,9 @@ export function MessageBubble({
   highlighted?: boolean;
   chat: Chat;
   mine: boolean;
-  read: boolean;
+  /** How many of the chat's other members have read it, of how many */
+  readBy: number;
+  others: number;
   canModerate: boolean;
   actions: MessageActions;
   replyTo?: Message;
@@ -42,7 +45,10 @@ export function MessageBubble({
   const deleted = m.deletedAt !== null;
   const showSender = !mine && chat.kind === 'group';
   const canPost = !(chat.kind === 'channel' && chat.role === 'subscriber');
+  const read = others > 0 && readBy >= others;
   const status = mine && chat.kind !== 'self' && chat.kind !== 'channel' ? (read ? 'Read' : 'Sent') : null;
+  // In a group, until everyone has read it: by how many so far.
+  const statusText = status === 'Sent' && chat.kind === 'group' && readBy > 0 ? `Sent, read by ${readBy} of ${others}` : status;
   return (
     <article
       class={`msg${mine ? ' mine' : ''}${deleted ? ' deleted' : ''}${highlighted ? ' highlight' : ''}`}
@@ -72,9 +78,9 @@ export function MessageBubble({
           {formatTime(m.createdAt)}
         </time>
         {status && (
-          <span class={`status ${status.toLowerCase()}`} title={status} data-status={status.toLowerCase()}>
+          <span class={`status ${status.toLowerCase()}`} title={statusText ?? status} data-status={status.toLowerCase()}>
             <span aria-hidden="true">{read ? '✓✓' : '✓'}</span>
-            <span class="visually-hidden">{status}</span>
+            <span class="visually-hidden">{statusText}</span>
           </span>
         )}
       </div>

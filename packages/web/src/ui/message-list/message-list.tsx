@@ -71,12 +71,10 @@ export function MessageList({ chat, t, rows, actions, jump, focusComposer, goTo 
 
   const marks = app.chats.readMarks.value[chat.id] ?? {};
   const myId = app.session.me.value?.id;
-  const readByOthers = Math.max(
-    0,
-    ...Object.entries(marks)
-      .filter(([u]) => u !== myId)
-      .map(([, s]) => s),
-  );
+  // How far each of the others has read: a message is read when all of them have read it.
+  const othersRead = Object.entries(marks)
+    .filter(([u]) => u !== myId)
+    .map(([, s]) => s);
   const canModerate = (chat.kind === 'group' || chat.kind === 'channel') && (chat.role === 'owner' || chat.role === 'admin');
 
   return (
@@ -109,7 +107,8 @@ export function MessageList({ chat, t, rows, actions, jump, focusComposer, goTo 
                     highlighted={row.key === highlight}
                     chat={chat}
                     mine={row.m.senderId === myId}
-                    read={readByOthers >= row.m.seq}
+                    readBy={othersRead.filter((s) => s >= row.m.seq).length}
+                    others={othersRead.length}
                     canModerate={canModerate}
                     actions={actions}
                     replyTo={row.m.replyToId ? t.messages.find((x) => x.id === row.m.replyToId) : undefined}
