@@ -122,4 +122,15 @@ describe.skipIf(!enabled)('chat actions', () => {
     expect(members.some((m) => m.user.id === alice.id)).toBe(false);
     await eventually(async () => expect(await chatIds(alice)).not.toContain(chatId));
   });
+
+  it('shows a channel subscriber who runs the channel and how many subscribe to it, not the other subscribers', async () => {
+    const page = browser.page;
+    const chatId = (await bob.client.createChannel({ title: 'Bulletin', memberIds: [alice.id, carol.id] })).id;
+    await openInfo(page, chatId, 'Bulletin');
+    const list = page.getByRole('list', { name: 'Members' });
+    await list.locator('li[data-username="bob"]').waitFor();
+    expect(await list.locator('li').count()).toBe(1);
+    expect(await page.locator('li[data-username="carol"]').count()).toBe(0);
+    await page.getByText('3 subscribers').waitFor();
+  });
 });

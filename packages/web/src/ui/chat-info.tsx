@@ -24,6 +24,10 @@ export function ChatInfoScreen({ chatId }: { chatId: string }) {
   const isOwner = chat.role === 'owner';
   const canManage = chat.kind !== 'private' && (isOwner || chat.role === 'admin');
   const myId = app.session.me.value?.id;
+  // A channel's subscribers do not see each other (the server lists them only who runs it, and themselves):
+  // the list shows who runs it, and the count how many follow it.
+  const subscriberView = chat.kind === 'channel' && chat.role === 'subscriber';
+  const shown = subscriberView ? members.filter((m) => m.role === 'owner' || m.role === 'admin') : members;
   const presence = app.people.presence.value;
   const act = (change: () => Promise<unknown>) =>
     list.act(async () => {
@@ -64,11 +68,10 @@ export function ChatInfoScreen({ chatId }: { chatId: string }) {
           </form>
         )}
         <div class="card">
-          <h3>
-            {members.length} {chat.kind === 'channel' ? 'members and subscribers' : 'members'}
-          </h3>
+          {subscriberView && <p class="hint">{chat.memberCount} subscribers</p>}
+          <h3>{subscriberView ? 'Admins' : `${members.length} ${chat.kind === 'channel' ? 'members and subscribers' : 'members'}`}</h3>
           <ul class="members" aria-label="Members">
-            {members.map((m) => {
+            {shown.map((m) => {
               const self = m.user.id === myId;
               const online = presence[m.user.id]?.online;
               return (
