@@ -156,4 +156,36 @@ describe.skipIf(!enabled)('keyboard and screen reader use', () => {
     await bob.client.markRead({ chatId, seq: messages[0]!.seq });
     await eventually(async () => expect(await status.ariaSnapshot()).toContain('Read'));
   });
+
+  it('opens a context menu on a message by right-click or the keyboard, with Reply, Copy, Edit and Delete', async () => {
+    const page = browser.page;
+    await browser.context.grantPermissions(['clipboard-read', 'clipboard-write']);
+    await openChat(page, chatId, 'Bob');
+    const mine = message(page, 'line 30');
+    await mine.click({ button: 'right' });
+    const menu = page.getByRole('menu', { name: 'Message actions' });
+    await menu.waitFor();
+    expect(await menu.getByRole('menuitem').allTextContents()).toEqual(['Reply', 'Copy text', 'Edit', 'Delete for everyone']);
+    expect(await focused(page)).toBe('Reply');
+    await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('Enter');
+    await menu.waitFor({ state: 'detached' });
+    expect(await page.evaluate(() => navigator.clipboard.readText())).toBe('line 30');
+
+    // Someone else's message: no Edit or Delete. The context-menu key opens it on the focused message.
+    await message(page, 'line 29').focus();
+    await page.keyboard.press('Shift+F10');
+    await menu.waitFor();
+    expect(await menu.getByRole('menuitem').allTextContents()).toEqual(['Reply', 'Copy text']);
+    await page.keyboard.press('Escape');
+    await menu.waitFor({ state: 'detached' });
+    expect(await focused(page)).toBe('msg:line 29');
+    expect(new URL(page.url()).hash).toBe(`#/chat/${chatId}`);
+
+    await message(page, 'line 29').click({ button: 'right' });
+    await menu.getByRole('menuitem', { name: 'Reply' }).click();
+    await page.getByText('Replying to Bob').waitFor();
+    expect(await focused(page)).toBe('composer');
+    await page.keyboard.press('Escape');
+  });
 });

@@ -1,9 +1,10 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
-import type { Chat } from '@parley/sdk';
+import type { Chat, Message } from '@parley/sdk';
 import type { TimelineState } from '../../state/timeline-window.ts';
 import { useApp } from '../app-context.ts';
 import type { Row } from './build-rows.ts';
 import { MessageBubble, PendingBubble, type MessageActions } from './message-bubble.tsx';
+import { MessageMenu, type MenuItem } from './message-menu.tsx';
 import { useLoadAtEdges } from './use-load-at-edges.ts';
 import { useMarkReadAtEnd } from './use-mark-read-at-end.ts';
 import { useRovingFocus } from './use-roving-focus.ts';
@@ -76,6 +77,27 @@ export function MessageList({ chat, t, rows, actions, jump, focusComposer, goTo 
     .filter(([u]) => u !== myId)
     .map(([, s]) => s);
   const canModerate = (chat.kind === 'group' || chat.kind === 'channel') && (chat.role === 'owner' || chat.role === 'admin');
+  const canPost = !(chat.kind === 'channel' && chat.role === 'subscriber');
+
+  const [menu, setMenu] = useState<{ key: string; x: number; y: number } | null>(null);
+  function openMenu(el: HTMLElement, x?: number, y?: number): void {
+    const key = el.dataset.key;
+    if (!key) return;
+    const r = el.getBoundingClientRect();
+    setMenu({ key, x: x || r.left + 16, y: y || r.top + 16 });
+  }
+  function menuItems(m: Message): MenuItem[] {
+    if (m.deletedAt) return [];
+    const mine = m.senderId === myId;
+    const items: MenuItem[] = [];
+    if (canPost) items.push({ label: 'Reply', run: () => actions.reply(m) });
+    if (m.text) items.push({ label: 'Copy text', run: () => void navigator.clipboard?.writeText(m.text ?? '').catch(() => app.showNotice('Could not copy')) });
+    if (mine && m.text !== null) items.push({ label: 'Edit', run: () => actions.edit(m) });
+    if (mine || canModerate) items.push({ label: 'Delete for everyone', run: () => actions.remove(m), danger: true });
+    return items;
+  }
+  const menuRow = menu ? rows.find((r) => r.key === menu.key) : undefined;
+  const menuMessage = menuRow?.kind === 'msg' ? menuRow.m : undefined;
 
   return (
     <div class="messages-wrap">
@@ -87,7 +109,21 @@ export function MessageList({ chat, t, rows, actions, jump, focusComposer, goTo 
         aria-label={`Messages in ${chat.title}`}
         tabIndex={roving.listTabIndex}
         onFocusIn={roving.onFocusIn}
-        onKeyDown={roving.onKeyDown}
+        onKeyDown={(e) => {
+          const el = e.target as HTMLElement;
+          if (el.matches('article.msg') && (e.key === 'ContextMenu' || (e.shiftKey && e.key === 'F10'))) {
+            e.preventDefault();
+            return openMenu(el);
+          }
+          roving.onKeyDown(e);
+        }}
+        onContextMenu={(e) => {
+          const el = (e.target as HTMLElement).closest<HTMLElement>('article.msg[data-key]');
+          // A link keeps the browser's own menu (open in a new tab, copy the address).
+          if (!el || (e.target as HTMLElement).closest('a[href]')) return;
+          e.preventDefault();
+          openMenu(el, e.clientX, e.clientY);
+        }}
       >
         <div class="messages-inner" style={{ height: `${v.getTotalSize()}px` }}>
           {t.loading === 'older' && <div class="loading-more">Loading…</div>}
@@ -122,6 +158,18 @@ export function MessageList({ chat, t, rows, actions, jump, focusComposer, goTo 
         </div>
         {t.loaded && rows.length === 0 && <p class="empty">No messages here yet.</p>}
       </div>
+      {menu && menuMessage && menuItems(menuMessage).length > 0 && (
+        <MessageMenu
+          x={menu.x}
+          y={menu.y}
+          items={menuItems(menuMessage)}
+          onClose={() => {
+            setMenu(null);
+            const i = rows.findIndex((r) => r.key === menu.key);
+            if (i >= 0 && !document.querySelector('.composer textarea:focus')) roving.moveTo(i);
+          }}
+        />
+      )}
       {!atEnd && rows.length > 0 && positioned.current && (
         <button type="button" class="jump" aria-label="Jump to the newest message" onClick={toNewest}>
           ↓
