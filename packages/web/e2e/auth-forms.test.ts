@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Locator } from 'playwright-core';
 import { startTestServer, type TestServer, type TestUser } from '@parley/test-kit';
 import { browserAvailable, eventually, openBrowser, type Browser } from './_browser.ts';
+import { signIn } from './_ux.ts';
 
 const enabled = browserAvailable();
 
@@ -99,5 +100,22 @@ describe.skipIf(!enabled)('the sign-in and register forms', () => {
     await row.waitFor({ state: 'detached' });
     expect(asked).toEqual(['Sign out Safari on macOS?']);
     await expect(other.getMe()).rejects.toMatchObject({ status: 401 });
+  });
+
+  it('tells a newcomer how to begin, and the first admin to invite people', async () => {
+    const page = browser.page;
+    await page.goto('/#/');
+    const note = page.getByRole('note');
+    await note.waitFor();
+    expect(await note.getByRole('link', { name: 'New chat' }).getAttribute('href')).toBe('#/new');
+    expect(await note.getByRole('link', { name: 'Invites' }).count()).toBe(0);
+
+    const password = 'the boss password';
+    await t.client().register({ inviteCode: await t.invite({ admin: true }), username: 'boss', password, displayName: 'Boss' });
+    await page.evaluate(() => localStorage.clear());
+    await page.reload();
+    await signIn(page, { username: 'boss', password } as TestUser);
+    expect(await note.textContent()).toContain('Invite your friends');
+    expect(await note.getByRole('link', { name: 'Invites' }).getAttribute('href')).toBe('#/invites');
   });
 });
