@@ -107,8 +107,8 @@ describe.skipIf(!enabled)('the sign-in and register forms', () => {
     await page.goto('/#/');
     const note = page.getByRole('note');
     await note.waitFor();
-    expect(await note.getByRole('link', { name: 'New chat' }).getAttribute('href')).toBe('#/new');
-    expect(await note.getByRole('link', { name: 'Invites' }).count()).toBe(0);
+    expect(await note.getByRole('link', { name: 'Start a chat' }).getAttribute('href')).toBe('#/new');
+    expect(await note.getByRole('link', { name: 'make an invite link' }).count()).toBe(0);
 
     const password = 'the boss password';
     await t.client().register({ inviteCode: await t.invite({ admin: true }), username: 'boss', password, displayName: 'Boss' });
@@ -116,6 +116,6 @@ describe.skipIf(!enabled)('the sign-in and register forms', () => {
     await page.reload();
     await signIn(page, { username: 'boss', password } as TestUser);
     expect(await note.textContent()).toContain('Invite your friends');
-    expect(await note.getByRole('link', { name: 'Invites' }).getAttribute('href')).toBe('#/invites');
+    expect(await note.getByRole('link', { name: 'make an invite link' }).getAttribute('href')).toBe('#/invites');
   });
 });

@@ -35,11 +35,11 @@ export function ChatList() {
     <div class="onboarding" role="note">
       {app.session.me.value?.isAdmin && (
         <p>
-          Invite your friends: make an invite link on the <a href="#/invites">Invites</a> page and send it to them.
+          Invite your friends: <a href="#/invites">make an invite link</a> and send it to them.
         </p>
       )}
       <p>
-        Start a chat with someone already here from <a href="#/new">New chat</a>.
+        <a href="#/new">Start a chat</a> with someone already here.
       </p>
     </div>
   );
