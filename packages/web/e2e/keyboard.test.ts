@@ -166,8 +166,9 @@ describe.skipIf(!enabled)('keyboard and screen reader use', () => {
     const menu = page.getByRole('menu', { name: 'Message actions' });
     await menu.waitFor();
     expect(await menu.getByRole('menuitem').allTextContents()).toEqual(['Reply', 'Copy text', 'Edit', 'Delete for everyone']);
-    expect(await focused(page)).toBe('Reply');
+    await eventually(async () => expect(await focused(page)).toBe('Reply'));
     await page.keyboard.press('ArrowDown');
+    await eventually(async () => expect(await focused(page)).toBe('Copy text'));
     await page.keyboard.press('Enter');
     await menu.waitFor({ state: 'detached' });
     expect(await page.evaluate(() => navigator.clipboard.readText())).toBe('line 30');
