@@ -93,7 +93,7 @@ describe('outbox', () => {
     const limited = withOneSent();
     const retry = limited.outbox.settle({ type: 'error', id: limited.frameId, error: { code: 'rate_limited', message: 'Too many messages' } });
     expect(retry?.outcome).toBe('retry');
-    expect(limited.outbox.list().map((m) => m.state)).toEqual(['pending']);
+    expect(limited.outbox.list().map((m) => [m.state, m.error?.code])).toEqual([['pending', 'rate_limited']]);
   });
 
   it('a failed message is not sent again until retried', () => {

@@ -141,6 +141,8 @@ export class Outbox {
       entry.reject(new ParleyError(reply.error.code, reply.error.message, 400));
       return { outcome: 'failed', message: snapshot(entry) };
     }
+    // Turned away for now (a rate limit): still pending, with the reason, so a client can say why it waits.
+    if (reply.type === 'error') entry.error = reply.error;
     return { outcome: reply.type === 'error' ? 'retry' : 'none', message: snapshot(entry) };
   }
 

@@ -18,7 +18,7 @@ export interface RealtimeEvents {
   presence: Presence;
   typing: { chatId: string; userId: string };
   state: ConnectionState;
-  /** A message of mine changed state: pending, sent (acked after commit) or failed */
+  /** A message of mine changed state: pending (again with an error when turned away for now, e.g. rate_limited), sent (acked after commit) or failed */
   outbox: PendingMessage;
   /** The cursor moved (persist it to resume from there after a restart) */
   cursor: SyncCursor;
@@ -234,9 +234,9 @@ export class ParleyRealtime {
     for (const e of held) this.accept(e, 'live');
   }
 
-  /** Reports what a reply did to a message of mine; one turned away for now is sent again shortly. */
+  /** Reports what a reply did to a message of mine; one turned away for now (still pending, with its reason) is sent again shortly. */
   private onSettled({ outcome, message }: Settled): void {
-    if (outcome === 'sent' || outcome === 'failed') this.emit('outbox', message);
+    if (outcome !== 'none') this.emit('outbox', message);
     if (outcome === 'retry') setTimeout(() => this.sending.transmit(message.clientMessageId, this.writeSend), SEND_RETRY_MS);
   }
 

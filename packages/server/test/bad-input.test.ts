@@ -260,6 +260,21 @@ describe.each(await stores())('bad input on %s', (kind) => {
       expect((await call('GET', '/api/v1/me', { token: other.body.accessToken })).status).toBe(200);
     });
 
+    it('accepts an empty body labelled JSON for an operation that takes no body', async () => {
+      const u = await t.user('emptyjson');
+      const json = { 'content-type': 'application/json' };
+      const other = await call('POST', '/api/v1/auth/login', { json: { username: 'emptyjson', password: u.password, deviceName: 'other' } });
+      expect(other.status).toBe(200);
+      const terminate = await call('POST', '/api/v1/sessions/terminate-others', { token: u.session.accessToken, raw: '', headers: json });
+      expect(terminate.status).toBeLessThan(300);
+      expect((await call('GET', '/api/v1/me', { token: other.body.accessToken })).status).toBe(401);
+      const logout = await call('POST', '/api/v1/auth/logout', { token: u.session.accessToken, raw: '', headers: json });
+      expect(logout.status).toBe(204);
+      expect((await call('GET', '/api/v1/me', { token: u.session.accessToken })).status).toBe(401);
+      // An operation that takes a body still refuses an empty one (see above), and JSON that is not empty is still parsed.
+      expectError(await call('POST', '/api/v1/auth/login', { raw: '', headers: json }), 400, 'invalid_json');
+    });
+
     it('answers unknown routes and malformed URLs with the JSON error shape', async () => {
       expectError(await call('GET', '/api/v1/nope'), 404, 'not_found');
       expectError(await call('GET', '/definitely/not/here'), 404, 'not_found');

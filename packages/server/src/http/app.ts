@@ -34,6 +34,14 @@ export function buildApp(ctx: AppContext): FastifyInstance {
   app.setValidatorCompiler(validatorCompiler);
   // JSON only: without this, a text/plain body would reach validation as a string instead of getting a 415.
   app.removeContentTypeParser('text/plain');
+  // An operation that takes no body (logout) accepts an empty one labelled JSON, as many HTTP
+  // wrappers always send that header; an operation that takes a body still refuses an empty one.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
+    if (body === '' && !req.routeOptions.schema?.body) return done(null, undefined);
+    parseJson(req, body as string, done);
+  });
 
   app.addHook('onSend', async (req, reply, payload) => {
     setSecurityHeaders(req, reply);

@@ -2,7 +2,8 @@ import { batch, computed, signal } from '@preact/signals';
 import { createModel } from './create-model.ts';
 import { ParleyError, type Chat, type Me, type ParleyClient, type SyncEvent, type UserEvent } from '@parley/sdk';
 import { ChatsModel } from './chats-model.ts';
-import { ConnectionModel } from './connection-model.ts';
+import { ConnectionModel, notConnected } from './connection-model.ts';
+import { DraftsModel } from './drafts-model.ts';
 import { PeopleModel } from './people-model.ts';
 import { type RouterModel } from './router-model.ts';
 import { SessionModel } from './session-model.ts';
@@ -26,6 +27,7 @@ export const AppModel = createModel((client: ParleyClient, storage: AppStorage, 
   const people = new PeopleModel(client, session.me);
   const chats = new ChatsModel(client, people, session.me);
   const timelines = new TimelineModel(client, showNotice);
+  const drafts = new DraftsModel(storage);
   const connection = new ConnectionModel(client, storage, {
     event: onEvent,
     presence: people.setPresence,
@@ -75,6 +77,7 @@ export const AppModel = createModel((client: ParleyClient, storage: AppStorage, 
       chats.reset();
       people.reset();
       timelines.reset();
+      drafts.reset();
     });
     if (router.route.value.path[0] !== 'register') router.go('#/login');
   }
@@ -92,14 +95,15 @@ export const AppModel = createModel((client: ParleyClient, storage: AppStorage, 
         break;
       } catch (err) {
         if (err instanceof ParleyError && err.status === 401) return signedOut(null);
-        // Offline at load: keep the session and try again.
-        connection.connection.value = 'offline';
+        // Offline (or the server down) at load: keep the session and try again.
+        connection.connection.value = notConnected();
         await new Promise((r) => setTimeout(r, 3000));
         if (!client.session) return signedOut(null);
       }
     }
     session.loadLimits();
     await chats.load();
+    drafts.load(account.id);
     session.signedIn(account);
     connection.connect(account.id, positions(chats.chatMap.value));
     void uploads.restore(account.id);
@@ -112,6 +116,7 @@ export const AppModel = createModel((client: ParleyClient, storage: AppStorage, 
     people,
     chats,
     timelines,
+    drafts,
     connection,
     uploads,
     showNotice,

@@ -24,6 +24,8 @@ export const ChatsModel = createModel((client: ParleyClient, people: PeopleModel
   const membersChanged = signal(0);
   /** Chats by latest activity, newest first. */
   const chatList = computed(() => Object.values(chatMap.value).sort((a, b) => activity(b) - activity(a) || b.id.localeCompare(a.id)));
+  /** Unread messages in the chats that are not muted: the tab's title shows it. */
+  const unreadTotal = computed(() => chatList.value.reduce((n, c) => n + (c.muted ? 0 : c.unreadCount), 0));
   const refreshing = new Map<string, Promise<void>>();
 
   function update(chatId: string, fn: (c: Chat) => Chat): void {
@@ -60,6 +62,7 @@ export const ChatsModel = createModel((client: ParleyClient, people: PeopleModel
   return {
     chatMap,
     chatList,
+    unreadTotal,
     readMarks,
     typing,
     openChatId,

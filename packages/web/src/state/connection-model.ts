@@ -12,7 +12,19 @@ import {
 } from '@parley/sdk';
 import type { AppStorage } from './storage.ts';
 
-export type Connection = 'connecting' | 'online' | 'offline';
+/** `offline`: the browser has no network; `unreachable`: it has, but the server does not answer. */
+export type Connection = 'connecting' | 'online' | 'offline' | 'unreachable';
+
+/** What a socket that is not up means: no network at all, or a server that does not answer. */
+export function notConnected(): Connection {
+  return navigator.onLine ? 'unreachable' : 'offline';
+}
+
+/** The wait a rate-limit refusal names ("…, try again in 7 seconds"), in ms; a couple of seconds when it names none. */
+export function retryAfterMs(message: string): number {
+  const seconds = Number(/(\d+) seconds?/.exec(message)?.[1] ?? 2);
+  return Math.max(1, seconds) * 1000;
+}
 
 /** Where the socket's news goes. */
 export interface ConnectionHandlers {
@@ -31,6 +43,8 @@ export interface ConnectionHandlers {
 export const ConnectionModel = createModel((client: ParleyClient, storage: AppStorage, on: ConnectionHandlers) => {
   const connection = signal<Connection>('connecting');
   const outbox = signal<PendingMessage[]>([]);
+  /** When the server said my sends may go again (they wait on the rate limit until then); 0 when they do not wait. */
+  const slowDownUntil = signal(0);
   let rt: ParleyRealtime | null = null;
   let offs: (() => void)[] = [];
   let userId: string | null = null;
@@ -49,7 +63,10 @@ export const ConnectionModel = createModel((client: ParleyClient, storage: AppSt
     offs = [
       r.on('state', (s) => {
         if (s === 'ended') return on.ended();
-        connection.value = navigator.onLine ? s : 'offline';
+        if (!navigator.onLine) connection.value = 'offline';
+        else if (s === 'offline') connection.value = 'unreachable';
+        // Another try at a server that did not answer: still unreachable until it does.
+        else if (!(s === 'connecting' && connection.value === 'unreachable')) connection.value = s;
       }),
       r.on('event', on.event),
       r.on('cursor', (c) => storage.setUserSeq(me, c.userSeq)),
@@ -57,6 +74,7 @@ export const ConnectionModel = createModel((client: ParleyClient, storage: AppSt
       r.on('typing', ({ chatId, userId: who }) => on.typing(chatId, who)),
       r.on('outbox', (p) => {
         if (p.state === 'sent' && p.message) on.sent(p.message);
+        if (p.state === 'pending' && p.error?.code === 'rate_limited') slowDownUntil.value = Date.now() + retryAfterMs(p.error.message);
         saveOutbox([...outbox.value.filter((o) => o.clientMessageId !== p.clientMessageId), ...(p.state === 'sent' ? [] : [p])]);
       }),
     ];
@@ -81,6 +99,7 @@ export const ConnectionModel = createModel((client: ParleyClient, storage: AppSt
   return {
     connection,
     outbox,
+    slowDownUntil,
     /** Opens the socket for this user, resuming from the positions of the chats already loaded. */
     connect(forUserId: string, chatPositions: Record<string, number>) {
       userId = forUserId;

@@ -34,11 +34,15 @@ export const storage = {
   setUserSeq: (userId: string, seq: number) => write(localStorage, `parley.userSeq.${userId}`, seq),
   outbox: (userId: string) => read<PendingMessage[]>(localStorage, `parley.outbox.${userId}`) ?? [],
   setOutbox: (userId: string, items: PendingMessage[]) => write(localStorage, `parley.outbox.${userId}`, items.length ? items : null),
+  /** Unsent text per chat, kept across chat switches and reloads until sent or signed out. */
+  drafts: (userId: string) => read<Record<string, string>>(localStorage, `parley.drafts.${userId}`) ?? {},
+  setDrafts: (userId: string, drafts: Record<string, string>) => write(localStorage, `parley.drafts.${userId}`, Object.keys(drafts).length ? drafts : null),
   scroll: (chatId: string) => read<ScrollPosition>(sessionStorage, `parley.scroll.${chatId}`),
   setScroll: (chatId: string, pos: ScrollPosition) => write(sessionStorage, `parley.scroll.${chatId}`, pos),
   clearUser(userId: string) {
     write(localStorage, `parley.userSeq.${userId}`, null);
     write(localStorage, `parley.outbox.${userId}`, null);
+    write(localStorage, `parley.drafts.${userId}`, null);
   },
 };
 

@@ -19,10 +19,28 @@ const TOOLBAR: { page: string; title: string; icon: string; label?: string }[] =
   { page: 'profile', title: 'Profile', icon: '☺', label: 'Profile of ' },
 ];
 
+/** Pages Escape closes, back to the chat list. */
+const PANELS = new Set(['new', 'sessions', 'profile', 'invites']);
+
 export function App() {
   const app = useApp();
   const state = app.session.auth.value;
   const [first, second, third] = app.router.route.value.path;
+  const unread = state === 'signed-in' ? app.chats.unreadTotal.value : 0;
+  useEffect(() => {
+    document.title = unread > 0 ? `(${unread}) Parley` : 'Parley';
+  }, [unread]);
+  useEffect(() => {
+    // Escape closes a panel (chat info, settings pages), unless something inside used it first.
+    const onKey = (e: KeyboardEvent) => {
+      if (e.key !== 'Escape' || e.defaultPrevented || document.querySelector('dialog[open], .viewer')) return;
+      const [page, chatId, sub] = app.router.route.value.path;
+      if (page === 'chat' && chatId && sub === 'info') app.router.go(`#/chat/${encodeURIComponent(chatId)}`);
+      else if (page && PANELS.has(page)) app.router.go('#/');
+    };
+    addEventListener('keydown', onKey);
+    return () => removeEventListener('keydown', onKey);
+  }, []);
   if (state === 'loading') return <div class="splash" aria-busy="true" aria-label="Loading" />;
   if (state === 'signed-out') return first === 'register' ? <RegisterScreen /> : <LoginScreen />;
 
@@ -38,6 +56,15 @@ export function App() {
   const displayName = app.session.me.value?.displayName ?? '';
   return (
     <div class={`app${main ? ' has-main' : ''}`}>
+      {first === 'chat' && second && !third && (
+        <button
+          type="button"
+          class="skip-link"
+          onClick={() => (document.querySelector<HTMLElement>('.composer textarea') ?? document.querySelector<HTMLElement>('.messages'))?.focus()}
+        >
+          Skip to the message box
+        </button>
+      )}
       <ConnectionBanner />
       <aside class="sidebar" aria-label="Chats and settings">
         <header class="sidebar-header">
@@ -90,7 +117,7 @@ function ConnectionBanner() {
   const queued = outbox.value.filter((p) => p.state === 'pending').length;
   return (
     <div class={`banner ${c}`} role="status" aria-live="polite">
-      {c === 'offline' ? 'Offline. Reconnecting when the network is back' : 'Connecting…'}
+      {c === 'offline' ? 'Offline. Reconnecting when the network is back' : c === 'unreachable' ? "Can't reach the server, retrying…" : 'Connecting…'}
       {queued > 0 && ` · ${queued} message${queued > 1 ? 's' : ''} waiting to be sent`}
     </div>
   );

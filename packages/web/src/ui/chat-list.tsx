@@ -29,42 +29,71 @@ export function ChatList() {
   const { openChatId, typing } = app.chats;
   const presence = app.people.presence;
   const chats = app.chats.chatList.value;
-  if (chats.length === 0) return <p class="empty">No chats yet. Start one with the + button.</p>;
+  // Nothing but saved messages yet: say how to begin (an admin's first step is to invite people).
+  const newcomer = chats.every((c) => c.kind === 'self');
+  const hint = newcomer && (
+    <div class="onboarding" role="note">
+      {app.session.me.value?.isAdmin && (
+        <p>
+          Invite your friends: <a href="#/invites">make an invite link</a> and send it to them.
+        </p>
+      )}
+      <p>
+        <a href="#/new">Start a chat</a> with someone already here.
+      </p>
+    </div>
+  );
+  if (chats.length === 0) return hint || <p class="empty">No chats yet. Start one with the + button.</p>;
   return (
-    <ul class="chat-list" aria-label="Chats">
-      {chats.map((c) => {
-        const online = c.kind === 'private' && c.peer ? (presence.value[c.peer.id]?.online ?? false) : undefined;
-        const isTyping = Object.keys(typing.value[c.id] ?? {}).length > 0;
-        const unread = c.unreadCount > 0 && !c.muted ? c.unreadCount : 0;
-        const label = `${c.title}${online ? ', online' : ''}${unread ? `, ${unread} unread` : ''}`;
-        return (
-          <li key={c.id}>
-            <a
-              href={`#/chat/${encodeURIComponent(c.id)}`}
-              class={`chat-row${openChatId.value === c.id ? ' active' : ''}`}
-              aria-label={label}
-              aria-current={openChatId.value === c.id ? 'page' : undefined}
-              data-chat-id={c.id}
-            >
-              <Avatar name={c.title} self={c.kind === 'self'} online={online} fileId={c.avatarFileId ?? c.peer?.avatarFileId} />
-              <span class="chat-row-body">
-                <span class="chat-row-top">
-                  <span class="chat-title">{c.title}</span>
-                  {c.lastMessage && <time class="when">{formatWhen(c.lastMessage.createdAt)}</time>}
-                </span>
-                <span class="chat-row-bottom">
-                  <span class={`preview${isTyping ? ' typing' : ''}`}>{isTyping ? 'typing…' : preview(app, c)}</span>
-                  {unread > 0 && (
-                    <span class="badge" aria-hidden="true">
-                      {unread}
+    <>
+      {hint}
+      <ul class="chat-list" aria-label="Chats">
+        {chats.map((c) => {
+          const online = c.kind === 'private' && c.peer ? (presence.value[c.peer.id]?.online ?? false) : undefined;
+          const isTyping = Object.keys(typing.value[c.id] ?? {}).length > 0;
+          const unread = c.unreadCount > 0 && !c.muted ? c.unreadCount : 0;
+          const label = `${c.title}${online ? ', online' : ''}${unread ? `, ${unread} unread` : ''}`;
+          // The open chat shows its draft in the composer; the others say they have one.
+          const draft = openChatId.value === c.id ? '' : app.drafts.drafts.value[c.id];
+          return (
+            <li key={c.id}>
+              <a
+                href={`#/chat/${encodeURIComponent(c.id)}`}
+                class={`chat-row${openChatId.value === c.id ? ' active' : ''}`}
+                aria-label={label}
+                aria-current={openChatId.value === c.id ? 'page' : undefined}
+                data-chat-id={c.id}
+              >
+                <Avatar name={c.title} self={c.kind === 'self'} online={online} fileId={c.avatarFileId ?? c.peer?.avatarFileId} />
+                <span class="chat-row-body">
+                  <span class="chat-row-top">
+                    <span class="chat-title">{c.title}</span>
+                    {c.lastMessage && <time class="when">{formatWhen(c.lastMessage.createdAt)}</time>}
+                  </span>
+                  <span class="chat-row-bottom">
+                    <span class={`preview${isTyping ? ' typing' : ''}`}>
+                      {isTyping ? (
+                        'typing…'
+                      ) : draft ? (
+                        <>
+                          <span class="draft-label">Draft:</span> {draft}
+                        </>
+                      ) : (
+                        preview(app, c)
+                      )}
                     </span>
-                  )}
+                    {unread > 0 && (
+                      <span class="badge" aria-hidden="true">
+                        {unread > 99 ? '99+' : unread}
+                      </span>
+                    )}
+                  </span>
                 </span>
-              </span>
-            </a>
-          </li>
-        );
-      })}
-    </ul>
+              </a>
+            </li>
+          );
+        })}
+      </ul>
+    </>
   );
 }

@@ -1,12 +1,14 @@
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type { RefObject } from 'preact';
-import type { Attachment, Chat, Message } from '@parley/sdk';
+import { ParleyError, type Attachment, type Chat, type Message } from '@parley/sdk';
 import type { DraftFile } from '../state/uploads-model.ts';
 import { userName } from '../state/people-model.ts';
 import { storage } from '../state/storage.ts';
 import { useServices } from './app-context.ts';
 import { Avatar } from './shared/avatar.tsx';
-import { formatWhen } from './shared/format.ts';
+import { formatLastSeen } from './shared/format.ts';
+import { errorText } from './shared/form-helpers.ts';
+import { useCountdown } from './shared/use-countdown.ts';
 import { MessageList, type MessageActions } from './message-list/message-list.tsx';
 import { buildRows } from './message-list/build-rows.ts';
 import { isVisual } from './message-list/media-size.ts';
@@ -14,6 +16,9 @@ import { MediaViewer } from './media-viewer.tsx';
 import { DraftFiles, OutgoingUploads } from './composer-files.tsx';
 import { PaperclipIcon } from './shared/icons.tsx';
 import { VoiceRecordButton } from './voice-record-button.tsx';
+
+/** How many pages of history a click on a reply's quote loads, at most, to find the original. */
+const MAX_PAGES_BACK = 20;
 
 /** How close to the server's limit the composer starts counting. */
 const COUNT_FROM = 200;
@@ -26,6 +31,7 @@ export function ChatView({ chatId }: { chatId: string }) {
   const [replyTo, setReplyTo] = useState<Message | null>(null);
   const [editing, setEditing] = useState<Message | null>(null);
   const [jump, setJump] = useState(0);
+  const [goTo, setGoTo] = useState<{ id: string; n: number } | null>(null);
   const [drafts, setDrafts] = useState<DraftFile[]>([]);
   const [viewing, setViewing] = useState<string | null>(null);
   const [dragging, setDragging] = useState(false);
@@ -122,6 +128,21 @@ export function ChatView({ chatId }: { chatId: string }) {
     view(a: Attachment) {
       setViewing(a.fileId);
     },
+    async jumpTo(messageId) {
+      // The original is older than the loaded window: page back to it (the window stays contiguous).
+      const loaded = () => app.timelines.timeline(chatId).value;
+      for (let pages = 0; pages < MAX_PAGES_BACK && !loaded().messages.some((m) => m.id === messageId);) {
+        if (loaded().loading !== 'idle') {
+          await new Promise((r) => setTimeout(r, 100));
+          continue;
+        }
+        if (!loaded().hasOlder) break;
+        await app.timelines.loadMore(chatId, 'older');
+        pages++;
+      }
+      if (loaded().messages.some((m) => m.id === messageId)) setGoTo((g) => ({ id: messageId, n: (g?.n ?? 0) + 1 }));
+      else app.showNotice('The original message is not available');
+    },
   };
   const canPost = !(chat.kind === 'channel' && chat.role === 'subscriber');
   const hasFiles = (e: DragEvent) => canPost && !editing && !!e.dataTransfer?.types.includes('Files');
@@ -146,7 +167,7 @@ export function ChatView({ chatId }: { chatId: string }) {
       }}
     >
       <ChatHeader chat={chat} />
-      <MessageList chat={chat} t={t} rows={rows} actions={actions} jump={jump} />
+      <MessageList chat={chat} t={t} rows={rows} actions={actions} jump={jump} goTo={goTo} focusComposer={() => composer.current?.focus()} />
       {canPost ? (
         <Composer
           chat={chat}
@@ -156,8 +177,14 @@ export function ChatView({ chatId }: { chatId: string }) {
           drafts={drafts}
           setDrafts={setDrafts}
           addFiles={addFiles}
+          onEditLast={() => {
+            const last = t.messages.findLast((m) => m.senderId === myId && !m.deletedAt && m.text);
+            if (!last) return false;
+            actions.edit(last);
+            return true;
+          }}
           onCancel={() => {
-            if (editing && composer.current) composer.current.value = '';
+            if (editing && composer.current) composer.current.value = app.drafts.get(chatId);
             setReplyTo(null);
             setEditing(null);
           }}
@@ -184,6 +211,12 @@ export function ChatView({ chatId }: { chatId: string }) {
 
 function ChatHeader({ chat }: { chat: Chat }) {
   const { app } = useServices();
+  // "last seen 5 minutes ago" moves on while the chat is open.
+  const [, tick] = useState(0);
+  useEffect(() => {
+    const timer = setInterval(() => tick((n) => n + 1), 30_000);
+    return () => clearInterval(timer);
+  }, []);
   const typers = Object.keys(app.chats.typing.value[chat.id] ?? {}).filter((u) => u !== app.session.me.value?.id);
   const peer = chat.kind === 'private' ? chat.peer : undefined;
   const p = peer ? app.people.presence.value[peer.id] : undefined;
@@ -192,7 +225,7 @@ function ChatHeader({ chat }: { chat: Chat }) {
     subtitle = chat.kind === 'private' ? 'typing…' : `${typers.map((u) => userName(app.people, u)).join(', ')} ${typers.length > 1 ? 'are' : 'is'} typing…`;
   else if (chat.kind === 'self') subtitle = 'Notes and links for yourself';
   else if (peer)
-    subtitle = peer.deleted ? 'Deleted account' : p?.online ? 'online' : p?.lastSeenAt ? `last seen ${formatWhen(p.lastSeenAt)}` : `@${peer.username}`;
+    subtitle = peer.deleted ? 'Deleted account' : p?.online ? 'online' : p?.lastSeenAt ? `last seen ${formatLastSeen(p.lastSeenAt)}` : `@${peer.username}`;
   else subtitle = `${chat.memberCount} ${chat.kind === 'channel' ? 'subscribers' : 'members'}`;
   return (
     <header class="pane-header">
@@ -223,17 +256,31 @@ interface ComposerProps {
   drafts: DraftFile[];
   setDrafts(update: (d: DraftFile[]) => DraftFile[]): void;
   addFiles(files: File[]): void;
+  /** ArrowUp in an empty composer: edit my last message; false when there is none. */
+  onEditLast(): boolean;
   onCancel(): void;
   onSent(): void;
 }
 
-function Composer({ chat, inputRef, replyTo, editing, drafts, setDrafts, addFiles, onCancel, onSent }: ComposerProps) {
+function Composer({ chat, inputRef, replyTo, editing, drafts, setDrafts, addFiles, onEditLast, onCancel, onSent }: ComposerProps) {
   const { app, client } = useServices();
   // Until the server's limits are loaded there is no count: the server refuses what is too long.
   const max = app.session.limits.value?.messageLength ?? Infinity;
   const [length, setLength] = useState(0);
   const lastTyping = useRef(0);
   const picker = useRef<HTMLInputElement>(null);
+  const [editError, setEditError] = useState<string | null>(null);
+  useEffect(() => setEditError(null), [editing?.id]);
+
+  // The chat's draft comes back when the chat opens.
+  useEffect(() => {
+    const el = inputRef.current;
+    if (!el) return;
+    el.value = app.drafts.get(chat.id);
+    resize();
+    // Opening a chat is to write in it; on a touch screen that would pop up the keyboard, so only with a mouse.
+    if (!matchMedia('(pointer: coarse)').matches) el.focus();
+  }, [chat.id]);
 
   function resize() {
     const el = inputRef.current;
@@ -252,11 +299,17 @@ function Composer({ chat, inputRef, replyTo, editing, drafts, setDrafts, addFile
     if ((!text && files.length === 0) || [...text].length > max) return;
     if (editing) {
       if (text === editing.text) return onCancel();
+      // An edit is not queued like a send: say so plainly, and keep it in the composer to try again.
+      if (!navigator.onLine) return setEditError("You're offline; the edit wasn't saved");
       try {
         const updated = await client.editMessage({ chatId: chat.id, messageId: editing.id, text });
         app.timelines.replace(updated);
       } catch (err) {
-        return app.showNotice(err);
+        return setEditError(
+          err instanceof ParleyError && err.code === 'network_error'
+            ? `${navigator.onLine ? "Can't reach the server" : "You're offline"}; the edit wasn't saved`
+            : errorText(err),
+        );
       }
     } else if (files.length > 0) {
       app.uploads.send(chat.id, text, replyTo?.id, files);
@@ -264,7 +317,9 @@ function Composer({ chat, inputRef, replyTo, editing, drafts, setDrafts, addFile
     } else {
       app.connection.send(chat.id, text, replyTo?.id);
     }
-    el.value = '';
+    // After an edit the draft that was there before comes back; after a send it is gone.
+    if (!editing) app.drafts.set(chat.id, '');
+    el.value = app.drafts.get(chat.id);
     // The others stopped showing "typing" when the message arrived: tell them again on the next keystroke.
     lastTyping.current = 0;
     resize();
@@ -278,6 +333,8 @@ function Composer({ chat, inputRef, replyTo, editing, drafts, setDrafts, addFile
     } else if (e.key === 'Escape' && (replyTo || editing)) {
       e.preventDefault();
       onCancel();
+    } else if (e.key === 'ArrowUp' && !editing && !e.shiftKey && !e.altKey && !e.ctrlKey && !e.metaKey && inputRef.current?.value === '') {
+      if (onEditLast()) e.preventDefault();
     }
   }
 
@@ -290,6 +347,7 @@ function Composer({ chat, inputRef, replyTo, editing, drafts, setDrafts, addFile
 
   function onInput() {
     resize();
+    if (!editing && inputRef.current) app.drafts.set(chat.id, inputRef.current.value);
     const now = Date.now();
     if (now - lastTyping.current > 1500 && inputRef.current?.value) {
       lastTyping.current = now;
@@ -319,6 +377,12 @@ function Composer({ chat, inputRef, replyTo, editing, drafts, setDrafts, addFile
           </button>
         </div>
       )}
+      {editing && editError && (
+        <p class="error composer-error" role="alert">
+          {editError}
+        </p>
+      )}
+      <SlowDown chatId={chat.id} />
       <OutgoingUploads chatId={chat.id} />
       {!editing && (
         <DraftFiles
@@ -369,5 +433,18 @@ function Composer({ chat, inputRef, replyTo, editing, drafts, setDrafts, addFile
         </p>
       )}
     </form>
+  );
+}
+
+/** "Slow down: sending in 7 s" while my messages in this chat wait on the server's rate limit. */
+function SlowDown({ chatId }: { chatId: string }) {
+  const { connection, outbox, slowDownUntil } = useServices().app.connection;
+  const waiting = outbox.value.some((p) => p.chatId === chatId && p.state === 'pending' && p.error?.code === 'rate_limited');
+  const left = useCountdown(waiting ? slowDownUntil.value : 0);
+  if (!waiting || connection.value !== 'online') return null;
+  return (
+    <p class="slow-down" role="status">
+      {left > 0 ? `Slow down: sending in ${left} s` : 'Slow down: sending…'}
+    </p>
   );
 }

@@ -35,7 +35,7 @@ export function SessionsScreen() {
                   type="button"
                   class="danger"
                   aria-label={`Terminate ${s.deviceName}`}
-                  onClick={() => act(() => client.terminateSession({ sessionId: s.id }))}
+                  onClick={() => confirm(`Sign out ${s.deviceName}?`) && act(() => client.terminateSession({ sessionId: s.id }))}
                 >
                   Terminate
                 </button>
@@ -54,13 +54,13 @@ export function SessionsScreen() {
 }
 
 function SessionLine({ s }: { s: Session }) {
+  // The raw user agent is for the curious (a tooltip); the name says the browser and system.
   return (
-    <div class="session">
+    <div class="session" title={s.userAgent}>
       <strong>{s.deviceName}</strong>
       <span class="hint">
-        Last active {formatFull(s.lastActiveAt)} · {s.ip}
+        Signed in {formatFull(s.createdAt)} · last active {formatFull(s.lastActiveAt)} · {s.ip}
       </span>
-      <span class="hint ua">{s.userAgent}</span>
     </div>
   );
 }

@@ -11,21 +11,32 @@ export interface MessageActions {
   remove(m: Message): void;
   /** Opens a photo or video in the viewer */
   view?(a: Attachment): void;
+  /** Shows the message a reply quotes */
+  jumpTo?(messageId: string): void;
 }
 
 export function MessageBubble({
   m,
+  active,
+  highlighted,
   chat,
   mine,
-  read,
+  readBy,
+  others,
   canModerate,
   actions,
   replyTo,
 }: {
   m: Message;
+  /** The timeline's one tab stop */
+  active: boolean;
+  /** Just jumped to from a reply's quote */
+  highlighted?: boolean;
   chat: Chat;
   mine: boolean;
-  read: boolean;
+  /** How many of the chat's other members have read it, of how many */
+  readBy: number;
+  others: number;
   canModerate: boolean;
   actions: MessageActions;
   replyTo?: Message;
@@ -34,17 +45,21 @@ export function MessageBubble({
   const deleted = m.deletedAt !== null;
   const showSender = !mine && chat.kind === 'group';
   const canPost = !(chat.kind === 'channel' && chat.role === 'subscriber');
+  const read = others > 0 && readBy >= others;
   const status = mine && chat.kind !== 'self' && chat.kind !== 'channel' ? (read ? 'Read' : 'Sent') : null;
+  // In a group, until everyone has read it: by how many so far.
+  const statusText = status === 'Sent' && chat.kind === 'group' && readBy > 0 ? `Sent, read by ${readBy} of ${others}` : status;
   return (
     <article
-      class={`msg${mine ? ' mine' : ''}${deleted ? ' deleted' : ''}`}
-      tabIndex={0}
+      class={`msg${mine ? ' mine' : ''}${deleted ? ' deleted' : ''}${highlighted ? ' highlight' : ''}`}
+      tabIndex={active ? 0 : -1}
       data-seq={m.seq}
+      data-key={m.id}
       aria-label={`${mine ? 'You' : userName(app.people, m.senderId)} at ${formatTime(m.createdAt)}`}
     >
       {showSender && <div class="sender">{userName(app.people, m.senderId)}</div>}
       {m.replyToId && !deleted && (
-        <div class="quote">
+        <button type="button" class="quote" title="Go to the original message" onClick={() => m.replyToId && actions.jumpTo?.(m.replyToId)}>
           {replyTo ? (
             <>
               <strong>{replyTo.senderId === app.session.me.value?.id ? 'You' : userName(app.people, replyTo.senderId)}</strong>{' '}
@@ -53,7 +68,7 @@ export function MessageBubble({
           ) : (
             'Reply to an earlier message'
           )}
-        </div>
+        </button>
       )}
       {!deleted && m.attachments && m.attachments.length > 0 && <Attachments list={m.attachments} onOpen={actions.view} />}
       {(deleted || m.text) && <div class="text">{deleted ? <em>Message deleted</em> : <Linkified text={m.text ?? ''} />}</div>}
@@ -63,8 +78,9 @@ export function MessageBubble({
           {formatTime(m.createdAt)}
         </time>
         {status && (
-          <span class={`status ${status.toLowerCase()}`} aria-label={status} title={status} data-status={status.toLowerCase()}>
-            {read ? '✓✓' : '✓'}
+          <span class={`status ${status.toLowerCase()}`} title={statusText ?? status} data-status={status.toLowerCase()}>
+            <span aria-hidden="true">{read ? '✓✓' : '✓'}</span>
+            <span class="visually-hidden">{statusText}</span>
           </span>
         )}
       </div>
@@ -112,7 +128,7 @@ export function PendingBubble({ p }: { p: PendingMessage }) {
             </button>
           </>
         ) : (
-          <span class="status pending" aria-label="Sending" title="Sending" data-status="pending">
+          <span class="status pending" title="Sending" data-status="pending">
             sending…
           </span>
         )}

@@ -1,11 +1,13 @@
-import { useEffect, useRef } from 'preact/hooks';
-import type { Chat } from '@parley/sdk';
+import { useEffect, useRef, useState } from 'preact/hooks';
+import type { Chat, Message } from '@parley/sdk';
 import type { TimelineState } from '../../state/timeline-window.ts';
 import { useApp } from '../app-context.ts';
 import type { Row } from './build-rows.ts';
 import { MessageBubble, PendingBubble, type MessageActions } from './message-bubble.tsx';
+import { MessageMenu, type MenuItem } from './message-menu.tsx';
 import { useLoadAtEdges } from './use-load-at-edges.ts';
 import { useMarkReadAtEnd } from './use-mark-read-at-end.ts';
+import { useRovingFocus } from './use-roving-focus.ts';
 import { useScrollRestore } from './use-scroll-restore.ts';
 import { END_THRESHOLD, useVirtualRows } from './use-virtual-rows.ts';
 
@@ -18,9 +20,16 @@ interface Props {
   actions: MessageActions;
   /** Bumped to scroll to the newest message (after sending) */
   jump: number;
+  /** Moves the focus to the composer (a printable key pressed on a message) */
+  focusComposer?: () => void;
+  /** A loaded message to scroll to, focus and highlight; `n` tells one jump from the next to the same message */
+  goTo?: { id: string; n: number } | null;
 }
 
-export function MessageList({ chat, t, rows, actions, jump }: Props) {
+/** How long a message jumped to stays highlighted. */
+const HIGHLIGHT_MS = 2000;
+
+export function MessageList({ chat, t, rows, actions, jump, focusComposer, goTo }: Props) {
   const app = useApp();
   const scrollRef = useRef<HTMLDivElement>(null);
   const { v, rowsRef } = useVirtualRows(scrollRef, rows);
@@ -38,6 +47,17 @@ export function MessageList({ chat, t, rows, actions, jump }: Props) {
   const first = items[0]?.index ?? 0;
   const last = items[items.length - 1]?.index ?? 0;
   const atEnd = rows.length > 0 && last >= rows.length - 1 && v.isAtEnd(END_THRESHOLD);
+  const roving = useRovingFocus({ v, rows, scrollRef, rendered: items.map((it) => it.index), onType: focusComposer });
+  const [highlight, setHighlight] = useState<string | null>(null);
+  useEffect(() => {
+    if (!goTo) return;
+    const i = rows.findIndex((r) => r.key === goTo.id);
+    if (i < 0) return;
+    roving.moveTo(i, 'center');
+    setHighlight(goTo.id);
+    const timer = setTimeout(() => setHighlight(null), HIGHLIGHT_MS);
+    return () => clearTimeout(timer);
+  }, [goTo]);
 
   useLoadAtEdges({ ready, first, last, count: rows.length, t, load: (side) => void app.timelines.loadMore(chat.id, side) });
   useMarkReadAtEnd({
@@ -52,17 +72,59 @@ export function MessageList({ chat, t, rows, actions, jump }: Props) {
 
   const marks = app.chats.readMarks.value[chat.id] ?? {};
   const myId = app.session.me.value?.id;
-  const readByOthers = Math.max(
-    0,
-    ...Object.entries(marks)
-      .filter(([u]) => u !== myId)
-      .map(([, s]) => s),
-  );
+  // How far each of the others has read: a message is read when all of them have read it.
+  const othersRead = Object.entries(marks)
+    .filter(([u]) => u !== myId)
+    .map(([, s]) => s);
   const canModerate = (chat.kind === 'group' || chat.kind === 'channel') && (chat.role === 'owner' || chat.role === 'admin');
+  const canPost = !(chat.kind === 'channel' && chat.role === 'subscriber');
+
+  const [menu, setMenu] = useState<{ key: string; x: number; y: number } | null>(null);
+  function openMenu(el: HTMLElement, x?: number, y?: number): void {
+    const key = el.dataset.key;
+    if (!key) return;
+    const r = el.getBoundingClientRect();
+    setMenu({ key, x: x || r.left + 16, y: y || r.top + 16 });
+  }
+  function menuItems(m: Message): MenuItem[] {
+    if (m.deletedAt) return [];
+    const mine = m.senderId === myId;
+    const items: MenuItem[] = [];
+    if (canPost) items.push({ label: 'Reply', run: () => actions.reply(m) });
+    if (m.text) items.push({ label: 'Copy text', run: () => void navigator.clipboard?.writeText(m.text ?? '').catch(() => app.showNotice('Could not copy')) });
+    if (mine && m.text !== null) items.push({ label: 'Edit', run: () => actions.edit(m) });
+    if (mine || canModerate) items.push({ label: 'Delete for everyone', run: () => actions.remove(m), danger: true });
+    return items;
+  }
+  const menuRow = menu ? rows.find((r) => r.key === menu.key) : undefined;
+  const menuMessage = menuRow?.kind === 'msg' ? menuRow.m : undefined;
 
   return (
     <div class="messages-wrap">
-      <div class="messages" ref={scrollRef} onScroll={onScroll} role="log" aria-label={`Messages in ${chat.title}`} tabIndex={0}>
+      <div
+        class="messages"
+        ref={scrollRef}
+        onScroll={onScroll}
+        role="log"
+        aria-label={`Messages in ${chat.title}`}
+        tabIndex={roving.listTabIndex}
+        onFocusIn={roving.onFocusIn}
+        onKeyDown={(e) => {
+          const el = e.target as HTMLElement;
+          if (el.matches('article.msg') && (e.key === 'ContextMenu' || (e.shiftKey && e.key === 'F10'))) {
+            e.preventDefault();
+            return openMenu(el);
+          }
+          roving.onKeyDown(e);
+        }}
+        onContextMenu={(e) => {
+          const el = (e.target as HTMLElement).closest<HTMLElement>('article.msg[data-key]');
+          // A link keeps the browser's own menu (open in a new tab, copy the address).
+          if (!el || (e.target as HTMLElement).closest('a[href]')) return;
+          e.preventDefault();
+          openMenu(el, e.clientX, e.clientY);
+        }}
+      >
         <div class="messages-inner" style={{ height: `${v.getTotalSize()}px` }}>
           {t.loading === 'older' && <div class="loading-more">Loading…</div>}
           {items.map((it) => {
@@ -77,9 +139,12 @@ export function MessageList({ chat, t, rows, actions, jump }: Props) {
                 ) : row.kind === 'msg' ? (
                   <MessageBubble
                     m={row.m}
+                    active={row.key === roving.activeKey}
+                    highlighted={row.key === highlight}
                     chat={chat}
                     mine={row.m.senderId === myId}
-                    read={readByOthers >= row.m.seq}
+                    readBy={othersRead.filter((s) => s >= row.m.seq).length}
+                    others={othersRead.length}
                     canModerate={canModerate}
                     actions={actions}
                     replyTo={row.m.replyToId ? t.messages.find((x) => x.id === row.m.replyToId) : undefined}
@@ -93,6 +158,18 @@ export function MessageList({ chat, t, rows, actions, jump }: Props) {
         </div>
         {t.loaded && rows.length === 0 && <p class="empty">No messages here yet.</p>}
       </div>
+      {menu && menuMessage && menuItems(menuMessage).length > 0 && (
+        <MessageMenu
+          x={menu.x}
+          y={menu.y}
+          items={menuItems(menuMessage)}
+          onClose={() => {
+            setMenu(null);
+            const i = rows.findIndex((r) => r.key === menu.key);
+            if (i >= 0 && !document.querySelector('.composer textarea:focus')) roving.moveTo(i);
+          }}
+        />
+      )}
       {!atEnd && rows.length > 0 && positioned.current && (
         <button type="button" class="jump" aria-label="Jump to the newest message" onClick={toNewest}>
           ↓
