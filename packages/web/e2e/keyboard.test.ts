@@ -165,7 +165,17 @@ describe.skipIf(!enabled)('keyboard and screen reader use', () => {
     await mine.click({ button: 'right' });
     const menu = page.getByRole('menu', { name: 'Message actions' });
     await menu.waitFor();
-    expect(await menu.getByRole('menuitem').allTextContents()).toEqual(['Reply', 'Copy text', 'Edit', 'Delete for everyone']);
+    expect(await menu.getByRole('menuitem').allTextContents()).toEqual([
+      'Reply',
+      'Copy text',
+      'Edit',
+      'React 👍',
+      'React ❤️',
+      'React 😂',
+      'React 😮',
+      'React 😢',
+      'Delete for everyone',
+    ]);
     await eventually(async () => expect(await focused(page)).toBe('Reply'));
     await page.keyboard.press('ArrowDown');
     await eventually(async () => expect(await focused(page)).toBe('Copy text'));
@@ -177,7 +187,7 @@ describe.skipIf(!enabled)('keyboard and screen reader use', () => {
     await message(page, 'line 29').focus();
     await page.keyboard.press('Shift+F10');
     await menu.waitFor();
-    expect(await menu.getByRole('menuitem').allTextContents()).toEqual(['Reply', 'Copy text']);
+    expect(await menu.getByRole('menuitem').allTextContents()).toEqual(['Reply', 'Copy text', 'React 👍', 'React ❤️', 'React 😂', 'React 😮', 'React 😢']);
     await page.keyboard.press('Escape');
     await menu.waitFor({ state: 'detached' });
     expect(await focused(page)).toBe('msg:line 29');

@@ -128,6 +128,14 @@ export function ChatView({ chatId }: { chatId: string }) {
     view(a: Attachment) {
       setViewing(a.fileId);
     },
+    async react(m, emoji, on) {
+      try {
+        const input = { chatId, messageId: m.id, emoji };
+        app.timelines.replace(on ? await client.addReaction(input) : await client.removeReaction(input));
+      } catch (err) {
+        app.showNotice(err);
+      }
+    },
     async jumpTo(messageId) {
       // The original is older than the loaded window: page back to it (the window stays contiguous).
       const loaded = () => app.timelines.timeline(chatId).value;

@@ -13,7 +13,12 @@ export interface MessageActions {
   view?(a: Attachment): void;
   /** Shows the message a reply quotes */
   jumpTo?(messageId: string): void;
+  /** Puts my reaction on a message, or takes it back */
+  react?(m: Message, emoji: string, on: boolean): void;
 }
+
+/** The reactions offered in a message's menu. */
+export const QUICK_REACTIONS = ['👍', '❤️', '😂', '😮', '😢'];
 
 export function MessageBubble({
   m,
@@ -72,6 +77,27 @@ export function MessageBubble({
       )}
       {!deleted && m.attachments && m.attachments.length > 0 && <Attachments list={m.attachments} onOpen={actions.view} />}
       {(deleted || m.text) && <div class="text">{deleted ? <em>Message deleted</em> : <Linkified text={m.text ?? ''} />}</div>}
+      {!deleted && m.reactions && m.reactions.length > 0 && (
+        <div class="reactions">
+          {m.reactions.map((r) => {
+            const minePressed = r.userIds.includes(app.session.me.value?.id ?? '');
+            const who = r.userIds.map((u) => (u === app.session.me.value?.id ? 'You' : userName(app.people, u))).join(', ');
+            return (
+              <button
+                type="button"
+                key={r.emoji}
+                class={`reaction${minePressed ? ' mine' : ''}`}
+                aria-pressed={minePressed}
+                aria-label={`${r.emoji} ${r.count}`}
+                title={r.count > r.userIds.length ? `${who} and ${r.count - r.userIds.length} more` : who}
+                onClick={() => actions.react?.(m, r.emoji, !minePressed)}
+              >
+                {r.emoji} {r.count}
+              </button>
+            );
+          })}
+        </div>
+      )}
       <div class="meta">
         {m.editedAt && !deleted && <span class="edited">edited</span>}
         <time dateTime={m.createdAt} title={formatFull(m.createdAt)}>

@@ -3,7 +3,7 @@ import type { Chat, Message } from '@parley/sdk';
 import type { TimelineState } from '../../state/timeline-window.ts';
 import { useApp } from '../app-context.ts';
 import type { Row } from './build-rows.ts';
-import { MessageBubble, PendingBubble, type MessageActions } from './message-bubble.tsx';
+import { MessageBubble, PendingBubble, QUICK_REACTIONS, type MessageActions } from './message-bubble.tsx';
 import { MessageMenu, type MenuItem } from './message-menu.tsx';
 import { useLoadAtEdges } from './use-load-at-edges.ts';
 import { useMarkReadAtEnd } from './use-mark-read-at-end.ts';
@@ -93,6 +93,9 @@ export function MessageList({ chat, t, rows, actions, jump, focusComposer, goTo 
     if (canPost) items.push({ label: 'Reply', run: () => actions.reply(m) });
     if (m.text) items.push({ label: 'Copy text', run: () => void navigator.clipboard?.writeText(m.text ?? '').catch(() => app.showNotice('Could not copy')) });
     if (mine && m.text !== null) items.push({ label: 'Edit', run: () => actions.edit(m) });
+    const myReactions = new Set((m.reactions ?? []).filter((r) => r.userIds.includes(myId ?? '')).map((r) => r.emoji));
+    for (const emoji of QUICK_REACTIONS)
+      items.push({ label: myReactions.has(emoji) ? `Take back ${emoji}` : `React ${emoji}`, run: () => actions.react?.(m, emoji, !myReactions.has(emoji)) });
     if (mine || canModerate) items.push({ label: 'Delete for everyone', run: () => actions.remove(m), danger: true });
     return items;
   }
