@@ -35,7 +35,7 @@ describe.skipIf(!enabled)('drafts', () => {
     await chatRow(page, 'Dave').click();
     await page.getByRole('heading', { name: 'Dave', level: 2 }).waitFor();
     expect(await composer(page).inputValue()).toBe('');
-    expect(await chatRow(page, 'Carol').locator('.preview').textContent()).toBe('Draft: half a thought');
+    await eventually(async () => expect(await chatRow(page, 'Carol').locator('.preview').textContent()).toBe('Draft: half a thought'));
 
     await chatRow(page, 'Carol').click();
     await page.getByRole('heading', { name: 'Carol', level: 2 }).waitFor();

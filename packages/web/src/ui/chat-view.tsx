@@ -1,4 +1,4 @@
-import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type { RefObject } from 'preact';
 import { ParleyError, type Attachment, type Chat, type Message } from '@parley/sdk';
 import type { DraftFile } from '../state/uploads-model.ts';
@@ -280,8 +280,9 @@ function Composer({ chat, inputRef, replyTo, editing, drafts, setDrafts, addFile
   const [editError, setEditError] = useState<string | null>(null);
   useEffect(() => setEditError(null), [editing?.id]);
 
-  // The chat's draft comes back when the chat opens.
-  useEffect(() => {
+  // The chat's draft comes back when the chat opens, before the chat is painted (never an empty
+  // composer first, into which a quick typist's first keys would go).
+  useLayoutEffect(() => {
     const el = inputRef.current;
     if (!el) return;
     el.value = app.drafts.get(chat.id);

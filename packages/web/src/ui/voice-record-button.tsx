@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import type { PreparedMedia } from '../media/prepared-media.ts';
 import { MAX_VOICE_MS, startVoiceRecording, VoiceRecordingError, type VoiceRecording } from '../media/voice-recorder.ts';
 import { formatDuration } from './message-list/voice-player.tsx';
@@ -59,10 +59,14 @@ export function VoiceRecordButton(props: { onRecorded: (media: PreparedMedia) =>
     setPhase('idle');
   }
 
+  // The focus moves to the recorder before it is painted: a key pressed as it appears (Escape) reaches it.
+  useLayoutEffect(() => {
+    if (phase === 'recording') sendButton.current?.focus();
+  }, [phase]);
+
   // While recording: the clock and the meter, and the send at the length limit (the recorder has stopped by then).
   useEffect(() => {
     if (phase !== 'recording') return;
-    sendButton.current?.focus();
     const timer = setInterval(() => {
       const rec = recording.current;
       if (!rec) return;
