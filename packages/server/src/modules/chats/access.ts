@@ -27,6 +27,14 @@ export async function lockMembership(tx: Tx, options: { chatId: string; userId: 
   return requireMember(tx, options);
 }
 
+/**
+ * The position a member's history starts after: where they joined, or where they last deleted the
+ * chat for themselves. History, search and reactions read nothing at or before it.
+ */
+export function historyFloor(m: Membership): number {
+  return Math.max(Number(m.member.joined_seq), m.member.hidden_seq === null ? 0 : Number(m.member.hidden_seq));
+}
+
 export function isAdmin(role: Role): boolean {
   return role === 'owner' || role === 'admin';
 }

@@ -3,7 +3,7 @@ import type { Tx } from '../../adapters/db/database.ts';
 import type { MessagesTable } from '../../adapters/db/schema.ts';
 import { AppError } from '../../lib/errors.ts';
 import { normalizeText } from '../../lib/text.ts';
-import { isAdmin, requireMember } from '../chats/access.ts';
+import { historyFloor, isAdmin, requireMember } from '../chats/access.ts';
 import { memberIds } from '../chats/chats.store.ts';
 import { takeWritePoint, withinReadLimits } from '../limits/limits.ts';
 import type { Actor, Services } from '../services.ts';
@@ -23,7 +23,7 @@ async function messagePageFor(s: Services, actor: Actor, input: { chatId: string
   const limit = input.limit ?? 50;
   // History starts where I joined (as sync does): a member added later, or added again, does not
   // read what was said before, or while they were out; nor before where I deleted the chat for myself.
-  const floor = Math.max(Number(m.member.joined_seq), m.member.hidden_seq === null ? 0 : Number(m.member.hidden_seq));
+  const floor = historyFloor(m);
   // One row more than asked for says whether there is more in that direction.
   const rows = await messagePage(s.db.kysely, { chatId: input.chatId, floor, before: input.before, after: input.after, limit: limit + 1 });
   const more = rows.length > limit;

@@ -1,7 +1,7 @@
 import { MAX_REACTIONS_PER_MESSAGE, MAX_REACTIONS_PER_PERSON, type Message } from '@parley/protocol';
 import { AppError } from '../../lib/errors.ts';
 import { normalizeEmoji } from '../../lib/text.ts';
-import { lockMembership } from '../chats/access.ts';
+import { historyFloor, lockMembership } from '../chats/access.ts';
 import { memberIds } from '../chats/chats.store.ts';
 import { takeWritePoint } from '../limits/limits.ts';
 import type { Actor, Services } from '../services.ts';
@@ -30,7 +30,7 @@ async function react(s: Services, actor: Actor, input: ReactionInput, adding: bo
     const { tx, now } = work;
     const m = await lockMembership(tx, { chatId: input.chatId, userId: actor.userId });
     const row = await messageInChat(tx, input);
-    const floor = Math.max(Number(m.member.joined_seq), m.member.hidden_seq === null ? 0 : Number(m.member.hidden_seq));
+    const floor = historyFloor(m);
     if (!row || row.deleted_at !== null || Number(row.seq) <= floor) throw new AppError('not_found', `Message "${input.messageId}" was not found`);
     const target = { messageId: row.id, userId: actor.userId, emoji };
     if (adding) {
