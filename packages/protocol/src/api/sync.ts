@@ -1,8 +1,7 @@
 import { Type, type Static } from 'typebox';
 import { endpoint } from '../endpoint.ts';
-import { Id, Strict, Timestamp } from '../common.ts';
+import { Id, Role, Strict, Timestamp } from '../common.ts';
 import { Message } from './messages.ts';
-import { Role } from './chats.ts';
 import { FileId } from './files.ts';
 
 /** Changes recorded in a chat's log, each at a position (`seq`) of that chat. */
