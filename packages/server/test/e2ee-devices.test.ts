@@ -41,7 +41,7 @@ describe.each(await stores())('E2EE identities, devices and KeyPackages on %s', 
         PARLEY_WRITE_RATE: '100000/10s',
         PARLEY_LOGIN_LIMIT: '1000/60s',
         PARLEY_MAX_SESSIONS: '4',
-        PARLEY_PASSWORD_CHECK_LIMIT: '1000/600s',
+        PARLEY_PASSWORD_CHECK_LIMIT: '3/600s',
         PARLEY_REFRESH_TOKEN_TTL: '3600',
       },
       { now: () => Date.now() + offset },
@@ -105,6 +105,10 @@ describe.each(await stores())('E2EE identities, devices and KeyPackages on %s', 
     const blob2 = b64(randomBytes(60));
     await alice.client.putIdentity({ publicKey: b64(aik.publicKey), recoveryBlob: blob2 });
     expect(await alice.client.getRecovery()).toEqual({ recoveryBlob: blob2 });
+    // The third read within the window is the limit (3 here); the fourth is refused.
+    await alice.client.getRecovery();
+    const limited = await fail(alice.client.getRecovery());
+    expect([limited.status, limited.code]).toEqual([429, 'rate_limited']);
     const other = await fail(alice.client.putIdentity({ publicKey: b64(identityKey().publicKey), recoveryBlob: blob }));
     expect([other.status, other.code]).toEqual([409, 'identity_exists']);
     expect((await bob.client.getIdentity({ userId: alice.id })).publicKey).toBe(b64(aik.publicKey));
@@ -233,6 +237,8 @@ describe.each(await stores())('E2EE identities, devices and KeyPackages on %s', 
     expect(chain.hasMore).toBe(false);
     expect((await bob.client.getDeviceLists({ userId: alice.id, after: 1 })).lists.map((l) => l.version)).toEqual([2, 3]);
     expect((await bob.client.listDevices({ userId: alice.id })).deviceList!.version).toBe(3);
+    expect((await fail(bob.client.getDeviceLists({ userId: 'nobody' }))).status).toBe(404);
+    expect((await fail(bob.client.getDeviceLists({ userId: alice.id, after: -1 }))).status).toBe(400);
     expect((await userEvents(second.client, 'device_list.updated')).map((e) => e.version)).toEqual([1, 2, 3]);
 
     // Only an active device publishes; sizes are checked; nothing is written when refused.
@@ -344,6 +350,20 @@ describe.each(await stores())('E2EE identities, devices and KeyPackages on %s', 
       expect(res.keyPackages).toEqual([{ userId: bob.id, deviceId: bob.first.id, data: b1.last!.data, lastResort: true }]);
     }
     expect(await bob.client.countKeyPackages()).toEqual({ count: 0, lastResort: true });
+    // Every single-use package taken below the low mark told its device; the last resort did not.
+    const low = await userEvents(bob.client, 'key_packages.low');
+    expect(low.map((e) => e.deviceId).sort()).toEqual([bob.first.id, bob.first.id, bob2.id].sort());
+  });
+
+  it('tells a device when its KeyPackages run low, not before', async () => {
+    const alice = await e2eeUser('alice');
+    const bob = await e2eeUser('bob');
+    await upload(bob.first, 11);
+    const chat = await alice.client.createPrivateChat({ userId: bob.id });
+    await alice.client.claimKeyPackages({ chatId: chat.id, userIds: [bob.id] });
+    expect(await userEvents(bob.client, 'key_packages.low')).toEqual([]);
+    await alice.client.claimKeyPackages({ chatId: chat.id, userIds: [bob.id] });
+    expect((await userEvents(bob.client, 'key_packages.low')).map((e) => e.deviceId)).toEqual([bob.first.id]);
   });
 
   it('checks who claims for whom: strangers and channels get nothing, targets must be members', async () => {

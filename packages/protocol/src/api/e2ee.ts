@@ -12,6 +12,8 @@ export const MAX_KEY_PACKAGE_BYTES = 4096;
 export const MAX_KEY_PACKAGES_PER_UPLOAD = 100;
 /** Single-use KeyPackages a device may have stored at once. */
 export const MAX_KEY_PACKAGES_PER_DEVICE = 200;
+/** Below this many single-use KeyPackages left after a claim, the device hears `key_packages.low` and should upload more. */
+export const KEY_PACKAGES_LOW = 10;
 /** The largest signed device list, in bytes. */
 export const MAX_DEVICE_LIST_BYTES = 16384;
 /** The largest recovery blob (the identity key encrypted with the recovery key), in bytes. */

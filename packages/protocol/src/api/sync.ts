@@ -31,6 +31,7 @@ export const USER_EVENT_TYPES = [
   'device.approved',
   'device.ended',
   'device_list.updated',
+  'key_packages.low',
 ] as const;
 
 export const ChatEvent = Strict(

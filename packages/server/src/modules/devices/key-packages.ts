@@ -1,8 +1,9 @@
-import { MAX_KEY_PACKAGE_BYTES, MAX_KEY_PACKAGES_PER_DEVICE, MLS_CIPHER_SUITE, type ClaimedKeyPackage } from '@parley/protocol';
+import { KEY_PACKAGES_LOW, MAX_KEY_PACKAGE_BYTES, MAX_KEY_PACKAGES_PER_DEVICE, MLS_CIPHER_SUITE, type ClaimedKeyPackage } from '@parley/protocol';
 import type { DevicesTable, KeyPackagesTable } from '../../adapters/db/schema.ts';
 import { AppError } from '../../lib/errors.ts';
 import { takeWritePoint, withinReadLimits } from '../limits/limits.ts';
 import type { Actor, Services } from '../services.ts';
+import { recordUserEvent } from '../sync/event-log.ts';
 import { commit } from '../sync/unit-of-work.ts';
 import { activeDevice, requireActiveDevice } from './devices.ts';
 import * as store from './devices.store.ts';
@@ -135,6 +136,10 @@ export async function claimKeyPackages(s: Services, actor: Actor, input: { chatI
     const keyPackages: ClaimedKeyPackage[] = [];
     for (const d of devices) {
       const taken = await store.takeKeyPackage(tx, { deviceId: d.id, now });
+      // Running low: the device uploads more when it hears of it (at most KEY_PACKAGES_LOW times a refill).
+      if (taken && (await store.countKeyPackageRows(tx, { deviceId: d.id, now })).count < KEY_PACKAGES_LOW) {
+        await recordUserEvent(work, d.user_id, { type: 'key_packages.low', deviceId: d.id });
+      }
       const data = taken ?? (await store.lastResortKeyPackage(tx, { deviceId: d.id, now }));
       if (data) keyPackages.push({ userId: d.user_id, deviceId: d.id, data: b64(data), lastResort: taken === undefined });
     }
