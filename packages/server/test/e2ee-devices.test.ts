@@ -121,6 +121,37 @@ describe.each(await stores())('E2EE identities, devices and KeyPackages on %s', 
     expect((await fail(bob.client.getIdentity({ userId: alice.id }))).status).toBe(404);
   });
 
+  it('resets an identity key only with the password, ending every device of the account', async () => {
+    const alice = await e2eeUser('alice');
+    const bob = await t.user(name('bob'));
+    const second = await addDevice(alice);
+    await upload(second, 2, { lastResort: true });
+    const aik2 = identityKey();
+    const body = { publicKey: b64(aik2.publicKey), recoveryBlob: b64(randomBytes(40)) };
+    const refused = [
+      await fail(alice.client.putIdentity(body)),
+      await fail(alice.client.putIdentity({ ...body, reset: true })),
+      await fail(alice.client.putIdentity({ ...body, reset: true, password: 'not the password' })),
+    ];
+    expect(refused.map((e) => [e.status, e.code])).toEqual([
+      [409, 'identity_exists'],
+      [400, 'invalid_request'],
+      [401, 'invalid_credentials'],
+    ]);
+    expect(await bob.client.getIdentity({ userId: alice.id })).toMatchObject({ publicKey: b64(alice.aik.publicKey), version: 1 });
+    expect((await deviceRow(second.id))!.status).toBe('active');
+
+    const reset = await alice.client.putIdentity({ ...body, reset: true, password: alice.password });
+    expect(reset).toMatchObject({ publicKey: b64(aik2.publicKey), version: 2 });
+    expect(await bob.client.getIdentity({ userId: alice.id })).toEqual(reset);
+    for (const id of [alice.first.id, second.id]) expect((await deviceRow(id))!.status).toBe('ended');
+    expect(await packageRows(second.id)).toEqual([]);
+    // The sessions go on; the device registers again under the new key and is the first one.
+    const cert = deviceCert(aik2, { userId: alice.id, deviceId: alice.first.id, signatureKey: alice.first.keys.publicKey });
+    expect((await alice.client.registerDevice({ signaturePublicKey: b64(alice.first.keys.publicKey), cert: b64(cert) })).status).toBe('active');
+    expect((await second.client.listDevices({ userId: alice.id })).devices.map((d) => d.id)).toEqual([alice.first.id]);
+  });
+
   it('refuses malformed keys and blobs with 400 and writes nothing', async () => {
     const u = await t.user(name('bad'));
     const key = b64(identityKey().publicKey);

@@ -102,15 +102,18 @@ export const putIdentity = endpoint({
   id: 'putIdentity',
   method: 'PUT',
   path: '/me/identity',
-  summary: 'Set my account identity key once; the same key again only replaces the recovery blob',
+  summary:
+    'Set my account identity key; the same key again only replaces the recovery blob. Another key needs `reset` and my password: it counts the version up and ends every device of mine (they register again)',
   tag: 'e2ee',
   auth: true,
   body: Strict({
     publicKey: Key32('The account identity key (Ed25519 public key)'),
     recoveryBlob: Type.Optional(Base64(MAX_RECOVERY_BLOB_BYTES, 'The identity key encrypted with the recovery key', 1)),
+    reset: Type.Optional(Type.Boolean({ description: 'Replace the identity key I have (lost every device and the recovery key)' })),
+    password: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: 'My password, required with `reset`' })),
   }),
   response: Identity,
-  errors: ['unauthorized', 'invalid_request', 'identity_exists', 'rate_limited'],
+  errors: ['unauthorized', 'invalid_request', 'invalid_credentials', 'identity_exists', 'rate_limited'],
 });
 
 export const getIdentity = endpoint({

@@ -4,6 +4,10 @@ import type { DB, DevicesTable, DeviceStatus, IdentitiesTable, KeyPackagesTable 
 
 // Identities
 
+export async function passwordHash(db: Kysely<DB>, userId: string): Promise<string | null | undefined> {
+  return (await db.selectFrom('users').select('password_hash').where('id', '=', userId).where('deleted_at', 'is', null).executeTakeFirst())?.password_hash;
+}
+
 export async function findIdentity(db: Kysely<DB>, userId: string): Promise<IdentitiesTable | undefined> {
   return db.selectFrom('identities').selectAll().where('user_id', '=', userId).executeTakeFirst();
 }
@@ -15,6 +19,20 @@ export async function lockIdentity(tx: Tx, userId: string): Promise<IdentitiesTa
 
 export async function insertIdentity(tx: Tx, row: IdentitiesTable): Promise<void> {
   await tx.insertInto('identities').values(row).execute();
+}
+
+export async function replaceIdentity(tx: Tx, options: { userId: string; publicKey: Buffer; recoveryBlob: Buffer | null; now: number }): Promise<void> {
+  await tx
+    .updateTable('identities')
+    .set((eb) => ({ public_key: options.publicKey, recovery_blob: options.recoveryBlob, version: eb('version', '+', 1), updated_at: options.now }))
+    .where('user_id', '=', options.userId)
+    .execute();
+}
+
+/** The ids of the user's devices that have not ended. */
+export async function liveDeviceIds(db: Kysely<DB>, userId: string): Promise<string[]> {
+  const rows = await db.selectFrom('devices').select('id').where('user_id', '=', userId).where('status', '!=', 'ended').execute();
+  return rows.map((r) => r.id);
 }
 
 export async function updateRecoveryBlob(tx: Tx, options: { userId: string; recoveryBlob: Buffer; now: number }): Promise<void> {
@@ -79,6 +97,7 @@ export async function userDevices(db: Kysely<DB>, options: { userId: string; sta
 
 /** Marks these devices ended and returns those that were not already; their KeyPackages go with it. */
 export async function endDeviceRows(tx: Tx, options: { deviceIds: string[]; now: number }): Promise<{ id: string; user_id: string }[]> {
+  if (options.deviceIds.length === 0) return [];
   await tx.deleteFrom('key_packages').where('device_id', 'in', options.deviceIds).execute();
   return tx
     .updateTable('devices')
