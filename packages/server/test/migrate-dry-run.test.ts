@@ -39,7 +39,10 @@ describe.each(await stores())('parley migrate --dry-run on %s', (kind) => {
       expect(dry.stderr).toBe('');
       expect(dry.code).toBe(0);
       const out = lines(dry.stdout);
-      expect(out[0]).toBe('Pending: 005_file_sha256, 006_avatars, 007_message_search, 008_reactions');
+      // Everything after 004, whatever later migrations come.
+      const after004 = Object.keys(migrations).filter((name) => name > '004_files');
+      expect(after004.slice(0, 4)).toEqual(['005_file_sha256', '006_avatars', '007_message_search', '008_reactions']);
+      expect(out[0]).toBe(`Pending: ${after004.join(', ')}`);
       expect(out).toContain('005_file_sha256:');
       expect(out).toContain('  alter table "files" add column "sha256" varchar(64);');
       expect(out.slice(out.indexOf('006_avatars:') + 1, out.indexOf('007_message_search:'))).toEqual([
@@ -55,7 +58,7 @@ describe.each(await stores())('parley migrate --dry-run on %s', (kind) => {
       expect(await stateOf(store, kind)).toEqual(stateBefore);
 
       const applied = await runParley(['migrate'], { ...store.env });
-      expect(applied.stdout).toBe('Applied: 005_file_sha256, 006_avatars, 007_message_search, 008_reactions\n');
+      expect(applied.stdout).toBe(`Applied: ${after004.join(', ')}\n`);
       const again = await runParley(['migrate', '--dry-run'], { ...store.env });
       expect(again.code).toBe(0);
       expect(again.stdout).toBe('The database is up to date\n');
