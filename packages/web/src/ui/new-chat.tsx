@@ -1,6 +1,7 @@
 import { useServices } from './app-context.ts';
 import { ErrorText } from './shared/error-text.tsx';
 import { PaneHeader } from './shared/pane-header.tsx';
+import { PeopleInput } from './shared/people-input.tsx';
 import { resolveUsernames } from './shared/resolve-usernames.ts';
 import { useAction, type Action } from './shared/use-action.ts';
 
@@ -51,10 +52,7 @@ export function NewChatScreen() {
           })}
         >
           <h3>Private chat</h3>
-          <label>
-            Username
-            <input name="username" required placeholder="e.g. bob" autocomplete="off" />
-          </label>
+          <PeopleInput name="username" label="Username" placeholder="A name or username, e.g. bob" required />
           <button type="submit" class="primary" disabled={action.busy}>
             Start chat
           </button>
@@ -76,10 +74,7 @@ function MultiChatForm({ kind, action, onSubmit }: { kind: MultiKind; action: Ac
         {t.name}
         <input name="title" required maxLength={128} />
       </label>
-      <label>
-        {t.members}
-        <input name="members" placeholder="bob, carol" autocomplete="off" />
-      </label>
+      <PeopleInput name="members" label={t.members} placeholder="bob, carol" multiple />
       <button type="submit" class="primary" disabled={action.busy}>
         {t.submit}
       </button>
