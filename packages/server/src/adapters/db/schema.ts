@@ -152,6 +152,24 @@ export interface UserEventsTable {
   created_at: number;
 }
 
+export type CallState = 'ringing' | 'active' | 'ended';
+
+/** A 1:1 call in a private chat; callee_session is set when a device of the callee answers. */
+export interface CallsTable {
+  id: string;
+  chat_id: string;
+  state: CallState;
+  caller_user: string;
+  caller_session: string;
+  callee_user: string;
+  callee_session: string | null;
+  created_at: number;
+  ring_expires_at: number;
+  answered_at: number | null;
+  ended_at: number | null;
+  end_reason: 'declined' | 'busy' | 'missed' | 'hangup' | 'failed' | 'gone' | null;
+}
+
 export interface DB {
   users: UsersTable;
   chat_invitations: ChatInvitationsTable;
@@ -165,4 +183,5 @@ export interface DB {
   user_events: UserEventsTable;
   files: FilesTable;
   file_refs: FileRefsTable;
+  calls: CallsTable;
 }
