@@ -1,0 +1,65 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestServer, type TestServer } from './_harness.ts';
+import { eventually } from './_realtime.ts';
+import { ANSWER, OFFER, callEvents, callFrame, device, type Device } from './_calls.ts';
+import { settle } from './_ws.ts';
+
+/** The timers of one node, with a 1 s ring and a 1 s reconnect grace; the cleanup job does not run meanwhile. */
+describe('call timers', () => {
+  let t: TestServer;
+  const devices: Device[] = [];
+  let n = 0;
+
+  beforeAll(async () => {
+    t = await startTestServer('sqlite', { PARLEY_LOGIN_LIMIT: '1000/60s', PARLEY_CALL_RING_SECONDS: '1', PARLEY_CALL_GRACE_SECONDS: '1' });
+  });
+  afterAll(async () => {
+    for (const d of devices) d.rt.close();
+    await t?.close();
+  });
+
+  async function pair() {
+    n++;
+    const [ann, bob] = await t.users(`ann${n}`, `bob${n}`);
+    const chatId = (await ann.client.createPrivateChat({ userId: bob.id })).id;
+    const caller = await device(t.url, ann, 'first', ann.client);
+    const callee = await device(t.url, bob, 'first', bob.client);
+    devices.push(caller, callee);
+    return { chatId, caller, callee };
+  }
+
+  it('ends a call nobody answers as missed when its ring time is up, and gives no ICE servers when none are configured', async () => {
+    const { chatId, caller, callee } = await pair();
+    const placed = await caller.rt.inviteCall({ chatId, offer: OFFER });
+    expect(placed.iceServers).toEqual([]);
+    expect((await callFrame(callee, 'call.incoming', (f) => f.callId === placed.callId)).iceServers).toEqual([]);
+    const ended = await callFrame(caller, 'call.ended', (f) => f.callId === placed.callId, 4000);
+    expect(ended).toMatchObject({ reason: 'missed', by: null });
+    await eventually(() => callEvents(callee, placed.callId).length === 1, 5000, 'the missed call in the chat');
+    expect(callEvents(callee, placed.callId)[0]!.call!.outcome).toBe('missed');
+  });
+
+  it('keeps the call of a device that reconnects within the grace, and ends (gone) that of one that does not', async () => {
+    const { chatId, caller, callee } = await pair();
+    const { callId } = await caller.rt.inviteCall({ chatId, offer: OFFER });
+    await callFrame(callee, 'call.incoming', (f) => f.callId === callId);
+    await callee.rt.acceptCall(callId, ANSWER);
+    await callFrame(caller, 'call.accepted', (f) => f.callId === callId);
+
+    // Back after 300 ms: the call goes on.
+    callee.rt.close();
+    await settle(300);
+    await callee.rt.connect();
+    await settle(1500);
+    expect(caller.calls.some((f) => f.type === 'call.ended' && f.callId === callId)).toBe(false);
+    caller.rt.signalCall(callId, { ice: null });
+    await callFrame(callee, 'call.signal', (f) => f.callId === callId);
+
+    // Gone for good: after the grace the call ends, and the chat says how long it lasted.
+    callee.rt.close();
+    expect(await callFrame(caller, 'call.ended', (f) => f.callId === callId, 4000)).toMatchObject({ reason: 'gone', by: null });
+    await eventually(() => callEvents(caller, callId).length === 1, 5000, 'the call in the chat');
+    expect(callEvents(caller, callId)[0]!.call).toMatchObject({ outcome: 'completed' });
+    expect(callEvents(caller, callId)[0]!.call!.durationMs).toBeGreaterThan(1000);
+  });
+});
