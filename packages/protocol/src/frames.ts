@@ -101,6 +101,10 @@ export const ClientFrameBodies = {
     },
     'A trickled ICE candidate or a renegotiation (ICE restart) for the peer device only; exactly one of ice and sdp; not answered unless it fails',
   ),
+  'call.resume': Strict(
+    { ...CallId.properties },
+    'After a reconnect (to any node), within the grace: take my call back on this device; answered with call.resumed, then restart ICE',
+  ),
   'call.decline': Strict({ ...CallId.properties }, 'Refuse a ringing call (every device of mine stops ringing); answered with ack'),
   'call.hangup': Strict(
     { ...CallId.properties, reason: Type.Optional(Type.Union([Type.Literal('hangup'), Type.Literal('failed')])) },
@@ -122,6 +126,10 @@ export const CallSignalFrame = Strict(
   'ICE or SDP for the peer device',
 );
 export const CallDeclineFrame = Strict({ type: Type.Literal('call.decline'), id: RequestId, ...B['call.decline'].properties }, 'Refuse a call');
+export const CallResumeFrame = Strict(
+  { type: Type.Literal('call.resume'), id: RequestId, ...B['call.resume'].properties },
+  'Take a call back after a reconnect',
+);
 export const CallHangupFrame = Strict({ type: Type.Literal('call.hangup'), id: RequestId, ...B['call.hangup'].properties }, 'End a call');
 
 /** Frames a client sends. Requests carry an `id` that the reply echoes. */
@@ -136,6 +144,7 @@ export const ClientFrame = Type.Union([
   CallSignalFrame,
   CallDeclineFrame,
   CallHangupFrame,
+  CallResumeFrame,
 ]);
 export type ClientFrame = Static<typeof ClientFrame>;
 
@@ -172,6 +181,18 @@ const Party = Strict({ userId: Id, sessionId: Id }, 'A user and the device (sess
 export const CallRingingFrame = Strict(
   { type: Type.Literal('call.ringing'), id: RequestId, callId: Id, chatId: Id, iceServers: Type.Array(IceServer) },
   "The reply to call.invite: the call is recorded and rings on the callee's devices; iceServers for my RTCPeerConnection",
+);
+export const CallResumedFrame = Strict(
+  {
+    type: Type.Literal('call.resumed'),
+    id: RequestId,
+    callId: Id,
+    chatId: Id,
+    state: Type.Union([Type.Literal('ringing'), Type.Literal('active')]),
+    peer: Type.Union([Party, Type.Null()], { description: "the other side's device (null while the call rings on the callee's devices)" }),
+    iceServers: Type.Array(IceServer),
+  },
+  "The reply to call.resume: the call is this device's again; fresh iceServers for the ICE restart",
 );
 export const CallIncomingFrame = Strict(
   { type: Type.Literal('call.incoming'), callId: Id, chatId: Id, from: Party, offer: SessionDescription, iceServers: Type.Array(IceServer) },
@@ -230,6 +251,7 @@ export const ServerFrame = Type.Union([
   PongFrame,
   ResyncFrame,
   CallRingingFrame,
+  CallResumedFrame,
   CallIncomingFrame,
   CallStateFrame,
   CallAcceptedFrame,

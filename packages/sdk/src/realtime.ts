@@ -59,9 +59,12 @@ export interface RealtimeOptions {
 /** A request frame before it gets its id (each request gets a new one). */
 type RequestBody = ClientFrame extends infer F ? (F extends { id: string } ? Omit<F, 'id'> : never) : never;
 
-type CallRinging = Extract<ServerFrame, { type: 'call.ringing' }>;
-/** What answers a request: the replies the outbox knows, and call.ringing for call.invite. */
-type Reply = ServerReply | CallRinging;
+type CallReply = Extract<ServerFrame, { type: 'call.ringing' | 'call.resumed' }>;
+/** What answers a request: the replies the outbox knows, and call.ringing / call.resumed for call.invite / call.resume. */
+type Reply = ServerReply | CallReply;
+
+/** What call.resume gives back. */
+export type ResumedCall = Omit<Extract<ServerFrame, { type: 'call.resumed' }>, 'type' | 'id'>;
 
 /** What call.invite gives back: the call's id and the ICE servers (with fresh TURN credentials) for my RTCPeerConnection. */
 export interface PlacedCall {
@@ -195,6 +198,7 @@ export class ParleyRealtime {
       case 'pong':
       case 'error':
       case 'call.ringing':
+      case 'call.resumed':
         return this.reply(frame);
       case 'call.incoming':
       case 'call.state':
@@ -206,7 +210,7 @@ export class ParleyRealtime {
   }
 
   private reply(frame: Reply): void {
-    const settled = frame.type === 'call.ringing' ? undefined : this.sending.settle(frame);
+    const settled = frame.type === 'call.ringing' || frame.type === 'call.resumed' ? undefined : this.sending.settle(frame);
     if (settled) return this.onSettled(settled);
     const id = frame.id;
     const waiter = id === undefined ? undefined : this.waiting.get(id);
@@ -325,6 +329,15 @@ export class ParleyRealtime {
   /** Answers a ringing call on this device; fails with call_not_ringing when another device (or the clock) was first. */
   async acceptCall(callId: string, answer: SessionDescription): Promise<void> {
     await this.request({ type: 'call.accept', callId, answer }, 'ack');
+  }
+
+  /**
+   * After a reconnect (any node), within the server's grace: takes my call back on this device, so it
+   * does not end as gone. Then restart ICE (`pc.restartIce()`, and send the new offer with signalCall).
+   */
+  async resumeCall(callId: string): Promise<ResumedCall> {
+    const { type: _t, id: _i, ...resumed } = await this.request({ type: 'call.resume', callId }, 'call.resumed');
+    return resumed;
   }
 
   /** Refuses a ringing call: it stops ringing on every device of mine. */

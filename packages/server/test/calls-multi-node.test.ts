@@ -27,6 +27,7 @@ describe.skipIf(skip !== null)('1:1 calls across two nodes (PostgreSQL + Redis)'
         REDIS_URL: redis.url,
         PARLEY_NODE_ID: name,
         PARLEY_LOGIN_LIMIT: '1000/60s',
+        PARLEY_CALL_GRACE_SECONDS: '1',
         LOG_LEVEL: process.env.PARLEY_TEST_LOG ?? 'silent',
       });
       // One after the other: the first applies the migrations.
@@ -93,5 +94,43 @@ describe.skipIf(skip !== null)('1:1 calls across two nodes (PostgreSQL + Redis)'
       await annB!.rt.hangupCall(placed.callId);
       await callFrame(loser, 'call.ended', (f) => f.callId === placed.callId);
     }
+  });
+
+  it('keeps a call whose device moved to the other node and resumed it within the grace; ends (gone) one that moved without resuming', async () => {
+    const [annA] = await user('cat');
+    const [, danB] = await user('dan');
+    const dan = { id: danB!.userId, username: 'dan', password: 'pw-dan-calls' };
+    const chatId = (await annA!.client.createPrivateChat({ userId: danB!.userId })).id;
+
+    /** The call answered on dan's device on node b, which then reconnects to node a (same session). */
+    async function moved(resume: boolean): Promise<{ callId: string; danA: Device }> {
+      const { callId } = await annA!.rt.inviteCall({ chatId, offer: OFFER });
+      await callFrame(danB!, 'call.incoming', (f) => f.callId === callId);
+      await danB!.rt.acceptCall(callId, ANSWER);
+      await callFrame(annA!, 'call.accepted', (f) => f.callId === callId);
+      danB!.rt.close();
+      const danA = await device(nodes[0]!.url, dan, 'moved', new ParleyClient({ baseUrl: nodes[0]!.url, session: danB!.client.session }));
+      devices.push(danA);
+      expect(danA.sessionId).toBe(danB!.sessionId);
+      if (resume) {
+        const back = await danA.rt.resumeCall(callId);
+        expect(back).toMatchObject({ callId, chatId, state: 'active', peer: { userId: annA!.userId, sessionId: annA!.sessionId } });
+      }
+      return { callId, danA };
+    }
+
+    const kept = await moved(true);
+    await settle(2000);
+    expect(annA!.calls.some((f) => f.type === 'call.ended' && f.callId === kept.callId)).toBe(false);
+    annA!.rt.signalCall(kept.callId, { sdp: { type: 'offer', sdp: 'v=0\r\ns=ice-restart\r\n' } });
+    await callFrame(kept.danA, 'call.signal', (f) => f.callId === kept.callId && f.sdp?.sdp === 'v=0\r\ns=ice-restart\r\n');
+    await annA!.rt.hangupCall(kept.callId);
+    await callFrame(kept.danA, 'call.ended', (f) => f.callId === kept.callId);
+
+    // Back on its first node for the second call, then moved again without call.resume.
+    kept.danA.rt.close();
+    await danB!.rt.connect();
+    const lost = await moved(false);
+    expect(await callFrame(annA!, 'call.ended', (f) => f.callId === lost.callId, 5000)).toMatchObject({ reason: 'gone' });
   });
 });

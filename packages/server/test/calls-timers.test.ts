@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from './_harness.ts';
 import { eventually } from './_realtime.ts';
-import { ANSWER, OFFER, callEvents, callFrame, device, type Device } from './_calls.ts';
+import { ANSWER, OFFER, callEvents, callFrame, codeOf, device, type Device } from './_calls.ts';
 import { settle } from './_ws.ts';
 
 /** The timers of one node, with a 1 s ring and a 1 s reconnect grace; the cleanup job does not run meanwhile. */
@@ -37,6 +37,22 @@ describe('call timers', () => {
     expect(ended).toMatchObject({ reason: 'missed', by: null });
     await eventually(() => callEvents(callee, placed.callId).length === 1, 5000, 'the missed call in the chat');
     expect(callEvents(callee, placed.callId)[0]!.call!.outcome).toBe('missed');
+  });
+
+  it('tells a device that resumes where its call stands, and refuses one that is not in it', async () => {
+    const { chatId, caller, callee } = await pair();
+    const other = await device(t.url, { id: callee.userId, username: `bob${n}`, password: `pw-bob${n}-secret` }, 'second');
+    devices.push(other);
+    const { callId } = await caller.rt.inviteCall({ chatId, offer: OFFER });
+    await callFrame(other, 'call.incoming', (f) => f.callId === callId);
+    expect(await caller.rt.resumeCall(callId)).toMatchObject({ callId, chatId, state: 'ringing', peer: null, iceServers: [] });
+    expect(await other.rt.resumeCall(callId)).toMatchObject({ state: 'ringing', peer: { userId: caller.userId, sessionId: caller.sessionId } });
+    await callee.rt.acceptCall(callId, ANSWER);
+    expect(await caller.rt.resumeCall(callId)).toMatchObject({ state: 'active', peer: { userId: callee.userId, sessionId: callee.sessionId } });
+    expect(await callee.rt.resumeCall(callId)).toMatchObject({ state: 'active', peer: { userId: caller.userId, sessionId: caller.sessionId } });
+    expect(await codeOf(other.rt.resumeCall(callId))).toBe('invalid_request');
+    await caller.rt.hangupCall(callId);
+    expect(await codeOf(caller.rt.resumeCall(callId))).toBe('call_not_ringing');
   });
 
   it('keeps the call of a device that reconnects within the grace, and ends (gone) that of one that does not', async () => {

@@ -2,7 +2,7 @@ import { ClientFrameBodies, type ClientFrameType, type ServerFrame } from '@parl
 import type { Static, TObject } from 'typebox';
 import { AppError } from '../lib/errors.ts';
 import { createValidator } from '../lib/validator.ts';
-import { acceptCall, declineCall, hangupCall, inviteCall, signalCall } from '../modules/calls/calls.ts';
+import { acceptCall, declineCall, hangupCall, inviteCall, resumeCall, signalCall } from '../modules/calls/calls.ts';
 import { typing } from '../modules/chats/typing.ts';
 import { markRead } from '../modules/messages/read.ts';
 import { sendMessage } from '../modules/messages/send.ts';
@@ -69,6 +69,10 @@ export const FRAMES: FrameTable = {
       await declineCall(s, actor, input);
       return { type: 'ack', id };
     },
+  },
+  'call.resume': {
+    schema: ClientFrameBodies['call.resume'],
+    handler: async ({ s, actor, input, id }) => ({ type: 'call.resumed', id, ...(await resumeCall(s, actor, input)) }),
   },
   'call.hangup': {
     schema: ClientFrameBodies['call.hangup'],

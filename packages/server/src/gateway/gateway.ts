@@ -140,20 +140,21 @@ export class Gateway {
     const entry = this.callSessions.get(sessionId);
     if (!entry || this.bySession.has(sessionId)) return;
     clearTimeout(entry.timer);
+    const leftAt = this.ctx.now();
     entry.timer = setTimeout(() => {
-      if (!this.bySession.has(sessionId)) this.leaveCalls([sessionId]);
+      if (!this.bySession.has(sessionId)) this.leaveCalls([sessionId], leftAt);
     }, this.ctx.config.calls.graceMs);
     entry.timer.unref();
   }
 
-  /** Ends the calls of these sessions, among those that took part in calls on this node. */
-  private leaveCalls(sessionIds: string[]): void {
+  /** Ends the calls of these sessions, among those that took part in calls on this node (with leftAt: unless resumed since). */
+  private leaveCalls(sessionIds: string[], leftAt?: number): void {
     for (const sessionId of sessionIds) {
       const entry = this.callSessions.get(sessionId);
       if (!entry) continue;
       clearTimeout(entry.timer);
       this.callSessions.delete(sessionId);
-      endCallsOfSession(this.ctx, { userId: entry.userId, sessionId }).catch((err) =>
+      endCallsOfSession(this.ctx, { userId: entry.userId, sessionId, leftAt }).catch((err) =>
         this.ctx.log.warn({ err, sessionId }, 'ending the calls of a session failed'),
       );
     }

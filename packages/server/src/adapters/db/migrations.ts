@@ -296,6 +296,9 @@ export const migrations: Record<string, Migration> = {
         .addColumn('answered_at', 'bigint')
         .addColumn('ended_at', 'bigint')
         .addColumn('end_reason', 'varchar(16)')
+        // When each side's device last bound itself to the call (invite, answer, call.resume after a reconnect).
+        .addColumn('caller_bound_at', 'bigint')
+        .addColumn('callee_bound_at', 'bigint')
         .execute();
       // At most one ringing or active call per chat, across nodes: a partial unique index (SQLite and PostgreSQL both have them).
       await db.schema

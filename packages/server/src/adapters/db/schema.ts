@@ -168,6 +168,9 @@ export interface CallsTable {
   answered_at: number | null;
   ended_at: number | null;
   end_reason: 'declined' | 'busy' | 'missed' | 'hangup' | 'failed' | 'gone' | null;
+  /** when the caller's / answering callee's device last bound itself to the call: a device that left before it is gone */
+  caller_bound_at: number | null;
+  callee_bound_at: number | null;
 }
 
 export interface DB {

@@ -31,7 +31,7 @@ export async function inActiveCall(db: Kysely<DB>, userId: string): Promise<bool
 export async function claimAnswer(tx: Tx, options: { callId: string; userId: string; sessionId: string; now: number }): Promise<CallsTable | undefined> {
   return tx
     .updateTable('calls')
-    .set({ state: 'active', callee_session: options.sessionId, answered_at: options.now })
+    .set({ state: 'active', callee_session: options.sessionId, answered_at: options.now, callee_bound_at: options.now })
     .where('id', '=', options.callId)
     .where('callee_user', '=', options.userId)
     .where('state', '=', 'ringing')
@@ -70,20 +70,42 @@ export async function expiredRinging(db: Kysely<DB>, options: { now: number; lim
   return rows.map((r) => r.id);
 }
 
-/** Calls that are not over in which one of these sessions takes part (for each user, through the user indexes). */
-export async function liveCallsOfSession(db: Kysely<DB>, options: { userId: string; sessionId: string }): Promise<string[]> {
+/**
+ * Calls that are not over in which this session takes part (through the user indexes); with `leftAt`,
+ * only those it has not bound itself to again since (call.resume, on any node).
+ */
+export async function liveCallsOfSession(db: Kysely<DB>, options: { userId: string; sessionId: string; leftAt?: number }): Promise<string[]> {
+  const { userId, sessionId, leftAt } = options;
   const rows = await db
     .selectFrom('calls')
     .select('id')
     .where('state', 'in', LIVE)
     .where((eb) =>
       eb.or([
-        eb.and([eb('caller_user', '=', options.userId), eb('caller_session', '=', options.sessionId)]),
-        eb.and([eb('callee_user', '=', options.userId), eb('callee_session', '=', options.sessionId)]),
+        eb.and([
+          eb('caller_user', '=', userId),
+          eb('caller_session', '=', sessionId),
+          ...(leftAt === undefined ? [] : [eb.or([eb('caller_bound_at', 'is', null), eb('caller_bound_at', '<=', leftAt)])]),
+        ]),
+        eb.and([
+          eb('callee_user', '=', userId),
+          eb('callee_session', '=', sessionId),
+          ...(leftAt === undefined ? [] : [eb.or([eb('callee_bound_at', 'is', null), eb('callee_bound_at', '<=', leftAt)])]),
+        ]),
       ]),
     )
     .execute();
   return rows.map((r) => r.id);
+}
+
+/** Marks that a side's device is back (after a reconnect): the grace of its earlier socket no longer ends the call. */
+export async function rebind(tx: Tx, options: { callId: string; side: 'caller' | 'callee'; sessionId: string; now: number }): Promise<CallsTable | undefined> {
+  const q = tx.updateTable('calls').where('id', '=', options.callId).where('state', 'in', LIVE);
+  const bound =
+    options.side === 'caller'
+      ? q.set({ caller_bound_at: options.now }).where('caller_session', '=', options.sessionId)
+      : q.set({ callee_bound_at: options.now }).where('callee_session', '=', options.sessionId);
+  return bound.returningAll().executeTakeFirst();
 }
 
 /** Calls not over whose caller's or answering callee's session no longer exists (logged out, terminated, expired). */

@@ -16,6 +16,7 @@ import {
   liveCallInChat,
   liveCallsOfEndedSessions,
   liveCallsOfSession,
+  rebind,
 } from './calls.store.ts';
 import { endCall } from './end.ts';
 import { iceServersFor } from './turn.ts';
@@ -69,10 +70,12 @@ export async function inviteCall(s: Services, actor: Actor, input: InviteInput):
     answered_at: null,
     ended_at: null,
     end_reason: null,
+    caller_bound_at: now,
+    callee_bound_at: null,
   };
   const busy = await inActiveCall(db, calleeId);
   try {
-    await commit(s, (work) => insertCall(work.tx, { ...row, created_at: work.now }));
+    await commit(s, (work) => insertCall(work.tx, { ...row, created_at: work.now, caller_bound_at: work.now }));
   } catch (err) {
     if (!isUniqueViolation(err)) throw err;
     const live = await liveCallInChat(db, input.chatId);
@@ -179,6 +182,47 @@ export async function signalCall(s: Services, actor: Actor, input: SignalInput):
   throw new AppError('invalid_request', `Call "${input.callId}" is not on this device`);
 }
 
+export interface ResumedCall {
+  callId: string;
+  chatId: string;
+  state: 'ringing' | 'active';
+  /** the other side's device: the caller's, or the answering callee's (null while it rings) */
+  peer: { userId: string; sessionId: string } | null;
+  iceServers: IceServer[];
+}
+
+/**
+ * A device that reconnected (to this node or another) takes its call back: its earlier socket's
+ * grace no longer ends it. A callee's device that has not answered just learns whether it still
+ * rings. The client then restarts ICE (call.signal with a new offer) and gets fresh TURN credentials here.
+ */
+export async function resumeCall(s: Services, actor: Actor, input: { callId: string }): Promise<ResumedCall> {
+  const call = await myCall(s, actor, input.callId);
+  if (call.state === 'ended') throw new AppError('call_not_ringing', `Call "${input.callId}" is over`);
+  const side = actor.sessionId === call.caller_session ? 'caller' : actor.sessionId === call.callee_session ? 'callee' : null;
+  let row = call;
+  if (side) {
+    const bound = await commit(s, (work) => rebind(work.tx, { callId: call.id, side, sessionId: actor.sessionId, now: work.now }));
+    if (!bound) throw new AppError('call_not_ringing', `Call "${input.callId}" is over`);
+    row = bound;
+  } else if (call.state !== 'ringing' || call.callee_user !== actor.userId) {
+    throw new AppError('invalid_request', `Call "${input.callId}" is not on this device`);
+  }
+  const peer =
+    side === 'caller'
+      ? row.callee_session
+        ? { userId: row.callee_user, sessionId: row.callee_session }
+        : null
+      : { userId: row.caller_user, sessionId: row.caller_session };
+  return {
+    callId: row.id,
+    chatId: row.chat_id,
+    state: row.state as 'ringing' | 'active',
+    peer,
+    iceServers: iceServersFor(s.config.calls, actor.userId, s.now()),
+  };
+}
+
 /** Ends, as missed, the calls that rang past their time (any node may run it; each call ends once). */
 export async function expireRingingCalls(s: Services): Promise<number> {
   let n = 0;
@@ -189,8 +233,11 @@ export async function expireRingingCalls(s: Services): Promise<number> {
   }
 }
 
-/** Ends (gone) the calls of a device that went away: its session ended, or its socket did not come back in time. */
-export async function endCallsOfSession(s: Services, options: { userId: string; sessionId: string }): Promise<number> {
+/**
+ * Ends (gone) the calls of a device that went away: its session ended, or (with `leftAt`) its socket
+ * left then and it has not resumed its calls since, on any node.
+ */
+export async function endCallsOfSession(s: Services, options: { userId: string; sessionId: string; leftAt?: number }): Promise<number> {
   let n = 0;
   for (const callId of await liveCallsOfSession(s.db.kysely, options)) if (await endCall(s, { callId, reason: 'gone', by: null })) n++;
   return n;
