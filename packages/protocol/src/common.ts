@@ -1,4 +1,4 @@
-import { Type, type TSchema, type TUnsafe } from 'typebox';
+import { Type, type Static, type TSchema, type TUnsafe } from 'typebox';
 
 export const Id = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$', description: 'Opaque identifier' });
 export const Timestamp = Type.String({ format: 'date-time', description: 'ISO 8601 time in UTC' });
@@ -20,3 +20,7 @@ export interface FileBody {
 export function FileResponse(mediaType: string, description: string): TUnsafe<FileBody> {
   return Type.Unsafe<FileBody>({ type: 'string', contentMediaType: mediaType, description });
 }
+
+/** A member's role in a chat. */
+export const Role = Type.Union([Type.Literal('owner'), Type.Literal('admin'), Type.Literal('member'), Type.Literal('subscriber')]);
+export type Role = Static<typeof Role>;

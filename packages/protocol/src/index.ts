@@ -11,6 +11,7 @@ export * from './api/sync.ts';
 export * from './api/limits.ts';
 export * from './api/files.ts';
 export * from './api/userdata.ts';
+export * from './api/e2ee.ts';
 import * as auth from './api/auth.ts';
 import * as account from './api/account.ts';
 import * as invites from './api/invites.ts';
@@ -19,6 +20,7 @@ import * as messages from './api/messages.ts';
 import * as sync from './api/sync.ts';
 import * as limits from './api/limits.ts';
 import * as userdata from './api/userdata.ts';
+import * as e2ee from './api/e2ee.ts';
 
 /** Every HTTP operation, keyed by its operationId. */
 export const api = {
@@ -78,5 +80,16 @@ export const api = {
   endAccountSessions: userdata.endAccountSessions,
   getServerStatus: userdata.getServerStatus,
   listAllInvites: userdata.listAllInvites,
+  putIdentity: e2ee.putIdentity,
+  getIdentity: e2ee.getIdentity,
+  getRecovery: e2ee.getRecovery,
+  registerDevice: e2ee.registerDevice,
+  approveDevice: e2ee.approveDevice,
+  listDevices: e2ee.listDevices,
+  getDeviceLists: e2ee.getDeviceLists,
+  publishDeviceList: e2ee.publishDeviceList,
+  uploadKeyPackages: e2ee.uploadKeyPackages,
+  countKeyPackages: e2ee.countKeyPackages,
+  claimKeyPackages: e2ee.claimKeyPackages,
 } as const;
 export type Api = typeof api;

@@ -6,6 +6,7 @@ import { authRoutes } from './http/routes/auth-routes.ts';
 import { accountRoutes } from './http/routes/account-routes.ts';
 import { opsRoutes } from './http/routes/ops-routes.ts';
 import { chatRoutes } from './http/routes/chat-routes.ts';
+import { deviceRoutes } from './http/routes/device-routes.ts';
 import { fileRoutes } from './http/routes/file-routes.ts';
 import { userdataRoutes } from './http/routes/userdata-routes.ts';
 import { Gateway } from './gateway/gateway.ts';
@@ -38,6 +39,7 @@ export async function startServer(config: Readonly<Config>, overrides: ContextOv
       authRoutes(scoped, ctx);
       accountRoutes(scoped, ctx);
       chatRoutes(scoped, ctx);
+      deviceRoutes(scoped, ctx);
       userdataRoutes(scoped, ctx);
       await fileRoutes(scoped, ctx);
     });

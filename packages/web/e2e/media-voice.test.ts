@@ -25,19 +25,26 @@ describe.skipIf(!enabled)('voice notes in Chromium', () => {
   });
 
   it('records 2 s from the microphone into an Opus file with a duration, a waveform and a voice name', async () => {
+    const asked = Date.now();
     await browser.call('startRecording');
+    const started = Date.now();
     const levels: number[] = [];
     for (let i = 0; i < 10; i++) {
       await new Promise((r) => setTimeout(r, 200));
       levels.push((await browser.call('levels')).level);
     }
+    // About 2 s, longer on a busy machine: the recording lasts from when it started to when it
+    // was stopped, which the test knows only within the calls' round trips.
+    const stopping = Date.now();
     const note = await browser.call('stopRecording');
+    const stopped = Date.now();
     console.log(`voice note: ${note.durationMs} ms, ${note.size} B, waveform ${note.waveform}`);
     expect(Math.max(...levels)).toBeGreaterThan(0.05);
     expect(note.voice).toBe(true);
     expect(note.mimeType).toBe('audio/webm');
     expect(note.name).toMatch(/^voice-\d{4}-\d{2}-\d{2}-\d{4}\.webm$/);
-    expect(Math.abs(note.durationMs! - 2000)).toBeLessThanOrEqual(500);
+    expect(note.durationMs!).toBeGreaterThanOrEqual(stopping - started - 250);
+    expect(note.durationMs!).toBeLessThanOrEqual(stopped - asked + 250);
     noteMs = note.durationMs!;
 
     const bars = [...Buffer.from(note.waveform!, 'base64')];
@@ -60,7 +67,7 @@ describe.skipIf(!enabled)('voice notes in Chromium', () => {
     const { page } = browser;
     await browser.call('mountPlayer');
     const before = await browser.call('playerState');
-    expect(before).toMatchObject({ hasSrc: false, loads: 0, played: 0, time: expect.stringMatching(/^0:00 \/ 0:0[12]$/) });
+    expect(before).toMatchObject({ hasSrc: false, loads: 0, played: 0, time: expect.stringMatching(/^0:00 \/ 0:0[1-4]$/) });
     expect(before.bars).toBeGreaterThan(30);
 
     await page.getByRole('button', { name: 'Play the voice note' }).click();

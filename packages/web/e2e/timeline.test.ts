@@ -26,7 +26,9 @@ describe.skipIf(!enabled)('the timeline: times, last seen and replies', () => {
     chatId = (await alice.client.createPrivateChat({ userId: bob.id })).id;
     const original = await bob.client.sendMessage({ chatId, text: 'the very first word', clientMessageId: 'first' });
     for (let i = 1; i <= 130; i++) await bob.client.sendMessage({ chatId, text: `filler ${i}`, clientMessageId: `f${i}` });
-    await alice.client.sendMessage({ chatId, text: 'answering the first', replyToId: original.id, clientMessageId: 'reply' });
+    const reply = await alice.client.sendMessage({ chatId, text: 'answering the first', replyToId: original.id, clientMessageId: 'reply' });
+    // Alice has read what she answered: the chat opens at the newest message.
+    await alice.client.markRead({ chatId, seq: reply.seq });
     // Bob was online a moment ago.
     const rt = new ParleyRealtime(bob.client, { WebSocket: WebSocket as unknown as WebSocketFactory });
     await new Promise<void>((resolve) => {

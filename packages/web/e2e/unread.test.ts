@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer, type TestUser } from '@parley/test-kit';
-import { browserAvailable, eventually, openBrowser, type Browser } from './_browser.ts';
+import { browserAvailable, eventually, message, openBrowser, type Browser } from './_browser.ts';
 import { chatRow, openChat, signIn } from './_ux.ts';
 
 const enabled = browserAvailable();
@@ -48,5 +48,34 @@ describe.skipIf(!enabled)('unread counts', () => {
     await eventually(async () => expect(await page.title()).toBe('(120) Parley'));
     await alice.client.updateChat({ chatId: withBob, muted: true });
     await eventually(async () => expect(await page.title()).toBe('Parley'));
+  });
+
+  it('opens at the first unread message under an "Unread messages" line, and marks read only what was seen', async () => {
+    const page = browser.page;
+    const unread = async () => (await alice.client.listChats()).chats.find((c) => c.id === withBob)?.unreadCount ?? -1;
+    await alice.client.updateChat({ chatId: withBob, muted: false });
+    await openChat(page, withBob, 'Bob');
+    const line = page.locator('.unread-line');
+    await line.waitFor();
+    const list = page.locator('.messages');
+    // The line is at the top of the list, the first unread message right under it, the newest far below.
+    await eventually(async () => {
+      const [l, top] = [await line.boundingBox(), await list.boundingBox()];
+      expect(l && top && l.y - top.y).toBeLessThan(40);
+      expect(await message(page, `more 0`).isVisible()).toBe(true);
+    });
+    expect(await message(page, `more 119`).count()).toBe(0);
+    // What is on screen is read, the rest is not: the count falls, but not to nothing.
+    await eventually(async () => expect(await unread()).toBeLessThan(120));
+    const left = await unread();
+    expect(left).toBeGreaterThan(100);
+    const jump = page.getByRole('button', { name: /^Jump to the newest message/ });
+    await eventually(async () => expect(await jump.getAttribute('aria-label')).toBe(`Jump to the newest message, ${await unread()} unread`));
+    expect(await jump.locator('.badge').textContent()).toBe('99+');
+    // Going to the bottom reads everything.
+    await jump.click();
+    await eventually(async () => expect(await unread()).toBe(0));
+    await eventually(async () => expect(await page.title()).toBe('Parley'));
+    expect(await page.locator('.unread-line').count()).toBe(0);
   });
 });

@@ -1,6 +1,6 @@
 import { Type, type Static } from 'typebox';
 import { endpoint } from '../endpoint.ts';
-import { Id, Strict, Timestamp } from '../common.ts';
+import { Id, Role, Strict, Timestamp } from '../common.ts';
 import { User } from './account.ts';
 import { AvatarFileId, FileId } from './files.ts';
 import { Message } from './messages.ts';
@@ -8,8 +8,6 @@ import { Message } from './messages.ts';
 export const ChatKind = Type.Union([Type.Literal('self'), Type.Literal('private'), Type.Literal('group'), Type.Literal('channel')], {
   description: 'self: saved messages; private: two people; group: up to the member limit; channel: admins post, subscribers read',
 });
-export const Role = Type.Union([Type.Literal('owner'), Type.Literal('admin'), Type.Literal('member'), Type.Literal('subscriber')]);
-export type Role = Static<typeof Role>;
 const Title = Type.String({ minLength: 1, maxLength: 128, description: '1 to 128 characters' });
 const Seq = Type.Integer({ minimum: 0, description: 'A position in the chat log' });
 

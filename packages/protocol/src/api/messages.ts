@@ -1,6 +1,6 @@
 import { Type, type Static } from 'typebox';
 import { endpoint } from '../endpoint.ts';
-import { Id, Strict, Timestamp } from '../common.ts';
+import { Id, Role, Strict, Timestamp } from '../common.ts';
 import { Attachment, AttachmentInput, MAX_ATTACHMENTS } from './files.ts';
 
 /** Most people a reaction names; its count goes on past them (a channel may have thousands). */
@@ -71,6 +71,23 @@ export const sendMessage = endpoint({
   errors: ['unauthorized', 'not_found', 'invalid_request', 'message_too_long', 'cannot_post', 'attachment_unavailable', 'rate_limited'],
 });
 
+/** The chat-log changes a timeline shows as service lines ("Alice added Carol"). */
+export const NOTICE_TYPES = ['member.added', 'member.removed', 'member.updated', 'chat.updated'] as const;
+
+export const ChatNotice = Strict(
+  {
+    type: Type.Enum(NOTICE_TYPES),
+    seq: Type.Integer({ minimum: 1, description: 'Its position in the chat log, among the messages' }),
+    actorId: Type.Union([Id, Type.Null()], { description: 'Who made the change (null: the server)' }),
+    at: Timestamp,
+    member: Type.Optional(Strict({ userId: Id, role: Type.Union([Role, Type.Null()], { description: 'null once removed' }) })),
+    title: Type.Optional(Type.String({ description: 'chat.updated: the new title' })),
+    avatarFileId: Type.Optional(Type.Union([Type.String(), Type.Null()], { description: "chat.updated: the chat's new picture (null: removed)" })),
+  },
+  'A change in a chat shown between its messages: someone added, removed, promoted; the chat renamed or its picture changed',
+);
+export type ChatNotice = Static<typeof ChatNotice>;
+
 export const listMessages = endpoint({
   id: 'listMessages',
   method: 'GET',
@@ -84,7 +101,14 @@ export const listMessages = endpoint({
     after: Type.Optional(Type.Integer({ minimum: 0 })),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, description: 'At most 100 (default 50)' })),
   }),
-  response: Strict({ messages: Type.Array(Message), hasMore: Type.Boolean({ description: 'More messages lie further in the asked direction' }) }),
+  response: Strict({
+    messages: Type.Array(Message),
+    hasMore: Type.Boolean({ description: 'More messages lie further in the asked direction' }),
+    notices: Type.Array(ChatNotice, {
+      description:
+        "The chat's changes among these messages, for service lines: from the page's first message (or the start of my history) to its last (or now, at the newest end)",
+    }),
+  }),
   errors: ['unauthorized', 'not_found', 'invalid_request', 'rate_limited'],
 });
 

@@ -1,8 +1,7 @@
 import { Type, type Static } from 'typebox';
 import { endpoint } from '../endpoint.ts';
-import { Id, Strict, Timestamp } from '../common.ts';
+import { Id, Role, Strict, Timestamp } from '../common.ts';
 import { Message } from './messages.ts';
-import { Role } from './chats.ts';
 import { FileId } from './files.ts';
 
 /** Changes recorded in a chat's log, each at a position (`seq`) of that chat. */
@@ -35,7 +34,20 @@ export const CallRecord = Strict(
 export type CallRecord = Static<typeof CallRecord>;
 
 /** Changes recorded in my personal log, each at a position (`userSeq`) of that log. */
-export const USER_EVENT_TYPES = ['chat.joined', 'chat.left', 'chat.deleted', 'chat.hidden', 'chat.read', 'chat.muted', 'session.terminated'] as const;
+export const USER_EVENT_TYPES = [
+  'chat.joined',
+  'chat.left',
+  'chat.deleted',
+  'chat.hidden',
+  'chat.read',
+  'chat.muted',
+  'session.terminated',
+  'device.registered',
+  'device.approved',
+  'device.ended',
+  'device_list.updated',
+  'key_packages.low',
+] as const;
 
 export const ChatEvent = Strict(
   {
@@ -65,9 +77,11 @@ export const UserEvent = Strict(
     chatId: Type.Optional(Id),
     seq: Type.Optional(Type.Integer({ minimum: 0, description: 'chat.joined: the chat position I joined at; chat.read/hidden: the position' })),
     sessionId: Type.Optional(Id),
+    deviceId: Type.Optional(Id),
+    version: Type.Optional(Type.Integer({ minimum: 1, description: 'device_list.updated: the version published' })),
     muted: Type.Optional(Type.Boolean()),
   },
-  'A change that concerns only me: added to or removed from a chat, my read positions, my sessions',
+  'A change that concerns only me: added to or removed from a chat, my read positions, my sessions and E2EE devices',
 );
 export type UserEvent = Static<typeof UserEvent>;
 

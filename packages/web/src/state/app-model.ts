@@ -44,6 +44,12 @@ export const AppModel = createModel((client: ParleyClient, storage: AppStorage, 
 
   function onEvent(e: SyncEvent): void {
     if (e.log === 'user') return onUserEvent(e);
+    // Taken out by someone else: say so before the chat goes (its chat.left follows).
+    const myId = session.me.value?.id;
+    if (e.type === 'member.removed' && e.member?.userId === myId && e.actorId !== myId) {
+      const title = chats.chatMap.value[e.chatId]?.title;
+      if (title) showNotice(`You were removed from “${title}”`);
+    }
     timelines.applyEvent(e);
     chats.applyEvent(e);
   }

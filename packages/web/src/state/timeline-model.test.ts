@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import type { ChatEvent, Message, ParleyClient } from '@parley/sdk';
+import type { ChatEvent, ChatNotice, Message, ParleyClient } from '@parley/sdk';
 import { TimelineModel } from './timeline-model.ts';
 import { testMessage } from './test-messages.ts';
 
@@ -11,13 +11,13 @@ function created(m: Message): ChatEvent {
   return { log: 'chat', type: 'message.created', chatId: m.chatId, seq: m.seq, actorId: m.senderId, at: m.createdAt, message: m };
 }
 
-type Page = { messages: Message[]; hasMore: boolean };
+type Page = { messages: Message[]; hasMore: boolean; notices?: ChatNotice[] };
 
 /** A client whose history pages are answered by the test, one at a time. */
 function slowClient() {
   const asked: ((page: Page) => void)[] = [];
   const client = { listMessages: () => new Promise<Page>((resolve) => asked.push(resolve)) } as unknown as ParleyClient;
-  return { client, answer: (page: Page) => asked.shift()!(page) };
+  return { client, answer: (page: Page) => asked.shift()!({ notices: [], ...page }) };
 }
 
 describe('TimelineModel', () => {
@@ -67,5 +67,20 @@ describe('TimelineModel', () => {
     answer({ messages: [message(3)], hasMore: false });
     await newer;
     expect(model.timeline('c1').value.messages.map((m) => m.seq)).toEqual([1, 2, 3, 4]);
+  });
+
+  it("keeps a service line that arrives while a page is on its way, once, and merges the pages' lines", async () => {
+    const { client, answer } = slowClient();
+    const model = new TimelineModel(client, () => {});
+    const renamed = (seq: number): ChatNotice => ({ type: 'chat.updated', seq, actorId: 'bob', at: new Date(seq).toISOString(), title: `t${seq}` });
+    const loading = model.loadLatest('c1');
+    model.applyEvent({ log: 'chat', type: 'chat.updated', chatId: 'c1', seq: 5, actorId: 'bob', at: new Date(5).toISOString(), title: 't5' });
+    answer({ messages: [message(2)], notices: [renamed(3)], hasMore: true });
+    await loading;
+    expect(model.timeline('c1').value.notices.map((n) => n.seq)).toEqual([3, 5]);
+    const older = model.loadMore('c1', 'older');
+    answer({ messages: [message(1)], notices: [renamed(1)], hasMore: false });
+    await older;
+    expect(model.timeline('c1').value.notices.map((n) => n.seq)).toEqual([1, 3, 5]);
   });
 });

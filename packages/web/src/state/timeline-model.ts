@@ -1,15 +1,12 @@
 import { signal, type ReadonlySignal, type Signal } from '@preact/signals';
 import { createModel } from './create-model.ts';
-import type { ChatEvent, Message, ParleyClient } from '@parley/sdk';
-import { EMPTY_TIMELINE, applyMessage, mergeMessages, type TimelineState } from './timeline-window.ts';
+import type { ChatEvent, ChatNotice, Message, ParleyClient } from '@parley/sdk';
+import { EMPTY_TIMELINE, appendNotice, applyMessage, mergeMessages, mergeNotices, noticeOf, type TimelineState } from './timeline-window.ts';
 
 const PAGE = 50;
 
-/** A message that came live (an event, my send's ack, an edit) while a page of its chat was on its way. */
-interface Arrival {
-  m: Message;
-  created: boolean;
-}
+/** A message (an event, my send's ack, an edit) or a service line that came live while a page of its chat was on its way. */
+type Arrival = { m: Message; created: boolean } | { notice: ChatNotice };
 
 /** The loaded history of each chat opened since sign-in, paged in both directions. */
 export const TimelineModel = createModel((client: ParleyClient, onError: (err: unknown) => void) => {
@@ -36,7 +33,7 @@ export const TimelineModel = createModel((client: ParleyClient, onError: (err: u
     try {
       const patch = await load();
       let next: TimelineState = { ...t.value, ...patch, loading: 'idle', loaded: true };
-      for (const a of meanwhile) next = applyMessage(next, a.m, a.created);
+      for (const a of meanwhile) next = 'notice' in a ? appendNotice(next, a.notice) : applyMessage(next, a.m, a.created);
       t.value = next;
     } catch (err) {
       t.value = { ...t.value, loading: 'idle' };
@@ -62,7 +59,7 @@ export const TimelineModel = createModel((client: ParleyClient, onError: (err: u
     loadLatest(chatId: string) {
       return guarded(chatId, 'initial', async () => {
         const page = await client.listMessages({ chatId, limit: PAGE });
-        return { messages: page.messages, hasOlder: page.hasMore, hasNewer: false };
+        return { messages: page.messages, notices: page.notices, hasOlder: page.hasMore, hasNewer: false };
       });
     },
     /** A window around a position, to come back to where the reader was. */
@@ -72,7 +69,12 @@ export const TimelineModel = createModel((client: ParleyClient, onError: (err: u
           client.listMessages({ chatId, before: seq + 1, limit: PAGE }),
           client.listMessages({ chatId, after: seq, limit: PAGE }),
         ]);
-        return { messages: mergeMessages(before.messages, after.messages), hasOlder: before.hasMore, hasNewer: after.hasMore };
+        return {
+          messages: mergeMessages(before.messages, after.messages),
+          notices: mergeNotices(before.notices, after.notices),
+          hasOlder: before.hasMore,
+          hasNewer: after.hasMore,
+        };
       });
     },
     /** The page before the first loaded message, or after the last one, when there is one. */
@@ -83,15 +85,20 @@ export const TimelineModel = createModel((client: ParleyClient, onError: (err: u
       if (!(older ? hasOlder : hasNewer) || !edge) return Promise.resolve();
       return guarded(chatId, side, async () => {
         const page = await client.listMessages({ chatId, [older ? 'before' : 'after']: edge.seq, limit: PAGE });
-        const loaded = get(chatId).value.messages;
+        const { messages: loaded, notices } = get(chatId).value;
         return older
-          ? { messages: mergeMessages(page.messages, loaded), hasOlder: page.hasMore }
-          : { messages: mergeMessages(loaded, page.messages), hasNewer: page.hasMore };
+          ? { messages: mergeMessages(page.messages, loaded), notices: mergeNotices(page.notices, notices), hasOlder: page.hasMore }
+          : { messages: mergeMessages(loaded, page.messages), notices: mergeNotices(notices, page.notices), hasNewer: page.hasMore };
       });
     },
     /** Applies a live or synced change to a loaded window. */
     applyEvent(e: ChatEvent) {
       if (e.message) arrive(e.message, e.type === 'message.created');
+      const notice = noticeOf(e);
+      if (!notice) return;
+      arrivals.get(e.chatId)?.push({ notice });
+      const t = timelines.get(e.chatId);
+      if (t) t.value = appendNotice(t.value, notice);
     },
     /** My message was acknowledged: show it in place of its pending copy, before its event arrives. */
     addSent(m: Message) {

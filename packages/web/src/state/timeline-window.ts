@@ -1,15 +1,17 @@
-import type { Message } from '@parley/sdk';
+import { NOTICE_TYPES, type ChatEvent, type ChatNotice, type Message } from '@parley/sdk';
 
 /** The loaded window of a chat's history: a contiguous run of messages, maybe with more on either side. */
 export interface TimelineState {
   messages: Message[];
+  /** the chat's changes among those messages (renamed, added, removed…), in position order */
+  notices: ChatNotice[];
   hasOlder: boolean;
   hasNewer: boolean;
   loading: 'idle' | 'initial' | 'older' | 'newer';
   loaded: boolean;
 }
 
-export const EMPTY_TIMELINE: TimelineState = { messages: [], hasOlder: false, hasNewer: false, loading: 'idle', loaded: false };
+export const EMPTY_TIMELINE: TimelineState = { messages: [], notices: [], hasOlder: false, hasNewer: false, loading: 'idle', loaded: false };
 
 /** Both runs as one, in order, a message in both taken from `b`. */
 export function mergeMessages(a: Message[], b: Message[]): Message[] {
@@ -39,4 +41,32 @@ export function applyMessage(s: TimelineState, m: Message, created: boolean): Ti
   const replaced = replaceMessage(s, m);
   if (replaced !== s || !created) return replaced;
   return appendMessage(s, m);
+}
+
+/** Both runs of notices as one, in position order, each once. */
+export function mergeNotices(a: ChatNotice[], b: ChatNotice[]): ChatNotice[] {
+  const bySeq = new Map<number, ChatNotice>();
+  for (const n of [...a, ...b]) bySeq.set(n.seq, n);
+  return [...bySeq.values()].sort((x, y) => x.seq - y.seq);
+}
+
+/** A chat event a timeline shows as a service line, as a notice; undefined for the others. */
+export function noticeOf(e: ChatEvent): ChatNotice | undefined {
+  if (!(NOTICE_TYPES as readonly string[]).includes(e.type)) return undefined;
+  const { seq, actorId, at, member, title, avatarFileId } = e;
+  return {
+    type: e.type as ChatNotice['type'],
+    seq,
+    actorId,
+    at,
+    ...(member ? { member } : {}),
+    ...(title !== undefined ? { title } : {}),
+    ...(avatarFileId !== undefined ? { avatarFileId } : {}),
+  };
+}
+
+/** A live change joins the window as a service line only when the window reaches the newest message. */
+export function appendNotice(s: TimelineState, n: ChatNotice): TimelineState {
+  if (!s.loaded || s.hasNewer) return s;
+  return { ...s, notices: mergeNotices(s.notices, [n]) };
 }

@@ -60,11 +60,16 @@ export function ChatView({ chatId }: { chatId: string }) {
     };
   }, [chatId]);
 
-  // History: around where this tab last was, or the newest page.
+  // Where unread messages began when the chat was opened: the "Unread messages" line stays there
+  // while the chat is open, though reading moves the read position on.
+  const unreadAfter = useMemo(() => (chat && chat.unreadCount > 0 ? chat.readSeq : null), [chatId, !!chat]);
+
+  // History: at the first unread message, or around where this tab last was, or the newest page.
   useEffect(() => {
     if (!chat || t.loaded || t.loading !== 'idle') return;
     const saved = storage.scroll(chatId);
-    void (saved && !saved.bottom ? app.timelines.loadAround(chatId, saved.seq) : app.timelines.loadLatest(chatId));
+    if (unreadAfter !== null) void app.timelines.loadAround(chatId, unreadAfter);
+    else void (saved && !saved.bottom ? app.timelines.loadAround(chatId, saved.seq) : app.timelines.loadLatest(chatId));
   }, [chatId, !!chat]);
 
   // Members: names for group messages, and how far each has read (the read marks).
@@ -87,8 +92,9 @@ export function ChatView({ chatId }: { chatId: string }) {
         t,
         outbox.filter((p) => p.chatId === chatId),
         myId,
+        unreadAfter,
       ),
-    [t, outbox],
+    [t, outbox, unreadAfter],
   );
 
   // The chat's photos and videos in order, for the viewer's arrow keys.

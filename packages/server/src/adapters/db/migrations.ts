@@ -279,6 +279,68 @@ export const migrations: Record<string, Migration> = {
       await db.schema.dropTable('reactions').execute();
     },
   },
+  '009_e2ee_devices': {
+    // Identities, devices, signed device lists and KeyPackages for end-to-end encryption. Key material
+    // and the opaque blobs clients sign are bytes: bytea on PostgreSQL, blob on SQLite (the only
+    // dialect difference; both drivers read and write them as Buffers).
+    async up(db: Kysely<unknown>) {
+      const bin = isPostgres(db) ? 'bytea' : 'blob';
+      await db.schema
+        .createTable('identities')
+        .addColumn('user_id', 'varchar(64)', (c) => c.primaryKey().references('users.id').onDelete('cascade'))
+        .addColumn('public_key', bin, (c) => c.notNull())
+        .addColumn('version', 'integer', (c) => c.notNull())
+        .addColumn('recovery_blob', bin)
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .execute();
+      // A device is the session that registered it; its row outlives the session (status ended) so
+      // that other devices can tell an ended device from one they never heard of.
+      await db.schema
+        .createTable('devices')
+        .addColumn('id', 'varchar(64)', (c) => c.primaryKey())
+        .addColumn('user_id', 'varchar(64)', (c) => c.notNull().references('users.id').onDelete('cascade'))
+        .addColumn('name', 'varchar(256)', (c) => c.notNull())
+        .addColumn('status', 'varchar(16)', (c) => c.notNull().check(sql`status in ('pending', 'active', 'ended')`))
+        .addColumn('signature_key', bin, (c) => c.notNull())
+        .addColumn('link_commitment', bin)
+        .addColumn('cert', bin)
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('approved_at', 'bigint')
+        .addColumn('ended_at', 'bigint')
+        .execute();
+      await db.schema.createIndex('devices_signature_key').unique().on('devices').column('signature_key').execute();
+      await db.schema.createIndex('devices_user_status').on('devices').columns(['user_id', 'status']).execute();
+      await db.schema
+        .createTable('device_lists')
+        .addColumn('user_id', 'varchar(64)', (c) => c.notNull().references('users.id').onDelete('cascade'))
+        .addColumn('version', 'bigint', (c) => c.notNull())
+        .addColumn('data', bin, (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('device_lists_pk', ['user_id', 'version'])
+        .execute();
+      await db.schema
+        .createTable('key_packages')
+        .addColumn('ref', bin, (c) => c.primaryKey())
+        .addColumn('device_id', 'varchar(64)', (c) => c.notNull().references('devices.id').onDelete('cascade'))
+        .addColumn('user_id', 'varchar(64)', (c) => c.notNull())
+        .addColumn('cipher_suite', 'integer', (c) => c.notNull())
+        .addColumn('data', bin, (c) => c.notNull())
+        .addColumn('last_resort', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .execute();
+      // What a claim reads: a device's single-use packages, oldest first.
+      await db.schema.createIndex('key_packages_device').on('key_packages').columns(['device_id', 'last_resort', 'created_at']).execute();
+      await db.schema.createIndex('key_packages_expiry').on('key_packages').column('expires_at').execute();
+    },
+    async down(db: Kysely<unknown>) {
+      await db.schema.dropTable('key_packages').execute();
+      await db.schema.dropTable('device_lists').execute();
+      await db.schema.dropTable('devices').execute();
+      await db.schema.dropTable('identities').execute();
+    },
+  },
   '010_calls': {
     async up(db: Kysely<unknown>) {
       // 1:1 calls: the row is the truth about a call's state (the bus only wakes nodes). Ended rows stay as history.

@@ -152,6 +152,56 @@ export interface UserEventsTable {
   created_at: number;
 }
 
+/** A user's account identity key (AIK) for end-to-end encryption, and its escrow encrypted with the recovery key. */
+export interface IdentitiesTable {
+  user_id: string;
+  public_key: Buffer;
+  /** 1 for the first key; a reset would count up */
+  version: number;
+  recovery_blob: Buffer | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export type DeviceStatus = 'pending' | 'active' | 'ended';
+
+/** An E2EE device: the session that registered it (same id), its MLS signature key and certificate. */
+export interface DevicesTable {
+  id: string;
+  user_id: string;
+  name: string;
+  status: DeviceStatus;
+  signature_key: Buffer;
+  link_commitment: Buffer | null;
+  /** the AIK-signed device certificate, the identity of the device's MLS credential */
+  cert: Buffer | null;
+  created_at: number;
+  approved_at: number | null;
+  ended_at: number | null;
+}
+
+/** Every version of a user's signed device list, opaque to the server. */
+export interface DeviceListsTable {
+  user_id: string;
+  version: number;
+  data: Buffer;
+  created_at: number;
+}
+
+export interface KeyPackagesTable {
+  /** the KeyPackageRef (RFC 9420 §5.2) */
+  ref: Buffer;
+  device_id: string;
+  user_id: string;
+  cipher_suite: number;
+  /** the MLSMessage (wire format mls_key_package) as uploaded */
+  data: Buffer;
+  /** 1: served to every claim and kept; 0: single use */
+  last_resort: number;
+  expires_at: number;
+  created_at: number;
+}
+
 export type CallState = 'ringing' | 'active' | 'ended';
 
 /** A 1:1 call in a private chat; callee_session is set when a device of the callee answers. */
@@ -186,5 +236,9 @@ export interface DB {
   user_events: UserEventsTable;
   files: FilesTable;
   file_refs: FileRefsTable;
+  identities: IdentitiesTable;
+  devices: DevicesTable;
+  device_lists: DeviceListsTable;
+  key_packages: KeyPackagesTable;
   calls: CallsTable;
 }

@@ -2,6 +2,8 @@ import type { Services } from '../services.ts';
 import { commit } from '../sync/unit-of-work.ts';
 import * as store from './cleanup.store.ts';
 import { collectFiles } from '../files/collect.ts';
+import { endDevices } from '../devices/end-devices.ts';
+import { deleteExpiredKeyPackages } from '../devices/devices.store.ts';
 import { endCallsOfEndedSessions, expireRingingCalls } from '../calls/calls.ts';
 
 /** Revoked and expired invites stay listed (and refused with their reason) this long before they go. */
@@ -23,7 +25,7 @@ export interface CleanupReport {
 
 /**
  * Removes what nothing needs any more: sessions whose refresh token has expired, invites revoked or
- * expired a while ago, chats deleted for everyone or left by everyone (their members, messages and log
+ * expired a while ago, KeyPackages past their lifetime, chats deleted for everyone or left by everyone (their members, messages and log
  * go with them), the personal log of deleted accounts, files no message references past their grace,
  * uploads abandoned past their expiry, and calls that rang too long or lost a device's session.
  *
@@ -40,6 +42,7 @@ export async function runCleanup(s: Services): Promise<CleanupReport> {
     // this still drops any cached entry and open socket at once.
     const { ids, found } = await commit(s, async (work) => {
       const batch = await store.deleteExpiredSessions(work.tx, { now, limit: BATCH });
+      await endDevices(work, batch.ids);
       work.revoke(batch.ids);
       return batch;
     });
@@ -53,6 +56,8 @@ export async function runCleanup(s: Services): Promise<CleanupReport> {
   report.calls += await endCallsOfEndedSessions(s);
 
   report.invites += await store.deleteOldInvites(db, now - INVITE_RETENTION_MS);
+  // Claims skip them already; this only frees the rows.
+  await deleteExpiredKeyPackages(db, now);
 
   for (;;) {
     const gone = await store.abandonedChatIds(db, BATCH);

@@ -1,4 +1,4 @@
-import type { Message } from '@parley/protocol';
+import { NOTICE_TYPES, type ChatNotice, type Message } from '@parley/protocol';
 import type { Tx } from '../../adapters/db/database.ts';
 import type { MessagesTable } from '../../adapters/db/schema.ts';
 import { AppError } from '../../lib/errors.ts';
@@ -10,7 +10,8 @@ import type { Actor, Services } from '../services.ts';
 import { recordChatEvent } from '../sync/event-log.ts';
 import { commit } from '../sync/unit-of-work.ts';
 import { releaseRefs } from '../files/files.store.ts';
-import { toMessage } from '../sync/views.ts';
+import { chatNoticeView, toMessage } from '../sync/views.ts';
+import { chatEventsOfTypes } from '../sync/event-log.store.ts';
 import { messageInChat, messagePage, setDeleted, setText } from './messages.store.ts';
 
 export async function listMessages(s: Services, actor: Actor, input: { chatId: string; before?: number; after?: number; limit?: number }) {
@@ -28,7 +29,32 @@ async function messagePageFor(s: Services, actor: Actor, input: { chatId: string
   const rows = await messagePage(s.db.kysely, { chatId: input.chatId, floor, before: input.before, after: input.after, limit: limit + 1 });
   const more = rows.length > limit;
   const page = !more ? rows : input.after !== undefined ? rows.slice(0, limit) : rows.slice(1);
-  return { messages: page.map(toMessage), hasMore: more };
+  const notices = m.chat.kind === 'channel' ? [] : await noticesAmong(s, { chatId: input.chatId, floor, page, more, before: input.before, after: input.after });
+  return { messages: page.map(toMessage), hasMore: more, notices };
+}
+
+/** Most service lines one page carries. */
+const NOTICES_PER_PAGE = 100;
+
+/**
+ * The changes a timeline shows between a page's messages: from its first message (or, when the
+ * page reaches the start of my history, from where I joined: my own member.added comes just after
+ * that, so "Alice added you" is there) to its last (or to now, when the page reaches the newest
+ * message). Adjacent pages share no notice. Channels show none: their log is mostly subscribers
+ * coming and going.
+ */
+async function noticesAmong(
+  s: Services,
+  options: { chatId: string; floor: number; page: MessagesTable[]; more: boolean; before?: number; after?: number },
+): Promise<ChatNotice[]> {
+  const { page, more, before, after } = options;
+  const first = page[0] ? Number(page[0].seq) : null;
+  const last = page.at(-1) ? Number(page.at(-1)!.seq) : null;
+  // More in the asked direction: older for the latest page and `before`, newer for `after`.
+  const from = Math.max(options.floor + 1, after !== undefined ? after + 1 : more && first !== null ? first + 1 : 0);
+  const upTo = after !== undefined ? (more && last !== null ? last : null) : (before ?? null);
+  const rows = await chatEventsOfTypes(s.db.kysely, { chatId: options.chatId, types: NOTICE_TYPES, from, before: upTo, limit: NOTICES_PER_PAGE });
+  return rows.map(chatNoticeView);
 }
 
 async function requireMessage(tx: Tx, options: { chatId: string; messageId: string }): Promise<MessagesTable> {

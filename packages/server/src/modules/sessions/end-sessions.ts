@@ -1,3 +1,4 @@
+import { endDevices } from '../devices/end-devices.ts';
 import { recordUserEvent } from '../sync/event-log.ts';
 import type { Work } from '../sync/unit-of-work.ts';
 import { deleteUserSessions } from './sessions.store.ts';
@@ -18,6 +19,7 @@ export interface EndSessionsOptions {
 export async function endSessions(work: Work, userId: string, options: EndSessionsOptions = {}): Promise<string[]> {
   const ids = await deleteUserSessions(work.tx, { userId, keep: options.keep });
   if (options.record) await recordEnded(work, userId, ids);
+  await endDevices(work, ids);
   work.revoke(ids);
   return ids;
 }

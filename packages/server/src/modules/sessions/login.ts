@@ -7,6 +7,7 @@ import { failedWith, limitFailures, rateLimited, takePoint } from '../../lib/rat
 import { isUsername } from '../../lib/text.ts';
 import type { Services } from '../services.ts';
 import { commit, type Work } from '../sync/unit-of-work.ts';
+import { endDevices } from '../devices/end-devices.ts';
 import { recordEnded } from './end-sessions.ts';
 import * as store from './sessions.store.ts';
 import { issueTokens, tokenFields } from './tokens.ts';
@@ -63,6 +64,7 @@ async function trimSessions(s: Services, work: Work, options: { userId: string; 
   const excess = others.slice(s.config.sessions.max - 1);
   await store.deleteSessions(work.tx, excess);
   await recordEnded(work, options.userId, excess);
+  await endDevices(work, excess);
   work.revoke(excess);
 }
 
@@ -76,11 +78,16 @@ export async function refresh(s: Services, refreshToken: string, device: DeviceI
     if (!session) {
       const stolen = await store.deleteByPrevRefreshHash(tx, hash);
       for (const row of stolen) await recordEnded(work, row.user_id, [row.id]);
+      await endDevices(
+        work,
+        stolen.map((r) => r.id),
+      );
       work.revoke(stolen.map((r) => r.id));
       return { kind: stolen.length > 0 ? ('reused' as const) : ('invalid' as const) };
     }
     if (session.refresh_expires_at <= now || !(await store.userIsActive(tx, session.user_id))) {
       await store.deleteSessions(tx, [session.id]);
+      await endDevices(work, [session.id]);
       work.revoke([session.id]);
       return { kind: 'invalid' as const };
     }

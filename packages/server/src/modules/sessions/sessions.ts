@@ -1,6 +1,7 @@
 import type { Session } from '@parley/protocol';
 import { AppError } from '../../lib/errors.ts';
 import type { Actor, Services } from '../services.ts';
+import { endDevices } from '../devices/end-devices.ts';
 import { commit } from '../sync/unit-of-work.ts';
 import { endSessions, recordEnded } from './end-sessions.ts';
 import { deleteOwnSession, deleteSessions, findSession, userSessions } from './sessions.store.ts';
@@ -9,6 +10,7 @@ import { toSession } from './views.ts';
 export async function logout(s: Services, actor: Actor): Promise<void> {
   await commit(s, async (work) => {
     await deleteSessions(work.tx, [actor.sessionId]);
+    await endDevices(work, [actor.sessionId]);
     work.revoke([actor.sessionId]);
   });
 }
@@ -29,6 +31,7 @@ export async function terminateSession(s: Services, actor: Actor, sessionId: str
   await commit(s, async (work) => {
     if (!(await deleteOwnSession(work.tx, { sessionId, userId: actor.userId }))) throw new AppError('not_found', `Session "${sessionId}" was not found`);
     await recordEnded(work, actor.userId, [sessionId]);
+    await endDevices(work, [sessionId]);
     work.revoke([sessionId]);
   });
 }

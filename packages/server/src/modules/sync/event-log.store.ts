@@ -96,3 +96,21 @@ export async function appendUserEventRow(tx: Tx, row: Omit<UserEventsTable, 'seq
   await tx.insertInto('user_events').values(full).execute();
   return full;
 }
+
+/**
+ * The changes of some types in a chat's log from `from` (inclusive) up to `before` (exclusive, or
+ * the end), oldest first: the service lines between a page of messages.
+ */
+export async function chatEventsOfTypes(
+  db: Kysely<DB>,
+  options: { chatId: string; types: readonly string[]; from: number; before: number | null; limit: number },
+): Promise<ChatEventsTable[]> {
+  let q = db
+    .selectFrom('chat_events')
+    .selectAll()
+    .where('chat_id', '=', options.chatId)
+    .where('seq', '>=', options.from)
+    .where('type', 'in', [...options.types]);
+  if (options.before !== null) q = q.where('seq', '<', options.before);
+  return q.orderBy('seq', 'asc').limit(options.limit).execute();
+}

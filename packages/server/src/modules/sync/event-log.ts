@@ -52,6 +52,8 @@ export interface RecordUserEvent {
   chatId?: string;
   seq?: number;
   sessionId?: string;
+  deviceId?: string;
+  version?: number;
   muted?: boolean;
 }
 

@@ -1,4 +1,4 @@
-import type { Reaction, Attachment, ChatEvent, Message, UserEvent } from '@parley/protocol';
+import type { Reaction, Attachment, ChatEvent, ChatNotice, Message, UserEvent } from '@parley/protocol';
 import type { ChatEventsTable, MessagesTable, UserEventsTable } from '../../adapters/db/schema.ts';
 import { iso } from '../../lib/time.ts';
 
@@ -44,6 +44,20 @@ export function chatEventView(row: ChatEventsTable, message?: MessagesTable | nu
     at: iso(row.created_at),
     ...(message ? { message: toMessage(message) } : {}),
     ...data,
+  };
+}
+
+/** A change shown as a service line among a chat's messages. */
+export function chatNoticeView(row: ChatEventsTable): ChatNotice {
+  const data: ChatEventData = row.data ? JSON.parse(row.data) : {};
+  return {
+    type: row.type as ChatNotice['type'],
+    seq: Number(row.seq),
+    actorId: row.actor_id,
+    at: iso(row.created_at),
+    ...(data.member ? { member: data.member } : {}),
+    ...(data.title !== undefined ? { title: data.title } : {}),
+    ...(data.avatarFileId !== undefined ? { avatarFileId: data.avatarFileId } : {}),
   };
 }
 

@@ -64,4 +64,36 @@ describe('buildRows()', () => {
   it('returns no rows for an empty chat', () => {
     expect(buildRows({ messages: [], hasNewer: false }, [], 'me')).toEqual([]);
   });
+
+  it('puts the unread line before the first message from someone else after the read position', () => {
+    const ms = [message(1, day(2024, 5, 1)), message(2, day(2024, 5, 1), { senderId: 'me' }), message(3, day(2024, 5, 1)), message(4, day(2024, 5, 1))];
+    const rows = buildRows({ messages: ms, hasNewer: false }, [], 'me', 1);
+    expect(rows.map((r) => (r.kind === 'msg' ? r.m.seq : r.kind))).toEqual(['day', 1, 2, 'unread', 3, 4]);
+  });
+
+  it('has no unread line when nothing was unread, or nothing loaded is', () => {
+    const ms = [message(1, day(2024, 5, 1)), message(2, day(2024, 5, 1))];
+    expect(buildRows({ messages: ms, hasNewer: false }, [], 'me').some((r) => r.kind === 'unread')).toBe(false);
+    expect(buildRows({ messages: ms, hasNewer: false }, [], 'me', 2).some((r) => r.kind === 'unread')).toBe(false);
+  });
+
+  it('puts service lines between the messages they came between, with the day they happened', () => {
+    const notice = (seq: number, at: string) => ({ type: 'member.added' as const, seq, actorId: 'a', at, member: { userId: 'c', role: 'member' as const } });
+    const ms = [message(2, day(2024, 5, 1)), message(4, day(2024, 5, 2))];
+    const rows = buildRows(
+      { messages: ms, notices: [notice(1, day(2024, 5, 1)), notice(3, day(2024, 5, 2)), notice(5, day(2024, 5, 3))], hasNewer: false },
+      [],
+      'me',
+    );
+    expect(rows.map((r) => (r.kind === 'msg' ? `m${r.m.seq}` : r.kind === 'notice' ? `n${r.n.seq}` : r.kind))).toEqual([
+      'day',
+      'n1',
+      'm2',
+      'day',
+      'n3',
+      'm4',
+      'day',
+      'n5',
+    ]);
+  });
 });

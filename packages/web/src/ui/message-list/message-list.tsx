@@ -6,7 +6,9 @@ import type { Row } from './build-rows.ts';
 import { MessageBubble, PendingBubble, QUICK_REACTIONS, type MessageActions } from './message-bubble.tsx';
 import { MessageMenu, type MenuItem } from './message-menu.tsx';
 import { useLoadAtEdges } from './use-load-at-edges.ts';
-import { useMarkReadAtEnd } from './use-mark-read-at-end.ts';
+import { useMarkReadSeen } from './use-mark-read-seen.ts';
+import { noticeText } from './notice-text.ts';
+import { userName } from '../../state/people-model.ts';
 import { useRovingFocus } from './use-roving-focus.ts';
 import { useScrollRestore } from './use-scroll-restore.ts';
 import { END_THRESHOLD, useVirtualRows } from './use-virtual-rows.ts';
@@ -28,6 +30,9 @@ interface Props {
 
 /** How long a message jumped to stays highlighted. */
 const HIGHLIGHT_MS = 2000;
+
+/** How long the list rests after scrolling before what is on screen counts as read. */
+const SEEN_DELAY_MS = 300;
 
 export function MessageList({ chat, t, rows, actions, jump, focusComposer, goTo }: Props) {
   const app = useApp();
@@ -60,8 +65,21 @@ export function MessageList({ chat, t, rows, actions, jump, focusComposer, goTo 
   }, [goTo]);
 
   useLoadAtEdges({ ready, first, last, count: rows.length, t, load: (side) => void app.timelines.loadMore(chat.id, side) });
-  useMarkReadAtEnd({
+  // The newest message whose bottom edge is on screen.
+  function seen(): number {
+    const el = scrollRef.current;
+    if (!el) return 0;
+    const bottom = el.scrollTop + el.clientHeight + 1;
+    let seq = 0;
+    for (const it of v.getVirtualItems()) {
+      const row = rowsRef.current[it.index];
+      if (row?.kind === 'msg' && it.end <= bottom && it.end > el.scrollTop) seq = Math.max(seq, row.m.seq);
+    }
+    return seq;
+  }
+  const markSeen = useMarkReadSeen({
     ready,
+    seen,
     atEnd,
     hasNewer: t.hasNewer,
     newest: t.messages[t.messages.length - 1]?.seq ?? 0,
@@ -69,6 +87,17 @@ export function MessageList({ chat, t, rows, actions, jump, focusComposer, goTo 
     unread: chat.unreadCount,
     markRead: (seq) => app.markRead(chat.id, seq),
   });
+
+  // Reading by scrolling marks read once the list rests for a moment, not at every pixel.
+  const seenTimer = useRef<ReturnType<typeof setTimeout> | null>(null);
+  function scheduleSeen(): void {
+    if (seenTimer.current) clearTimeout(seenTimer.current);
+    seenTimer.current = setTimeout(() => {
+      seenTimer.current = null;
+      markSeen();
+    }, SEEN_DELAY_MS);
+  }
+  useEffect(() => () => void (seenTimer.current && clearTimeout(seenTimer.current)), []);
 
   const marks = app.chats.readMarks.value[chat.id] ?? {};
   const myId = app.session.me.value?.id;
@@ -107,7 +136,10 @@ export function MessageList({ chat, t, rows, actions, jump, focusComposer, goTo 
       <div
         class="messages"
         ref={scrollRef}
-        onScroll={onScroll}
+        onScroll={() => {
+          onScroll();
+          scheduleSeen();
+        }}
         role="log"
         aria-label={`Messages in ${chat.title}`}
         tabIndex={roving.listTabIndex}
@@ -138,6 +170,14 @@ export function MessageList({ chat, t, rows, actions, jump, focusComposer, goTo 
                 {row.kind === 'day' ? (
                   <div class="day" role="separator">
                     <span>{row.label}</span>
+                  </div>
+                ) : row.kind === 'notice' ? (
+                  <div class="notice-line" role="note">
+                    <span>{noticeText(row.n, (id) => userName(app.people, id), myId)}</span>
+                  </div>
+                ) : row.kind === 'unread' ? (
+                  <div class="unread-line" role="separator">
+                    <span>Unread messages</span>
                   </div>
                 ) : row.kind === 'msg' ? (
                   <MessageBubble
@@ -174,8 +214,13 @@ export function MessageList({ chat, t, rows, actions, jump, focusComposer, goTo 
         />
       )}
       {!atEnd && rows.length > 0 && positioned.current && (
-        <button type="button" class="jump" aria-label="Jump to the newest message" onClick={toNewest}>
-          ↓
+        <button
+          type="button"
+          class="jump"
+          aria-label={chat.unreadCount > 0 ? `Jump to the newest message, ${chat.unreadCount} unread` : 'Jump to the newest message'}
+          onClick={toNewest}
+        >
+          ↓{chat.unreadCount > 0 && <span class="badge">{chat.unreadCount > 99 ? '99+' : chat.unreadCount}</span>}
         </button>
       )}
     </div>

@@ -16,9 +16,20 @@ function settleAtEnd(v: RowVirtualizer, frames = 6): void {
 }
 
 /**
- * Puts the list where this tab last left the chat (or at the newest message) once the first
- * messages are there, and remembers the place while the reader scrolls. `positioned` stays
- * false until then, so nothing loads or marks read from a list that has not settled.
+ * Puts the "Unread messages" line at the top, and again over the next frames while rows above it
+ * are measured (their estimated heights move it).
+ */
+function settleAtRow(v: RowVirtualizer, index: number, frames = 6): void {
+  const start = v.getOffsetForIndex(index, 'start')?.[0];
+  if (start !== undefined) v.scrollToOffset(start);
+  if (frames > 0) requestAnimationFrame(() => settleAtRow(v, index, frames - 1));
+}
+
+/**
+ * Puts the list at the first unread message, or where this tab last left the chat, or at the
+ * newest message, once the first messages are there, and remembers the place while the reader
+ * scrolls. `positioned` stays false until then, so nothing loads or marks read from a list that
+ * has not settled.
  */
 export function useScrollRestore(
   chatId: string,
@@ -41,9 +52,11 @@ export function useScrollRestore(
   useLayoutEffect(() => {
     if (positioned.current || !t.loaded || rows.length === 0) return;
     positioned.current = true;
+    const unread = rows.findIndex((r) => r.kind === 'unread');
     const saved = storage.scroll(chatId);
     const i = saved && !saved.bottom ? rows.findIndex((r) => r.kind === 'msg' && r.m.seq >= saved.seq) : -1;
-    if (saved && !saved.bottom && i >= 0) {
+    if (unread >= 0) settleAtRow(v, unread);
+    else if (saved && !saved.bottom && i >= 0) {
       const start = v.getOffsetForIndex(i, 'start')?.[0] ?? 0;
       v.scrollToOffset(start + saved.offset);
     } else {

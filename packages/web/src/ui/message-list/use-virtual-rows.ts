@@ -21,7 +21,7 @@ export function useVirtualRows(scrollRef: RefObject<HTMLDivElement | null>, rows
   const options = (): VirtualizerOptions<HTMLDivElement, HTMLElement> => ({
     count: rowsRef.current.length,
     getScrollElement: () => scrollRef.current,
-    estimateSize: (i) => (rowsRef.current[i]?.kind === 'day' ? 40 : 64),
+    estimateSize: (i) => (rowsRef.current[i]?.kind === 'msg' || rowsRef.current[i]?.kind === 'pending' ? 64 : 40),
     getItemKey: (i) => rowsRef.current[i]?.key ?? i,
     overscan: 8,
     scrollToFn: elementScroll,

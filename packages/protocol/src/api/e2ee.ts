@@ -1,0 +1,256 @@
+import { Type, type Static } from 'typebox';
+import { endpoint } from '../endpoint.ts';
+import { Id, Strict, Timestamp } from '../common.ts';
+import { DeviceName } from './auth.ts';
+
+// End-to-end encryption: account identity keys, devices, signed device lists and MLS KeyPackages.
+// The server stores what clients sign and checks only framing, sizes and who may do what.
+
+/** The largest KeyPackage (an MLSMessage of wire format mls_key_package) accepted, in bytes. */
+export const MAX_KEY_PACKAGE_BYTES = 4096;
+/** KeyPackages one upload may carry. */
+export const MAX_KEY_PACKAGES_PER_UPLOAD = 100;
+/** Single-use KeyPackages a device may have stored at once. */
+export const MAX_KEY_PACKAGES_PER_DEVICE = 200;
+/** Below this many single-use KeyPackages left after a claim, the device hears `key_packages.low` and should upload more. */
+export const KEY_PACKAGES_LOW = 10;
+/** The largest signed device list, in bytes. */
+export const MAX_DEVICE_LIST_BYTES = 16384;
+/** The largest recovery blob (the identity key encrypted with the recovery key), in bytes. */
+export const MAX_RECOVERY_BLOB_BYTES = 4096;
+/** The largest device certificate, in bytes. */
+export const MAX_DEVICE_CERT_BYTES = 1024;
+/** Device-list versions one getDeviceLists call returns at most. */
+export const DEVICE_LISTS_PAGE = 100;
+/** The MLS cipher suite Parley uses: MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519. */
+export const MLS_CIPHER_SUITE = 1;
+
+/** Standard base64 (with padding) of at most `maxBytes` bytes. */
+export function Base64(maxBytes: number, description: string, minBytes = 0) {
+  return Type.String({
+    pattern: '^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$',
+    minLength: Math.ceil(minBytes / 3) * 4,
+    maxLength: Math.ceil(maxBytes / 3) * 4,
+    description: `${description} (base64)`,
+  });
+}
+
+/** 32 bytes in base64: an Ed25519 public key or a SHA-256 digest. */
+const Key32 = (description: string) => Type.String({ pattern: '^[A-Za-z0-9+/]{43}=$', description: `${description} (32 bytes, base64)` });
+
+export const Identity = Strict(
+  {
+    userId: Id,
+    publicKey: Key32('The account identity key (Ed25519 public key) that signs device certificates and device lists'),
+    version: Type.Integer({ minimum: 1, description: 'Counts the identity keys this account has had' }),
+    createdAt: Timestamp,
+    updatedAt: Timestamp,
+  },
+  "A user's account identity key",
+);
+export type Identity = Static<typeof Identity>;
+
+export const DeviceStatus = Type.Union([Type.Literal('pending'), Type.Literal('active'), Type.Literal('ended')], {
+  description: 'pending: registered, waiting for approval by another device; active: approved (holds a certificate); ended: its session ended',
+});
+export type DeviceStatus = Static<typeof DeviceStatus>;
+
+export const Device = Strict(
+  {
+    id: Id,
+    userId: Id,
+    name: Type.String(),
+    status: DeviceStatus,
+    signatureKey: Key32("The device's MLS leaf signature key (Ed25519)"),
+    cert: Type.Union([Base64(MAX_DEVICE_CERT_BYTES, 'The device certificate signed by the identity key'), Type.Null()], {
+      description: 'null while pending',
+    }),
+    linkCommitment: Type.Optional(
+      Type.Union([Key32('SHA-256 of the link key the pending device committed to'), Type.Null()], { description: 'Shown only to the same user' }),
+    ),
+    createdAt: Timestamp,
+    approvedAt: Type.Union([Timestamp, Type.Null()]),
+  },
+  'An end-to-end encryption device: the session that registered it (same id)',
+);
+export type Device = Static<typeof Device>;
+
+export const DeviceList = Strict(
+  {
+    version: Type.Integer({ minimum: 1 }),
+    data: Base64(MAX_DEVICE_LIST_BYTES, 'The signed device list, opaque to the server'),
+    createdAt: Timestamp,
+  },
+  'One version of a signed device list',
+);
+export type DeviceList = Static<typeof DeviceList>;
+
+export const ClaimedKeyPackage = Strict(
+  {
+    userId: Id,
+    deviceId: Id,
+    data: Base64(MAX_KEY_PACKAGE_BYTES, 'The KeyPackage as an MLSMessage'),
+    lastResort: Type.Boolean({ description: 'true: the device had no single-use package left; this one is served to every claim' }),
+  },
+  'A KeyPackage handed out to add a device to a group',
+);
+export type ClaimedKeyPackage = Static<typeof ClaimedKeyPackage>;
+
+const KeyPackageData = Base64(MAX_KEY_PACKAGE_BYTES, 'A KeyPackage as an MLSMessage (version mls10, wire format mls_key_package, cipher suite 1)', 1);
+
+export const putIdentity = endpoint({
+  id: 'putIdentity',
+  method: 'PUT',
+  path: '/me/identity',
+  summary:
+    'Set my account identity key; the same key again only replaces the recovery blob. Another key needs `reset` and my password: it counts the version up and ends every device of mine (they register again)',
+  tag: 'e2ee',
+  auth: true,
+  body: Strict({
+    publicKey: Key32('The account identity key (Ed25519 public key)'),
+    recoveryBlob: Type.Optional(Base64(MAX_RECOVERY_BLOB_BYTES, 'The identity key encrypted with the recovery key', 1)),
+    reset: Type.Optional(Type.Boolean({ description: 'Replace the identity key I have (lost every device and the recovery key)' })),
+    password: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: 'My password, required with `reset`' })),
+  }),
+  response: Identity,
+  errors: ['unauthorized', 'invalid_request', 'invalid_credentials', 'identity_exists', 'rate_limited'],
+});
+
+export const getIdentity = endpoint({
+  id: 'getIdentity',
+  method: 'GET',
+  path: '/users/:userId/identity',
+  summary: "A user's account identity key",
+  tag: 'e2ee',
+  auth: true,
+  params: Strict({ userId: Id }),
+  response: Identity,
+  errors: ['unauthorized', 'not_found', 'rate_limited'],
+});
+
+export const getRecovery = endpoint({
+  id: 'getRecovery',
+  method: 'GET',
+  path: '/me/identity/recovery',
+  summary: 'My recovery blob, to restore the identity key with the recovery key (rate-limited like a password check)',
+  tag: 'e2ee',
+  auth: true,
+  response: Strict({ recoveryBlob: Base64(MAX_RECOVERY_BLOB_BYTES, 'The identity key encrypted with the recovery key') }),
+  errors: ['unauthorized', 'not_found', 'rate_limited'],
+});
+
+export const registerDevice = endpoint({
+  id: 'registerDevice',
+  method: 'POST',
+  path: '/devices',
+  summary:
+    'Register the current session as a device. With a certificate, while the account has an identity and no other device that is not ended, it is active at once; otherwise pending until approved',
+  tag: 'e2ee',
+  auth: true,
+  status: 201,
+  body: Strict({
+    signaturePublicKey: Key32("The device's MLS leaf signature key (Ed25519)"),
+    linkCommitment: Type.Optional(Key32('SHA-256 of the link key, for approval by another device')),
+    cert: Type.Optional(Base64(MAX_DEVICE_CERT_BYTES, 'The device certificate, self-signed with the identity key (first device only)', 1)),
+    name: Type.Optional(DeviceName),
+  }),
+  response: Device,
+  errors: ['unauthorized', 'invalid_request', 'identity_required', 'device_exists', 'device_key_taken', 'rate_limited'],
+});
+
+export const approveDevice = endpoint({
+  id: 'approveDevice',
+  method: 'POST',
+  path: '/devices/:deviceId/approve',
+  summary:
+    'Approve a pending device of mine with its certificate: from another active device, or from the device itself when I have no active device (recovery key)',
+  tag: 'e2ee',
+  auth: true,
+  params: Strict({ deviceId: Id }),
+  body: Strict({ cert: Base64(MAX_DEVICE_CERT_BYTES, 'The device certificate signed with the identity key', 1) }),
+  response: Device,
+  errors: ['unauthorized', 'invalid_request', 'not_found', 'device_not_active', 'device_not_pending', 'rate_limited'],
+});
+
+export const listDevices = endpoint({
+  id: 'listDevices',
+  method: 'GET',
+  path: '/users/:userId/devices',
+  summary: "A user's devices (mine: active and pending; another's: active) and their newest signed device list",
+  tag: 'e2ee',
+  auth: true,
+  params: Strict({ userId: Id }),
+  response: Strict({ devices: Type.Array(Device), deviceList: Type.Union([DeviceList, Type.Null()]) }),
+  errors: ['unauthorized', 'not_found', 'rate_limited'],
+});
+
+export const getDeviceLists = endpoint({
+  id: 'getDeviceLists',
+  method: 'GET',
+  path: '/users/:userId/device-lists',
+  summary: "The versions of a user's signed device list after `after`, oldest first, to verify the hash chain",
+  tag: 'e2ee',
+  auth: true,
+  params: Strict({ userId: Id }),
+  query: Strict({ after: Type.Optional(Type.Integer({ minimum: 0, maximum: 2 ** 53 - 1, description: 'The last version I have (0: from the first)' })) }),
+  response: Strict({
+    lists: Type.Array(DeviceList, { maxItems: DEVICE_LISTS_PAGE }),
+    hasMore: Type.Boolean({ description: 'Call again after the last version returned for the rest' }),
+  }),
+  errors: ['unauthorized', 'invalid_request', 'not_found', 'rate_limited'],
+});
+
+export const publishDeviceList = endpoint({
+  id: 'publishDeviceList',
+  method: 'PUT',
+  path: '/me/device-list',
+  summary: 'Publish the next version of my signed device list: `version` must be the current one plus 1',
+  tag: 'e2ee',
+  auth: true,
+  body: Strict({
+    version: Type.Integer({ minimum: 1, maximum: 2 ** 53 - 1 }),
+    data: Base64(MAX_DEVICE_LIST_BYTES, 'The signed device list, opaque to the server', 1),
+  }),
+  response: DeviceList,
+  errors: ['unauthorized', 'invalid_request', 'device_not_active', 'device_list_conflict', 'rate_limited'],
+});
+
+export const uploadKeyPackages = endpoint({
+  id: 'uploadKeyPackages',
+  method: 'POST',
+  path: '/devices/current/key-packages',
+  summary: 'Store KeyPackages of the current (active) device; `lastResort` replaces its last-resort package',
+  tag: 'e2ee',
+  auth: true,
+  body: Strict({
+    keyPackages: Type.Array(KeyPackageData, { maxItems: MAX_KEY_PACKAGES_PER_UPLOAD, description: 'Single-use packages' }),
+    lastResort: Type.Optional(KeyPackageData),
+  }),
+  response: Strict({ count: Type.Integer({ minimum: 0, description: 'Single-use packages now stored' }), lastResort: Type.Boolean() }),
+  errors: ['unauthorized', 'invalid_request', 'key_package_invalid', 'too_many_key_packages', 'device_not_active', 'rate_limited'],
+});
+
+export const countKeyPackages = endpoint({
+  id: 'countKeyPackages',
+  method: 'GET',
+  path: '/devices/current/key-packages',
+  summary: 'How many unexpired single-use KeyPackages the current device has stored, and whether it has a last-resort one',
+  tag: 'e2ee',
+  auth: true,
+  response: Strict({ count: Type.Integer({ minimum: 0 }), lastResort: Type.Boolean() }),
+  errors: ['unauthorized', 'rate_limited'],
+});
+
+export const claimKeyPackages = endpoint({
+  id: 'claimKeyPackages',
+  method: 'POST',
+  path: '/chats/:chatId/mls/key-packages',
+  summary:
+    'Take one KeyPackage for every active device of these members of the chat (mine but the current device included): single-use ones are handed out once, the last-resort one is kept',
+  tag: 'e2ee',
+  auth: true,
+  params: Strict({ chatId: Id }),
+  body: Strict({ userIds: Type.Array(Id, { minItems: 1, maxItems: 20, uniqueItems: true }) }),
+  response: Strict({ keyPackages: Type.Array(ClaimedKeyPackage) }),
+  errors: ['unauthorized', 'invalid_request', 'not_found', 'not_member', 'device_not_active', 'rate_limited'],
+});
