@@ -11,6 +11,6 @@ export {
   type DownloadOptions,
 } from './files.ts';
 export * from '@parley/protocol';
-export { ParleyRealtime, type RealtimeOptions, type RealtimeEvents } from './realtime.ts';
+export { ParleyRealtime, type RealtimeOptions, type RealtimeEvents, type PlacedCall, type ResumedCall } from './realtime.ts';
 export type { PendingMessage } from './outbox.ts';
 export type { ConnectionState, WebSocketLike, WebSocketFactory } from './connection.ts';

@@ -1,4 +1,17 @@
-import type { ChatEvent, ClientFrame, Message, Presence, ServerFrame, SyncCursor, SyncEvent, UserEvent } from '@parley/protocol';
+import type {
+  CallNotice,
+  ChatEvent,
+  ClientFrame,
+  IceCandidate,
+  IceServer,
+  Message,
+  Presence,
+  ServerFrame,
+  SessionDescription,
+  SyncCursor,
+  SyncEvent,
+  UserEvent,
+} from '@parley/protocol';
 import { newClientId } from './client-id.ts';
 import { Connection, type ConnectionState, type WebSocketFactory } from './connection.ts';
 import { advance, judge, mergeAnswer, startCursor, type EventOrigin } from './cursor.ts';
@@ -24,6 +37,12 @@ export interface RealtimeEvents {
   cursor: SyncCursor;
   /** A sync round finished and nothing more is waiting */
   synced: SyncCursor;
+  /**
+   * A call frame for this device: call.incoming (it rings), call.accepted (the answer, on the
+   * caller's device), call.signal (the peer's ICE or SDP), call.state (another of my devices placed,
+   * answered or took the call), call.ended
+   */
+  call: CallNotice;
 }
 
 export interface RealtimeOptions {
@@ -40,6 +59,20 @@ export interface RealtimeOptions {
 /** A request frame before it gets its id (each request gets a new one). */
 type RequestBody = ClientFrame extends infer F ? (F extends { id: string } ? Omit<F, 'id'> : never) : never;
 
+type CallReply = Extract<ServerFrame, { type: 'call.ringing' | 'call.resumed' }>;
+/** What answers a request: the replies the outbox knows, and call.ringing / call.resumed for call.invite / call.resume. */
+type Reply = ServerReply | CallReply;
+
+/** What call.resume gives back. */
+export type ResumedCall = Omit<Extract<ServerFrame, { type: 'call.resumed' }>, 'type' | 'id'>;
+
+/** What call.invite gives back: the call's id and the ICE servers (with fresh TURN credentials) for my RTCPeerConnection. */
+export interface PlacedCall {
+  callId: string;
+  chatId: string;
+  iceServers: IceServer[];
+}
+
 /**
  * The realtime client: one WebSocket with automatic reconnect (exponential backoff), resync from
  * the last cursor after every (re)connect, gap detection, and an outbox of sends that survive
@@ -54,7 +87,7 @@ export class ParleyRealtime {
   private readonly connection: Connection;
   private readonly listeners = new Map<keyof RealtimeEvents, Set<(v: never) => void>>();
   private readonly sending = new Outbox();
-  private readonly waiting = new Map<string, { resolve(v: ServerReply): void; reject(e: Error): void }>();
+  private readonly waiting = new Map<string, { resolve(v: Reply): void; reject(e: Error): void }>();
   private readonly writeSend: WriteSend = (frame) => this.connection.write(frame);
   private syncing = false;
   private syncAgain = false;
@@ -63,6 +96,8 @@ export class ParleyRealtime {
   private readonly syncPageSize?: number;
   /** Positions this device has: its personal log and each chat */
   cursor: SyncCursor;
+  /** This device's session id, from the server's hello (null before the first one): call frames name devices by it */
+  sessionId: string | null = null;
 
   constructor(client: ParleyClient, options: RealtimeOptions = {}) {
     this.connection = new Connection({
@@ -71,7 +106,7 @@ export class ParleyRealtime {
       minBackoffMs: options.minBackoffMs,
       maxBackoffMs: options.maxBackoffMs,
       events: {
-        onHello: () => this.onHello(),
+        onHello: (hello) => this.onHello(hello),
         onFrame: (frame) => this.onFrame(frame),
         onLost: () => this.failRequests('The connection closed'),
         onState: (state) => this.emit('state', state),
@@ -121,14 +156,14 @@ export class ParleyRealtime {
     this.waiting.clear();
   }
 
-  private request<T extends ServerReply['type']>(body: RequestBody, answer: T): Promise<Extract<ServerReply, { type: T }>> {
+  private request<T extends Reply['type']>(body: RequestBody, answer: T): Promise<Extract<Reply, { type: T }>> {
     const id = newClientId();
     return new Promise((resolve, reject) => {
       if (!this.connection.write({ ...body, id } as ClientFrame)) return reject(new ParleyError('network_error', 'Not connected', 0));
       this.waiting.set(id, {
         resolve: (reply) =>
           reply.type === answer
-            ? resolve(reply as Extract<ServerReply, { type: T }>)
+            ? resolve(reply as Extract<Reply, { type: T }>)
             : reject(new ParleyError('invalid_reply', `Expected ${answer}, got ${reply.type}`, 0)),
         reject,
       });
@@ -136,7 +171,8 @@ export class ParleyRealtime {
   }
 
   /** A new socket: fetch what was missed, and send again what is still pending. */
-  private onHello(): void {
+  private onHello(hello: Extract<ServerFrame, { type: 'hello' }>): void {
+    this.sessionId = hello.sessionId;
     void this.sync();
     this.sending.transmitPending(this.writeSend);
   }
@@ -161,12 +197,20 @@ export class ParleyRealtime {
       case 'changes':
       case 'pong':
       case 'error':
+      case 'call.ringing':
+      case 'call.resumed':
         return this.reply(frame);
+      case 'call.incoming':
+      case 'call.state':
+      case 'call.accepted':
+      case 'call.signal':
+      case 'call.ended':
+        return this.emit('call', frame);
     }
   }
 
-  private reply(frame: ServerReply): void {
-    const settled = this.sending.settle(frame);
+  private reply(frame: Reply): void {
+    const settled = frame.type === 'call.ringing' || frame.type === 'call.resumed' ? undefined : this.sending.settle(frame);
     if (settled) return this.onSettled(settled);
     const id = frame.id;
     const waiter = id === undefined ? undefined : this.waiting.get(id);
@@ -269,6 +313,50 @@ export class ParleyRealtime {
     const ack = await this.request({ type: 'read', chatId, seq }, 'ack');
     if (ack.readSeq === undefined || ack.unreadCount === undefined) throw new ParleyError('invalid_reply', 'The read reply lacks its position', 0);
     return { readSeq: ack.readSeq, unreadCount: ack.unreadCount };
+  }
+
+  /**
+   * Calls the other member of a private chat with my offer. Resolves once it rings (the call is
+   * recorded), with the ICE servers for my RTCPeerConnection; fails with call_exists (the chat has a
+   * call: answer the call.incoming you got), callee_busy, or not_found / invalid_request.
+   * @example const { callId, iceServers } = await rt.inviteCall({ chatId, offer: pc.localDescription!.toJSON() });
+   */
+  async inviteCall(input: { chatId: string; offer: SessionDescription; callId?: string }): Promise<PlacedCall> {
+    const { callId, chatId, iceServers } = await this.request({ type: 'call.invite', ...input }, 'call.ringing');
+    return { callId, chatId, iceServers };
+  }
+
+  /** Answers a ringing call on this device; fails with call_not_ringing when another device (or the clock) was first. */
+  async acceptCall(callId: string, answer: SessionDescription): Promise<void> {
+    await this.request({ type: 'call.accept', callId, answer }, 'ack');
+  }
+
+  /**
+   * After a reconnect (any node), within the server's grace: takes my call back on this device, so it
+   * does not end as gone. Then restart ICE (`pc.restartIce()`, and send the new offer with signalCall).
+   */
+  async resumeCall(callId: string): Promise<ResumedCall> {
+    const { type: _t, id: _i, ...resumed } = await this.request({ type: 'call.resume', callId }, 'call.resumed');
+    return resumed;
+  }
+
+  /** Refuses a ringing call: it stops ringing on every device of mine. */
+  async declineCall(callId: string): Promise<void> {
+    await this.request({ type: 'call.decline', callId }, 'ack');
+  }
+
+  /** Ends my call (ringing or active); `failed` when the media could not connect. */
+  async hangupCall(callId: string, reason?: 'hangup' | 'failed'): Promise<void> {
+    await this.request({ type: 'call.hangup', callId, ...(reason ? { reason } : {}) }, 'ack');
+  }
+
+  /**
+   * Sends an ICE candidate (null: no more) or an SDP (renegotiation, ICE restart) to the peer device.
+   * Not answered; false when not connected. Errors arrive as error frames without a waiter.
+   * @example pc.onicecandidate = (e) => rt.signalCall(callId, { ice: e.candidate ? e.candidate.toJSON() : null });
+   */
+  signalCall(callId: string, signal: { ice: IceCandidate | null } | { sdp: SessionDescription }): boolean {
+    return this.connection.write({ type: 'call.signal', callId, ...signal });
   }
 
   /** Tells the other members that I am typing (not stored; send at most every few seconds). */

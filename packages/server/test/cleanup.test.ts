@@ -84,7 +84,7 @@ describe.each(await stores())('cleanup on %s', (kind) => {
     expect(await rows('invites', 'id', expiring.id)).toBe(0);
     expect(await rows('invites', 'id', lasting.id)).toBe(1);
     expect(await rows('chats', 'id', live.id)).toBe(1);
-    expect(await runCleanup(ctx)).toEqual({ sessions: 0, invites: 0, chats: 0, userEvents: 0, files: 0, uploads: 0 });
+    expect(await runCleanup(ctx)).toEqual({ sessions: 0, invites: 0, chats: 0, userEvents: 0, files: 0, uploads: 0, calls: 0 });
     offset = 0;
   });
 });

@@ -15,7 +15,23 @@ export const CHAT_EVENT_TYPES = [
   'member.updated',
   'chat.updated',
   'read.updated',
+  'call.ended',
 ] as const;
+
+/** How a call went, as the chat's history shows it. */
+export const CallOutcome = Type.Union([Type.Literal('missed'), Type.Literal('declined'), Type.Literal('busy'), Type.Literal('completed')]);
+export type CallOutcome = Static<typeof CallOutcome>;
+
+export const CallRecord = Strict(
+  {
+    callId: Id,
+    callerId: Id,
+    outcome: CallOutcome,
+    durationMs: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()], { description: 'completed: from the answer to the end; null otherwise' }),
+  },
+  'A call that ended, in the chat log',
+);
+export type CallRecord = Static<typeof CallRecord>;
 
 /** Changes recorded in my personal log, each at a position (`userSeq`) of that log. */
 export const USER_EVENT_TYPES = [
@@ -46,6 +62,7 @@ export const ChatEvent = Strict(
     title: Type.Optional(Type.String()),
     avatarFileId: Type.Optional(Type.Union([FileId, Type.Null()], { description: "chat.updated: the chat's new picture (null: removed)" })),
     read: Type.Optional(Strict({ userId: Id, seq: Type.Integer({ minimum: 0 }) })),
+    call: Type.Optional(CallRecord),
   },
   'A change in a chat. Message events carry the message as it is now.',
 );

@@ -140,4 +140,33 @@ describe('buildConfig()', () => {
     expect(problems({ PARLEY_BLOB_STORE: 'gcs' })).toContain('PARLEY_BLOB_STORE must be local or s3');
     expect(problems({ PARLEY_S3_BUCKET: 'b' })).toContain('PARLEY_S3_BUCKET is set but PARLEY_BLOB_STORE is not s3');
   });
+
+  it('calls: no ICE servers by default; TURN URLs need the secret, which never shows in JSON', () => {
+    expect(buildConfig({}).calls).toEqual({ stunUrls: [], turnUrls: [], turnTtlMs: 86_400_000, ringMs: 45_000, graceMs: 30_000 });
+    const config = buildConfig({
+      PARLEY_STUN_URLS: 'stun:turn.example.net:3478',
+      PARLEY_TURN_URLS: 'turn:turn.example.net:3478?transport=udp, turns:turn.example.net:443?transport=tcp',
+      PARLEY_TURN_SECRET: 'turn-shared-secret',
+      PARLEY_TURN_TTL_SECONDS: '3600',
+      PARLEY_CALL_RING_SECONDS: '30',
+    });
+    expect(config.calls).toMatchObject({
+      stunUrls: ['stun:turn.example.net:3478'],
+      turnUrls: ['turn:turn.example.net:3478?transport=udp', 'turns:turn.example.net:443?transport=tcp'],
+      turnTtlMs: 3_600_000,
+      ringMs: 30_000,
+    });
+    expect(config.calls.turnSecret).toBe('turn-shared-secret');
+    expect(JSON.stringify(config)).not.toContain('turn-shared-secret');
+    const message = problems({ PARLEY_TURN_URLS: 'turn:a:3478,http://b', PARLEY_STUN_URLS: 'turn:c', PARLEY_CALL_GRACE_SECONDS: '0' });
+    for (const part of [
+      'PARLEY_TURN_URLS must be turn: or turns: URLs',
+      '"http://b"',
+      'PARLEY_STUN_URLS must be stun:',
+      'PARLEY_TURN_SECRET must be set',
+      'PARLEY_CALL_GRACE_SECONDS',
+    ])
+      expect(message).toContain(part);
+    expect(problems({ PARLEY_TURN_SECRET: 's' })).toContain('PARLEY_TURN_SECRET is set but PARLEY_TURN_URLS is not');
+  });
 });

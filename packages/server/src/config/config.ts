@@ -66,6 +66,21 @@ export interface Config {
     unreferencedGraceMs: number;
   };
   cleanupIntervalMs: number;
+  /** 1:1 calls (docs/voice.md): the ICE servers handed to clients and the call timers. */
+  calls: {
+    /** STUN URLs given as they are (no credentials) */
+    stunUrls: string[];
+    /** TURN URLs; each client gets TURN REST credentials for them, minted with `turn.secret` */
+    turnUrls: string[];
+    /** The secret shared with the TURN server (coturn's static-auth-secret). Not enumerable: no log or JSON of the config shows it. */
+    readonly turnSecret: string | null;
+    /** How long minted TURN credentials stay valid (at least the longest call: an allocation refresh uses the same credential) */
+    turnTtlMs: number;
+    /** A call nobody answers this long is missed */
+    ringMs: number;
+    /** A device whose last socket closed this long ago, without coming back, leaves its calls (gone) */
+    graceMs: number;
+  };
   ws: {
     maxBufferBytes: number;
     heartbeatMs: number;
@@ -213,6 +228,32 @@ export function buildConfig(raw: RawEnv): Readonly<Config> {
     return s3;
   }
 
+  // Comma-separated ICE URLs of one scheme family, e.g. "turn:turn.example.net:3478?transport=udp,turns:turn.example.net:443".
+  function iceUrls(name: 'PARLEY_STUN_URLS' | 'PARLEY_TURN_URLS', schemes: RegExp, label: string): string[] {
+    const value = raw[name];
+    if (value === undefined) return [];
+    const urls = value.split(',').map((u) => u.trim());
+    const bad = urls.filter((u) => !schemes.test(u) || u.length > 512);
+    if (bad.length > 0) problems.push(`${name} must be ${label} URLs separated by commas (not "${bad.join('", "')}")`);
+    return urls;
+  }
+
+  function calls(): Config['calls'] {
+    const turnUrls = iceUrls('PARLEY_TURN_URLS', /^turns?:[^\s,@]+$/, 'turn: or turns:');
+    const secret = raw.PARLEY_TURN_SECRET ?? null;
+    if (turnUrls.length > 0 && secret === null) problems.push("PARLEY_TURN_SECRET must be set when PARLEY_TURN_URLS is (the TURN server's static-auth-secret)");
+    if (turnUrls.length === 0 && secret !== null) problems.push('PARLEY_TURN_SECRET is set but PARLEY_TURN_URLS is not');
+    const c = {
+      stunUrls: iceUrls('PARLEY_STUN_URLS', /^stuns?:[^\s,@]+$/, 'stun: or stuns:'),
+      turnUrls,
+      turnTtlMs: int('PARLEY_TURN_TTL_SECONDS', 86_400, 1, 30 * 86_400) * 1000,
+      ringMs: int('PARLEY_CALL_RING_SECONDS', 45, 1, 600) * 1000,
+      graceMs: int('PARLEY_CALL_GRACE_SECONDS', 30, 1, 600) * 1000,
+    } as Config['calls'];
+    Object.defineProperty(c, 'turnSecret', { value: secret, enumerable: false });
+    return c;
+  }
+
   const logLevel = raw.LOG_LEVEL ?? 'info';
   if (!LOG_LEVELS.includes(logLevel)) problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got "${logLevel}")`);
 
@@ -254,6 +295,7 @@ export function buildConfig(raw: RawEnv): Readonly<Config> {
       unreferencedGraceMs: int('PARLEY_FILE_GRACE', 86_400, 0, 30 * 86_400) * 1000,
     },
     cleanupIntervalMs: int('PARLEY_CLEANUP_INTERVAL', 600, 1, 86_400) * 1000,
+    calls: calls(),
     ws: {
       maxBufferBytes: int('PARLEY_WS_MAX_BUFFER', 4 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
       heartbeatMs: int('PARLEY_WS_HEARTBEAT', 25, 1, 600) * 1000,

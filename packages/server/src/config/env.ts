@@ -47,6 +47,12 @@ export interface RawEnv {
   PARLEY_S3_REGION?: string;
   PARLEY_S3_ACCESS_KEY_ID?: string;
   PARLEY_S3_SECRET_ACCESS_KEY?: string;
+  PARLEY_STUN_URLS?: string;
+  PARLEY_TURN_URLS?: string;
+  PARLEY_TURN_SECRET?: string;
+  PARLEY_TURN_TTL_SECONDS?: string;
+  PARLEY_CALL_RING_SECONDS?: string;
+  PARLEY_CALL_GRACE_SECONDS?: string;
 }
 
 const KEYS: (keyof RawEnv)[] = [
@@ -97,6 +103,12 @@ const KEYS: (keyof RawEnv)[] = [
   'PARLEY_S3_REGION',
   'PARLEY_S3_ACCESS_KEY_ID',
   'PARLEY_S3_SECRET_ACCESS_KEY',
+  'PARLEY_STUN_URLS',
+  'PARLEY_TURN_URLS',
+  'PARLEY_TURN_SECRET',
+  'PARLEY_TURN_TTL_SECONDS',
+  'PARLEY_CALL_RING_SECONDS',
+  'PARLEY_CALL_GRACE_SECONDS',
 ];
 
 export function readEnv(env: NodeJS.ProcessEnv = process.env): RawEnv {

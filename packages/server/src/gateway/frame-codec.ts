@@ -14,6 +14,7 @@ export function encodeFrame(frame: ServerFrame): Buffer {
 export function deliveryFrame(d: Delivery): ServerFrame {
   if ('event' in d) return { type: 'event', event: d.event };
   if ('presence' in d) return { type: 'presence', ...d.presence };
+  if ('call' in d) return d.call;
   return { type: 'typing', chatId: d.typing.chatId, userId: d.typing.userId };
 }
 

@@ -2,6 +2,7 @@ import { ClientFrameBodies, type ClientFrameType, type ServerFrame } from '@parl
 import type { Static, TObject } from 'typebox';
 import { AppError } from '../lib/errors.ts';
 import { createValidator } from '../lib/validator.ts';
+import { acceptCall, declineCall, hangupCall, inviteCall, resumeCall, signalCall } from '../modules/calls/calls.ts';
 import { typing } from '../modules/chats/typing.ts';
 import { markRead } from '../modules/messages/read.ts';
 import { sendMessage } from '../modules/messages/send.ts';
@@ -46,6 +47,39 @@ export const FRAMES: FrameTable = {
   ping: {
     schema: ClientFrameBodies.ping,
     handler: ({ id }) => ({ type: 'pong', id }),
+  },
+  'call.invite': {
+    schema: ClientFrameBodies['call.invite'],
+    handler: async ({ s, actor, input, id }) => ({ type: 'call.ringing', id, ...(await inviteCall(s, actor, input)) }),
+  },
+  'call.accept': {
+    schema: ClientFrameBodies['call.accept'],
+    handler: async ({ s, actor, input, id }) => {
+      await acceptCall(s, actor, input);
+      return { type: 'ack', id };
+    },
+  },
+  'call.signal': {
+    schema: ClientFrameBodies['call.signal'],
+    handler: async ({ s, actor, input }) => signalCall(s, actor, input),
+  },
+  'call.decline': {
+    schema: ClientFrameBodies['call.decline'],
+    handler: async ({ s, actor, input, id }) => {
+      await declineCall(s, actor, input);
+      return { type: 'ack', id };
+    },
+  },
+  'call.resume': {
+    schema: ClientFrameBodies['call.resume'],
+    handler: async ({ s, actor, input, id }) => ({ type: 'call.resumed', id, ...(await resumeCall(s, actor, input)) }),
+  },
+  'call.hangup': {
+    schema: ClientFrameBodies['call.hangup'],
+    handler: async ({ s, actor, input, id }) => {
+      await hangupCall(s, actor, input);
+      return { type: 'ack', id };
+    },
   },
 };
 

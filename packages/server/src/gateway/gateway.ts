@@ -1,9 +1,10 @@
 import type { WebSocket } from 'ws';
 import { CLOSE } from '@parley/protocol';
-import type { Delivery } from '../adapters/bus/topics.ts';
+import type { CallDelivery, Delivery } from '../adapters/bus/topics.ts';
 import type { AppContext } from '../modules/app-context.ts';
 import type { Actor } from '../modules/services.ts';
 import { AppError } from '../lib/errors.ts';
+import { endCallsOfSession } from '../modules/calls/calls.ts';
 import { checkSocketSessions } from '../modules/sessions/socket-sessions.ts';
 import { frameError } from './errors.ts';
 import { encodeDelivery, encodeFrame, writeFrame } from './frame-codec.ts';
@@ -22,6 +23,11 @@ interface Connection {
   ended: boolean;
   /** set once the hello went out: deliveries reach the socket from then on */
   ready: boolean;
+  /** call frames of this socket run one after the other, in the order sent (an answer before its candidates) */
+  calls: Promise<void>;
+  /** call frames counted in the current window (callWindowStart), for the rate limit */
+  callFrames: number;
+  callWindowStart: number;
 }
 
 /** How long a closed socket gets to read its close frame before the connection is cut. */
@@ -29,6 +35,10 @@ const CLOSE_GRACE_MS = 1000;
 
 /** A typing frame counts at most once a second per user and chat. */
 const TYPING_INTERVAL_MS = 1000;
+
+/** Call frames one socket may send per window: a call trickles a few dozen ICE candidates, never hundreds. */
+const CALL_FRAMES_PER_WINDOW = 120;
+const CALL_WINDOW_MS = 10_000;
 
 /**
  * The WebSocket gateway of this node: delivers events from the bus to the sockets of their
@@ -44,11 +54,18 @@ export class Gateway {
   private checking = false;
   private checkFailing = false;
   private readonly typingSeen = new Map<string, number>();
+  /** Sessions of this node that took part in a call (sent or got a call frame): those end their calls when they go away */
+  private readonly callSessions = new Map<string, { userId: string; timer?: NodeJS.Timeout }>();
 
   constructor(ctx: AppContext) {
     this.ctx = ctx;
     this.offs.push(ctx.bus.subscribe('deliver', (d) => this.deliver(d)));
-    this.offs.push(ctx.tokens.onRevoked((sessionIds) => this.endSessions(sessionIds, { code: CLOSE.sessionEnded, reason: 'session_ended' })));
+    this.offs.push(
+      ctx.tokens.onRevoked((sessionIds) => {
+        this.endSessions(sessionIds, { code: CLOSE.sessionEnded, reason: 'session_ended' });
+        this.leaveCalls(sessionIds);
+      }),
+    );
     // Deliveries and revocations from other nodes may have been lost while the bus was down: every
     // socket fetches what it missed, and the sockets' sessions are checked against the store.
     this.offs.push(
@@ -78,7 +95,18 @@ export class Gateway {
       closeNow(ws, CLOSE.tooManySockets, 'too_many_sockets');
       return;
     }
-    const conn: Connection = { ws, actor, alive: true, openedAt: Date.now(), ended: false, ready: false };
+    const now = Date.now();
+    const conn: Connection = {
+      ws,
+      actor,
+      alive: true,
+      openedAt: now,
+      ended: false,
+      ready: false,
+      calls: Promise.resolve(),
+      callFrames: 0,
+      callWindowStart: now,
+    };
     add(this.byUser, actor.userId, conn);
     add(this.bySession, actor.sessionId, conn);
     this.ctx.metrics.wsConnections.inc();
@@ -103,7 +131,39 @@ export class Gateway {
       remove(this.bySession, actor.sessionId, conn);
       this.ctx.metrics.wsConnections.dec();
       this.ctx.presence.disconnected(actor.userId);
+      this.graceCalls(actor.sessionId);
     });
+  }
+
+  /** A device in a call whose last socket here closed gets the grace period to come back; then its calls end (gone). */
+  private graceCalls(sessionId: string): void {
+    const entry = this.callSessions.get(sessionId);
+    if (!entry || this.bySession.has(sessionId)) return;
+    clearTimeout(entry.timer);
+    const leftAt = this.ctx.now();
+    entry.timer = setTimeout(() => {
+      if (!this.bySession.has(sessionId)) this.leaveCalls([sessionId], leftAt);
+    }, this.ctx.config.calls.graceMs);
+    entry.timer.unref();
+  }
+
+  /** Ends the calls of these sessions, among those that took part in calls on this node (with leftAt: unless resumed since). */
+  private leaveCalls(sessionIds: string[], leftAt?: number): void {
+    for (const sessionId of sessionIds) {
+      const entry = this.callSessions.get(sessionId);
+      if (!entry) continue;
+      clearTimeout(entry.timer);
+      this.callSessions.delete(sessionId);
+      endCallsOfSession(this.ctx, { userId: entry.userId, sessionId, leftAt }).catch((err) =>
+        this.ctx.log.warn({ err, sessionId }, 'ending the calls of a session failed'),
+      );
+    }
+  }
+
+  private inCall(actor: Actor): void {
+    const entry = this.callSessions.get(actor.sessionId);
+    if (entry) clearTimeout(entry.timer);
+    else this.callSessions.set(actor.sessionId, { userId: actor.userId });
   }
 
   /** Writes a frame, or drops a consumer that has fallen too far behind (it resyncs from its cursor). */
@@ -121,6 +181,7 @@ export class Gateway {
   }
 
   private deliver(d: Delivery): void {
+    if ('call' in d) return this.deliverCall(d);
     let sent = 0;
     // Encoded once for every recipient, instead of once per socket by ws.
     let bytes: Buffer | undefined;
@@ -135,6 +196,20 @@ export class Gateway {
       }
     }
     if (sent > 0) this.ctx.metrics.eventsDelivered.inc(sent);
+  }
+
+  /** A call frame goes only to the sockets of the sessions it names (or of all but one), never stored. */
+  private deliverCall(d: CallDelivery): void {
+    let bytes: Buffer | undefined;
+    for (const userId of d.userIds) {
+      for (const c of this.byUser.get(userId) ?? []) {
+        const session = c.actor.sessionId;
+        if (!c.ready || session === d.exceptSessionId || (d.sessionIds && !d.sessionIds.includes(session))) continue;
+        bytes ??= encodeDelivery(d);
+        this.send(c, bytes);
+        if (d.call.type !== 'call.ended') this.inCall(c.actor);
+      }
+    }
   }
 
   private fail(conn: Connection, id: string | undefined, err: unknown): void {
@@ -160,15 +235,36 @@ export class Gateway {
     try {
       validateFrameBody(type, body);
       if (type === 'typing' && !this.typingCounts(conn, (body as { chatId: string }).chatId)) return;
-      // The session may have ended while the frame was read.
-      if (conn.ended) return;
-      const route = FRAMES[type] as (typeof FRAMES)['ping'];
-      // A request without a usable id is still answered, without one (JSON leaves out undefined).
-      const reply = await route.handler({ s: this.ctx, actor: conn.actor, input: body as never, id: id as string });
-      if (reply) this.send(conn, encodeFrame(reply));
+      if (type.startsWith('call.')) {
+        if (!this.callFrameCounts(conn)) throw new AppError('rate_limited', 'Too many call frames: slow down');
+        this.inCall(conn.actor);
+        const run = conn.calls.then(() => this.dispatch(conn, type, body, id));
+        conn.calls = run.catch(() => {});
+        return await run;
+      }
+      await this.dispatch(conn, type, body, id);
     } catch (err) {
       this.fail(conn, id, err);
     }
+  }
+
+  private async dispatch(conn: Connection, type: keyof typeof FRAMES, body: unknown, id: string | undefined): Promise<void> {
+    // The session may have ended while the frame was read.
+    if (conn.ended) return;
+    const route = FRAMES[type] as (typeof FRAMES)['ping'];
+    // A request without a usable id is still answered, without one (JSON leaves out undefined).
+    const reply = await route.handler({ s: this.ctx, actor: conn.actor, input: body as never, id: id as string });
+    if (reply) this.send(conn, encodeFrame(reply));
+  }
+
+  /** At most CALL_FRAMES_PER_WINDOW call frames per socket and window. */
+  private callFrameCounts(conn: Connection): boolean {
+    const now = Date.now();
+    if (now - conn.callWindowStart >= CALL_WINDOW_MS) {
+      conn.callWindowStart = now;
+      conn.callFrames = 0;
+    }
+    return ++conn.callFrames <= CALL_FRAMES_PER_WINDOW;
   }
 
   /** Closes every socket of these sessions; none of their frames runs from now on. */
@@ -194,6 +290,7 @@ export class Gateway {
       const states = await checkSocketSessions(this.ctx, [...this.bySession.keys()]);
       // A socket opened during the check was authenticated after what the check read.
       this.endSessions(states.ended, { code: CLOSE.sessionEnded, reason: 'session_ended', openedBefore: startedAt });
+      this.leaveCalls(states.ended);
       this.endSessions(states.tokenExpired, { code: CLOSE.tokenExpired, reason: 'token_expired', openedBefore: startedAt });
       if (this.checkFailing) this.ctx.log.info('socket session check works again');
       this.checkFailing = false;
@@ -243,6 +340,7 @@ export class Gateway {
   close(): void {
     clearInterval(this.heartbeat);
     clearInterval(this.sessionCheck);
+    for (const entry of this.callSessions.values()) clearTimeout(entry.timer);
     for (const off of this.offs) off();
   }
 }

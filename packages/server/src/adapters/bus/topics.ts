@@ -1,4 +1,4 @@
-import type { Presence, SyncEvent } from '@parley/protocol';
+import type { CallNotice, Presence, SyncEvent } from '@parley/protocol';
 
 /**
  * Something for the sockets of some users: a logged event, a presence change or a typing
@@ -6,7 +6,22 @@ import type { Presence, SyncEvent } from '@parley/protocol';
  * for all of its recipients' sockets.
  */
 export type Delivery =
-  { userIds: string[]; event: SyncEvent } | { userIds: string[]; presence: Presence } | { userIds: string[]; typing: { chatId: string; userId: string } };
+  | { userIds: string[]; event: SyncEvent }
+  | { userIds: string[]; presence: Presence }
+  | { userIds: string[]; typing: { chatId: string; userId: string } }
+  | CallDelivery;
+
+/**
+ * A call frame for some devices: routed to the nodes holding the users (as any delivery), then
+ * written only to the sockets of `sessionIds` when given (SDP and ICE go to one device), and never
+ * to `exceptSessionId` (the device that caused it already knows).
+ */
+export interface CallDelivery {
+  userIds: string[];
+  sessionIds?: string[];
+  exceptSessionId?: string;
+  call: CallNotice;
+}
 
 /** Sessions whose access tokens no longer hold. */
 export interface SessionIds {

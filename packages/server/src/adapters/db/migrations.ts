@@ -341,6 +341,43 @@ export const migrations: Record<string, Migration> = {
       await db.schema.dropTable('identities').execute();
     },
   },
+  '010_calls': {
+    async up(db: Kysely<unknown>) {
+      // 1:1 calls: the row is the truth about a call's state (the bus only wakes nodes). Ended rows stay as history.
+      await db.schema
+        .createTable('calls')
+        .addColumn('id', 'varchar(64)', (c) => c.primaryKey())
+        .addColumn('chat_id', 'varchar(64)', (c) => c.notNull())
+        .addColumn('state', 'varchar(16)', (c) => c.notNull())
+        .addColumn('caller_user', 'varchar(64)', (c) => c.notNull())
+        .addColumn('caller_session', 'varchar(64)', (c) => c.notNull())
+        .addColumn('callee_user', 'varchar(64)', (c) => c.notNull())
+        .addColumn('callee_session', 'varchar(64)')
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('ring_expires_at', 'bigint', (c) => c.notNull())
+        .addColumn('answered_at', 'bigint')
+        .addColumn('ended_at', 'bigint')
+        .addColumn('end_reason', 'varchar(16)')
+        // When each side's device last bound itself to the call (invite, answer, call.resume after a reconnect).
+        .addColumn('caller_bound_at', 'bigint')
+        .addColumn('callee_bound_at', 'bigint')
+        .execute();
+      // At most one ringing or active call per chat, across nodes: a partial unique index (SQLite and PostgreSQL both have them).
+      await db.schema
+        .createIndex('calls_live_chat')
+        .unique()
+        .on('calls')
+        .column('chat_id')
+        .where(sql.ref('state'), 'in', [sql.lit('ringing'), sql.lit('active')])
+        .execute();
+      await db.schema.createIndex('calls_caller').on('calls').columns(['caller_user', 'state']).execute();
+      await db.schema.createIndex('calls_callee').on('calls').columns(['callee_user', 'state']).execute();
+      await db.schema.createIndex('calls_ring_expiry').on('calls').columns(['state', 'ring_expires_at']).execute();
+    },
+    async down(db: Kysely<unknown>) {
+      await db.schema.dropTable('calls').execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

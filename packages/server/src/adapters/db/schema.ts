@@ -202,6 +202,27 @@ export interface KeyPackagesTable {
   created_at: number;
 }
 
+export type CallState = 'ringing' | 'active' | 'ended';
+
+/** A 1:1 call in a private chat; callee_session is set when a device of the callee answers. */
+export interface CallsTable {
+  id: string;
+  chat_id: string;
+  state: CallState;
+  caller_user: string;
+  caller_session: string;
+  callee_user: string;
+  callee_session: string | null;
+  created_at: number;
+  ring_expires_at: number;
+  answered_at: number | null;
+  ended_at: number | null;
+  end_reason: 'declined' | 'busy' | 'missed' | 'hangup' | 'failed' | 'gone' | null;
+  /** when the caller's / answering callee's device last bound itself to the call: a device that left before it is gone */
+  caller_bound_at: number | null;
+  callee_bound_at: number | null;
+}
+
 export interface DB {
   users: UsersTable;
   chat_invitations: ChatInvitationsTable;
@@ -219,4 +240,5 @@ export interface DB {
   devices: DevicesTable;
   device_lists: DeviceListsTable;
   key_packages: KeyPackagesTable;
+  calls: CallsTable;
 }

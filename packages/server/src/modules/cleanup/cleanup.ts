@@ -4,6 +4,7 @@ import * as store from './cleanup.store.ts';
 import { collectFiles } from '../files/collect.ts';
 import { endDevices } from '../devices/end-devices.ts';
 import { deleteExpiredKeyPackages } from '../devices/devices.store.ts';
+import { endCallsOfEndedSessions, expireRingingCalls } from '../calls/calls.ts';
 
 /** Revoked and expired invites stay listed (and refused with their reason) this long before they go. */
 export const INVITE_RETENTION_MS = 7 * 86_400_000;
@@ -18,20 +19,22 @@ export interface CleanupReport {
   userEvents: number;
   files: number;
   uploads: number;
+  /** calls ended: rung past their time (missed), or with a device whose session is gone */
+  calls: number;
 }
 
 /**
  * Removes what nothing needs any more: sessions whose refresh token has expired, invites revoked or
  * expired a while ago, KeyPackages past their lifetime, chats deleted for everyone or left by everyone (their members, messages and log
  * go with them), the personal log of deleted accounts, files no message references past their grace,
- * and uploads abandoned past their expiry.
+ * uploads abandoned past their expiry, and calls that rang too long or lost a device's session.
  *
  * Every step is a conditional delete that is correct however often it runs, so several nodes may run
  * it at the same time: a row one of them deleted is simply not there for the others.
  */
 export async function runCleanup(s: Services): Promise<CleanupReport> {
   const now = s.now();
-  const report: CleanupReport = { sessions: 0, invites: 0, chats: 0, userEvents: 0, files: 0, uploads: 0 };
+  const report: CleanupReport = { sessions: 0, invites: 0, chats: 0, userEvents: 0, files: 0, uploads: 0, calls: 0 };
   const db = s.db.kysely;
 
   for (;;) {
@@ -46,6 +49,11 @@ export async function runCleanup(s: Services): Promise<CleanupReport> {
     report.sessions += ids.length;
     if (found < BATCH) break;
   }
+
+  // After the sessions: a call whose device's session just expired ends with it. The node a call
+  // rang on ends it on time; this catches those whose node went away.
+  report.calls += await expireRingingCalls(s);
+  report.calls += await endCallsOfEndedSessions(s);
 
   report.invites += await store.deleteOldInvites(db, now - INVITE_RETENTION_MS);
   // Claims skip them already; this only frees the rows.

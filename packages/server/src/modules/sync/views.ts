@@ -30,6 +30,7 @@ export interface ChatEventData {
   title?: string;
   avatarFileId?: string | null;
   read?: ChatEvent['read'];
+  call?: ChatEvent['call'];
 }
 
 export function chatEventView(row: ChatEventsTable, message?: MessagesTable | null): ChatEvent {
