@@ -260,9 +260,11 @@ export class Mls {
     const groupInfo: GroupInfo = message.groupInfo;
     const kp = options.keyPackage;
     if (options.resync) {
-      const tree = this.treeOf(groupInfo);
-      const me = identityOf(kp.publicPackage.leafNode);
-      const mine = me && membersOf(tree).some((m) => m.userId === me.userId && m.deviceId === me.deviceId);
+      // The same comparison ts-mls makes to find the leaf to replace, so the guard and the library cannot disagree.
+      const equality = this.config.keyPackageEqualityConfig;
+      const mine = this.treeOf(groupInfo).some(
+        (n, i) => i % 2 === 0 && n?.nodeType === 'leaf' && equality.compareKeyPackageToLeafNode(kp.publicPackage, n.leaf),
+      );
       if (!mine) throw new E2eeError('mls_resync_no_leaf', 'Resync needs a leaf of this device in the group, and there is none');
     }
     const result = await this.run(() =>
