@@ -47,6 +47,18 @@ describe('MLS wrapper', () => {
     expect(withCarol.group.roster().map((r) => r.userId)).toEqual(['alice', 'carol']);
   });
 
+  it('refuses an added device certified by another key than the roster names for its user', async () => {
+    const w = await makeWorld();
+    const a1 = await w.device('alice', 'a1');
+    const c1 = await w.device('carol', 'c1');
+    const roster = [...w.roster('alice'), { userId: 'carol', aikId: new Uint8Array(16) }];
+    const group = await w.mls.createGroup({ keyPackage: a1.keyPackage, roster });
+    await expect(w.mls.addDevices(group, [c1.keyPackage.encoded])).rejects.toMatchObject({
+      code: 'mls_policy_violation',
+      message: expect.stringContaining('another key than the roster'),
+    });
+  });
+
   it('restores a stored state that decrypts the next message, and keeps no config from the bytes', async () => {
     const w = await makeWorld();
     const a1 = await w.device('alice', 'a1');
