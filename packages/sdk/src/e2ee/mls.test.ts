@@ -59,6 +59,31 @@ describe('MLS wrapper', () => {
     });
   });
 
+  it('refuses an external join by a device of a user outside the roster', async () => {
+    const w = await makeWorld();
+    const a1 = await w.device('alice', 'a1');
+    const d1 = await w.device('dave', 'd1'); // pinned and listed, but not in this chat
+    const created = await w.mls.createGroup({ keyPackage: a1.keyPackage, roster: w.roster('alice') });
+    const selfUpdate = await w.mls.selfUpdate(created);
+    await expect(w.mls.joinExternal({ groupInfo: selfUpdate.groupInfo, keyPackage: d1.keyPackage, resync: false })).rejects.toMatchObject({
+      code: 'mls_policy_violation',
+    });
+  });
+
+  it('keeps keys for one past epoch only', async () => {
+    const w = await makeWorld();
+    const a1 = await w.device('alice', 'a1');
+    const b1 = await w.device('bob', 'b1');
+    const add = await w.mls.addDevices(await w.mls.createGroup({ keyPackage: a1.keyPackage, roster: w.roster('alice', 'bob') }), [b1.keyPackage.encoded]);
+    const bob = await w.mls.joinFromWelcome({ welcome: add.welcome!, keyPackage: b1.keyPackage });
+    const held = await w.mls.encrypt(bob, text('held back'));
+    const first = await w.mls.selfUpdate(add.group);
+    const afterOne = await w.mls.process(first.group, held.message);
+    expect(afterOne.kind === 'application' && untext(afterOne.plaintext)).toBe('held back');
+    const second = await w.mls.selfUpdate(first.group);
+    await expect(w.mls.process(second.group, held.message)).rejects.toMatchObject({ code: 'mls_process_failed' });
+  });
+
   it('restores a stored state that decrypts the next message, and keeps no config from the bytes', async () => {
     const w = await makeWorld();
     const a1 = await w.device('alice', 'a1');
