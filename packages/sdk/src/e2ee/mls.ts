@@ -14,6 +14,7 @@ import type {
   Proposal,
   PublicMessage,
   RatchetTree,
+  Welcome,
 } from 'ts-mls';
 import { makeKeyPackageRef } from 'ts-mls/keyPackage.js';
 import { decryptSenderData } from 'ts-mls/privateMessage.js';
@@ -319,7 +320,7 @@ export class Mls {
     return this.bundle(result.newState, result.commit, result.welcome);
   }
 
-  private async bundle(state: ClientState, commit: MLSMessage, welcome: CommitBundleWelcome): Promise<CommitBundle> {
+  private async bundle(state: ClientState, commit: MLSMessage, welcome: Welcome | undefined): Promise<CommitBundle> {
     const groupInfo = await this.lib.createGroupInfoWithExternalPubAndRatchetTree(state, [], this.cs);
     return {
       group: new MlsGroup(state),
@@ -391,8 +392,6 @@ export class Mls {
     }
   }
 }
-
-type CommitBundleWelcome = Parameters<typeof tsMls.joinGroup>[0] | undefined;
 
 /** D3: two KeyPackages or a KeyPackage and a leaf are "the same device" when their certificates name the same one. */
 const identityEquality: KeyPackageEqualityConfig = {
