@@ -110,6 +110,8 @@ describe('ts-mls defects handled by the wrapper', () => {
     const bare = { ...decoded, clientConfig: defaultClientConfig };
     const raw = await tsMls.processPublicMessage(bare, publicMessageOf(bundle.commit), tsMls.makePskIndex(bare, {}), await cipherSuite());
     expect(raw.newState.groupContext.epoch).toBe(alice.epoch + 1n);
+    // Handed to the wrapper, even that state runs under Parley's config.
+    await expect(w.mls.process(new MlsGroup(bare), bundle.commit)).rejects.toMatchObject({ code: 'mls_process_failed' });
   });
 
   it('D6: a commit whose path leaf changes the leaf to another device is refused', async () => {

@@ -278,7 +278,7 @@ export class Mls {
 
   /** Encrypts an application payload (padded to its size bucket) as a PrivateMessage with empty authenticated data. */
   async encrypt(group: MlsGroup, payload: Uint8Array): Promise<{ group: MlsGroup; message: Uint8Array }> {
-    const result = await this.run(() => this.lib.createApplicationMessage(group.state, padPayload(payload), this.cs));
+    const result = await this.run(() => this.lib.createApplicationMessage(this.stateOf(group), padPayload(payload), this.cs));
     const message = this.lib.encodeMlsMessage({ version: 'mls10', wireformat: 'mls_private_message', privateMessage: result.privateMessage });
     return { group: new MlsGroup(result.newState), message };
   }
@@ -293,7 +293,9 @@ export class Mls {
     if (message.wireformat === 'mls_private_message') return this.processApplication(group, message.privateMessage);
     if (message.wireformat !== 'mls_public_message') throw new E2eeError('mls_unexpected_message', `Unexpected ${message.wireformat} in a chat log`);
     const facts = commitFacts(message.publicMessage);
-    const result = await this.run(() => this.lib.processPublicMessage(group.state, message.publicMessage, this.lib.makePskIndex(group.state, {}), this.cs));
+    const result = await this.run(() =>
+      this.lib.processPublicMessage(this.stateOf(group), message.publicMessage, this.lib.makePskIndex(group.state, {}), this.cs),
+    );
     const { added, removed } = enforcePolicy(group.state, result.newState, facts);
     return { kind: 'commit', group: new MlsGroup(result.newState), added, removed, external: facts.external };
   }
@@ -311,9 +313,17 @@ export class Mls {
     return new MlsGroup({ ...decoded[0], clientConfig: this.config });
   }
 
+  // Whatever config a state came with, every operation runs under this instance's (D5).
+  private stateOf(group: MlsGroup): ClientState {
+    return group.state.clientConfig === this.config ? group.state : { ...group.state, clientConfig: this.config };
+  }
+
   private async commit(group: MlsGroup, proposals: Proposal[]): Promise<CommitBundle> {
     const result = await this.run(() =>
-      this.lib.createCommit({ state: group.state, cipherSuite: this.cs }, { wireAsPublicMessage: true, extraProposals: proposals, ratchetTreeExtension: true }),
+      this.lib.createCommit(
+        { state: this.stateOf(group), cipherSuite: this.cs },
+        { wireAsPublicMessage: true, extraProposals: proposals, ratchetTreeExtension: true },
+      ),
     );
     if (result.commit.wireformat !== 'mls_public_message') throw new E2eeError('mls_unexpected_message', 'A commit must be a PublicMessage');
     enforcePolicy(group.state, result.newState, commitFacts(result.commit.publicMessage));
@@ -333,7 +343,7 @@ export class Mls {
   private async processApplication(group: MlsGroup, pm: PrivateMessage): Promise<ProcessResult> {
     if (pm.contentType !== 'application') throw new E2eeError('mls_unexpected_message', 'Handshake messages must be PublicMessages');
     if (pm.authenticatedData.length !== 0) throw new E2eeError('mls_unexpected_message', 'Application messages carry no authenticated data');
-    const state = group.state;
+    const state = this.stateOf(group);
     const receiver =
       pm.epoch === state.groupContext.epoch
         ? { senderDataSecret: state.keySchedule.senderDataSecret, ratchetTree: state.ratchetTree }
