@@ -1,0 +1,46 @@
+// The SDK's end-to-end encryption layer. Not re-exported from the SDK's main entry on purpose: ts-mls is ~50 KB gz
+// and the web client loads E2EE as a lazy chunk after sign-in (docs/e2ee.md).
+export { E2eeError, type E2eeErrorCode } from './errors.ts';
+export {
+  aikIdOf,
+  createAuthenticationService,
+  decodeDeviceCert,
+  encodeDeviceCert,
+  exportAik,
+  generateAik,
+  importAik,
+  signDeviceCert,
+  verifyDeviceCert,
+  type Aik,
+  type CredentialCheck,
+  type CredentialValidator,
+  type DeviceCert,
+  type IdentityLookup,
+} from './identity.ts';
+export {
+  decodeDeviceList,
+  encodeDeviceList,
+  hashDeviceList,
+  signDeviceList,
+  verifyDeviceListChain,
+  verifyDeviceListSignature,
+  type DeviceList,
+  type DeviceListEntry,
+  type DeviceListHead,
+} from './device-list.ts';
+export { safetyNumber, type SafetyNumberParty } from './safety-number.ts';
+export { formatRecoveryKey, generateRecoveryKey, openAikEscrow, parseRecoveryKey, sealAikEscrow } from './recovery.ts';
+export { MAX_PAYLOAD_BYTES } from './padding.ts';
+export {
+  createMls,
+  Mls,
+  MlsGroup,
+  PARLEY_CIPHERSUITE,
+  ROSTER_EXTENSION,
+  type CommitBundle,
+  type DeviceRef,
+  type LocalKeyPackage,
+  type MlsMember,
+  type ProcessResult,
+  type RosterEntry,
+} from './mls.ts';
