@@ -2,6 +2,7 @@ import { Type, type Static } from 'typebox';
 import { Id, Strict } from './common.ts';
 import { Changes, ChatEvent, getChanges, Presence, UserEvent } from './api/sync.ts';
 import { markRead, Message, sendMessage } from './api/messages.ts';
+import { User } from './api/account.ts';
 
 /** The WebSocket subprotocol; a browser sends the access token as a second one: `parley.token.<accessToken>`. */
 export const WS_PROTOCOL = 'parley.v1';
@@ -170,6 +171,10 @@ export const ErrorFrame = Strict(
 );
 export const PresenceFrame = Strict({ type: Type.Literal('presence'), ...Presence.properties }, 'A contact went online or offline');
 export const TypingNoticeFrame = Strict({ type: Type.Literal('typing'), chatId: Id, userId: Id }, 'Someone is typing in a chat');
+export const ProfileFrame = Strict(
+  { type: Type.Literal('profile'), user: User },
+  'Someone I share a private chat or a group with (or I, on another device) changed their display name or picture',
+);
 export const PongFrame = Strict({ type: Type.Literal('pong'), id: RequestId }, 'The reply to ping');
 export const ResyncFrame = Strict(
   { type: Type.Literal('resync') },
@@ -248,6 +253,7 @@ export const ServerFrame = Type.Union([
   ErrorFrame,
   PresenceFrame,
   TypingNoticeFrame,
+  ProfileFrame,
   PongFrame,
   ResyncFrame,
   CallRingingFrame,

@@ -10,6 +10,7 @@ import type {
   SessionDescription,
   SyncCursor,
   SyncEvent,
+  User,
   UserEvent,
 } from '@parley/protocol';
 import { newClientId } from './client-id.ts';
@@ -30,6 +31,8 @@ export interface RealtimeEvents {
   event: SyncEvent;
   presence: Presence;
   typing: { chatId: string; userId: string };
+  /** Someone I share a chat with (or I, elsewhere) changed their display name or picture */
+  profile: User;
   state: ConnectionState;
   /** A message of mine changed state: pending (again with an error when turned away for now, e.g. rate_limited), sent (acked after commit) or failed */
   outbox: PendingMessage;
@@ -190,6 +193,8 @@ export class ParleyRealtime {
       }
       case 'typing':
         return this.emit('typing', { chatId: frame.chatId, userId: frame.userId });
+      case 'profile':
+        return this.emit('profile', frame.user);
       case 'resync':
         // The server's node may have missed changes made elsewhere while its bus was down.
         return void this.sync();

@@ -73,4 +73,14 @@ describe.skipIf(!enabled)('finding people for a new chat', () => {
     const members = (await alice.client.listMembers({ chatId: group.id })).members.map((m) => m.user.id).sort();
     expect(members).toEqual([alice.id, bob.id, carol.id].sort());
   });
+
+  it("shows a contact's new name at once, in the chat list and the open chat's header", async () => {
+    const { page } = browser;
+    const chat = (await alice.client.listChats()).chats.find((c) => c.kind === 'private' && c.peer?.id === carol.id)!;
+    await page.goto(`/#/chat/${encodeURIComponent(chat.id)}`);
+    await page.getByRole('heading', { name: 'Carol', level: 2 }).waitFor();
+    await carol.client.updateMe({ displayName: 'Carol Danvers' });
+    await page.getByRole('heading', { name: 'Carol Danvers', level: 2 }).waitFor({ timeout: 5000 });
+    await eventually(async () => expect(await page.getByRole('list', { name: 'Chats' }).textContent()).toContain('Carol Danvers'));
+  });
 });

@@ -15,6 +15,7 @@ export function deliveryFrame(d: Delivery): ServerFrame {
   if ('event' in d) return { type: 'event', event: d.event };
   if ('presence' in d) return { type: 'presence', ...d.presence };
   if ('call' in d) return d.call;
+  if ('profile' in d) return { type: 'profile', user: d.profile };
   return { type: 'typing', chatId: d.typing.chatId, userId: d.typing.userId };
 }
 

@@ -31,6 +31,12 @@ export const AppModel = createModel((client: ParleyClient, storage: AppStorage, 
   const connection = new ConnectionModel(client, storage, {
     event: onEvent,
     presence: people.setPresence,
+    profile: (u) => {
+      people.remember([u]);
+      chats.profileChanged(u);
+      const mine = session.me.value;
+      if (mine && mine.id === u.id) session.accountUpdated({ ...mine, displayName: u.displayName, avatarFileId: u.avatarFileId });
+    },
     typing: chats.typingStarted,
     sent: timelines.addSent,
     ended: () => signedOut(ENDED),

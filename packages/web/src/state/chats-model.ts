@@ -1,6 +1,6 @@
 import { batch, computed, signal, type ReadonlySignal } from '@preact/signals';
 import { createModel } from './create-model.ts';
-import { ParleyError, type Chat, type ChatEvent, type Me, type ParleyClient } from '@parley/sdk';
+import { ParleyError, type Chat, type ChatEvent, type Me, type ParleyClient, type User } from '@parley/sdk';
 import { applyChatEvent, expireTyping, isMemberEvent, needsRefresh, type ChatsState } from './apply-chat-event.ts';
 import type { PeopleModel } from './people-model.ts';
 
@@ -86,6 +86,12 @@ export const ChatsModel = createModel((client: ParleyClient, people: PeopleModel
       typing.value = after.typing;
       if (isMemberEvent(e)) membersChanged.value++;
       if (stale) void refresh(e.chatId);
+    },
+    /** Someone's new name or picture: the title and peer of my private chat with them follow it. */
+    profileChanged(user: User) {
+      for (const c of Object.values(chatMap.value)) {
+        if (c.kind === 'private' && c.peer?.id === user.id) update(c.id, (x) => ({ ...x, title: user.displayName, peer: user }));
+      }
     },
     setReadMarks(chatId: string, marks: Record<string, number>) {
       readMarks.value = { ...readMarks.value, [chatId]: marks };

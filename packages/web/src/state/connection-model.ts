@@ -7,6 +7,7 @@ import {
   type ParleyClient,
   type PendingMessage,
   type Presence,
+  type User,
   type SyncCursor,
   type SyncEvent,
 } from '@parley/sdk';
@@ -30,6 +31,8 @@ export function retryAfterMs(message: string): number {
 export interface ConnectionHandlers {
   event(e: SyncEvent): void;
   presence(p: Presence): void;
+  /** someone's (or my own, from another device) new name or picture */
+  profile(u: User): void;
   typing(chatId: string, userId: string): void;
   sent(m: Message): void;
   /** The server ended this session. */
@@ -71,6 +74,7 @@ export const ConnectionModel = createModel((client: ParleyClient, storage: AppSt
       r.on('event', on.event),
       r.on('cursor', (c) => storage.setUserSeq(me, c.userSeq)),
       r.on('presence', on.presence),
+      r.on('profile', on.profile),
       r.on('typing', ({ chatId, userId: who }) => on.typing(chatId, who)),
       r.on('outbox', (p) => {
         if (p.state === 'sent' && p.message) on.sent(p.message);

@@ -1,14 +1,15 @@
-import type { CallNotice, Presence, SyncEvent } from '@parley/protocol';
+import type { CallNotice, Presence, SyncEvent, User } from '@parley/protocol';
 
 /**
- * Something for the sockets of some users: a logged event, a presence change or a typing
- * indicator. The bus carries it as data; the gateway of each node encodes it into a frame once,
+ * Something for the sockets of some users: a logged event, a presence change, a typing
+ * indicator or a changed profile. The bus carries it as data; the gateway of each node encodes it into a frame once,
  * for all of its recipients' sockets.
  */
 export type Delivery =
   | { userIds: string[]; event: SyncEvent }
   | { userIds: string[]; presence: Presence }
   | { userIds: string[]; typing: { chatId: string; userId: string } }
+  | { userIds: string[]; profile: User }
   | CallDelivery;
 
 /**

@@ -12,6 +12,7 @@ import { changeAvatar, dropAvatar } from './avatars.ts';
 import { consumeInvite, usableInvite } from '../invites/invites.ts';
 import type { Actor, Services } from '../services.ts';
 import { endSessions } from '../sessions/end-sessions.ts';
+import { contactsOf } from '../presence/presence.store.ts';
 import { commit, type Work } from '../sync/unit-of-work.ts';
 import * as store from './accounts.store.ts';
 import type { AccountHooks } from './hooks.ts';
@@ -99,7 +100,20 @@ export async function updateMe(s: Services, actor: Actor, input: { displayName?:
     if (input.avatarFileId !== undefined)
       await changeAvatar(work.tx, { table: 'users', id: actor.userId, ownerId: actor.userId, fileId: input.avatarFileId, now: work.now });
   });
+  if (displayName !== undefined || input.avatarFileId !== undefined) await announceProfile(s, actor.userId);
   return getMe(s, actor);
+}
+
+/**
+ * Tells the people who see my name (those I share a private chat or a group with) and my other
+ * devices that it or my picture changed, so open clients show it without a reload. Like presence,
+ * it is not in the log: a client that missed it reads names again when it fetches users.
+ */
+async function announceProfile(s: Services, userId: string): Promise<void> {
+  const row = await store.findUserById(s.db.kysely, userId);
+  if (!row) return;
+  const contacts = await contactsOf(s.db.kysely, { userId });
+  s.bus.publish('deliver', { userIds: [userId, ...contacts], profile: toUser(row) });
 }
 
 export async function changePassword(s: Services, actor: Actor, input: { currentPassword: string; newPassword: string }): Promise<void> {
