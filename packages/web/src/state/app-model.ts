@@ -5,6 +5,7 @@ import { ChatsModel } from './chats-model.ts';
 import { ConnectionModel, notConnected } from './connection-model.ts';
 import { DraftsModel } from './drafts-model.ts';
 import { PeopleModel } from './people-model.ts';
+import { createNotifier } from '../notify/notifier.ts';
 import { type RouterModel } from './router-model.ts';
 import { SessionModel } from './session-model.ts';
 import { TimelineModel } from './timeline-model.ts';
@@ -28,6 +29,7 @@ export const AppModel = createModel((client: ParleyClient, storage: AppStorage, 
   const chats = new ChatsModel(client, people, session.me);
   const timelines = new TimelineModel(client, showNotice);
   const drafts = new DraftsModel(storage);
+  const notify = createNotifier((chatId) => router.go(`#/chat/${encodeURIComponent(chatId)}`));
   const connection = new ConnectionModel(client, storage, {
     event: onEvent,
     presence: people.setPresence,
@@ -58,6 +60,24 @@ export const AppModel = createModel((client: ParleyClient, storage: AppStorage, 
     }
     timelines.applyEvent(e);
     chats.applyEvent(e);
+    const chat = chats.chatMap.value[e.chatId];
+    if (e.type === 'message.created' && e.message && chat && e.message.senderId !== myId) {
+      const m = e.message;
+      void nameOf(m.senderId).then((sender) => notify.arrived(chat, m, { myId, openChatId: chats.openChatId.value, sender }));
+    }
+  }
+
+  /** A user's display name, fetched when not known yet (a notification cannot fill it in later). */
+  async function nameOf(userId: string): Promise<string> {
+    const known = people.users.value[userId];
+    if (known) return known.displayName;
+    try {
+      const u = await client.getUser({ userId });
+      people.remember([u]);
+      return u.displayName;
+    } catch {
+      return 'Someone';
+    }
   }
 
   function onUserEvent(e: UserEvent): void {
@@ -131,6 +151,7 @@ export const AppModel = createModel((client: ParleyClient, storage: AppStorage, 
     drafts,
     connection,
     uploads,
+    notify,
     showNotice,
     start,
     async signIn(input: { username: string; password: string }) {

@@ -8,6 +8,8 @@ import { NewChatScreen } from './new-chat.tsx';
 import { SessionsScreen } from './sessions-screen.tsx';
 import { ProfileScreen } from './profile-screen.tsx';
 import { InvitesScreen } from './invites-screen.tsx';
+import { NotifyOffer } from '../notify/notify-offer.tsx';
+import { showUnreadOnFavicon } from '../notify/favicon.ts';
 
 /** The sidebar's links: where each goes, its tooltip (also its name, unless `label` starts one) and icon. */
 const TOOLBAR: { page: string; title: string; icon: string; label?: string }[] = [
@@ -29,6 +31,7 @@ export function App() {
   const unread = state === 'signed-in' ? app.chats.unreadTotal.value : 0;
   useEffect(() => {
     document.title = unread > 0 ? `(${unread}) Parley` : 'Parley';
+    showUnreadOnFavicon(unread);
   }, [unread]);
   useEffect(() => {
     // Escape closes a panel (chat info, settings pages), unless something inside used it first.
@@ -84,6 +87,7 @@ export function App() {
             ))}
           </nav>
         </header>
+        <NotifyOffer />
         <ChatList />
       </aside>
       <main class="main">
