@@ -64,9 +64,18 @@ export function ChatView({ chatId }: { chatId: string }) {
   // while the chat is open, though reading moves the read position on.
   const unreadAfter = useMemo(() => (chat && chat.unreadCount > 0 ? chat.readSeq : null), [chatId, !!chat]);
 
+  // A search result opens the chat at its message, highlighted: #/chat/<id>?at=<seq>&msg=<id>.
+  const at = Number(app.router.route.value.query.get('at'));
+  const msg = app.router.route.value.query.get('msg');
+  useEffect(() => {
+    if (!chat || !msg || !(at > 0)) return;
+    const has = () => app.timelines.timeline(chatId).value.messages.some((m) => m.id === msg);
+    void (has() ? Promise.resolve() : app.timelines.loadAround(chatId, at)).then(() => has() && setGoTo((g) => ({ id: msg, n: (g?.n ?? 0) + 1 })));
+  }, [chatId, !!chat, msg]);
+
   // History: at the first unread message, or around where this tab last was, or the newest page.
   useEffect(() => {
-    if (!chat || t.loaded || t.loading !== 'idle') return;
+    if (!chat || t.loaded || t.loading !== 'idle' || msg) return;
     const saved = storage.scroll(chatId);
     if (unreadAfter !== null) void app.timelines.loadAround(chatId, unreadAfter);
     else void (saved && !saved.bottom ? app.timelines.loadAround(chatId, saved.seq) : app.timelines.loadLatest(chatId));
