@@ -70,7 +70,9 @@ export function ChatView({ chatId }: { chatId: string }) {
   useEffect(() => {
     if (!chat || !msg || !(at > 0)) return;
     const has = () => app.timelines.timeline(chatId).value.messages.some((m) => m.id === msg);
-    void (has() ? Promise.resolve() : app.timelines.loadAround(chatId, at)).then(() => has() && setGoTo((g) => ({ id: msg, n: (g?.n ?? 0) + 1 })));
+    // The jump waits for the list to settle where it opens (at the unread line, say) over its first frames.
+    const go = () => has() && setTimeout(() => setGoTo((g) => ({ id: msg, n: (g?.n ?? 0) + 1 })), 200);
+    void (has() ? Promise.resolve() : app.timelines.loadAround(chatId, at)).then(go);
   }, [chatId, !!chat, msg]);
 
   // History: at the first unread message, or around where this tab last was, or the newest page.
