@@ -33,6 +33,14 @@ export function SearchBox() {
     );
   }, [open]);
 
+  // Signing out takes the chat list away: the next account starts with an empty field.
+  useEffect(
+    () => () => {
+      searchQuery.value = '';
+    },
+    [],
+  );
+
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
       if (!isSearchShortcut(e) || document.querySelector('dialog[open]')) return;

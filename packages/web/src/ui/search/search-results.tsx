@@ -207,7 +207,16 @@ export function SearchResults() {
           </li>
         )}
       </ul>
-      {found && !busy && !error && messages.length === 0 && <p class="empty">No messages found</p>}
+      {found && !busy && !error && messages.length === 0 && (
+        <p class="empty" role="status">
+          No messages found
+        </p>
+      )}
+      {found && !busy && messages.length > 0 && (
+        <p class="visually-hidden" role="status">
+          {found.nextCursor ? `More than ${messages.length}` : messages.length} message{messages.length === 1 ? '' : 's'} found
+        </p>
+      )}
       {found?.nextCursor && (
         <button type="button" class="search-more" disabled={busy} onClick={() => void more()}>
           More results
