@@ -28,6 +28,8 @@ async function search(page: Page, q: string): Promise<void> {
 
 /** Whether the element lies inside the message list's visible area. */
 async function inView(page: Page, text: string): Promise<boolean> {
+  // A row scrolled far away is not in the DOM at all (the list renders only the rows near the view).
+  if ((await message(page, text).count()) === 0) return false;
   const list = await page.locator('.messages').boundingBox();
   const box = await message(page, text).boundingBox();
   return !!list && !!box && box.y >= list.y - 1 && box.y + box.height <= list.y + list.height + 1;
@@ -92,6 +94,14 @@ describe.skipIf(!enabled)('search in the web client', () => {
     expect(await message(page, 'Lantern note number 59').count()).toBe(0);
     expect(page.url()).toContain(`#/chat/${groupId}?at=`);
     await screenshot(page, 'search-02-far-back');
+
+    // Scrolled away, the same result again jumps back to it.
+    await page.locator('.highlight').waitFor({ state: 'detached', timeout: 5000 });
+    await page.locator('.messages').evaluate((el) => el.scrollBy(0, 3000));
+    await eventually(async () => expect(await inView(page, FAR_BACK)).toBe(false));
+    await messageHits(page).first().click();
+    await message(page, FAR_BACK).and(page.locator('.highlight')).waitFor();
+    await eventually(async () => expect(await inView(page, FAR_BACK)).toBe(true));
   });
 
   it('pages through many results with More results, and searches only the open chat on request', async () => {
@@ -151,6 +161,21 @@ describe.skipIf(!enabled)('search in the web client', () => {
     await page.getByRole('heading', { name: 'Carol', level: 2 }).waitFor();
     await composer(page).waitFor();
     expect(page.url()).toMatch(/#\/chat\/[^/?]+$/);
+  });
+
+  it('shows an error when the search cannot reach the server', async () => {
+    const { page } = alice;
+    await alice.context.setOffline(true);
+    try {
+      await search(page, 'zoo');
+      await results(page).page().locator('.search-results [role=alert]').waitFor();
+      expect(await messageHits(page).count()).toBe(0);
+    } finally {
+      await alice.context.setOffline(false);
+    }
+    await search(page, 'zoo today');
+    await eventually(async () => expect(await messageHits(page).count()).toBe(1));
+    expect(await page.locator('.search-results [role=alert]').count()).toBe(0);
   });
 
   it('works on a 360 px wide screen', async () => {

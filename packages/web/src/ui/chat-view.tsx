@@ -65,15 +65,16 @@ export function ChatView({ chatId }: { chatId: string }) {
   const unreadAfter = useMemo(() => (chat && chat.unreadCount > 0 ? chat.readSeq : null), [chatId, !!chat]);
 
   // A search result opens the chat at its message, highlighted: #/chat/<id>?at=<seq>&msg=<id>.
-  const at = Number(app.router.route.value.query.get('at'));
-  const msg = app.router.route.value.query.get('msg');
+  const route = app.router.route.value;
+  const at = Number(route.query.get('at'));
+  const msg = route.query.get('msg');
   useEffect(() => {
     if (!chat || !msg || !(at > 0)) return;
     const has = () => app.timelines.timeline(chatId).value.messages.some((m) => m.id === msg);
     // The jump waits for the list to settle where it opens (at the unread line, say) over its first frames.
     const go = () => has() && setTimeout(() => setGoTo((g) => ({ id: msg, n: (g?.n ?? 0) + 1 })), 200);
     void (has() ? Promise.resolve() : app.timelines.loadAround(chatId, at)).then(go);
-  }, [chatId, !!chat, msg]);
+  }, [chatId, !!chat, route]);
 
   // History: at the first unread message, or around where this tab last was, or the newest page.
   useEffect(() => {

@@ -80,6 +80,13 @@ export function SearchResults() {
     }
   }
 
+  function openMessage(m: Message) {
+    const href = messageHref(m);
+    // The same result again: step off its address first, so the chat sees a new one and jumps again.
+    if (location.hash === href) history.replaceState(history.state, '', `#/chat/${encodeURIComponent(m.chatId)}`);
+    app.router.go(href);
+  }
+
   async function startChat(u: User) {
     try {
       const chat = await client.createPrivateChat({ userId: u.id });
@@ -96,7 +103,7 @@ export function SearchResults() {
   const options: (SearchOption & { key: string })[] = [
     ...chats.map((c) => ({ key: `c-${c.id}`, id: `search-chat-${c.id}`, open: () => app.router.go(`#/chat/${encodeURIComponent(c.id)}`) })),
     ...people.map((u) => ({ key: `u-${u.id}`, id: `search-user-${u.id}`, open: () => void startChat(u) })),
-    ...messages.map((m) => ({ key: `m-${m.id}`, id: `search-msg-${m.id}`, open: () => app.router.go(messageHref(m)) })),
+    ...messages.map((m) => ({ key: `m-${m.id}`, id: `search-msg-${m.id}`, open: () => openMessage(m) })),
   ];
   const optionKeys = options.map((o) => o.key).join(' ');
   useEffect(() => {
