@@ -67,9 +67,9 @@ export function ChatView({ chatId }: { chatId: string }) {
   // A search result opens the chat at its message, highlighted: #/chat/<id>?at=<seq>&msg=<id>.
   const route = app.router.route.value;
   const at = Number(route.query.get('at'));
-  const msg = route.query.get('msg');
+  const msg = at > 0 ? route.query.get('msg') : null;
   useEffect(() => {
-    if (!chat || !msg || !(at > 0)) return;
+    if (!chat || !msg) return;
     const has = () => app.timelines.timeline(chatId).value.messages.some((m) => m.id === msg);
     // The jump waits for the list to settle where it opens (at the unread line, say) over its first frames.
     const go = () => has() && setTimeout(() => setGoTo((g) => ({ id: msg, n: (g?.n ?? 0) + 1 })), 200);
