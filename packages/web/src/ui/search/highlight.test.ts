@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { highlight, queryTerms } from './highlight.ts';
+import { highlight, queryTerms, startsWords } from './highlight.ts';
 
 const marked = (text: string, q: string) =>
   highlight(text, queryTerms(q))
@@ -35,5 +35,12 @@ describe('search highlight', () => {
   it('splits a query into folded words, ignoring punctuation', () => {
     expect(queryTerms('  Élan, "vital"!  élan ')).toEqual(['elan', 'vital']);
     expect(queryTerms('!!!')).toEqual([]);
+  });
+
+  it('finds a chat by the starts of the words of its title', () => {
+    expect(startsWords('Trip planning', queryTerms('plan tr'))).toBe(true);
+    expect(startsWords('Équipe Été', queryTerms('equipe ete'))).toBe(true);
+    expect(startsWords('Trip planning', queryTerms('lanning'))).toBe(false);
+    expect(startsWords('Trip planning', [])).toBe(false);
   });
 });
