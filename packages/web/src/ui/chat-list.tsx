@@ -4,6 +4,8 @@ import { userName } from '../state/people-model.ts';
 import { useApp } from './app-context.ts';
 import { Avatar } from './shared/avatar.tsx';
 import { formatWhen } from './shared/format.ts';
+import { SearchBox } from './search/search-box.tsx';
+import { searchQuery } from './search/search-state.ts';
 
 /** "Photo", "Video", "Voice message", "report.pdf", "3 files": a message with no text, in the list. */
 function attachmentsLabel(list: Attachment[]): string {
@@ -24,7 +26,17 @@ function preview(app: AppModel, c: Chat): string {
   return who + text;
 }
 
+/** The search field, then the chats, or the search results while the field is not blank. */
 export function ChatList() {
+  return (
+    <>
+      <SearchBox />
+      {searchQuery.value.trim() === '' && <Chats />}
+    </>
+  );
+}
+
+function Chats() {
   const app = useApp();
   const { openChatId, typing } = app.chats;
   const presence = app.people.presence;

@@ -64,9 +64,21 @@ export function ChatView({ chatId }: { chatId: string }) {
   // while the chat is open, though reading moves the read position on.
   const unreadAfter = useMemo(() => (chat && chat.unreadCount > 0 ? chat.readSeq : null), [chatId, !!chat]);
 
+  // A search result opens the chat at its message, highlighted: #/chat/<id>?at=<seq>&msg=<id>.
+  const route = app.router.route.value;
+  const at = Number(route.query.get('at'));
+  const msg = at > 0 ? route.query.get('msg') : null;
+  useEffect(() => {
+    if (!chat || !msg) return;
+    const has = () => app.timelines.timeline(chatId).value.messages.some((m) => m.id === msg);
+    // The jump waits for the list to settle where it opens (at the unread line, say) over its first frames.
+    const go = () => has() && setTimeout(() => setGoTo((g) => ({ id: msg, n: (g?.n ?? 0) + 1 })), 200);
+    void (has() ? Promise.resolve() : app.timelines.loadAround(chatId, at)).then(go);
+  }, [chatId, !!chat, route]);
+
   // History: at the first unread message, or around where this tab last was, or the newest page.
   useEffect(() => {
-    if (!chat || t.loaded || t.loading !== 'idle') return;
+    if (!chat || t.loaded || t.loading !== 'idle' || msg) return;
     const saved = storage.scroll(chatId);
     if (unreadAfter !== null) void app.timelines.loadAround(chatId, unreadAfter);
     else void (saved && !saved.bottom ? app.timelines.loadAround(chatId, saved.seq) : app.timelines.loadLatest(chatId));
