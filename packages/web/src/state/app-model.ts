@@ -1,6 +1,7 @@
 import { batch, computed, signal } from '@preact/signals';
 import { createModel } from './create-model.ts';
 import { ParleyError, type Chat, type Me, type ParleyClient, type SyncEvent, type UserEvent } from '@parley/sdk';
+import { CallsModel } from '../calls/calls-model.ts';
 import { ChatsModel } from './chats-model.ts';
 import { ConnectionModel, notConnected } from './connection-model.ts';
 import { DraftsModel } from './drafts-model.ts';
@@ -33,8 +34,10 @@ export const AppModel = createModel((client: ParleyClient, storage: AppStorage, 
     presence: people.setPresence,
     typing: chats.typingStarted,
     sent: timelines.addSent,
+    call: (frame) => calls.onFrame(frame),
     ended: () => signedOut(ENDED),
   });
+  const calls = new CallsModel({ realtime: () => connection.realtime(), myId: () => session.me.value?.id });
   const uploads = new UploadsModel(client, {
     userId: computed(() => session.me.value?.id),
     limits: session.limits,
@@ -77,6 +80,7 @@ export const AppModel = createModel((client: ParleyClient, storage: AppStorage, 
 
   function signedOut(reason: string | null): void {
     batch(() => {
+      calls.reset();
       connection.stop();
       uploads.reset();
       session.signedOut(reason);
@@ -124,6 +128,7 @@ export const AppModel = createModel((client: ParleyClient, storage: AppStorage, 
     timelines,
     drafts,
     connection,
+    calls,
     uploads,
     showNotice,
     start,

@@ -8,6 +8,7 @@ import { NewChatScreen } from './new-chat.tsx';
 import { SessionsScreen } from './sessions-screen.tsx';
 import { ProfileScreen } from './profile-screen.tsx';
 import { InvitesScreen } from './invites-screen.tsx';
+import { CallPanel } from './calls/call-panel.tsx';
 
 /** The sidebar's links: where each goes, its tooltip (also its name, unless `label` starts one) and icon. */
 const TOOLBAR: { page: string; title: string; icon: string; label?: string }[] = [
@@ -94,6 +95,7 @@ export function App() {
         )}
       </main>
       <Notice />
+      <CallPanel />
     </div>
   );
 }
