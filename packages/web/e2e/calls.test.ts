@@ -133,6 +133,11 @@ describe.skipIf(!enabled)('1:1 voice calls in Chromium', () => {
     await eventually(async () => expect(await panel(a.page).textContent()).toContain('Call ended'));
     await eventually(async () => expect(await panel(b.page).textContent()).toContain('Call ended'));
     await eventually(async () => expect((await audioStats(b.page)).state).toBe('closed'));
+
+    // The chat keeps the call, from its call.ended event: live on Alice's page, from the history on Bob's.
+    await eventually(async () => expect(await a.page.locator('.notice-line').last().textContent()).toMatch(/^Outgoing call · 0:0\d$/));
+    await openChat(b.page, chatId, 'Alice');
+    await eventually(async () => expect(await b.page.locator('.notice-line').last().textContent()).toMatch(/^Incoming call · 0:0\d$/));
   });
 
   it('shows a declined call on both sides', async () => {
@@ -141,6 +146,8 @@ describe.skipIf(!enabled)('1:1 voice calls in Chromium', () => {
     await ring.getByRole('button', { name: 'Decline' }).click();
     await eventually(async () => expect(await panel(a.page).textContent()).toContain('Declined'));
     expect(await panel(b.page).textContent()).toContain('Declined');
+    await eventually(async () => expect(await a.page.locator('.notice-line').last().textContent()).toBe('Declined call'));
+    await eventually(async () => expect(await b.page.locator('.notice-line').last().textContent()).toBe('Declined call'));
   });
 
   it('shows a call nobody answered as missed once it stops ringing', async () => {
@@ -148,5 +155,7 @@ describe.skipIf(!enabled)('1:1 voice calls in Chromium', () => {
     await b.page.getByRole('alertdialog', { name: 'Incoming call' }).waitFor();
     await eventually(async () => expect(await panel(a.page).textContent()).toContain('No answer'), (RING_SECONDS + 4) * 1000);
     await eventually(async () => expect(await panel(b.page).textContent()).toContain('Missed call'));
+    await eventually(async () => expect(await a.page.locator('.notice-line').last().textContent()).toBe('Unanswered call'));
+    await eventually(async () => expect(await b.page.locator('.notice-line').last().textContent()).toBe('Missed call'));
   });
 });
