@@ -56,6 +56,14 @@ function audioStats(page: Page): Promise<AudioStats> {
   });
 }
 
+/** The ICE username fragment of the page's current local description: it changes with an ICE restart. */
+function iceUfrag(page: Page): Promise<string | undefined> {
+  return page.evaluate(() => {
+    const pcs = (window as unknown as { __pcs: RTCPeerConnection[] }).__pcs;
+    return /a=ice-ufrag:(\S+)/.exec(pcs[pcs.length - 1]!.localDescription?.sdp ?? '')?.[1];
+  });
+}
+
 async function sample(page: Page, ms: number): Promise<{ rate: number; energyGain: number }> {
   const a = await audioStats(page);
   await new Promise((r) => setTimeout(r, ms));
@@ -128,6 +136,19 @@ describe.skipIf(!enabled)('1:1 voice calls in Chromium', () => {
     console.log(`muted: packets/s to Bob ${muted.rate.toFixed(1)}, energy gain ${muted.energyGain.toFixed(6)}`);
     expect(muted.energyGain).toBeLessThan(toBob.energyGain / 20);
     await a.page.getByRole('button', { name: 'Unmute' }).click();
+
+    // Bob's socket drops and comes back: the call is taken back (call.resume) and ICE restarts
+    // (new credentials in both descriptions), the audio still flowing.
+    const [ufragA, ufragB] = await Promise.all([iceUfrag(a.page), iceUfrag(b.page)]);
+    await b.context.setOffline(true);
+    await b.page.getByRole('status').filter({ hasText: 'Offline' }).waitFor();
+    await b.context.setOffline(false);
+    await eventually(async () => {
+      expect(await iceUfrag(b.page)).not.toBe(ufragB);
+      expect(await iceUfrag(a.page)).not.toBe(ufragA);
+    });
+    await eventually(async () => expect((await audioStats(b.page)).state).toBe('connected'));
+    expect((await sample(b.page, 1000)).rate).toBeGreaterThan(30);
 
     await a.page.getByRole('button', { name: 'Hang up' }).click();
     await eventually(async () => expect(await panel(a.page).textContent()).toContain('Call ended'));

@@ -263,6 +263,26 @@ export function createCallEngine(deps: CallsDeps, view: Signal<CallView | null>)
           .catch(() => {});
     },
 
+    /**
+     * The socket came back (maybe to another node): take the call back on this device within the
+     * server's grace, then restart ICE with fresh ICE servers once the call is answered.
+     */
+    async resume(): Promise<void> {
+      const c = live;
+      if (!c?.callId || !c.pc || view.value?.phase === 'incoming') return;
+      try {
+        const resumed = await rt().resumeCall(c.callId);
+        if (live !== c) return;
+        c.pc.setConfiguration({ iceServers: resumed.iceServers.map((s) => ({ ...s })) });
+        if (resumed.state === 'active' && c.pc.remoteDescription) c.pc.restartIce();
+      } catch (err) {
+        if (live !== c) return;
+        // The call ended while the socket was away (its call.ended went to nobody here).
+        if (err instanceof ParleyError && err.status >= 400 && err.status < 500) finish(c, 'Call ended: connection lost');
+        else console.error('call resume', err);
+      }
+    },
+
     setMuted(muted: boolean): void {
       if (!live?.mic) return;
       for (const t of live.mic.getAudioTracks()) t.enabled = !muted;

@@ -1,4 +1,4 @@
-import { signal } from '@preact/signals';
+import { effect, signal, type ReadonlySignal } from '@preact/signals';
 import { createModel } from '../state/create-model.ts';
 import type { CallNotice, ParleyRealtime } from '@parley/sdk';
 import type { CallEngine } from './call-engine.ts';
@@ -24,6 +24,8 @@ export interface CallsDeps {
   /** The socket of the moment (a new one after each reconnect), or null while there is none */
   realtime(): ParleyRealtime | null;
   myId(): string | undefined;
+  /** Whether the socket is up: when it comes back, a call of mine is taken back (call.resume) */
+  online: ReadonlySignal<boolean>;
 }
 
 /**
@@ -40,6 +42,13 @@ export const CallsModel = createModel((deps: CallsDeps) => {
     engine ??= import('./call-engine.ts').then((m) => m.createCallEngine(deps, call));
     return engine;
   }
+
+  let wasOnline = deps.online.peek();
+  effect(() => {
+    const online = deps.online.value;
+    if (online && !wasOnline && engine) void run((e) => e.resume());
+    wasOnline = online;
+  });
 
   function run(job: (e: CallEngine) => unknown): Promise<void> {
     const next = queue.then(load).then(job);

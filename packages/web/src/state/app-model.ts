@@ -37,7 +37,11 @@ export const AppModel = createModel((client: ParleyClient, storage: AppStorage, 
     call: (frame) => calls.onFrame(frame),
     ended: () => signedOut(ENDED),
   });
-  const calls = new CallsModel({ realtime: () => connection.realtime(), myId: () => session.me.value?.id });
+  const calls = new CallsModel({
+    realtime: () => connection.realtime(),
+    myId: () => session.me.value?.id,
+    online: computed(() => connection.connection.value === 'online'),
+  });
   const uploads = new UploadsModel(client, {
     userId: computed(() => session.me.value?.id),
     limits: session.limits,
