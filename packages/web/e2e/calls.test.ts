@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import type { Page } from 'playwright-core';
+import { ParleyRealtime, type WebSocketFactory } from '@parley/sdk';
 import { startTestServer, type TestServer, type TestUser } from '@parley/test-kit';
 import { browserAvailable, eventually, openBrowser, type Browser } from './_browser.ts';
 import { openChat, signIn } from './_ux.ts';
@@ -178,5 +180,29 @@ describe.skipIf(!enabled)('1:1 voice calls in Chromium', () => {
     await eventually(async () => expect(await panel(b.page).textContent()).toContain('Missed call'));
     await eventually(async () => expect(await a.page.locator('.notice-line').last().textContent()).toBe('Unanswered call'));
     await eventually(async () => expect(await b.page.locator('.notice-line').last().textContent()).toBe('Missed call'));
+  });
+
+  it('stops ringing when another device answers, and tells the next caller that the line is busy', async () => {
+    // Carol calls Bob from the SDK; Bob's second device (the SDK again) takes it while his page rings.
+    const carol = await t.user('carol');
+    const carolChat = await carol.client.createPrivateChat({ userId: bob.id });
+    const carolRt = new ParleyRealtime(carol.client, { WebSocket: WebSocket as unknown as WebSocketFactory });
+    const bobRt = new ParleyRealtime(bob.client, { WebSocket: WebSocket as unknown as WebSocketFactory });
+    try {
+      await Promise.all([carolRt.connect(), bobRt.connect()]);
+      const offer = { type: 'offer' as const, sdp: 'v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=carol\r\n' };
+      const placed = await carolRt.inviteCall({ chatId: carolChat.id, offer });
+      const ring = b.page.getByRole('alertdialog', { name: 'Incoming call' });
+      await eventually(async () => expect(await ring.textContent()).toContain('Carol is calling'));
+      await bobRt.acceptCall(placed.callId, { type: 'answer', sdp: 'v=0\r\no=- 3 4 IN IP4 127.0.0.1\r\ns=bob\r\n' });
+      await eventually(async () => expect(await panel(b.page).textContent()).toContain('Answered on another device'));
+
+      await a.page.getByRole('button', { name: 'Call Bob' }).click();
+      await eventually(async () => expect(await panel(a.page).textContent()).toContain('Busy'));
+      await carolRt.hangupCall(placed.callId);
+    } finally {
+      carolRt.close();
+      bobRt.close();
+    }
   });
 });
