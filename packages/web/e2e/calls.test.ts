@@ -200,6 +200,12 @@ describe.skipIf(!enabled)('1:1 voice calls in Chromium', () => {
       await a.page.getByRole('button', { name: 'Call Bob' }).click();
       await eventually(async () => expect(await panel(a.page).textContent()).toContain('Busy'));
       await carolRt.hangupCall(placed.callId);
+
+      // Carol calls again and gives up before Bob answers: a missed call for Bob.
+      const again = await carolRt.inviteCall({ chatId: carolChat.id, offer });
+      await eventually(async () => expect(await ring.textContent()).toContain('Carol is calling'));
+      await carolRt.hangupCall(again.callId);
+      await eventually(async () => expect(await panel(b.page).textContent()).toContain('Missed call'));
     } finally {
       carolRt.close();
       bobRt.close();

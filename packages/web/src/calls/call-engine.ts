@@ -336,7 +336,9 @@ export function createCallEngine(deps: CallsDeps, view: Signal<CallView | null>)
           const c = isMine(f.callId);
           if (!c) return;
           const words = OUTCOMES[f.reason];
-          finish(c, view.value?.direction === 'in' ? words.in : words.out);
+          // A caller who gives up before I answer leaves me a missed call, whatever the reason.
+          const ringing = view.value?.phase === 'incoming';
+          finish(c, ringing && f.reason !== 'declined' ? 'Missed call' : view.value?.direction === 'in' ? words.in : words.out);
           return;
         }
       }
