@@ -3,7 +3,7 @@ import WebSocket from 'ws';
 import type { Page } from 'playwright-core';
 import { ParleyRealtime, type WebSocketFactory } from '@parley/sdk';
 import { startTestServer, type TestServer, type TestUser } from '@parley/test-kit';
-import { browserAvailable, eventually, openBrowser, type Browser } from './_browser.ts';
+import { browserAvailable, eventually, openBrowser, screenshot, type Browser } from './_browser.ts';
 import { openChat, signIn } from './_ux.ts';
 
 const enabled = browserAvailable();
@@ -111,6 +111,7 @@ describe.skipIf(!enabled)('1:1 voice calls in Chromium', () => {
     const ring = b.page.getByRole('alertdialog', { name: 'Incoming call' });
     await ring.waitFor();
     expect(await ring.textContent()).toContain('Alice is calling');
+    await screenshot(b.page, 'call-incoming');
     await ring.getByRole('button', { name: 'Accept' }).click();
 
     await eventually(async () => {
@@ -119,6 +120,7 @@ describe.skipIf(!enabled)('1:1 voice calls in Chromium', () => {
     }, 10_000);
     await eventually(async () => expect(await panel(a.page).textContent()).toMatch(/Bob · 0:0\d/));
     expect(await call.isDisabled()).toBe(true);
+    await screenshot(a.page, 'call-active');
 
     // Audio flows both ways, decoded (energy grows) because the remote track plays.
     const [toAlice, toBob] = await Promise.all([sample(a.page, 1500), sample(b.page, 1500)]);
