@@ -71,8 +71,23 @@ export const sendMessage = endpoint({
   errors: ['unauthorized', 'not_found', 'invalid_request', 'message_too_long', 'cannot_post', 'attachment_unavailable', 'rate_limited'],
 });
 
+/** How a call went, as the chat's history shows it. */
+export const CallOutcome = Type.Union([Type.Literal('missed'), Type.Literal('declined'), Type.Literal('busy'), Type.Literal('completed')]);
+export type CallOutcome = Static<typeof CallOutcome>;
+
+export const CallRecord = Strict(
+  {
+    callId: Id,
+    callerId: Id,
+    outcome: CallOutcome,
+    durationMs: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()], { description: 'completed: from the answer to the end; null otherwise' }),
+  },
+  'A call that ended, in the chat log',
+);
+export type CallRecord = Static<typeof CallRecord>;
+
 /** The chat-log changes a timeline shows as service lines ("Alice added Carol"). */
-export const NOTICE_TYPES = ['member.added', 'member.removed', 'member.updated', 'chat.updated'] as const;
+export const NOTICE_TYPES = ['member.added', 'member.removed', 'member.updated', 'chat.updated', 'call.ended'] as const;
 
 export const ChatNotice = Strict(
   {
@@ -83,8 +98,9 @@ export const ChatNotice = Strict(
     member: Type.Optional(Strict({ userId: Id, role: Type.Union([Role, Type.Null()], { description: 'null once removed' }) })),
     title: Type.Optional(Type.String({ description: 'chat.updated: the new title' })),
     avatarFileId: Type.Optional(Type.Union([Type.String(), Type.Null()], { description: "chat.updated: the chat's new picture (null: removed)" })),
+    call: Type.Optional(CallRecord),
   },
-  'A change in a chat shown between its messages: someone added, removed, promoted; the chat renamed or its picture changed',
+  'A change in a chat shown between its messages: someone added, removed, promoted; the chat renamed or its picture changed; a call',
 );
 export type ChatNotice = Static<typeof ChatNotice>;
 

@@ -1,7 +1,7 @@
 import { Type, type Static } from 'typebox';
 import { endpoint } from '../endpoint.ts';
 import { Id, Role, Strict, Timestamp } from '../common.ts';
-import { Message } from './messages.ts';
+import { CallRecord, Message } from './messages.ts';
 import { FileId } from './files.ts';
 
 /** Changes recorded in a chat's log, each at a position (`seq`) of that chat. */
@@ -17,21 +17,6 @@ export const CHAT_EVENT_TYPES = [
   'read.updated',
   'call.ended',
 ] as const;
-
-/** How a call went, as the chat's history shows it. */
-export const CallOutcome = Type.Union([Type.Literal('missed'), Type.Literal('declined'), Type.Literal('busy'), Type.Literal('completed')]);
-export type CallOutcome = Static<typeof CallOutcome>;
-
-export const CallRecord = Strict(
-  {
-    callId: Id,
-    callerId: Id,
-    outcome: CallOutcome,
-    durationMs: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()], { description: 'completed: from the answer to the end; null otherwise' }),
-  },
-  'A call that ended, in the chat log',
-);
-export type CallRecord = Static<typeof CallRecord>;
 
 /** Changes recorded in my personal log, each at a position (`userSeq`) of that log. */
 export const USER_EVENT_TYPES = [

@@ -1,6 +1,7 @@
 import { batch, computed, signal } from '@preact/signals';
 import { createModel } from './create-model.ts';
 import { ParleyError, type Chat, type Me, type ParleyClient, type SyncEvent, type UserEvent } from '@parley/sdk';
+import { CallsModel } from '../calls/calls-model.ts';
 import { ChatsModel } from './chats-model.ts';
 import { ConnectionModel, notConnected } from './connection-model.ts';
 import { DraftsModel } from './drafts-model.ts';
@@ -41,7 +42,13 @@ export const AppModel = createModel((client: ParleyClient, storage: AppStorage, 
     },
     typing: chats.typingStarted,
     sent: timelines.addSent,
+    call: (frame) => calls.onFrame(frame),
     ended: () => signedOut(ENDED),
+  });
+  const calls = new CallsModel({
+    realtime: () => connection.realtime(),
+    myId: () => session.me.value?.id,
+    online: computed(() => connection.connection.value === 'online'),
   });
   const uploads = new UploadsModel(client, {
     userId: computed(() => session.me.value?.id),
@@ -103,6 +110,7 @@ export const AppModel = createModel((client: ParleyClient, storage: AppStorage, 
 
   function signedOut(reason: string | null): void {
     batch(() => {
+      calls.reset();
       connection.stop();
       uploads.reset();
       session.signedOut(reason);
@@ -150,6 +158,7 @@ export const AppModel = createModel((client: ParleyClient, storage: AppStorage, 
     timelines,
     drafts,
     connection,
+    calls,
     uploads,
     notify,
     showNotice,

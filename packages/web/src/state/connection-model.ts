@@ -3,6 +3,7 @@ import { createModel } from './create-model.ts';
 import {
   ParleyRealtime,
   type AttachmentInput,
+  type CallNotice,
   type Message,
   type ParleyClient,
   type PendingMessage,
@@ -35,6 +36,8 @@ export interface ConnectionHandlers {
   profile(u: User): void;
   typing(chatId: string, userId: string): void;
   sent(m: Message): void;
+  /** A call frame for this device */
+  call(frame: CallNotice): void;
   /** The server ended this session. */
   ended(): void;
 }
@@ -76,6 +79,7 @@ export const ConnectionModel = createModel((client: ParleyClient, storage: AppSt
       r.on('presence', on.presence),
       r.on('profile', on.profile),
       r.on('typing', ({ chatId, userId: who }) => on.typing(chatId, who)),
+      r.on('call', on.call),
       r.on('outbox', (p) => {
         if (p.state === 'sent' && p.message) on.sent(p.message);
         if (p.state === 'pending' && p.error?.code === 'rate_limited') slowDownUntil.value = Date.now() + retryAfterMs(p.error.message);
@@ -104,6 +108,8 @@ export const ConnectionModel = createModel((client: ParleyClient, storage: AppSt
     connection,
     outbox,
     slowDownUntil,
+    /** The socket of the moment, for calls (null while there is none) */
+    realtime: (): ParleyRealtime | null => rt,
     /** Opens the socket for this user, resuming from the positions of the chats already loaded. */
     connect(forUserId: string, chatPositions: Record<string, number>) {
       userId = forUserId;

@@ -53,7 +53,7 @@ export function mergeNotices(a: ChatNotice[], b: ChatNotice[]): ChatNotice[] {
 /** A chat event a timeline shows as a service line, as a notice; undefined for the others. */
 export function noticeOf(e: ChatEvent): ChatNotice | undefined {
   if (!(NOTICE_TYPES as readonly string[]).includes(e.type)) return undefined;
-  const { seq, actorId, at, member, title, avatarFileId } = e;
+  const { seq, actorId, at, member, title, avatarFileId, call } = e;
   return {
     type: e.type as ChatNotice['type'],
     seq,
@@ -62,6 +62,7 @@ export function noticeOf(e: ChatEvent): ChatNotice | undefined {
     ...(member ? { member } : {}),
     ...(title !== undefined ? { title } : {}),
     ...(avatarFileId !== undefined ? { avatarFileId } : {}),
+    ...(call ? { call } : {}),
   };
 }
 

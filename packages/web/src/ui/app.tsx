@@ -10,6 +10,7 @@ import { ProfileScreen } from './profile-screen.tsx';
 import { InvitesScreen } from './invites-screen.tsx';
 import { NotifyOffer } from '../notify/notify-offer.tsx';
 import { showUnreadOnFavicon } from '../notify/favicon.ts';
+import { CallPanel } from './calls/call-panel.tsx';
 
 /** The sidebar's links: where each goes, its tooltip (also its name, unless `label` starts one) and icon. */
 const TOOLBAR: { page: string; title: string; icon: string; label?: string }[] = [
@@ -98,6 +99,7 @@ export function App() {
         )}
       </main>
       <Notice />
+      <CallPanel />
     </div>
   );
 }

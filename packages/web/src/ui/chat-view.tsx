@@ -16,6 +16,7 @@ import { MediaViewer } from './media-viewer.tsx';
 import { DraftFiles, OutgoingUploads } from './composer-files.tsx';
 import { PaperclipIcon } from './shared/icons.tsx';
 import { VoiceRecordButton } from './voice-record-button.tsx';
+import { CallButton } from './calls/call-button.tsx';
 
 /** How many pages of history a click on a reply's quote loads, at most, to find the original. */
 const MAX_PAGES_BACK = 20;
@@ -265,6 +266,7 @@ function ChatHeader({ chat }: { chat: Chat }) {
           {subtitle}
         </p>
       </div>
+      <CallButton chat={chat} />
       {chat.kind !== 'self' && (
         <a class="icon-button" href={`#/chat/${encodeURIComponent(chat.id)}/info`} aria-label="Chat info and members" title="Chat info">
           ℹ

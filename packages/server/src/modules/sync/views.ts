@@ -58,6 +58,7 @@ export function chatNoticeView(row: ChatEventsTable): ChatNotice {
     ...(data.member ? { member: data.member } : {}),
     ...(data.title !== undefined ? { title: data.title } : {}),
     ...(data.avatarFileId !== undefined ? { avatarFileId: data.avatarFileId } : {}),
+    ...(data.call ? { call: data.call } : {}),
   };
 }
 

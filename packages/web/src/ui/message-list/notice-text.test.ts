@@ -32,4 +32,15 @@ describe('noticeText()', () => {
     expect(text({ type: 'chat.updated', avatarFileId: 'f1' })).toBe("Alice changed the chat's picture");
     expect(text({ type: 'chat.updated', avatarFileId: null })).toBe("Alice removed the chat's picture");
   });
+
+  it("lists calls as phones do, from the caller's side or the callee's", () => {
+    const call = (outcome: 'completed' | 'declined' | 'missed' | 'busy', callerId = 'me', durationMs: number | null = null) =>
+      text({ type: 'call.ended', call: { callId: 'x', callerId, outcome, durationMs } });
+    expect(call('completed', 'me', 65_400)).toBe('Outgoing call · 1:05');
+    expect(call('completed', 'b', 9_000)).toBe('Incoming call · 0:09');
+    expect(call('declined')).toBe('Declined call');
+    expect(call('missed')).toBe('Unanswered call');
+    expect(call('missed', 'b')).toBe('Missed call');
+    expect(call('busy', 'b')).toBe('Missed call');
+  });
 });

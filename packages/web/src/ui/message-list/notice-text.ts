@@ -23,5 +23,23 @@ export function noticeText(n: ChatNotice, name: (userId: string) => string, myId
     case 'chat.updated':
       if (n.title !== undefined) return `${actor} renamed the chat to “${n.title}”`;
       return n.avatarFileId === null ? `${actor} removed the chat's picture` : `${actor} changed the chat's picture`;
+    case 'call.ended':
+      return n.call ? callText(n.call, n.call.callerId === myId) : 'Call';
+  }
+}
+
+/** A call in the history, as phones list them: "Outgoing call · 1:05", "Missed call". */
+function callText(call: NonNullable<ChatNotice['call']>, mine: boolean): string {
+  switch (call.outcome) {
+    case 'completed': {
+      const s = Math.floor((call.durationMs ?? 0) / 1000);
+      return `${mine ? 'Outgoing' : 'Incoming'} call · ${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
+    }
+    case 'declined':
+      return 'Declined call';
+    case 'busy':
+      return mine ? 'Call not answered: busy' : 'Missed call';
+    case 'missed':
+      return mine ? 'Unanswered call' : 'Missed call';
   }
 }
