@@ -17,6 +17,7 @@ import {
   type PrivateKeyPackage,
 } from 'ts-mls';
 import { type ChatEvent, type ParleyClient, type ParleyError } from '@parley/sdk';
+import { advanceEpoch } from '../src/modules/mls/mls.store.ts';
 import { startTestServer, stores, type TestServer, type TestUser } from './_harness.ts';
 import { b64, cipherSuite, deviceCert, deviceKeys, identityKey } from './_mls.ts';
 
@@ -233,6 +234,16 @@ describe.each(await stores())('E2EE delivery service on %s', (kind) => {
     const info = await alice.client.getGroupInfo({ chatId });
     expect(info).toMatchObject({ epoch: 21, seq: seqs.at(-1), data: b64(lastInfo!) });
     expect(await commitCount(chatId)).toBe(21);
+  });
+
+  // The HTTP rounds above are also guarded by mls_commits' key (group, epoch); this checks the statement itself.
+  it.runIf(kind === 'postgres')('lets one of 8 transactions on parallel connections through the compare-and-swap', async () => {
+    const { chatId } = await pair();
+    const before = await chatRow(chatId);
+    const results = await Promise.all(Array.from({ length: 8 }, () => t.server.ctx.db.transaction((tx) => advanceEpoch(tx, { chatId, epoch: 1 }))));
+    const through = results.filter((r) => r !== undefined);
+    expect(through).toEqual([{ seq: Number(before.last_seq) + 1, epoch: 2 }]);
+    expect(Number((await chatRow(chatId)).last_seq)).toBe(Number(before.last_seq) + 1);
   });
 
   it('returns the original for a retried commit, even after the epoch moved on; a stale epoch is 409', async () => {

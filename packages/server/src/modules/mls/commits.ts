@@ -189,6 +189,12 @@ export async function postCommit(s: Services, actor: Actor, input: PostCommitInp
         device_id: device.id,
         client_commit_id: input.clientCommitId,
       });
+    } catch (err) {
+      // Keyed by (group, epoch): a second guard, should anything ever let two commits take one epoch.
+      if (isUniqueViolation(err)) throw conflict(input.chatId, taken.epoch);
+      throw err;
+    }
+    try {
       if (input.init) {
         await store.insertGroup(tx, {
           chat_id: input.chatId,
