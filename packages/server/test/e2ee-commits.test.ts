@@ -276,7 +276,8 @@ describe.each(await stores())('E2EE delivery service on %s', (kind) => {
     const { alice, chatId } = await pair();
     const good = await makeCommit(alice.state!);
     const other = await newGroup(alice);
-    const foreign = await makeCommit(other.state);
+    // Another group at the same epoch, so only the group id differs.
+    const foreign = await makeCommit((await makeCommit(other.state)).newState);
     const before = await chatRow(chatId);
     const withWf = (bytes: Uint8Array, wf: number) => {
       const c = Buffer.from(bytes);
