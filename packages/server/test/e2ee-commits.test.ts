@@ -10,6 +10,7 @@ import {
   encodeMlsMessage,
   generateKeyPackageWithKey,
   joinGroup,
+  joinGroupExternal,
   processPublicMessage,
   type ClientState,
   type KeyPackage,
@@ -312,6 +313,69 @@ describe.each(await stores())('E2EE delivery service on %s', (kind) => {
     expect(await mlsEvents(alice.client, chatId)).toHaveLength(1);
     // The honest one still goes through at the same epoch.
     expect((await post(alice, chatId, 1, good)).epoch).toBe(2);
+  });
+
+  it('gives a self chat its group; a second device joins it by external commit from the GroupInfo', async () => {
+    const alice = await device('alice');
+    const self = (await alice.client.listChats()).chats.find((c) => c.kind === 'self')!;
+    const g = await newGroup(alice);
+    const b0 = await makeCommit(g.state);
+    expect(await post(alice, self.id, 0, b0, { init: { groupId: b64(g.groupId), cipherSuite: 1 } })).toMatchObject({ epoch: 1 });
+    alice.state = b0.newState;
+
+    // Alice's second device, approved by the first.
+    const client = t.client();
+    const session = await client.login({ username: alice.user.username, password: alice.user.password, deviceName: 'laptop' });
+    const keys = await deviceKeys();
+    const aik = identityKey();
+    const cert = deviceCert(aik, { userId: alice.user.id, deviceId: session.sessionId, signatureKey: keys.publicKey });
+    await client.registerDevice({ signaturePublicKey: b64(keys.publicKey), linkCommitment: b64(randomBytes(32)), cert: b64(cert) });
+    await alice.client.approveDevice({ deviceId: session.sessionId, cert: b64(cert) });
+    const laptop: MlsDevice = { user: alice.user, client, id: session.sessionId, keys, cert };
+
+    const info = await laptop.client.getGroupInfo({ chatId: self.id });
+    expect(info).toMatchObject({ groupId: b64(g.groupId), epoch: 1, data: b64(b0.groupInfo) });
+    const decoded = decodeMlsMessage(Buffer.from(info.data, 'base64'), 0)![0];
+    if (decoded.wireformat !== 'mls_group_info') throw new Error('not a GroupInfo');
+    const kp = await keyPackage(laptop);
+    const joined = await joinGroupExternal(decoded.groupInfo, kp.publicPackage, kp.privatePackage, false, await cipherSuite());
+    const cs = await cipherSuite();
+    const external: Bundle = {
+      commit: encodeMlsMessage({ version: 'mls10', wireformat: 'mls_public_message', publicMessage: joined.publicMessage }),
+      groupInfo: encodeMlsMessage({
+        version: 'mls10',
+        wireformat: 'mls_group_info',
+        groupInfo: await createGroupInfoWithExternalPubAndRatchetTree(joined.newState, [], cs),
+      }),
+      newState: joined.newState,
+      message: { version: 'mls10', wireformat: 'mls_public_message', publicMessage: joined.publicMessage },
+    };
+    // An external commit adds only its committer.
+    const extra = await fail(post(laptop, self.id, 1, external, { addDevices: [{ userId: alice.user.id, deviceId: alice.id }], welcome: b64(b0.groupInfo) }));
+    expect([extra.status, extra.code]).toEqual([400, 'mls_commit_invalid']);
+    expect(await post(laptop, self.id, 1, external)).toMatchObject({ epoch: 2 });
+    alice.state = await processCommit(alice.state!, external.commit);
+    expect(epochOf(alice.state)).toBe(2);
+
+    const devices = await db()
+      .selectFrom('mls_group_devices')
+      .select(['device_id', 'joined_epoch'])
+      .where('chat_id', '=', self.id)
+      .orderBy('joined_epoch')
+      .execute();
+    expect(devices.map((d) => [d.device_id, Number(d.joined_epoch)])).toEqual([
+      [alice.id, 1],
+      [laptop.id, 2],
+    ]);
+    const events = await mlsEvents(alice.client, self.id);
+    expect(events.map((e) => e.mls!.senderDeviceId)).toEqual([alice.id, laptop.id]);
+
+    // A device outside the group cannot commit as a member.
+    const outsider = await makeCommit(joined.newState);
+    await db().deleteFrom('mls_group_devices').where('device_id', '=', laptop.id).execute();
+    const refused = await fail(post(laptop, self.id, 2, outsider));
+    expect([refused.status, refused.code]).toEqual([403, 'forbidden']);
+    expect(Number((await chatRow(self.id)).mls_epoch)).toBe(2);
   });
 
   it('answers 404 to non-members, refuses devices that are not active, and channels', async () => {
