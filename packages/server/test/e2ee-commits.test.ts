@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createCommit,
@@ -18,6 +19,7 @@ import {
   type PrivateKeyPackage,
 } from 'ts-mls';
 import { type ChatEvent, type ParleyClient, type ParleyError } from '@parley/sdk';
+import { FramingError, readCommit, readGroupInfo, readWelcome } from '../src/modules/mls/framing.ts';
 import { advanceEpoch } from '../src/modules/mls/mls.store.ts';
 import { startTestServer, stores, type TestServer, type TestUser } from './_harness.ts';
 import { b64, cipherSuite, deviceCert, deviceKeys, identityKey } from './_mls.ts';
@@ -93,6 +95,68 @@ async function processCommit(state: ClientState, commit: Uint8Array): Promise<Cl
 }
 
 const epochOf = (state: ClientState) => Number(state.groupContext.epoch);
+
+describe('commit bundle framing against ts-mls', async () => {
+  const user = { id: 'u1' } as TestUser;
+  const keys = await deviceKeys();
+  const d: MlsDevice = {
+    user,
+    client: undefined as unknown as ParleyClient,
+    id: 'd1',
+    keys,
+    cert: deviceCert(identityKey(), { userId: 'u1', deviceId: 'd1', signatureKey: keys.publicKey }),
+  };
+  const otherKeys = await deviceKeys();
+  const other: MlsDevice = {
+    ...d,
+    id: 'd2',
+    keys: otherKeys,
+    cert: deviceCert(identityKey(), { userId: 'u2', deviceId: 'd2', signatureKey: otherKeys.publicKey }),
+  };
+  const groupId = randomBytes(32);
+  const kp = await keyPackage(d);
+  const state = await createGroup(groupId, kp.publicPackage, kp.privatePackage, [], await cipherSuite());
+  const b = await makeCommit(state, { add: [(await keyPackage(other)).publicPackage] });
+  const readers = { commit: readCommit, groupInfo: readGroupInfo, welcome: readWelcome };
+  const outcome = (read: (bytes: Uint8Array) => unknown, bytes: Uint8Array) => {
+    try {
+      read(bytes);
+      return 'accepted';
+    } catch (err) {
+      if (err instanceof FramingError) return 'refused';
+      throw err;
+    }
+  };
+
+  it('reads what ts-mls writes', () => {
+    expect(readCommit(b.commit)).toMatchObject({ groupId: new Uint8Array(groupId), epoch: 0n, sender: 'member', leafIndex: 0 });
+    expect(readGroupInfo(b.groupInfo)).toMatchObject({ cipherSuite: 1, groupId: new Uint8Array(groupId), epoch: 1n });
+    expect(readWelcome(b.welcome!)).toEqual({ cipherSuite: 1, secrets: 1 });
+  });
+
+  it('refuses each message as another, truncated GroupInfos and Welcomes, and throws nothing but FramingError on bent bytes', () => {
+    const bytes = { commit: b.commit, groupInfo: b.groupInfo, welcome: b.welcome! };
+    for (const [name, read] of Object.entries(readers)) {
+      for (const [otherName, otherBytes] of Object.entries(bytes)) if (otherName !== name) expect(outcome(read, otherBytes)).toBe('refused');
+    }
+    for (const name of ['groupInfo', 'welcome'] as const) {
+      const whole = bytes[name];
+      for (let n = 0; n < whole.length; n += 7) expect(outcome(readers[name], whole.subarray(0, n))).toBe('refused');
+      expect(outcome(readers[name], Buffer.concat([whole, Buffer.from([0])]))).toBe('refused');
+    }
+    for (const [name, whole] of Object.entries(bytes)) {
+      fc.assert(
+        fc.property(fc.nat({ max: whole.length - 1 }), fc.integer({ min: 1, max: 255 }), fc.uint8Array({ maxLength: 30 }), (at, xor, insert) => {
+          const bent = Buffer.from(whole);
+          bent[at]! ^= xor;
+          outcome(readers[name as keyof typeof readers], bent);
+          outcome(readers[name as keyof typeof readers], Buffer.concat([whole.subarray(0, at), insert, whole.subarray(at)]));
+        }),
+        { numRuns: 500 },
+      );
+    }
+  });
+});
 
 describe.each(await stores())('E2EE delivery service on %s', (kind) => {
   let t: TestServer;
