@@ -459,7 +459,11 @@ describe.each(await stores())('E2EE delivery service on %s', (kind) => {
     expect([notActive.status, notActive.code]).toEqual([409, 'device_not_active']);
     expect(session.sessionId).not.toBe(alice.id);
 
-    // Alice's device ends with its session: its commits are refused.
+    // An ended device is refused even if its session were still there; its session ending ends it too.
+    await db().updateTable('devices').set({ status: 'ended' }).where('id', '=', alice.id).execute();
+    const ended = await fail(post(alice, chatId, 1, b));
+    expect([ended.status, ended.code]).toEqual([409, 'device_not_active']);
+    await db().updateTable('devices').set({ status: 'active' }).where('id', '=', alice.id).execute();
     await alice.client.logout();
     expect((await fail(post(alice, chatId, 1, b))).status).toBe(401);
     expect(Number((await chatRow(chatId)).mls_epoch)).toBe(1);
