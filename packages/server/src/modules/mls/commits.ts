@@ -165,8 +165,8 @@ export async function postCommit(s: Services, actor: Actor, input: PostCommitInp
       // Lost the race: maybe to this very commit, posted twice at once, which is then the original.
       const first = await store.findCommit(tx, key);
       if (first) return first;
-      const now = await store.chatMlsState(tx, input.chatId);
-      throw conflict(input.chatId, now?.epoch ?? null);
+      const current = await store.chatMlsState(tx, input.chatId);
+      throw conflict(input.chatId, current?.epoch ?? null);
     }
     // Under the chat row lock from here: the group's device list cannot change under us.
     const inGroup = await store.groupDevices(tx, input.chatId);
