@@ -31,7 +31,22 @@ const transportPackages = ban(
 );
 
 // The domain areas, lowest first (docs/architecture.md). A new area takes its place in this list.
-const MODULE_ORDER = ['limits', 'sync', 'presence', 'devices', 'sessions', 'invites', 'accounts', 'chats', 'files', 'messages', 'calls', 'cleanup', 'userdata'];
+const MODULE_ORDER = [
+  'limits',
+  'sync',
+  'presence',
+  'devices',
+  'sessions',
+  'invites',
+  'accounts',
+  'chats',
+  'mls',
+  'files',
+  'messages',
+  'calls',
+  'cleanup',
+  'userdata',
+];
 
 const layers = [
   { name: 'protocol', files: ['packages/protocol/src/**'], bans: [ban('^@parley/', 'The protocol depends on nothing of ours'), otherPackageByPath] },

@@ -46,6 +46,8 @@ export const ERROR_STATUS = {
   device_list_conflict: 409,
   key_package_invalid: 400,
   too_many_key_packages: 409,
+  mls_commit_invalid: 400,
+  mls_epoch_conflict: 409,
   internal_error: 500,
   service_unavailable: 503,
 } as const;

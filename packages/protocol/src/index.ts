@@ -91,5 +91,7 @@ export const api = {
   uploadKeyPackages: e2ee.uploadKeyPackages,
   countKeyPackages: e2ee.countKeyPackages,
   claimKeyPackages: e2ee.claimKeyPackages,
+  getGroupInfo: e2ee.getGroupInfo,
+  postCommit: e2ee.postCommit,
 } as const;
 export type Api = typeof api;

@@ -7,6 +7,7 @@ import { accountRoutes } from './http/routes/account-routes.ts';
 import { opsRoutes } from './http/routes/ops-routes.ts';
 import { chatRoutes } from './http/routes/chat-routes.ts';
 import { deviceRoutes } from './http/routes/device-routes.ts';
+import { mlsRoutes } from './http/routes/mls-routes.ts';
 import { fileRoutes } from './http/routes/file-routes.ts';
 import { userdataRoutes } from './http/routes/userdata-routes.ts';
 import { Gateway } from './gateway/gateway.ts';
@@ -40,6 +41,7 @@ export async function startServer(config: Readonly<Config>, overrides: ContextOv
       accountRoutes(scoped, ctx);
       chatRoutes(scoped, ctx);
       deviceRoutes(scoped, ctx);
+      mlsRoutes(scoped, ctx);
       userdataRoutes(scoped, ctx);
       await fileRoutes(scoped, ctx);
     });

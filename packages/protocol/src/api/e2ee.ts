@@ -254,3 +254,74 @@ export const claimKeyPackages = endpoint({
   response: Strict({ keyPackages: Type.Array(ClaimedKeyPackage) }),
   errors: ['unauthorized', 'invalid_request', 'not_found', 'not_member', 'device_not_active', 'rate_limited'],
 });
+
+// The delivery service: one MLS group per end-to-end encrypted chat. Commits are totally ordered by an
+// epoch compare-and-swap that also takes the chat's next position; the server checks their framing only.
+
+/** The largest commit (an MLSMessage of wire format mls_public_message) accepted, in bytes. */
+export const MAX_COMMIT_BYTES = 128 * 1024;
+/** The largest Welcome accepted, in bytes. */
+export const MAX_WELCOME_BYTES = 256 * 1024;
+/** The largest GroupInfo accepted, in bytes. */
+export const MAX_GROUP_INFO_BYTES = 128 * 1024;
+/** The longest MLS group id accepted, in bytes. */
+export const MAX_GROUP_ID_BYTES = 64;
+/** Devices one commit may declare added or removed. */
+export const MAX_COMMIT_DEVICES = 100;
+
+export const MlsDeviceRef = Strict({ userId: Id, deviceId: Id }, 'A device in a chat\u2019s MLS group');
+export type MlsDeviceRef = Static<typeof MlsDeviceRef>;
+
+export const MlsGroupInfo = Strict(
+  {
+    groupId: Base64(MAX_GROUP_ID_BYTES, 'The MLS group id'),
+    epoch: Type.Integer({ minimum: 1, description: 'The epoch the GroupInfo is of: the group\u2019s current one' }),
+    seq: Type.Integer({ minimum: 1, description: 'The chat position of the commit that made it' }),
+    data: Base64(MAX_GROUP_INFO_BYTES, 'The GroupInfo as an MLSMessage (wire format mls_group_info)'),
+  },
+  'The newest GroupInfo of a chat\u2019s group, for external joins',
+);
+export type MlsGroupInfo = Static<typeof MlsGroupInfo>;
+
+export const getGroupInfo = endpoint({
+  id: 'getGroupInfo',
+  method: 'GET',
+  path: '/chats/:chatId/mls/group-info',
+  summary: 'The newest GroupInfo of the chat\u2019s MLS group (members only)',
+  tag: 'e2ee',
+  auth: true,
+  params: Strict({ chatId: Id }),
+  response: MlsGroupInfo,
+  errors: ['unauthorized', 'not_found', 'rate_limited'],
+});
+
+export const postCommit = endpoint({
+  id: 'postCommit',
+  method: 'POST',
+  path: '/chats/:chatId/mls/commits',
+  summary:
+    'Post a commit of the chat\u2019s MLS group at its current epoch: accepted once per epoch (else 409 mls_epoch_conflict), with the GroupInfo of the new epoch; `init` creates the group (private and self chats) and makes the chat end-to-end encrypted; a retry with the same clientCommitId returns the original',
+  tag: 'e2ee',
+  auth: true,
+  params: Strict({ chatId: Id }),
+  body: Strict({
+    clientCommitId: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$', description: 'Chosen by the client, unique per chat and device' }),
+    epoch: Type.Integer({ minimum: 0, description: 'The epoch the commit is framed at: the group\u2019s current one (0 with init)' }),
+    commit: Base64(MAX_COMMIT_BYTES, 'The commit as an MLSMessage (wire format mls_public_message)', 1),
+    groupInfo: Base64(MAX_GROUP_INFO_BYTES, 'The GroupInfo of the new epoch (wire format mls_group_info)', 1),
+    welcome: Type.Optional(Base64(MAX_WELCOME_BYTES, 'The Welcome for the devices it adds (wire format mls_welcome)', 1)),
+    init: Type.Optional(
+      Strict(
+        { groupId: Base64(MAX_GROUP_ID_BYTES, 'The new group\u2019s id', 1), cipherSuite: Type.Integer({ description: 'Must be 1' }) },
+        'Creates the chat\u2019s group',
+      ),
+    ),
+    addDevices: Type.Optional(Type.Array(MlsDeviceRef, { maxItems: MAX_COMMIT_DEVICES, description: 'Devices the commit adds (besides the committer)' })),
+    removeDevices: Type.Optional(Type.Array(MlsDeviceRef, { maxItems: MAX_COMMIT_DEVICES, description: 'Devices the commit removes' })),
+  }),
+  response: Strict({
+    seq: Type.Integer({ minimum: 1, description: 'The chat position of the mls.commit event' }),
+    epoch: Type.Integer({ minimum: 1, description: 'The epoch the commit created' }),
+  }),
+  errors: ['unauthorized', 'invalid_request', 'not_found', 'mls_commit_invalid', 'mls_epoch_conflict', 'device_not_active', 'rate_limited'],
+});

@@ -3,6 +3,22 @@ import { endpoint } from '../endpoint.ts';
 import { Id, Role, Strict, Timestamp } from '../common.ts';
 import { CallRecord, Message } from './messages.ts';
 import { FileId } from './files.ts';
+import { Base64, MAX_COMMIT_BYTES, MAX_WELCOME_BYTES, MlsDeviceRef } from './e2ee.ts';
+
+/** A commit of the chat's MLS group, as recorded at its position. */
+export const MlsCommitRecord = Strict(
+  {
+    epoch: Type.Integer({ minimum: 1, description: 'The epoch the commit created' }),
+    payload: Base64(MAX_COMMIT_BYTES, 'The commit as posted (an MLSMessage)'),
+    welcome: Type.Optional(Base64(MAX_WELCOME_BYTES, 'The Welcome for the devices it adds')),
+    senderDeviceId: Id,
+    clientCommitId: Type.String(),
+    addedDevices: Type.Array(MlsDeviceRef),
+    removedDevices: Type.Array(MlsDeviceRef),
+  },
+  'mls.commit: what every device of the group processes, in chat order',
+);
+export type MlsCommitRecord = Static<typeof MlsCommitRecord>;
 
 /** Changes recorded in a chat's log, each at a position (`seq`) of that chat. */
 export const CHAT_EVENT_TYPES = [
@@ -16,6 +32,7 @@ export const CHAT_EVENT_TYPES = [
   'chat.updated',
   'read.updated',
   'call.ended',
+  'mls.commit',
 ] as const;
 
 /** Changes recorded in my personal log, each at a position (`userSeq`) of that log. */
@@ -48,6 +65,7 @@ export const ChatEvent = Strict(
     avatarFileId: Type.Optional(Type.Union([FileId, Type.Null()], { description: "chat.updated: the chat's new picture (null: removed)" })),
     read: Type.Optional(Strict({ userId: Id, seq: Type.Integer({ minimum: 0 }) })),
     call: Type.Optional(CallRecord),
+    mls: Type.Optional(MlsCommitRecord),
   },
   'A change in a chat. Message events carry the message as it is now.',
 );

@@ -380,6 +380,60 @@ export const migrations: Record<string, Migration> = {
       await db.schema.dropTable('calls').execute();
     },
   },
+  '011_mls_groups': {
+    // The delivery service of end-to-end encrypted chats: one MLS group per chat. `chats.mls_epoch` is
+    // the group's current epoch (null: no group yet); a commit advances it and takes the chat's next
+    // position in one statement, so commits are totally ordered with everything else in the chat.
+    // The commit itself (and its Welcome) travels in the `mls.commit` event's data at that position.
+    async up(db: Kysely<unknown>) {
+      const bin = isPostgres(db) ? 'bytea' : 'blob';
+      await db.schema
+        .alterTable('chats')
+        .addColumn('e2ee', 'integer', (c) => c.notNull().defaultTo(0))
+        .execute();
+      await db.schema.alterTable('chats').addColumn('mls_epoch', 'bigint').execute();
+      await db.schema
+        .createTable('mls_groups')
+        .addColumn('chat_id', 'varchar(64)', (c) => c.primaryKey().references('chats.id').onDelete('cascade'))
+        .addColumn('group_id', bin, (c) => c.notNull())
+        .addColumn('cipher_suite', 'integer', (c) => c.notNull())
+        .addColumn('group_info', bin, (c) => c.notNull())
+        .addColumn('group_info_epoch', 'bigint', (c) => c.notNull())
+        .addColumn('group_info_seq', 'bigint', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('mls_groups_group_id').unique().on('mls_groups').column('group_id').execute();
+      await db.schema
+        .createTable('mls_commits')
+        .addColumn('group_id', bin, (c) => c.notNull())
+        .addColumn('epoch', 'bigint', (c) => c.notNull())
+        .addColumn('chat_id', 'varchar(64)', (c) => c.notNull().references('chats.id').onDelete('cascade'))
+        .addColumn('seq', 'bigint', (c) => c.notNull())
+        .addColumn('device_id', 'varchar(64)', (c) => c.notNull())
+        .addColumn('client_commit_id', 'varchar(64)', (c) => c.notNull())
+        .addPrimaryKeyConstraint('mls_commits_pk', ['group_id', 'epoch'])
+        .execute();
+      // The idempotency key: a retried commit finds its original.
+      await db.schema.createIndex('mls_commits_client_id').unique().on('mls_commits').columns(['chat_id', 'device_id', 'client_commit_id']).execute();
+      await db.schema
+        .createTable('mls_group_devices')
+        .addColumn('chat_id', 'varchar(64)', (c) => c.notNull().references('chats.id').onDelete('cascade'))
+        .addColumn('device_id', 'varchar(64)', (c) => c.notNull())
+        .addColumn('user_id', 'varchar(64)', (c) => c.notNull())
+        .addColumn('joined_seq', 'bigint', (c) => c.notNull())
+        .addColumn('joined_epoch', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('mls_group_devices_pk', ['chat_id', 'device_id'])
+        .execute();
+      await db.schema.createIndex('mls_group_devices_device').on('mls_group_devices').column('device_id').execute();
+    },
+    async down(db: Kysely<unknown>) {
+      await db.schema.dropTable('mls_group_devices').execute();
+      await db.schema.dropTable('mls_commits').execute();
+      await db.schema.dropTable('mls_groups').execute();
+      await db.schema.alterTable('chats').dropColumn('mls_epoch').execute();
+      await db.schema.alterTable('chats').dropColumn('e2ee').execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

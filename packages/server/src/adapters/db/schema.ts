@@ -66,6 +66,10 @@ export interface ChatsTable {
   deleted_at: number | null;
   /** The group's or channel's picture, as for users */
   avatar_file_id: string | null;
+  /** 1: end-to-end encrypted (one-way). Optional here: a new chat takes the default 0 */
+  e2ee?: number;
+  /** the chat's MLS group's current epoch; null until its first commit (`init`) */
+  mls_epoch?: number | null;
 }
 
 export interface MembersTable {
@@ -223,6 +227,38 @@ export interface CallsTable {
   callee_bound_at: number | null;
 }
 
+/** The MLS group of an end-to-end encrypted chat, with the newest GroupInfo for external joins. */
+export interface MlsGroupsTable {
+  chat_id: string;
+  group_id: Buffer;
+  cipher_suite: number;
+  /** the MLSMessage (wire format mls_group_info) of the newest commit */
+  group_info: Buffer;
+  group_info_epoch: number;
+  group_info_seq: number;
+  created_at: number;
+}
+
+/** One accepted commit: the epoch it created, its position, and the idempotency key of its sender. */
+export interface MlsCommitsTable {
+  group_id: Buffer;
+  /** the epoch the commit created */
+  epoch: number;
+  chat_id: string;
+  seq: number;
+  device_id: string;
+  client_commit_id: string;
+}
+
+/** The devices in a chat's group, as the commits declared them. */
+export interface MlsGroupDevicesTable {
+  chat_id: string;
+  device_id: string;
+  user_id: string;
+  joined_seq: number;
+  joined_epoch: number;
+}
+
 export interface DB {
   users: UsersTable;
   chat_invitations: ChatInvitationsTable;
@@ -241,4 +277,7 @@ export interface DB {
   device_lists: DeviceListsTable;
   key_packages: KeyPackagesTable;
   calls: CallsTable;
+  mls_groups: MlsGroupsTable;
+  mls_commits: MlsCommitsTable;
+  mls_group_devices: MlsGroupDevicesTable;
 }

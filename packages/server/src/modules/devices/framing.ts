@@ -16,7 +16,7 @@ const SIGNATURE_BYTES = 64;
 /** Bytes that do not frame as expected: a message for the client, never a crash. */
 export class FramingError extends Error {}
 
-class Reader {
+export class Reader {
   private offset = 0;
   constructor(private readonly bytes: Uint8Array) {}
 

@@ -31,6 +31,7 @@ export interface ChatEventData {
   avatarFileId?: string | null;
   read?: ChatEvent['read'];
   call?: ChatEvent['call'];
+  mls?: ChatEvent['mls'];
 }
 
 export function chatEventView(row: ChatEventsTable, message?: MessagesTable | null): ChatEvent {
