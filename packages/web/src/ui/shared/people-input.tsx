@@ -65,7 +65,9 @@ export function PeopleInput({
     return () => clearTimeout(timer);
   }, [word]);
 
-  const shown = open && word !== '' ? found : [];
+  // Nothing to suggest once the word is a whole username of those found: it is picked.
+  const picked = found.some((u) => u.username === word.toLowerCase());
+  const shown = open && word !== '' && !picked ? found : [];
   function choose(u: User): void {
     setValue(withChosen(value, u.username ?? '', multiple));
     setFound([]);
