@@ -48,6 +48,7 @@ export const ERROR_STATUS = {
   too_many_key_packages: 409,
   mls_commit_invalid: 400,
   mls_epoch_conflict: 409,
+  e2ee_required: 409,
   internal_error: 500,
   service_unavailable: 503,
 } as const;

@@ -252,6 +252,23 @@ describe.each(await stores())('E2EE delivery service on %s', (kind) => {
     expect([again.status, again.code]).toEqual([409, 'mls_epoch_conflict']);
   });
 
+  it('takes no text into the chat once its group exists: a plaintext send or edit is 409 e2ee_required and writes nothing', async () => {
+    const alice = await device('alice');
+    const bob = await device('bob');
+    const chat = await alice.client.createPrivateChat({ userId: bob.user.id });
+    const before = await alice.client.sendMessage({ chatId: chat.id, clientMessageId: 'plain', text: 'said before encryption' });
+    const { groupId, state } = await newGroup(alice);
+    await post(alice, chat.id, 0, await makeCommit(state), { init: { groupId: b64(groupId), cipherSuite: 1 } });
+    const lastSeq = Number((await chatRow(chat.id)).last_seq);
+    const sent = await fail(bob.client.sendMessage({ chatId: chat.id, clientMessageId: 'leak', text: 'secret words' }));
+    expect([sent.status, sent.code]).toEqual([409, 'e2ee_required']);
+    const edited = await fail(alice.client.editMessage({ chatId: chat.id, messageId: before.id, text: 'secret words' }));
+    expect([edited.status, edited.code]).toEqual([409, 'e2ee_required']);
+    expect(Number((await chatRow(chat.id)).last_seq)).toBe(lastSeq);
+    const texts = await db().selectFrom('messages').select('text').where('chat_id', '=', chat.id).execute();
+    expect(texts.map((r) => r.text)).toEqual(['said before encryption']);
+  });
+
   it('orders commits at one epoch: in each of 20 rounds exactly one wins, positions without gaps, events byte-exact in order', async () => {
     const { alice, bob, chatId } = await pair();
     const winners: Uint8Array[] = [];

@@ -14,6 +14,16 @@ export function chatNotFound(chatId: string): AppError {
   return new AppError('not_found', `Chat "${chatId}" was not found`);
 }
 
+/** Text refused in a chat whose messages are end-to-end encrypted: the server must never hold it. */
+export function e2eeRequired(chatId: string): AppError {
+  return new AppError('e2ee_required', `Chat "${chatId}" is end-to-end encrypted: its messages cannot be sent as text`);
+}
+
+/** Whether a chat's messages are end-to-end encrypted. */
+export function isE2ee(chat: { e2ee?: number | null }): boolean {
+  return Number(chat.e2ee ?? 0) === 1;
+}
+
 /** Loads the chat and my membership, or fails with 404. */
 export async function requireMember(db: Kysely<DB>, options: { chatId: string; userId: string }): Promise<Membership> {
   const m = await findMembership(db, options);

@@ -3,7 +3,7 @@ import type { Tx } from '../../adapters/db/database.ts';
 import type { MessagesTable } from '../../adapters/db/schema.ts';
 import { AppError } from '../../lib/errors.ts';
 import { normalizeText } from '../../lib/text.ts';
-import { historyFloor, isAdmin, requireMember } from '../chats/access.ts';
+import { e2eeRequired, historyFloor, isAdmin, isE2ee, requireMember } from '../chats/access.ts';
 import { memberIds } from '../chats/chats.store.ts';
 import { takeWritePoint, withinReadLimits } from '../limits/limits.ts';
 import type { Actor, Services } from '../services.ts';
@@ -68,7 +68,8 @@ export async function editMessage(s: Services, actor: Actor, input: { chatId: st
   await takeWritePoint(s, actor);
   return commit(s, async (work) => {
     const { tx, now } = work;
-    await requireMember(tx, { chatId: input.chatId, userId: actor.userId });
+    const m = await requireMember(tx, { chatId: input.chatId, userId: actor.userId });
+    if (isE2ee(m.chat)) throw e2eeRequired(input.chatId);
     const row = await requireMessage(tx, input);
     if (row.sender_id !== actor.userId) throw new AppError('forbidden', 'Only the sender can edit a message');
     if (row.deleted_at !== null) throw new AppError('not_found', `Message "${input.messageId}" was deleted`);

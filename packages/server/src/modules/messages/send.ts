@@ -5,7 +5,7 @@ import { AppError } from '../../lib/errors.ts';
 import { newOrderedId } from '../../lib/ids.ts';
 import { rateLimited, takePoint } from '../../lib/rate-limit.ts';
 import { normalizeText } from '../../lib/text.ts';
-import { chatNotFound, isAdmin, requireMember } from '../chats/access.ts';
+import { chatNotFound, e2eeRequired, isAdmin, requireMember } from '../chats/access.ts';
 import { attachFiles, checkAttachments } from '../files/attach.ts';
 import { memberIds, roleIn } from '../chats/chats.store.ts';
 import type { Actor, Services } from '../services.ts';
@@ -68,6 +68,8 @@ async function writeMessage(work: Work, actor: Actor, input: SendInput & { text:
   if (!taken) throw chatNotFound(input.chatId);
   const recipients = await memberIds(tx, input.chatId);
   if (!recipients.includes(actor.userId)) throw chatNotFound(input.chatId);
+  // The server never takes text into an end-to-end encrypted chat.
+  if (taken.e2ee) throw e2eeRequired(input.chatId);
   if (taken.kind === 'channel' && !isAdmin((await roleIn(tx, { chatId: input.chatId, userId: actor.userId }))!)) {
     throw new AppError('cannot_post', 'Only the owner and admins can post in a channel');
   }

@@ -66,13 +66,16 @@ const takeLivePosition = precompiled((db, chatId: string) =>
     .set((eb) => ({ last_seq: eb('last_seq', '+', 1) }))
     .where('id', '=', chatId)
     .where('deleted_at', 'is', null)
-    .returning(['last_seq', 'kind']),
+    .returning(['last_seq', 'kind', 'e2ee']),
 );
 
-/** Like nextChatSeq, for a chat that is not deleted, and says what kind of chat it is; undefined when there is none. */
-export async function nextLiveChatSeq(tx: Tx, chatId: string): Promise<{ seq: number; kind: ChatsTable['kind'] } | undefined> {
+/**
+ * Like nextChatSeq, for a chat that is not deleted, and says what kind of chat it is and whether
+ * it is end-to-end encrypted; undefined when there is none.
+ */
+export async function nextLiveChatSeq(tx: Tx, chatId: string): Promise<{ seq: number; kind: ChatsTable['kind']; e2ee: boolean } | undefined> {
   const [row] = await takeLivePosition(tx, chatId);
-  return row && { seq: Number(row.last_seq), kind: row.kind };
+  return row && { seq: Number(row.last_seq), kind: row.kind, e2ee: Number(row.e2ee ?? 0) === 1 };
 }
 
 const insertChatEvent = precompiled(
