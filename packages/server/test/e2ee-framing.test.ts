@@ -67,9 +67,12 @@ describe('KeyPackage framing against ts-mls', async () => {
           bent[at]! ^= xor;
           outcome(bent);
           outcome(Buffer.concat([bytes.subarray(0, at), bytes.subarray(Math.min(bytes.length, at + cut + 1))]));
-          const grown = Buffer.concat([bytes.subarray(0, at), insert, bytes.subarray(at)]);
-          // Bytes added inside a vector break its length or leave bytes over; they are never accepted.
-          return insert.length === 0 || outcome(grown) === 'refused';
+          // Bytes added may frame anew (zeros inside an opaque key read as a shorter key and an empty
+          // vector): the reader may accept such a package, and the upload then refuses it for a
+          // signature key or credential that is not the device's (e2ee-devices.test.ts). It never throws
+          // anything else; appended bytes are always refused (the test above).
+          outcome(Buffer.concat([bytes.subarray(0, at), insert, bytes.subarray(at)]));
+          return true;
         },
       ),
       { numRuns: 2000 },
