@@ -5,7 +5,8 @@ import { createHash } from 'node:crypto';
 // cipher suite, leaf signature key, credential and lifetime, and the device certificate. It checks
 // structure only; signatures are the clients' to verify.
 
-const MLS10 = 1;
+/** The protocol version of MLS 1.0 (RFC 9420), in every message and group context. */
+export const MLS10 = 1;
 const WIRE_FORMAT_KEY_PACKAGE = 5;
 const CREDENTIAL_BASIC = 1;
 const LEAF_SOURCE_KEY_PACKAGE = 1;

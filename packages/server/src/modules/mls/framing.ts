@@ -1,11 +1,10 @@
-import { FramingError, Reader } from '../devices/framing.ts';
+import { FramingError, MLS10, Reader } from '../devices/framing.ts';
 
 // What the delivery service reads of a commit bundle without an MLS library (RFC 9420 §6, §12.4.3):
 // the commit's outer framing, the whole GroupInfo and the Welcome's outer structure. It checks that
 // they are what they claim to be and belong to this group at this epoch; signatures, the tree and
 // the secrets are the clients' to verify.
 
-const MLS10 = 1;
 const WIRE_FORMAT_PUBLIC_MESSAGE = 1;
 const WIRE_FORMAT_WELCOME = 3;
 const WIRE_FORMAT_GROUP_INFO = 4;
