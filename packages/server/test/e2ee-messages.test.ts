@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ParleyClient, type ParleyError } from '@parley/sdk';
-import { E2eeDevice, fromBase64, toBase64, type E2eeChat } from '@parley/sdk/e2ee';
+import { createMls, E2eeDevice, encodeDeviceCert, fromBase64, generateAik, signDeviceCert, toBase64, type E2eeChat } from '@parley/sdk/e2ee';
 import { startTestServer, stores, type TestServer, type TestUser } from './_harness.ts';
 
 // End-to-end encrypted private chats with the SDK's engine against a real server: every device of both people in
@@ -253,5 +253,105 @@ describe.each(await stores())('E2EE messages on %s', (kind) => {
     const lateSend = await send({ mls: await seal() }, late.client);
     expect([lateSend.status, lateSend.code]).toEqual([403, 'mls_not_in_group']);
     expect((await alice.client.getChat({ chatId })).lastSeq).toBe(before + 1);
+  });
+
+  it('a device approved later joins by external commit, and one that lost its state rejoins the same way; what came before is labelled, not an error', async () => {
+    const { bob, a1, b1, chatId, devices } = await pair();
+    await a1.chat(chatId).send('before the new phone');
+    const late = await secondDevice(bob, b1);
+    const lateChat = late.device.chat(chatId);
+    await late.device.sync();
+    await lateChat.start();
+    expect(lateChat.timeline().map((m) => [m.text, m.problem])).toEqual([[null, 'before_join']]);
+    await a1.chat(chatId).send('after the new phone');
+    await Promise.all([...devices, late.device].map((d) => d.sync()));
+    expect(texts(lateChat).at(-1)).toBe('after the new phone');
+    expect(
+      a1
+        .chat(chatId)
+        .group!.members()
+        .map((m) => m.deviceId),
+    ).toContain(late.device.deviceId);
+
+    // Its state gone, the same device replaces its own leaf: the group keeps four leaves, not five.
+    lateChat.group = undefined;
+    await lateChat.start();
+    await Promise.all(devices.map((d) => d.sync()));
+    expect(a1.chat(chatId).group!.members()).toHaveLength(4);
+    await b1.chat(chatId).send('after the resync');
+    await Promise.all([a1, late.device].map((d) => d.sync()));
+    expect(texts(lateChat).at(-1)).toBe('after the resync');
+    expect(texts(a1.chat(chatId)).at(-1)).toBe('after the resync');
+  });
+
+  it('saved messages are a group of the user\u2019s own devices', async () => {
+    const alice = await t.user(name('alice'));
+    const a1 = await E2eeDevice.setUp(alice.client);
+    const a2 = await secondDevice(alice, a1);
+    const self = (await alice.client.listChats()).chats.find((c) => c.kind === 'self')!;
+    await a1.chat(self.id).start();
+    await a2.device.sync();
+    await a1.chat(self.id).send('a note to myself');
+    await a2.device.sync();
+    expect(texts(a2.device.chat(self.id))).toEqual(['a note to myself']);
+  });
+
+  describe('against a server that rewrites what it stores', () => {
+    it('a message attributed to someone else, or an edit or reply pointed at another message, is detected and not shown', async () => {
+      const { a1, b1, chatId } = await pair();
+      const db = t.server.ctx.db.kysely;
+      const first = await a1.chat(chatId).send('first');
+      const second = await a1.chat(chatId).send('second');
+      const reattributed = await a1.chat(chatId).send('said by alice');
+      const edit = await a1.chat(chatId).send('first, edited', { editOf: first.id });
+      const reply = await a1.chat(chatId).send('a reply to first', { replyToId: first.id });
+      await db.updateTable('messages').set({ sender_id: b1.userId }).where('id', '=', reattributed.id).execute();
+      await db.updateTable('messages').set({ edit_of: second.id }).where('id', '=', edit.id).execute();
+      await db.updateTable('messages').set({ reply_to_id: second.id }).where('id', '=', reply.id).execute();
+      await b1.sync();
+      const seen = new Map(
+        b1
+          .chat(chatId)
+          .timeline()
+          .map((m) => [m.id, m]),
+      );
+      expect(seen.get(reattributed.id)).toMatchObject({ text: null, problem: 'sender_mismatch' });
+      expect(seen.get(reply.id)).toMatchObject({ text: null, problem: 'metadata_mismatch' });
+      // The re-targeted edit changes neither message.
+      expect([seen.get(first.id)?.text, seen.get(second.id)?.text]).toEqual(['first', 'second']);
+    });
+
+    it('a device the server makes active without a certificate from its owner\u2019s key is refused: no group is made with it', async () => {
+      const alice = await t.user(name('alice'));
+      const bob = await t.user(name('bob'));
+      await E2eeDevice.setUp(alice.client);
+      const b1 = await E2eeDevice.setUp(bob.client);
+      // A ghost device of Alice's, certified by a key that is not hers, made active by the server.
+      const ghost = t.client();
+      await ghost.login({ username: alice.username, password: alice.password, deviceName: 'ghost' });
+      const forger = await generateAik();
+      const mls = await createMls({ validator: { validate: async () => true } });
+      const keys = await mls.generateSignatureKeyPair();
+      const cert = encodeDeviceCert(await signDeviceCert(forger, { userId: alice.id, deviceId: ghost.session!.sessionId, signatureKey: keys.publicKey }));
+      await ghost.registerDevice({ signaturePublicKey: toBase64(keys.publicKey), cert: toBase64(cert) });
+      await t.server.ctx.db.kysely
+        .updateTable('devices')
+        .set({ status: 'active', cert: Buffer.from(cert) })
+        .where('id', '=', ghost.session!.sessionId)
+        .execute();
+      const kp = await mls.createKeyPackage({ certificate: cert, signatureKeyPair: keys });
+      await ghost.uploadKeyPackages({ keyPackages: [toBase64(kp.encoded)] });
+
+      const chat = await bob.client.createPrivateChat({ userId: alice.id });
+      const refused = await b1
+        .chat(chat.id)
+        .start()
+        .then(
+          () => undefined,
+          (e: Error) => e,
+        );
+      expect(refused).toMatchObject({ name: 'E2eeError', message: expect.stringContaining('validate credential') });
+      expect((await bob.client.getChat({ chatId: chat.id })).lastSeq).toBe(0);
+    });
   });
 });

@@ -33,12 +33,18 @@ export interface DecryptedMessage {
   createdAt: string;
   editedAt: string | null;
   deleted: boolean;
-  problem?: 'before_join' | 'undecryptable' | 'sender_mismatch';
+  problem?: 'before_join' | 'undecryptable' | 'sender_mismatch' | 'metadata_mismatch';
 }
 
+/**
+ * What is encrypted: the text, and again what the server must also see to order and thread messages (the message
+ * edited, the message replied to), so that a server that re-targets an edit or a reply is caught.
+ */
 interface Payload {
   v: number;
   text: string;
+  editOf: string | null;
+  replyToId: string | null;
 }
 
 const encoder = new TextEncoder();
@@ -316,8 +322,11 @@ export class E2eeChat {
         if (result.kind !== 'application') throw new E2eeError('mls_unexpected_message', 'A commit in a message');
         this.group = result.group;
         // The server says who sent it; MLS proves which device did. They must agree.
+        const payload = parsePayload(result.plaintext);
         if (result.sender.userId !== message.senderId) read = { text: null, senderDeviceId: result.sender.deviceId, problem: 'sender_mismatch' };
-        else read = { text: parsePayload(result.plaintext).text, senderDeviceId: result.sender.deviceId };
+        else if (payload.editOf !== (message.mls.editOf ?? null) || payload.replyToId !== message.replyToId) {
+          read = { text: null, senderDeviceId: result.sender.deviceId, problem: 'metadata_mismatch' };
+        } else read = { text: payload.text, senderDeviceId: result.sender.deviceId };
       } catch {
         read = { text: null, senderDeviceId: null, problem: 'undecryptable' };
       }
@@ -334,49 +343,91 @@ export class E2eeChat {
   }
 
   /**
-   * Creates the chat's group when it has none: every active device of every member (KeyPackages claimed from the
-   * server, mine but this one included) is added in the first commit, which makes the chat end-to-end encrypted.
+   * Puts this device in the chat's group. When the chat has none, creates it: every active device of every member
+   * (KeyPackages claimed from the server, mine but this one included) is added in the first commit, which makes the
+   * chat end-to-end encrypted. When it has one and this device holds no state of it (a device approved later, or
+   * one that lost its state), joins by an external commit from the newest GroupInfo, replacing its own old leaf if
+   * there is one; what was sent before stays unreadable here, labelled `before_join`.
    */
-  start(): Promise<void> {
-    return this.serial(async () => {
-      if (this.group) return;
-      const existing = await this.device.client.getGroupInfo({ chatId: this.chatId }).catch((err: unknown) => {
-        if (codeOf(err) === 'not_found') return undefined;
-        throw err;
-      });
-      if (existing) return;
-      const members = (await this.device.client.listMembers({ chatId: this.chatId })).members.map((m) => m.user.id);
-      const roster = await Promise.all(members.map(async (userId) => ({ userId, aikId: await aikIdOf(await this.device.directory.requireAik(userId)) })));
-      const claimed = await this.claim(members);
-      const own = await this.device.newKeyPackage();
-      const created = await this.device.mls.createGroup({ keyPackage: own, roster });
-      const bundle =
-        claimed.length > 0
-          ? await this.device.mls.addDevices(
-              created,
-              claimed.map((k) => fromBase64(k.data)),
-            )
-          : await this.device.mls.selfUpdate(created);
-      const clientCommitId = randomId();
-      this.ownCommits.add(clientCommitId);
-      try {
-        await this.device.client.postCommit({
-          chatId: this.chatId,
-          clientCommitId,
-          epoch: 0,
-          commit: toBase64(bundle.commit),
-          groupInfo: toBase64(bundle.groupInfo),
-          ...(bundle.welcome ? { welcome: toBase64(bundle.welcome) } : {}),
-          init: { groupId: toBase64(created.groupId), cipherSuite: 1 },
-          addDevices: claimed.map((k) => ({ userId: k.userId, deviceId: k.deviceId })),
-        });
-        this.group = bundle.group;
-      } catch (err) {
-        this.ownCommits.delete(clientCommitId);
-        // Another device created it first: its Welcome comes through the log.
-        if (codeOf(err) !== 'mls_epoch_conflict') throw err;
-      }
+  async start(): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      const outcome = await this.serial(() => this.startOnce());
+      if (outcome === 'done') return;
+      if (attempt >= SEND_ATTEMPTS) throw new E2eeError('e2ee_send_failed', 'Another device\u2019s commit came first every time');
+      await this.device.sync();
+    }
+  }
+
+  private async startOnce(): Promise<'done' | 'conflict'> {
+    if (this.group?.active) return 'done';
+    const existing = await this.device.client.getGroupInfo({ chatId: this.chatId }).catch((err: unknown) => {
+      if (codeOf(err) === 'not_found') return undefined;
+      throw err;
     });
+    if (existing) return this.joinExternal(existing.data);
+    await this.create();
+    return 'done';
+  }
+
+  private async joinExternal(groupInfo: string): Promise<'done' | 'conflict'> {
+    const keyPackage = await this.device.newKeyPackage();
+    const bytes = fromBase64(groupInfo);
+    const bundle = await this.device.mls.joinExternal({ groupInfo: bytes, keyPackage, resync: true }).catch((err: unknown) => {
+      if (err instanceof E2eeError && err.code === 'mls_resync_no_leaf') return this.device.mls.joinExternal({ groupInfo: bytes, keyPackage, resync: false });
+      throw err;
+    });
+    const clientCommitId = randomId();
+    this.ownCommits.add(clientCommitId);
+    try {
+      const accepted = await this.device.client.postCommit({
+        chatId: this.chatId,
+        clientCommitId,
+        epoch: Number(bundle.group.epoch) - 1,
+        commit: toBase64(bundle.commit),
+        groupInfo: toBase64(bundle.groupInfo),
+      });
+      this.group = bundle.group;
+      this.seq = Math.max(this.seq, accepted.seq);
+      return 'done';
+    } catch (err) {
+      this.ownCommits.delete(clientCommitId);
+      if (codeOf(err) === 'mls_epoch_conflict') return 'conflict';
+      throw err;
+    }
+  }
+
+  private async create(): Promise<void> {
+    const members = (await this.device.client.listMembers({ chatId: this.chatId })).members.map((m) => m.user.id);
+    const roster = await Promise.all(members.map(async (userId) => ({ userId, aikId: await aikIdOf(await this.device.directory.requireAik(userId)) })));
+    const claimed = await this.claim(members);
+    const own = await this.device.newKeyPackage();
+    const created = await this.device.mls.createGroup({ keyPackage: own, roster });
+    const bundle =
+      claimed.length > 0
+        ? await this.device.mls.addDevices(
+            created,
+            claimed.map((k) => fromBase64(k.data)),
+          )
+        : await this.device.mls.selfUpdate(created);
+    const clientCommitId = randomId();
+    this.ownCommits.add(clientCommitId);
+    try {
+      await this.device.client.postCommit({
+        chatId: this.chatId,
+        clientCommitId,
+        epoch: 0,
+        commit: toBase64(bundle.commit),
+        groupInfo: toBase64(bundle.groupInfo),
+        ...(bundle.welcome ? { welcome: toBase64(bundle.welcome) } : {}),
+        init: { groupId: toBase64(created.groupId), cipherSuite: 1 },
+        addDevices: claimed.map((k) => ({ userId: k.userId, deviceId: k.deviceId })),
+      });
+      this.group = bundle.group;
+    } catch (err) {
+      this.ownCommits.delete(clientCommitId);
+      // Another device created it first: its Welcome comes through the log.
+      if (codeOf(err) !== 'mls_epoch_conflict') throw err;
+    }
   }
 
   private async claim(userIds: string[]): Promise<ClaimedKeyPackage[]> {
@@ -392,7 +443,7 @@ export class E2eeChat {
    */
   async send(text: string, options: { replyToId?: string; editOf?: string } = {}): Promise<Message> {
     const clientMessageId = randomId();
-    const payload = encoder.encode(JSON.stringify({ v: PAYLOAD_VERSION, text } satisfies Payload));
+    const payload = encodePayload({ v: PAYLOAD_VERSION, text, editOf: options.editOf ?? null, replyToId: options.replyToId ?? null });
     for (let attempt = 1; ; attempt++) {
       const outcome = await this.serial(async () => {
         if (!this.group) throw new E2eeError('e2ee_send_failed', 'This device is not in the chat\u2019s group yet');
@@ -481,8 +532,16 @@ export class E2eeChat {
   }
 }
 
+export function encodePayload(payload: Payload): Uint8Array {
+  return encoder.encode(JSON.stringify(payload));
+}
+
+const idOrNull = (v: unknown): v is string | null => v === null || typeof v === 'string';
+
 function parsePayload(bytes: Uint8Array): Payload {
   const parsed = JSON.parse(decoder.decode(bytes)) as Partial<Payload>;
-  if (parsed.v !== PAYLOAD_VERSION || typeof parsed.text !== 'string') throw new E2eeError('e2ee_malformed', 'Unknown message payload');
-  return { v: parsed.v, text: parsed.text };
+  if (parsed.v !== PAYLOAD_VERSION || typeof parsed.text !== 'string' || !idOrNull(parsed.editOf) || !idOrNull(parsed.replyToId)) {
+    throw new E2eeError('e2ee_malformed', 'Unknown message payload');
+  }
+  return { v: parsed.v, text: parsed.text, editOf: parsed.editOf, replyToId: parsed.replyToId };
 }
