@@ -99,6 +99,14 @@ export interface MessagesTable {
   attachments?: string | null;
   /** The reactions as the wire shows them (JSON array, from the reactions rows), null when none */
   reactions?: string | null;
+  /** When it was pinned in its chat, null when not pinned */
+  pinned_at?: number | null;
+  /** Who pinned it, null when not pinned */
+  pinned_by?: string | null;
+  /** Where a forwarded message first came from, as the wire shows it (JSON), null when not forwarded */
+  forwarded?: string | null;
+  /** The members it @mentions (JSON array of user ids), null when none */
+  mentions?: string | null;
 }
 
 export interface ReactionsTable {

@@ -26,6 +26,8 @@ const insertMessageRow = precompiled(
     replyToId: string | null,
     createdAt: number,
     attachments: string | null,
+    forwarded: string | null,
+    mentions: string | null,
   ) =>
     db.insertInto('messages').values({
       id,
@@ -40,6 +42,8 @@ const insertMessageRow = precompiled(
       edited_at: null,
       deleted_at: null,
       attachments,
+      forwarded,
+      mentions,
     }),
 );
 
@@ -56,6 +60,8 @@ export async function insertMessage(tx: Tx, row: MessagesTable & { text: string 
     row.reply_to_id,
     row.created_at,
     row.attachments ?? null,
+    row.forwarded ?? null,
+    row.mentions ?? null,
   );
 }
 
@@ -86,15 +92,19 @@ export async function messagePage(db: Kysely<DB>, page: PageQuery): Promise<Mess
   return (await q.orderBy('seq', 'desc').limit(page.limit).execute()).reverse();
 }
 
-export async function setText(tx: Tx, options: { messageId: string; text: string; at: number }): Promise<void> {
-  await tx.updateTable('messages').set({ text: options.text, edited_at: options.at }).where('id', '=', options.messageId).execute();
+export async function setText(tx: Tx, options: { messageId: string; text: string; mentions: string | null; at: number }): Promise<void> {
+  await tx
+    .updateTable('messages')
+    .set({ text: options.text, mentions: options.mentions, edited_at: options.at })
+    .where('id', '=', options.messageId)
+    .execute();
 }
 
 /** Keeps a deleted message as a tombstone: its position stays, its text goes. */
 export async function setDeleted(tx: Tx, options: { messageId: string; at: number }): Promise<void> {
   await tx
     .updateTable('messages')
-    .set({ text: null, attachments: null, reactions: null, deleted_at: options.at })
+    .set({ text: null, attachments: null, reactions: null, forwarded: null, mentions: null, pinned_at: null, pinned_by: null, deleted_at: options.at })
     .where('id', '=', options.messageId)
     .execute();
   await tx.deleteFrom('reactions').where('message_id', '=', options.messageId).execute();

@@ -66,6 +66,9 @@ export async function chatEventsAfter(db: Kysely<DB>, from: Map<string, number>,
       'messages.deleted_at as m_deleted_at',
       'messages.attachments as m_attachments',
       'messages.reactions as m_reactions',
+      'messages.pinned_at as m_pinned_at',
+      'messages.forwarded as m_forwarded',
+      'messages.mentions as m_mentions',
     ])
     .where((eb) => eb.or([...from].map(([chatId, after]) => eb.and([eb('chat_events.chat_id', '=', chatId), eb('chat_events.seq', '>', after)]))))
     .orderBy('chat_events.chat_id')
@@ -99,6 +102,9 @@ export async function chatEventsAfter(db: Kysely<DB>, from: Map<string, number>,
             deleted_at: r.m_deleted_at == null ? null : Number(r.m_deleted_at),
             attachments: r.m_attachments ?? null,
             reactions: r.m_reactions ?? null,
+            pinned_at: r.m_pinned_at == null ? null : Number(r.m_pinned_at),
+            forwarded: r.m_forwarded ?? null,
+            mentions: r.m_mentions ?? null,
           },
   }));
 }
