@@ -15,6 +15,11 @@ import { END_THRESHOLD, useVirtualRows } from './use-virtual-rows.ts';
 
 export type { MessageActions };
 
+/** Who may pin: either member of a self or private chat; the owner and admins of a group or channel. */
+export function canPinIn(chat: Chat): boolean {
+  return chat.kind === 'self' || chat.kind === 'private' || chat.role === 'owner' || chat.role === 'admin';
+}
+
 interface Props {
   chat: Chat;
   t: TimelineState;
@@ -107,6 +112,7 @@ export function MessageList({ chat, t, rows, actions, jump, focusComposer, goTo 
     .map(([, s]) => s);
   const canModerate = (chat.kind === 'group' || chat.kind === 'channel') && (chat.role === 'owner' || chat.role === 'admin');
   const canPost = !(chat.kind === 'channel' && chat.role === 'subscriber');
+  const canPin = canPinIn(chat);
 
   const [menu, setMenu] = useState<{ key: string; x: number; y: number } | null>(null);
   function openMenu(el: HTMLElement, x?: number, y?: number): void {
@@ -121,7 +127,9 @@ export function MessageList({ chat, t, rows, actions, jump, focusComposer, goTo 
     const items: MenuItem[] = [];
     if (canPost) items.push({ label: 'Reply', run: () => actions.reply(m) });
     if (m.text) items.push({ label: 'Copy text', run: () => void navigator.clipboard?.writeText(m.text ?? '').catch(() => app.showNotice('Could not copy')) });
-    if (mine && m.text !== null) items.push({ label: 'Edit', run: () => actions.edit(m) });
+    if (mine && m.text !== null && !m.forwarded) items.push({ label: 'Edit', run: () => actions.edit(m) });
+    if (actions.forward) items.push({ label: 'Forward', run: () => actions.forward?.(m) });
+    if (canPin && actions.pin) items.push({ label: m.pinnedAt ? 'Unpin' : 'Pin', run: () => actions.pin?.(m, !m.pinnedAt) });
     const myReactions = new Set((m.reactions ?? []).filter((r) => r.userIds.includes(myId ?? '')).map((r) => r.emoji));
     for (const emoji of QUICK_REACTIONS)
       items.push({ label: myReactions.has(emoji) ? `Take back ${emoji}` : `React ${emoji}`, run: () => actions.react?.(m, emoji, !myReactions.has(emoji)) });
