@@ -16,9 +16,7 @@ describe.each(await stores())('forwarding on %s', (kind) => {
   let t: TestServer;
   let n = 0;
   const name = (base: string) => `${base}${++n}`;
-  beforeAll(
-    async () => (t = await startTestServer(kind, { PARLEY_WRITE_RATE: '10000/10s', PARLEY_MESSAGE_RATE: '10000/10s', PARLEY_FILE_GRACE: '0' })),
-  );
+  beforeAll(async () => (t = await startTestServer(kind, { PARLEY_WRITE_RATE: '10000/10s', PARLEY_MESSAGE_RATE: '10000/10s', PARLEY_FILE_GRACE: '0' })));
   afterAll(async () => t?.close());
 
   it('copies the text and names the origin (the first one, through a forward of a forward; the channel title)', async () => {
@@ -27,7 +25,11 @@ describe.each(await stores())('forwarding on %s', (kind) => {
     const bc = await bob.client.createPrivateChat({ userId: carol.id });
     const source = await alice.client.sendMessage({ chatId: ab.id, clientMessageId: 's', text: 'worth sharing' });
     const fwd = await bob.client.sendMessage({ chatId: bc.id, clientMessageId: 'f', forwardFrom: { chatId: ab.id, messageId: source.id } });
-    expect(fwd).toMatchObject({ text: 'worth sharing', senderId: bob.id, forwarded: { senderId: alice.id, senderName: expect.stringMatching(new RegExp(`^${alice.username}$`, "i")), at: source.createdAt } });
+    expect(fwd).toMatchObject({
+      text: 'worth sharing',
+      senderId: bob.id,
+      forwarded: { senderId: alice.id, senderName: expect.stringMatching(new RegExp(`^${alice.username}$`, 'i')), at: source.createdAt },
+    });
     expect(fwd.forwarded!.chatTitle).toBeUndefined();
     // A retry with the same client id returns the original forward.
     const again = await bob.client.sendMessage({ chatId: bc.id, clientMessageId: 'f', forwardFrom: { chatId: ab.id, messageId: source.id } });
@@ -87,12 +89,16 @@ describe.each(await stores())('forwarding on %s', (kind) => {
     expect([into.status, into.code]).toEqual([409, 'e2ee_required']);
   });
 
-  it("takes a reference on the forwarded files: they stay readable after the original is deleted and collected", async () => {
+  it('takes a reference on the forwarded files: they stay readable after the original is deleted and collected', async () => {
     const [alice, bob, carol] = await t.users(name('alice'), name('bob'), name('carol'));
     const ab = await alice.client.createPrivateChat({ userId: bob.id });
     const bc = await bob.client.createPrivateChat({ userId: carol.id });
     const up = await uploadFile(alice.client, Buffer.from('a file to pass on'), { name: 'note.txt', mimeType: 'text/plain' });
-    const m = await alice.client.sendMessage({ chatId: ab.id, clientMessageId: 'f', attachments: [{ fileId: up.fileId, name: 'note.txt', mimeType: 'text/plain' }] });
+    const m = await alice.client.sendMessage({
+      chatId: ab.id,
+      clientMessageId: 'f',
+      attachments: [{ fileId: up.fileId, name: 'note.txt', mimeType: 'text/plain' }],
+    });
     // Carol is no member of the source chat: the file is hers to read only through the forward.
     expect((await fail(carol.client.downloadFile(up.fileId))).status).toBe(404);
     const fwd = await bob.client.sendMessage({ chatId: bc.id, clientMessageId: 'fw', forwardFrom: { chatId: ab.id, messageId: m.id } });

@@ -1,7 +1,10 @@
 import type { Tx } from '../../adapters/db/database.ts';
 
 /** The source's sender's display name, and its chat's title and kind (what "Forwarded from" shows). */
-export async function forwardOrigin(tx: Tx, options: { chatId: string; senderId: string }): Promise<{ senderName: string; kind: string; title: string | null }> {
+export async function forwardOrigin(
+  tx: Tx,
+  options: { chatId: string; senderId: string },
+): Promise<{ senderName: string; kind: string; title: string | null }> {
   const sender = await tx.selectFrom('users').select('display_name').where('id', '=', options.senderId).executeTakeFirst();
   const chat = await tx.selectFrom('chats').select(['kind', 'title']).where('id', '=', options.chatId).executeTakeFirstOrThrow();
   return { senderName: sender?.display_name ?? 'Deleted account', kind: chat.kind, title: chat.title };

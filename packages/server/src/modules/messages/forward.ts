@@ -36,7 +36,12 @@ export async function forwardedCopy(tx: Tx, options: { senderId: string; from: F
   if (row.forwarded) origin = JSON.parse(row.forwarded) as Forwarded;
   else {
     const o = await forwardOrigin(tx, { chatId: row.chat_id, senderId: row.sender_id });
-    origin = { senderId: row.sender_id, senderName: o.senderName, ...(o.kind === 'channel' && o.title ? { chatTitle: o.title } : {}), at: iso(Number(row.created_at)) };
+    origin = {
+      senderId: row.sender_id,
+      senderName: o.senderName,
+      ...(o.kind === 'channel' && o.title ? { chatTitle: o.title } : {}),
+      at: iso(Number(row.created_at)),
+    };
   }
   const attachments = row.attachments ? (JSON.parse(row.attachments) as Attachment[]) : [];
   const ids = attachments.map((a) => a.fileId);

@@ -93,11 +93,7 @@ export async function messagePage(db: Kysely<DB>, page: PageQuery): Promise<Mess
 }
 
 export async function setText(tx: Tx, options: { messageId: string; text: string; mentions: string | null; at: number }): Promise<void> {
-  await tx
-    .updateTable('messages')
-    .set({ text: options.text, mentions: options.mentions, edited_at: options.at })
-    .where('id', '=', options.messageId)
-    .execute();
+  await tx.updateTable('messages').set({ text: options.text, mentions: options.mentions, edited_at: options.at }).where('id', '=', options.messageId).execute();
 }
 
 /** Keeps a deleted message as a tombstone: its position stays, its text goes. */

@@ -36,8 +36,7 @@ export async function sendMessage(s: Services, actor: Actor, input: SendInput): 
   if (input.forwardFrom && ((input.text ?? '') !== '' || attachments.length > 0))
     throw new AppError('invalid_request', 'A forward copies its message: send no text or attachments with it');
   // A message of files alone has no text (a forward takes its source's); otherwise the text rules hold as ever.
-  const text =
-    input.forwardFrom || (attachments.length > 0 && (input.text ?? '') === '') ? '' : normalizeText(input.text ?? '', s.config.limits.messageLength);
+  const text = input.forwardFrom || (attachments.length > 0 && (input.text ?? '') === '') ? '' : normalizeText(input.text ?? '', s.config.limits.messageLength);
   const sent = { chatId: input.chatId, senderId: actor.userId, clientMessageId: input.clientMessageId };
   const limited = await takePoint(s.limiters.messages, actor.userId);
   if (limited) {
