@@ -84,10 +84,7 @@ export const sendMessage = endpoint({
     clientMessageId: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$', description: 'Chosen by the client, unique per chat and sender' }),
     replyToId: Type.Optional(Id),
     forwardFrom: Type.Optional(
-      Strict(
-        { chatId: Id, messageId: Id },
-        'Forward this message of a chat I can read: its text and files are copied (give no text or attachments with it)',
-      ),
+      Strict({ chatId: Id, messageId: Id }, 'Forward this message of a chat I can read: its text and files are copied (give no text or attachments with it)'),
     ),
   }),
   response: Message,
