@@ -51,25 +51,29 @@ describe.skipIf(!enabled)('forward, pin and mention', () => {
   it('pins from the menu; the bar shows the latest pin, jumps to it on a click and moves to the next; unpin from the bar', async () => {
     const page = browser.page;
     const group = await alice.client.createGroup({ title: 'Pin board', memberIds: [bob.id] });
-    const first = await bob.client.sendMessage({ chatId: group.id, clientMessageId: 'p1', text: 'The meeting is on Friday' });
-    for (let i = 0; i < 40; i++) await bob.client.sendMessage({ chatId: group.id, clientMessageId: `x${i}`, text: `chatter ${i}` });
-    const second = await bob.client.sendMessage({ chatId: group.id, clientMessageId: 'p2', text: 'Bring snacks' });
-    // Read already: the chat opens at its newest message, the first one far above.
-    await alice.client.markRead({ chatId: group.id, seq: second.seq });
+    // Alice's own messages: none unread, so the chat opens at its newest message, the first one far above.
+    const first = await alice.client.sendMessage({ chatId: group.id, clientMessageId: 'p1', text: 'The meeting is on Friday' });
+    for (let i = 0; i < 40; i++) await alice.client.sendMessage({ chatId: group.id, clientMessageId: `x${i}`, text: `chatter ${i}` });
+    const second = await alice.client.sendMessage({ chatId: group.id, clientMessageId: 'p2', text: 'Bring snacks' });
     await openChat(page, group.id, 'Pin board');
     const bar = page.getByRole('region', { name: 'Pinned messages' });
 
     await page.locator(`article.msg[data-key="${second.id}"]`).click({ button: 'right' });
     await page.getByRole('menuitem', { name: 'Pin', exact: true }).click();
     await bar.getByText('Bring snacks').waitFor();
-    // A pin made elsewhere arrives live and, being the latest, shows first.
+    // A pin made on another device arrives live and, being the latest, shows first.
     await alice.client.pinMessage({ chatId: group.id, messageId: first.id });
     await bar.getByText('Pinned message 1 of 2').waitFor();
     await bar.getByText('The meeting is on Friday').waitFor();
 
     await bar.getByRole('button', { name: /Pinned message 1 of 2/ }).click();
-    await page.locator(`article.msg.highlight[data-key="${first.id}"]`).waitFor();
-    expect(await page.locator(`article.msg[data-key="${first.id}"]`).isVisible()).toBe(true);
+    // The timeline scrolls to it (its bubble on screen, far above the newest).
+    const target = page.locator(`article.msg[data-key="${first.id}"]`);
+    await eventually(async () => {
+      const box = await target.boundingBox();
+      const list = await page.getByRole('log').boundingBox();
+      expect(box && list && box.y >= list.y && box.y + box.height <= list.y + list.height).toBe(true);
+    });
     await bar.getByText('Pinned message 2 of 2').waitFor();
     await bar.getByText('Bring snacks').waitFor();
 
