@@ -21,6 +21,18 @@ describe.each(await stores())('mentions on %s', (kind) => {
     expect(plain.mentions).toBeUndefined();
   });
 
+  it("counts a group's unread messages that mention me in the chat list, until read", async () => {
+    const [alice, bob] = await t.users(name('alice'), name('bob'));
+    const group = await alice.client.createGroup({ title: 'Badge', memberIds: [bob.id] });
+    await alice.client.sendMessage({ chatId: group.id, clientMessageId: 'a', text: 'plain' });
+    const m = await alice.client.sendMessage({ chatId: group.id, clientMessageId: 'b', text: `@${bob.username} look` });
+    const chat = async () => (await bob.client.listChats()).chats.find((c) => c.id === group.id)!;
+    expect([(await chat()).unreadCount, (await chat()).unreadMentions]).toEqual([2, 1]);
+    expect((await alice.client.listChats()).chats.find((c) => c.id === group.id)!.unreadMentions).toBeUndefined();
+    await bob.client.markRead({ chatId: group.id, seq: m.seq });
+    expect((await chat()).unreadMentions).toBeUndefined();
+  });
+
   it('an edit names the mentions anew, and the edit event carries them', async () => {
     const [alice, bob, carol] = await t.users(name('alice'), name('bob'), name('carol'));
     const group = await alice.client.createGroup({ title: 'Edits', memberIds: [bob.id, carol.id] });

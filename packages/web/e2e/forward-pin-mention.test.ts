@@ -82,7 +82,7 @@ describe.skipIf(!enabled)('forward, pin and mention', () => {
     await eventually(async () => expect((await bob.client.listPins({ chatId: group.id })).messages.map((x) => x.id)).toEqual([first.id]));
   });
 
-  it('offers members for an @word, Enter puts in @username, and the one mentioned sees it highlighted', async () => {
+  it('offers members for an @word, Enter puts in @username, and the one mentioned sees an @ in the chat list and the message highlighted', async () => {
     const page = browser.page;
     const group = await alice.client.createGroup({ title: 'Team room', memberIds: [bob.id, carol.id] });
     await openChat(page, group.id, 'Team room');
@@ -111,6 +111,8 @@ describe.skipIf(!enabled)('forward, pin and mention', () => {
     const other = await openBrowser('bob', t.url);
     try {
       await signIn(other.page, bob);
+      // The chat list's "@": an unread message there names him.
+      await other.page.getByRole('link', { name: /^Team room, 1 unread, you were mentioned$/ }).waitFor();
       await openChat(other.page, group.id, 'Team room');
       await other.page.locator('article.msg.mentioned', { hasText: 'Hello @bob and @carol look' }).waitFor();
       // Not every message is highlighted for him: only those that mention him.

@@ -43,7 +43,7 @@ export function MessageList({ chat, t, rows, actions, jump, focusComposer, goTo 
   const app = useApp();
   const scrollRef = useRef<HTMLDivElement>(null);
   const { v, rowsRef } = useVirtualRows(scrollRef, rows);
-  const { positioned, onScroll } = useScrollRestore(chat.id, { v, rows, rowsRef, scrollRef, t });
+  const { positioned, onScroll, leaveEnd } = useScrollRestore(chat.id, { v, rows, rowsRef, scrollRef, t });
   const ready = () => positioned.current;
 
   const toNewest = () => (t.hasNewer ? void app.timelines.loadLatest(chat.id).then(() => v.scrollToEnd()) : v.scrollToEnd());
@@ -63,6 +63,7 @@ export function MessageList({ chat, t, rows, actions, jump, focusComposer, goTo 
     if (!goTo) return;
     const i = rows.findIndex((r) => r.key === goTo.id);
     if (i < 0) return;
+    leaveEnd();
     roving.moveTo(i, 'center');
     setHighlight(goTo.id);
     const timer = setTimeout(() => setHighlight(null), HIGHLIGHT_MS);
