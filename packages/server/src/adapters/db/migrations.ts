@@ -434,6 +434,23 @@ export const migrations: Record<string, Migration> = {
       await db.schema.alterTable('chats').dropColumn('e2ee').execute();
     },
   },
+  '013_pins_mentions': {
+    async up(db: Kysely<unknown>) {
+      // A pin is a state of the message (its chat log records each change); the index serves a chat's pin list.
+      await db.schema.alterTable('messages').addColumn('pinned_at', 'bigint').execute();
+      await db.schema.alterTable('messages').addColumn('pinned_by', 'varchar(64)').execute();
+      await db.schema.alterTable('messages').addColumn('forwarded', 'text').execute();
+      await db.schema.alterTable('messages').addColumn('mentions', 'text').execute();
+      await db.schema.createIndex('messages_pins').on('messages').columns(['chat_id', 'pinned_at']).execute();
+    },
+    async down(db: Kysely<unknown>) {
+      await db.schema.dropIndex('messages_pins').execute();
+      await db.schema.alterTable('messages').dropColumn('mentions').execute();
+      await db.schema.alterTable('messages').dropColumn('forwarded').execute();
+      await db.schema.alterTable('messages').dropColumn('pinned_by').execute();
+      await db.schema.alterTable('messages').dropColumn('pinned_at').execute();
+    },
+  },
   '014_mls_messages': {
     // Application messages of end-to-end encrypted chats: the MLS PrivateMessage as the sender's device
     // made it, the epoch it was made at, and for an edit the message it replaces. Deleting a message
