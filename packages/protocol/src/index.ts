@@ -96,5 +96,6 @@ export const api = {
   claimKeyPackages: e2ee.claimKeyPackages,
   getGroupInfo: e2ee.getGroupInfo,
   postCommit: e2ee.postCommit,
+  reportMlsFailure: e2ee.reportMlsFailure,
 } as const;
 export type Api = typeof api;

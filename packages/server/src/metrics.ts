@@ -72,6 +72,12 @@ export function createMetrics(nodeId: string, sources: MetricSources = {}) {
       labelNames: ['reason'] as const,
       registers: [registry],
     }),
+    e2eeFailures: new Counter({
+      name: 'parley_e2ee_failures_total',
+      help: 'What devices reported they could not decrypt or accept in encrypted chats, by cause',
+      labelNames: ['cause'] as const,
+      registers: [registry],
+    }),
     uploadBytes: new Counter({ name: 'parley_upload_bytes_total', help: 'Bytes of uploads finished on this node', registers: [registry] }),
     filesCollected: new Counter({
       name: 'parley_files_collected_total',

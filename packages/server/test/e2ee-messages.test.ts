@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ParleyClient, type ParleyError } from '@parley/sdk';
 import { createMls, E2eeDevice, encodeDeviceCert, fromBase64, generateAik, signDeviceCert, toBase64, type E2eeChat } from '@parley/sdk/e2ee';
 import { startTestServer, stores, type TestServer, type TestUser } from './_harness.ts';
+import { eventually } from './_realtime.ts';
 
 // End-to-end encrypted private chats with the SDK's engine against a real server: every device of both people in
 // the group, messages the server stores and relays only as ciphertext, concurrent commits and sends resolved by the
@@ -339,6 +340,14 @@ describe.each(await stores())('E2EE messages on %s', (kind) => {
       expect(seen.get(reply.id)).toMatchObject({ text: null, problem: 'metadata_mismatch' });
       // The re-targeted edit changes neither message.
       expect([seen.get(first.id)?.text, seen.get(second.id)?.text]).toEqual(['first', 'second']);
+      // Each is reported by cause, without content, and counted.
+      const counted = async () => {
+        const text = await (await fetch(`${t.url}/metrics`)).text();
+        const of = (cause: string) => Number(new RegExp(`parley_e2ee_failures_total\\{cause="${cause}"[^}]*\\} (\\d+)`).exec(text)?.[1] ?? 0);
+        return [of('sender_mismatch'), of('metadata_mismatch')];
+      };
+      await eventually(async () => (await counted()).every((c) => c >= 1), 5000, 'failure reports');
+      expect(await counted()).toEqual([1, 2]);
     });
 
     it('a device the server makes active without a certificate from its owner\u2019s key is refused: no group is made with it', async () => {

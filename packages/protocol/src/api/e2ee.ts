@@ -337,3 +337,24 @@ export const postCommit = endpoint({
   }),
   errors: ['unauthorized', 'invalid_request', 'not_found', 'mls_commit_invalid', 'mls_epoch_conflict', 'device_not_active', 'rate_limited'],
 });
+
+/** Why a device could not use something of a chat's log (a cause, never content). */
+export const MLS_FAILURE_CAUSES = ['undecryptable', 'sender_mismatch', 'metadata_mismatch', 'commit_rejected', 'welcome_failed'] as const;
+export type MlsFailureCause = (typeof MLS_FAILURE_CAUSES)[number];
+
+export const reportMlsFailure = endpoint({
+  id: 'reportMlsFailure',
+  method: 'POST',
+  path: '/chats/:chatId/mls/failures',
+  summary:
+    'Report that this device could not decrypt or accept something at a position of the chat log: counted in /metrics by cause and logged with the chat and position, never with content',
+  tag: 'e2ee',
+  auth: true,
+  status: 204,
+  params: Strict({ chatId: Id }),
+  body: Strict({
+    cause: Type.Enum(MLS_FAILURE_CAUSES),
+    seq: Type.Integer({ minimum: 1, maximum: 2 ** 53 - 1, description: 'The position of what failed' }),
+  }),
+  errors: ['unauthorized', 'invalid_request', 'not_found', 'rate_limited'],
+});

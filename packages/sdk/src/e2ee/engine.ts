@@ -1,4 +1,4 @@
-import type { ChatEvent, ClaimedKeyPackage, Device, Message, SyncEvent } from '@parley/protocol';
+import type { ChatEvent, ClaimedKeyPackage, Device, Message, MlsFailureCause, SyncEvent } from '@parley/protocol';
 import { ParleyError } from '../errors.ts';
 import type { ParleyClient } from '../http-client.ts';
 import { fromBase64, toBase64 } from './base64.ts';
@@ -264,21 +264,31 @@ export class E2eeChat {
 
   private async apply(event: ChatEvent): Promise<void> {
     if (event.seq <= this.seq) return;
-    if (event.type === 'mls.commit' && event.mls) await this.applyCommit(event.mls);
+    if (event.type === 'mls.commit' && event.mls) await this.applyCommit(event.mls, event.seq);
     else if (event.message) this.applyMessage(event, event.message);
     this.seq = event.seq;
     if (event.message && event.type === 'message.created' && event.message.kind === 'mls') await this.decrypt(event.message);
   }
 
-  private async applyCommit(mls: NonNullable<ChatEvent['mls']>): Promise<void> {
+  private async applyCommit(mls: NonNullable<ChatEvent['mls']>, seq: number): Promise<void> {
     // My own commit: the state it produced was kept when the server accepted it.
     if (mls.senderDeviceId === this.device.deviceId && this.ownCommits.delete(mls.clientCommitId)) return;
     if (!this.group || !this.group.active) {
       if (mls.welcome && mls.addedDevices.some((d) => d.deviceId === this.device.deviceId)) await this.join(fromBase64(mls.welcome));
       return;
     }
-    const result = await this.device.mls.process(this.group, fromBase64(mls.payload));
-    this.group = result.group;
+    try {
+      const result = await this.device.mls.process(this.group, fromBase64(mls.payload));
+      this.group = result.group;
+    } catch (err) {
+      this.report('commit_rejected', seq);
+      throw err;
+    }
+  }
+
+  /** Tells the server what failed where (a cause and a position, never content), for its metrics; best effort. */
+  private report(cause: MlsFailureCause, seq: number): void {
+    this.device.client.reportMlsFailure({ chatId: this.chatId, cause, seq }).catch(() => {});
   }
 
   private async join(welcome: Uint8Array): Promise<void> {
@@ -331,6 +341,7 @@ export class E2eeChat {
         read = { text: null, senderDeviceId: null, problem: 'undecryptable' };
       }
     }
+    if (read.problem && read.problem !== 'before_join') this.report(read.problem, message.seq);
     const editOf = message.mls?.editOf;
     if (editOf) {
       const original = this.messages.get(editOf);

@@ -8,4 +8,5 @@ import { route } from '../route.ts';
 export function mlsRoutes(app: FastifyInstance, ctx: AppContext): void {
   route(app, ctx, api.getGroupInfo, ({ actor, input }) => commits.getGroupInfo(ctx, actor, input.chatId));
   route(app, ctx, api.postCommit, ({ actor, input }) => commits.postCommit(ctx, actor, input));
+  route(app, ctx, api.reportMlsFailure, ({ actor, input }) => commits.reportMlsFailure(ctx, actor, input));
 }

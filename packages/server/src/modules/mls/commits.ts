@@ -5,6 +5,7 @@ import {
   MAX_WELCOME_BYTES,
   MLS_CIPHER_SUITE,
   type MlsDeviceRef,
+  type MlsFailureCause,
   type MlsGroupInfo,
 } from '@parley/protocol';
 import { isUniqueViolation } from '../../adapters/db/database.ts';
@@ -255,4 +256,16 @@ export async function getGroupInfo(s: Services, actor: Actor, chatId: string): P
     if (!group) throw new AppError('not_found', `Chat "${chatId}" has no MLS group yet`);
     return { groupId: b64(group.group_id), epoch: group.group_info_epoch, seq: group.group_info_seq, data: b64(group.group_info) };
   });
+}
+
+/**
+ * A device says it could not decrypt or accept what is at a position of the chat log: counted by cause and
+ * logged with the chat, the position and the device, so an operator sees a broken group; never content.
+ */
+export async function reportMlsFailure(s: Services, actor: Actor, input: { chatId: string; cause: MlsFailureCause; seq: number }): Promise<void> {
+  await takeWritePoint(s, actor);
+  const m = await requireMember(s.db.kysely, { chatId: input.chatId, userId: actor.userId });
+  if (input.seq > Number(m.chat.last_seq)) throw new AppError('invalid_request', `Position ${input.seq} is past the end of the chat log`);
+  s.metrics.e2eeFailures.inc({ cause: input.cause });
+  s.log.warn({ chatId: input.chatId, seq: input.seq, deviceId: actor.sessionId, cause: input.cause }, 'e2ee failure reported');
 }
