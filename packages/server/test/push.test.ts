@@ -3,6 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import webpush from 'web-push';
 import { ParleyError } from '@parley/sdk';
 import { startTestServer, stores, type TestServer, type TestUser } from './_harness.ts';
 import { realtimeFor } from './_realtime.ts';
@@ -103,8 +104,10 @@ describe.each(await stores())('web push on %s', (kind) => {
     checkVapid(String(req!.headers.authorization), serverKey, push.origin);
     const payload = JSON.parse(ece.decrypt(req!.body, { version: 'aes128gcm', privateKey: sub.ecdh, authSecret: sub.auth }).toString());
     expect(payload).toEqual({ chatId: chat.id, title: 'Ann1', body: 'Lunch at noon?' });
-    // The key stays the same: it was stored, not made anew per request.
+    // The key is made once and kept in the store, for every node and restart.
     expect((await ann.client.getPushConfig()).publicKey).toBe(serverKey);
+    const kept = await t.server.ctx.db.kysely.selectFrom('push_keys').selectAll().execute();
+    expect(kept.map((k) => k.public_key)).toEqual([serverKey]);
   });
 
   it("pushes nothing for a muted chat, a channel, the sender's own sessions, or a user with a socket open", async () => {
@@ -192,5 +195,20 @@ describe.each(await stores())('web push on %s', (kind) => {
     for (let i = 0; i < 7; i++) await bob.client.subscribePush({ ...sub.input, endpoint: `https://push.example.com/${i}` });
     const kept = (await rows(bob.session.sessionId)).map((r) => r.endpoint).sort();
     expect(kept).toEqual([2, 3, 4, 5, 6].map((i) => `https://push.example.com/${i}`));
+  });
+});
+
+describe('web push with configured VAPID keys', () => {
+  it('uses PARLEY_VAPID_* and never shows the private key in the config', async () => {
+    const keys = webpush.generateVAPIDKeys();
+    const t = await startTestServer('sqlite', { PARLEY_VAPID_PUBLIC_KEY: keys.publicKey, PARLEY_VAPID_PRIVATE_KEY: keys.privateKey });
+    try {
+      const [ann] = await t.users('ann6');
+      expect((await ann.client.getPushConfig()).publicKey).toBe(keys.publicKey);
+      expect(await t.server.ctx.db.kysely.selectFrom('push_keys').selectAll().execute()).toEqual([]);
+      expect(JSON.stringify(t.server.ctx.config)).not.toContain(keys.privateKey);
+    } finally {
+      await t.close();
+    }
   });
 });
