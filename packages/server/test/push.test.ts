@@ -5,6 +5,7 @@ import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import webpush from 'web-push';
 import { ParleyError } from '@parley/sdk';
+import { E2eeDevice } from '@parley/sdk/e2ee';
 import { startTestServer, stores, type TestServer, type TestUser } from './_harness.ts';
 import { realtimeFor } from './_realtime.ts';
 
@@ -140,6 +141,25 @@ describe.each(await stores())('web push on %s', (kind) => {
     await sendAndSettle(ann, muted.id, 'unmuted');
     expect(at(bobSub.path)).toHaveLength(1);
     expect(at(annSub.path)).toHaveLength(0);
+  });
+
+  it('says only "New message" for an end-to-end encrypted message, never its text', async () => {
+    const [ann, bob] = await t.users('ann7', 'bob7');
+    const a1 = await E2eeDevice.setUp(ann.client);
+    const b1 = await E2eeDevice.setUp(bob.client);
+    const chat = await ann.client.createPrivateChat({ userId: bob.id });
+    await a1.chat(chat.id).start();
+    await b1.sync();
+    const sub = newSubscription(push.origin, 'bob7');
+    await bob.client.subscribePush(sub.input);
+    const secret = `secret-${randomBytes(6).toString('hex')}`;
+    await a1.chat(chat.id).send(secret);
+    await t.server.ctx.push.idle();
+    const [req, ...more] = at(sub.path);
+    expect(more).toHaveLength(0);
+    const clear = ece.decrypt(req!.body, { version: 'aes128gcm', privateKey: sub.ecdh, authSecret: sub.auth }).toString();
+    expect(JSON.parse(clear)).toEqual({ chatId: chat.id, title: 'Ann7', body: 'New message' });
+    expect(clear).not.toContain(secret);
   });
 
   it('deletes a subscription the push service answers 410 for', async () => {
