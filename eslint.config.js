@@ -43,6 +43,7 @@ const MODULE_ORDER = [
   'mls',
   'files',
   'messages',
+  'push',
   'calls',
   'cleanup',
   'userdata',

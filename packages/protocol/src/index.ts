@@ -12,6 +12,7 @@ export * from './api/limits.ts';
 export * from './api/files.ts';
 export * from './api/userdata.ts';
 export * from './api/e2ee.ts';
+export * from './api/push.ts';
 import * as auth from './api/auth.ts';
 import * as account from './api/account.ts';
 import * as invites from './api/invites.ts';
@@ -21,6 +22,7 @@ import * as sync from './api/sync.ts';
 import * as limits from './api/limits.ts';
 import * as userdata from './api/userdata.ts';
 import * as e2ee from './api/e2ee.ts';
+import * as push from './api/push.ts';
 
 /** Every HTTP operation, keyed by its operationId. */
 export const api = {
@@ -97,5 +99,8 @@ export const api = {
   getGroupInfo: e2ee.getGroupInfo,
   postCommit: e2ee.postCommit,
   reportMlsFailure: e2ee.reportMlsFailure,
+  getPushConfig: push.getPushConfig,
+  subscribePush: push.subscribePush,
+  unsubscribePush: push.unsubscribePush,
 } as const;
 export type Api = typeof api;

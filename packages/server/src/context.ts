@@ -14,6 +14,7 @@ import { createMetrics } from './metrics.ts';
 import { chatAccountHooks } from './modules/chats/account-hooks.ts';
 import { storedFileBytes } from './modules/files/files.store.ts';
 import { PresenceTracker } from './modules/presence/presence.ts';
+import { PushService } from './modules/push/push-service.ts';
 import type { AppContext } from './modules/app-context.ts';
 import type { Services } from './modules/services.ts';
 import { TokenCache } from './modules/sessions/token-cache.ts';
@@ -102,12 +103,15 @@ export async function createContext(config: Readonly<Config>, overrides: Context
     now: overrides.now ?? Date.now,
   };
   const presence = new PresenceTracker(services, { cluster, ttlMs: config.presenceTtlMs });
+  const push = new PushService(services, { presence });
   return {
     ...services,
     hooks: chatAccountHooks,
     presence,
+    push,
     nodeId,
     async close() {
+      await push.close();
       await presence.close();
       tokens.close();
       await bus.close();

@@ -8,6 +8,7 @@ import { opsRoutes } from './http/routes/ops-routes.ts';
 import { chatRoutes } from './http/routes/chat-routes.ts';
 import { deviceRoutes } from './http/routes/device-routes.ts';
 import { mlsRoutes } from './http/routes/mls-routes.ts';
+import { pushRoutes } from './http/routes/push-routes.ts';
 import { fileRoutes } from './http/routes/file-routes.ts';
 import { userdataRoutes } from './http/routes/userdata-routes.ts';
 import { Gateway } from './gateway/gateway.ts';
@@ -42,6 +43,7 @@ export async function startServer(config: Readonly<Config>, overrides: ContextOv
       chatRoutes(scoped, ctx);
       deviceRoutes(scoped, ctx);
       mlsRoutes(scoped, ctx);
+      pushRoutes(scoped, ctx);
       userdataRoutes(scoped, ctx);
       await fileRoutes(scoped, ctx);
     });

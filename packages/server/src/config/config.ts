@@ -81,6 +81,17 @@ export interface Config {
     /** A device whose last socket closed this long ago, without coming back, leaves its calls (gone) */
     graceMs: number;
   };
+  /** Web push (docs/push.md). */
+  push: {
+    /** The VAPID key pair from PARLEY_VAPID_PUBLIC_KEY / _PRIVATE_KEY (base64url); null: generated once and kept in the store. The private key is not enumerable. */
+    readonly vapid: { publicKey: string; privateKey: string } | null;
+    /** The contact the push services may write to about this server (VAPID `sub`): a mailto: or https: URL */
+    subject: string;
+    /** Pushes sent at once by one node */
+    concurrency: number;
+    /** Tests only: accept http://127.0.0.1 push endpoints (a local fake push service) */
+    allowLoopbackHttp: boolean;
+  };
   ws: {
     maxBufferBytes: number;
     heartbeatMs: number;
@@ -254,6 +265,24 @@ export function buildConfig(raw: RawEnv): Readonly<Config> {
     return c;
   }
 
+  function push(): Config['push'] {
+    const publicKey = raw.PARLEY_VAPID_PUBLIC_KEY;
+    const privateKey = raw.PARLEY_VAPID_PRIVATE_KEY;
+    if ((publicKey === undefined) !== (privateKey === undefined)) problems.push('PARLEY_VAPID_PUBLIC_KEY and PARLEY_VAPID_PRIVATE_KEY must be set together');
+    if (publicKey !== undefined && !/^[A-Za-z0-9_-]{87}$/.test(publicKey))
+      problems.push('PARLEY_VAPID_PUBLIC_KEY must be an uncompressed P-256 point in unpadded base64url (87 characters)');
+    if (privateKey !== undefined && !/^[A-Za-z0-9_-]{43}$/.test(privateKey))
+      problems.push('PARLEY_VAPID_PRIVATE_KEY must be a P-256 private key in unpadded base64url (43 characters)');
+    const subject = raw.PARLEY_VAPID_SUBJECT ?? 'mailto:admin@localhost';
+    if (!/^(mailto:|https:\/\/)\S+$/.test(subject)) problems.push(`PARLEY_VAPID_SUBJECT must be a mailto: or https: URL (got "${subject}")`);
+    const allow = raw.PARLEY_PUSH_ALLOW_LOOPBACK_HTTP ?? 'false';
+    if (!['true', 'false'].includes(allow)) problems.push(`PARLEY_PUSH_ALLOW_LOOPBACK_HTTP must be true or false (got "${allow}")`);
+    const c = { subject, concurrency: int('PARLEY_PUSH_CONCURRENCY', 8, 1, 1000), allowLoopbackHttp: allow === 'true' } as Config['push'];
+    const vapid = publicKey !== undefined && privateKey !== undefined ? { publicKey, privateKey } : null;
+    Object.defineProperty(c, 'vapid', { value: vapid, enumerable: false });
+    return c;
+  }
+
   const logLevel = raw.LOG_LEVEL ?? 'info';
   if (!LOG_LEVELS.includes(logLevel)) problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got "${logLevel}")`);
 
@@ -296,6 +325,7 @@ export function buildConfig(raw: RawEnv): Readonly<Config> {
     },
     cleanupIntervalMs: int('PARLEY_CLEANUP_INTERVAL', 600, 1, 86_400) * 1000,
     calls: calls(),
+    push: push(),
     ws: {
       maxBufferBytes: int('PARLEY_WS_MAX_BUFFER', 4 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
       heartbeatMs: int('PARLEY_WS_HEARTBEAT', 25, 1, 600) * 1000,

@@ -53,6 +53,11 @@ export interface RawEnv {
   PARLEY_TURN_TTL_SECONDS?: string;
   PARLEY_CALL_RING_SECONDS?: string;
   PARLEY_CALL_GRACE_SECONDS?: string;
+  PARLEY_VAPID_PUBLIC_KEY?: string;
+  PARLEY_VAPID_PRIVATE_KEY?: string;
+  PARLEY_VAPID_SUBJECT?: string;
+  PARLEY_PUSH_CONCURRENCY?: string;
+  PARLEY_PUSH_ALLOW_LOOPBACK_HTTP?: string;
 }
 
 const KEYS: (keyof RawEnv)[] = [
@@ -109,6 +114,11 @@ const KEYS: (keyof RawEnv)[] = [
   'PARLEY_TURN_TTL_SECONDS',
   'PARLEY_CALL_RING_SECONDS',
   'PARLEY_CALL_GRACE_SECONDS',
+  'PARLEY_VAPID_PUBLIC_KEY',
+  'PARLEY_VAPID_PRIVATE_KEY',
+  'PARLEY_VAPID_SUBJECT',
+  'PARLEY_PUSH_CONCURRENCY',
+  'PARLEY_PUSH_ALLOW_LOOPBACK_HTTP',
 ];
 
 export function readEnv(env: NodeJS.ProcessEnv = process.env): RawEnv {

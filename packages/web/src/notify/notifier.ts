@@ -1,5 +1,6 @@
 import { signal } from '@preact/signals';
-import type { Chat, Message } from '@parley/sdk';
+import type { Chat, Message, ParleyClient } from '@parley/sdk';
+import { registerServiceWorker } from '../sw/register.ts';
 
 /** What the browser lets this page do about notifications. */
 export type Permission = NotificationPermission | 'unsupported';
@@ -57,11 +58,18 @@ function chime(): void {
  * Desktop notifications for new messages: asked for only when the reader says yes to the offer in
  * the chat list (never on load), shown for others' messages that arrive live in a chat that is not
  * muted and not open in a visible page, one per chat (a newer one replaces it), with a chime.
- * A click brings the page forward on that chat.
+ * A click brings the page forward on that chat. With notifications on, the session also subscribes to
+ * web push, so that the service worker notifies while no Parley page is open (docs/push.md).
  */
-export function createNotifier(open: (chatId: string) => void) {
+export function createNotifier(open: (chatId: string) => void, client: ParleyClient) {
   const permission = signal<Permission>(currentPermission());
   const dismissed = signal(typeof localStorage !== 'undefined' && localStorage.getItem(DISMISSED_KEY) === '1');
+  registerServiceWorker(open);
+  /** Subscribes to push when notifications are allowed; a browser without a push service just has none. */
+  function subscribe(): void {
+    if (currentPermission() !== 'granted') return;
+    void import('./push-subscription.ts').then((m) => m.subscribeToPush(client)).catch(() => {});
+  }
   return {
     permission,
     /** Whether to offer notifications: possible, not decided, not turned down here. */
@@ -71,6 +79,16 @@ export function createNotifier(open: (chatId: string) => void) {
     async ask(): Promise<void> {
       if (typeof Notification === 'undefined') return;
       permission.value = await Notification.requestPermission();
+      subscribe();
+    },
+    /** Signed in: a session of its own needs its own push subscription. */
+    signedIn(): void {
+      subscribe();
+    },
+    /** Before signing out: this browser's push subscription goes too. */
+    async signingOut(): Promise<void> {
+      if (currentPermission() !== 'granted') return;
+      await import('./push-subscription.ts').then((m) => m.unsubscribeFromPush(client)).catch(() => {});
     },
     dismiss(): void {
       localStorage.setItem(DISMISSED_KEY, '1');

@@ -32,7 +32,7 @@ export const AppModel = createModel((client: ParleyClient, storage: AppStorage, 
   const timelines = new TimelineModel(client, showNotice);
   const pins = new PinsModel(client);
   const drafts = new DraftsModel(storage);
-  const notify = createNotifier((chatId) => router.go(`#/chat/${encodeURIComponent(chatId)}`));
+  const notify = createNotifier((chatId) => router.go(`#/chat/${encodeURIComponent(chatId)}`), client);
   const connection = new ConnectionModel(client, storage, {
     event: onEvent,
     presence: people.setPresence,
@@ -149,6 +149,7 @@ export const AppModel = createModel((client: ParleyClient, storage: AppStorage, 
     await chats.load();
     drafts.load(account.id);
     session.signedIn(account);
+    notify.signedIn();
     connection.connect(account.id, positions(chats.chatMap.value));
     void uploads.restore(account.id);
   }
@@ -179,6 +180,7 @@ export const AppModel = createModel((client: ParleyClient, storage: AppStorage, 
     },
     async signOut() {
       const userId = session.me.value?.id;
+      await notify.signingOut();
       await session.logout();
       if (userId) void uploadStore.clearUser(userId);
       signedOut(null);

@@ -45,7 +45,13 @@ export function App() {
     addEventListener('keydown', onKey);
     return () => removeEventListener('keydown', onKey);
   }, []);
-  if (state === 'loading') return <div class="splash" aria-busy="true" aria-label="Loading" />;
+  // Started offline from the service worker's shell: say so rather than show a blank page.
+  if (state === 'loading')
+    return (
+      <div class="splash" aria-busy="true" aria-label="Loading">
+        {app.connection.connection.value !== 'connecting' && <ConnectionBanner />}
+      </div>
+    );
   if (state === 'signed-out') return first === 'register' ? <RegisterScreen /> : <LoginScreen />;
 
   let main = null;

@@ -434,6 +434,36 @@ export const migrations: Record<string, Migration> = {
       await db.schema.alterTable('chats').dropColumn('e2ee').execute();
     },
   },
+  '012_push_subscriptions': {
+    // Web push (docs/push.md). A subscription belongs to a session and goes with it: the foreign key
+    // removes it on every session end (logout, termination, eviction, expiry, the user's deletion).
+    // `push_keys` holds the VAPID key pair the server generated at its first start (unless configured).
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('push_subscriptions')
+        .addColumn('id', 'varchar(64)', (c) => c.primaryKey())
+        .addColumn('session_id', 'varchar(64)', (c) => c.notNull().references('sessions.id').onDelete('cascade'))
+        .addColumn('user_id', 'varchar(64)', (c) => c.notNull().references('users.id').onDelete('cascade'))
+        .addColumn('endpoint', 'varchar(2048)', (c) => c.notNull())
+        .addColumn('p256dh', 'varchar(128)', (c) => c.notNull())
+        .addColumn('auth', 'varchar(64)', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('push_subscriptions_session').unique().on('push_subscriptions').columns(['session_id', 'endpoint']).execute();
+      await db.schema.createIndex('push_subscriptions_user').on('push_subscriptions').column('user_id').execute();
+      await db.schema
+        .createTable('push_keys')
+        .addColumn('id', 'varchar(64)', (c) => c.primaryKey())
+        .addColumn('public_key', 'varchar(128)', (c) => c.notNull())
+        .addColumn('private_key', 'varchar(128)', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .execute();
+    },
+    async down(db: Kysely<unknown>) {
+      await db.schema.dropTable('push_keys').execute();
+      await db.schema.dropTable('push_subscriptions').execute();
+      },
+    },
   '013_pins_mentions': {
     async up(db: Kysely<unknown>) {
       // A pin is a state of the message (its chat log records each change); the index serves a chat's pin list.

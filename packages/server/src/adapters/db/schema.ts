@@ -274,6 +274,25 @@ export interface MlsGroupDevicesTable {
   joined_epoch: number;
 }
 
+/** A session's web push subscription (012); goes with its session. */
+export interface PushSubscriptionsTable {
+  id: string;
+  session_id: string;
+  user_id: string;
+  endpoint: string;
+  p256dh: string;
+  auth: string;
+  created_at: number;
+}
+
+/** The server's VAPID key pair, base64url (012): one row, id 'vapid'. */
+export interface PushKeysTable {
+  id: string;
+  public_key: string;
+  private_key: string;
+  created_at: number;
+}
+
 export interface DB {
   users: UsersTable;
   chat_invitations: ChatInvitationsTable;
@@ -295,4 +314,6 @@ export interface DB {
   mls_groups: MlsGroupsTable;
   mls_commits: MlsCommitsTable;
   mls_group_devices: MlsGroupDevicesTable;
+  push_subscriptions: PushSubscriptionsTable;
+  push_keys: PushKeysTable;
 }
