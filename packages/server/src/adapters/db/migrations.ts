@@ -462,8 +462,8 @@ export const migrations: Record<string, Migration> = {
     async down(db: Kysely<unknown>) {
       await db.schema.dropTable('push_keys').execute();
       await db.schema.dropTable('push_subscriptions').execute();
-      },
     },
+  },
   '013_pins_mentions': {
     async up(db: Kysely<unknown>) {
       // A pin is a state of the message (its chat log records each change); the index serves a chat's pin list.
