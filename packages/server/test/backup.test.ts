@@ -3,10 +3,21 @@ import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync }
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ParleyClient, type Message, type SessionTokens } from '@parley/sdk';
+import {
+  createCommit,
+  createGroup,
+  createGroupInfoWithExternalPubAndRatchetTree,
+  defaultCapabilities,
+  encodeMlsMessage,
+  generateKeyPackageWithKey,
+  type ClientState,
+  type KeyPackage,
+} from 'ts-mls';
+import { ParleyClient, type ChatEvent, type Message, type ParleyError, type SessionTokens, type UserEvent } from '@parley/sdk';
 import { uploadFile } from '@parley/sdk/node';
 import { runParley, spawnServe, type ServeProcess } from './_cli.ts';
 import { freshStore, startTestServer, stores, type TestServer, type TestStore, type TestUser } from './_harness.ts';
+import { b64, cipherSuite, deviceCert, deviceKeys, identityKey, makeKeyPackage, type MadeKeyPackage } from './_mls.ts';
 
 /** Every message of a chat, oldest first, a page of 100 at a time. */
 async function allMessages(client: ParleyClient, chatId: string): Promise<Message[]> {
@@ -19,6 +30,47 @@ async function allMessages(client: ParleyClient, chatId: string): Promise<Messag
     after = messages.at(-1)!.seq;
   }
 }
+
+type DeviceKeys = Awaited<ReturnType<typeof deviceKeys>>;
+
+/** An identity key with a recovery blob, and the user's first device, active at once with its certificate. */
+async function e2eeDevice(u: TestUser): Promise<{ keys: DeviceKeys; cert: Buffer }> {
+  const aik = identityKey();
+  await u.client.putIdentity({ publicKey: b64(aik.publicKey), recoveryBlob: b64(randomBytes(80)) });
+  const keys = await deviceKeys();
+  const cert = deviceCert(aik, { userId: u.id, deviceId: u.session.sessionId, signatureKey: keys.publicKey });
+  expect((await u.client.registerDevice({ signaturePublicKey: b64(keys.publicKey), cert: b64(cert) })).status).toBe('active');
+  return { keys, cert };
+}
+
+/** A commit of the group (a self-update, or adds) as a PublicMessage, base64, with the new epoch's GroupInfo. */
+async function commitOf(state: ClientState, add: KeyPackage[] = []) {
+  const cs = await cipherSuite();
+  const r = await createCommit(
+    { state, cipherSuite: cs },
+    { wireAsPublicMessage: true, ratchetTreeExtension: true, extraProposals: add.map((keyPackage) => ({ proposalType: 'add', add: { keyPackage } })) },
+  );
+  const groupInfo = await createGroupInfoWithExternalPubAndRatchetTree(r.newState, [], cs);
+  return {
+    commit: b64(encodeMlsMessage(r.commit)),
+    groupInfo: b64(encodeMlsMessage({ version: 'mls10', wireformat: 'mls_group_info', groupInfo })),
+    ...(r.welcome ? { welcome: b64(encodeMlsMessage({ version: 'mls10', wireformat: 'mls_welcome', welcome: r.welcome })) } : {}),
+    newState: r.newState,
+  };
+}
+
+const fail = (p: Promise<unknown>) =>
+  p.then(
+    () => {
+      throw new Error('expected the call to fail');
+    },
+    (e) => e as ParleyError,
+  );
+
+const mlsEvents = async (client: ParleyClient, chatId: string) =>
+  (await client.getChanges({ userSeq: 0, chats: { [chatId]: 0 } })).events.filter((e): e is ChatEvent => e.log === 'chat' && e.type === 'mls.commit');
+const deviceEvents = async (client: ParleyClient) =>
+  (await client.getChanges({ userSeq: 0, chats: {} })).events.filter((e): e is UserEvent => e.log === 'user' && e.type.startsWith('device'));
 
 const tmp = mkdtempSync(path.join(tmpdir(), 'parley-backup-test-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -37,6 +89,12 @@ describe.each(await stores())('backup and restore on %s', (kind) => {
   let sentDuringBackup = 0;
   let restoredStore: TestStore;
   let restored: ServeProcess;
+  // The end-to-end encrypted private chat's MLS state, as Alice's device holds it.
+  let mlsState: ClientState;
+  let mlsCommits: string[];
+  let secondCommit: { body: Parameters<ParleyClient['postCommit']>[0]; result: Awaited<ReturnType<ParleyClient['postCommit']>> };
+  let bobPackages: MadeKeyPackage[];
+  let bobLastResort: MadeKeyPackage;
   const env = () => t.store.env as Record<string, string>;
 
   beforeAll(async () => {
@@ -59,6 +117,44 @@ describe.each(await stores())('backup and restore on %s', (kind) => {
     });
     avatarId = (await uploadFile(alice.client, Buffer.from('RIFF....WEBPVP8 me'), { name: 'me.webp', mimeType: 'image/webp' })).fileId;
     await alice.client.updateMe({ avatarFileId: avatarId });
+
+    // End-to-end encryption state, after the private chat's plaintext history: identity keys,
+    // devices, a device list, KeyPackages (one claimed), and the chat's MLS group with two commits.
+    const aliceDevice = await e2eeDevice(alice);
+    const bobDevice = await e2eeDevice(bob);
+    await alice.client.publishDeviceList({ version: 1, data: b64(Buffer.from(`signed device list ${randomBytes(8).toString('hex')}`)) });
+    bobPackages = await Promise.all([1, 2, 3].map(() => makeKeyPackage(bobDevice.keys, bobDevice.cert)));
+    bobLastResort = await makeKeyPackage(bobDevice.keys, bobDevice.cert);
+    await bob.client.uploadKeyPackages({ keyPackages: bobPackages.map((p) => p.data), lastResort: bobLastResort.data });
+    const claimed = (await alice.client.claimKeyPackages({ chatId: dm, userIds: [bob.id] })).keyPackages;
+    const bobKp = bobPackages.find((p) => p.data === claimed[0]!.data)!;
+    const cs = await cipherSuite();
+    const now = BigInt(Math.floor(Date.now() / 1000));
+    const own = await generateKeyPackageWithKey(
+      { credentialType: 'basic', identity: aliceDevice.cert },
+      defaultCapabilities(),
+      { notBefore: now - 60n, notAfter: now + 86_400n },
+      [],
+      aliceDevice.keys,
+      cs,
+    );
+    const groupId = randomBytes(32);
+    const c1 = await commitOf(await createGroup(groupId, own.publicPackage, own.privatePackage, [], cs), [bobKp.keyPackage]);
+    const { newState: _s1, ...b1 } = c1;
+    await alice.client.postCommit({
+      chatId: dm,
+      clientCommitId: 'c1',
+      epoch: 0,
+      ...b1,
+      init: { groupId: b64(groupId), cipherSuite: 1 },
+      addDevices: [{ userId: bob.id, deviceId: bob.session.sessionId }],
+    });
+    const c2 = await commitOf(c1.newState);
+    const body = { chatId: dm, clientCommitId: 'c2', epoch: 1, commit: c2.commit, groupInfo: c2.groupInfo };
+    secondCommit = { body, result: await alice.client.postCommit(body) };
+    expect(secondCommit.result.epoch).toBe(2);
+    mlsState = c2.newState;
+    mlsCommits = [c1.commit, c2.commit];
 
     // The backup runs while Carol keeps sending.
     backupDir = path.join(tmp, `backup-${kind}`);
@@ -126,6 +222,59 @@ describe.each(await stores())('backup and restore on %s', (kind) => {
     expect(await avatar.text()).toBe('RIFF....WEBPVP8 me');
   });
 
+  it('a client reads the same E2EE state on the restored server: identity keys, devices, device lists, KeyPackages, the group and its commits', async () => {
+    const manifest = JSON.parse(readFileSync(path.join(backupDir, 'manifest.json'), 'utf8'));
+    expect(manifest.counts).toMatchObject({ identities: 2, devices: 2, device_lists: 1, key_packages: 3, mls_groups: 1, mls_commits: 2, mls_group_devices: 2 });
+    for (const u of [alice, bob, carol]) {
+      const before = u.client;
+      const after = onRestored(before.session!);
+      for (const of of [alice, bob]) {
+        expect(await after.getIdentity({ userId: of.id })).toEqual(await before.getIdentity({ userId: of.id }));
+        expect(await after.listDevices({ userId: of.id })).toEqual(await before.listDevices({ userId: of.id }));
+        expect(await after.getDeviceLists({ userId: of.id })).toEqual(await before.getDeviceLists({ userId: of.id }));
+      }
+      expect(await deviceEvents(after)).toEqual(await deviceEvents(before));
+    }
+    expect((await onRestored(alice.client.session!).getDeviceLists({ userId: alice.id })).lists).toHaveLength(1);
+    expect(await onRestored(alice.client.session!).getRecovery()).toEqual(await alice.client.getRecovery());
+    expect(await onRestored(bob.client.session!).countKeyPackages()).toEqual({ count: 2, lastResort: true });
+
+    // The group: its GroupInfo, and its commits in the chat's log, byte for byte, to both members.
+    for (const u of [alice, bob]) {
+      const before = u.client;
+      const after = onRestored(before.session!);
+      const info = await after.getGroupInfo({ chatId: dm });
+      expect(info).toEqual(await before.getGroupInfo({ chatId: dm }));
+      expect(info.epoch).toBe(2);
+      const events = await mlsEvents(after, dm);
+      expect(events).toEqual(await mlsEvents(before, dm));
+      expect(events.map((e) => e.mls!.payload)).toEqual(mlsCommits);
+    }
+
+    // Claims hand out the packages the original still held, the same on both, then the last resort.
+    const claims: { before: unknown[]; after: unknown[] } = { before: [], after: [] };
+    for (let i = 0; i < 3; i++) {
+      claims.after.push((await onRestored(alice.client.session!).claimKeyPackages({ chatId: dm, userIds: [bob.id] })).keyPackages);
+      claims.before.push((await alice.client.claimKeyPackages({ chatId: dm, userIds: [bob.id] })).keyPackages);
+    }
+    expect(claims.after).toEqual(claims.before);
+    const data = (claims.after as { data: string; lastResort: boolean }[][]).map((c) => [c[0]!.data, c[0]!.lastResort]);
+    expect(data.slice(0, 2).every(([d, last]) => last === false && bobPackages.some((p) => p.data === d))).toBe(true);
+    expect(data[2]).toEqual([bobLastResort.data, true]);
+  });
+
+  it('the restored group goes on: the next commit takes the next epoch and position, a retry gets the original, a stale epoch 409', async () => {
+    const client = onRestored(alice.client.session!);
+    expect(await client.postCommit(secondCommit.body)).toEqual(secondCommit.result);
+    const stale = await fail(client.postCommit({ ...secondCommit.body, clientCommitId: 'c2-again' }));
+    expect([stale.status, stale.code]).toEqual([409, 'mls_epoch_conflict']);
+    const last = (await client.getChat({ chatId: dm })).lastSeq;
+    const c3 = await commitOf(mlsState);
+    const r = await client.postCommit({ chatId: dm, clientCommitId: 'c3', epoch: 2, commit: c3.commit, groupInfo: c3.groupInfo });
+    expect([r.epoch, r.seq]).toEqual([3, last + 1]);
+    expect((await mlsEvents(onRestored(bob.client.session!), dm)).map((e) => e.mls!.payload)).toEqual([...mlsCommits, c3.commit]);
+  });
+
   it('the restored server goes on: new messages continue each chat gap-free', async () => {
     const client = onRestored(alice.client.session!);
     const last = (await client.getChat({ chatId: group })).lastSeq;
@@ -181,6 +330,31 @@ describe.each(await stores())('backup and restore on %s', (kind) => {
     );
     await refused('no-manifest', (dir) => rmSync(path.join(dir, 'manifest.json')), /has no manifest\.json/);
     await refused('bad-manifest', (dir) => writeFileSync(path.join(dir, 'manifest.json'), '{"format":"parley-backup"'), /not valid JSON/);
+    await refused(
+      'bad-counts',
+      (dir) => {
+        const m = JSON.parse(readFileSync(path.join(dir, 'manifest.json'), 'utf8'));
+        m.counts.key_packages = -1;
+        writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify(m));
+      },
+      /manifest\.json is incomplete/,
+    );
+  });
+
+  it('restores a backup whose manifest counts fewer tables, as one made before the E2EE tables existed', async () => {
+    const dir = path.join(tmp, `${kind}-fewer-counts`);
+    cpSync(backupDir, dir, { recursive: true });
+    const m = JSON.parse(readFileSync(path.join(dir, 'manifest.json'), 'utf8'));
+    for (const table of ['identities', 'devices', 'device_lists', 'key_packages', 'mls_groups', 'mls_commits', 'mls_group_devices']) delete m.counts[table];
+    writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify(m));
+    const target = await freshStore(kind);
+    try {
+      const r = await runParley(['restore', dir], target.env as Record<string, string>, 60_000);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+    } finally {
+      await target.drop();
+    }
   });
 
   it('refuses to restore over live data, and to back up into a directory that is not empty', async () => {

@@ -93,6 +93,8 @@ export async function restore(config: Config, dir: string, say: (line: string) =
     const applied = await db.migrate();
     if (applied.length > 0) say(`Migrated the restored database: ${applied.join(', ')}`);
     for (const table of COUNTED) {
+      // A backup of an older schema did not count the tables it did not have.
+      if (m.counts[table] === undefined) continue;
       const row = await db.kysely
         .selectFrom(table)
         .select((eb) => eb.fn.countAll().as('n'))
