@@ -3,6 +3,7 @@ import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync }
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import {
   createCommit,
   createGroup,
@@ -17,6 +18,7 @@ import { ParleyClient, type ChatEvent, type Message, type ParleyError, type Sess
 import { uploadFile } from '@parley/sdk/node';
 import { runParley, spawnServe, type ServeProcess } from './_cli.ts';
 import { freshStore, startTestServer, stores, type TestServer, type TestStore, type TestUser } from './_harness.ts';
+import { s3Client, startSwift, swiftUnavailable, type Swift } from './_swift.ts';
 import { b64, cipherSuite, deviceCert, deviceKeys, identityKey, makeKeyPackage, type MadeKeyPackage } from './_mls.ts';
 
 /** Every message of a chat, oldest first, a page of 100 at a time. */
@@ -365,4 +367,91 @@ describe.each(await stores())('backup and restore on %s', (kind) => {
     expect(again.code).toBe(2);
     expect(again.stderr).toMatch(/is not empty/);
   });
+});
+
+// PostgreSQL with the files in S3 (OpenStack Swift's S3 API): pg_dump of the snapshot and the files
+// read from the bucket; a restore writes nothing to S3, and checks that the bucket holds every file.
+describe.runIf((await stores()).includes('postgres') && swiftUnavailable() === null)('backup and restore on postgres with files in S3', () => {
+  let swift: Swift;
+  let s3: S3Client;
+  let t: TestServer;
+  let alice: TestUser;
+  let bob: TestUser;
+  let dm: string;
+  let fileBytes: Buffer;
+  let fileId: string;
+  let backupDir: string;
+  const targets: TestStore[] = [];
+
+  beforeAll(async () => {
+    swift = await startSwift();
+    s3 = s3Client(swift, S3Client);
+    t = await startTestServer('postgres', { ...swift.env, PARLEY_WRITE_RATE: '100000/10s' });
+    [alice, bob] = await t.users('alice', 'bob');
+    dm = (await alice.client.createPrivateChat({ userId: bob.id })).id;
+    fileBytes = randomBytes(6 * 1024 * 1024 + 5);
+    fileId = (await uploadFile(alice.client, fileBytes, { name: 'big.bin', mimeType: 'application/octet-stream' })).fileId;
+    await alice.client.sendMessage({
+      chatId: dm,
+      clientMessageId: 'f',
+      text: 'in the bucket',
+      attachments: [{ fileId, name: 'big.bin', mimeType: 'application/octet-stream' }],
+    });
+    backupDir = path.join(tmp, 'backup-postgres-s3');
+  }, 180_000);
+
+  afterAll(async () => {
+    for (const target of targets) await target.drop();
+    await t?.close();
+    s3?.destroy();
+    await swift?.stop();
+  });
+
+  /** A fresh database, its files in `bucket` of the same S3 service. */
+  const target = async (bucket: string) => {
+    const store = await freshStore('postgres');
+    targets.push(store);
+    return { ...(store.env as Record<string, string>), ...swift.env, PARLEY_S3_BUCKET: bucket, NODE_NO_WARNINGS: '1' };
+  };
+
+  it('backs up with pg_dump and copies the files from the bucket; a restore into a bucket without them is refused, then restores once they are copied in', async () => {
+    // The AWS SDK warns on stderr about the Node.js version where it is older than it likes.
+    const made = await runParley(['backup', backupDir], { ...(t.store.env as Record<string, string>), ...swift.env, NODE_NO_WARNINGS: '1' }, 60_000);
+    expect(made.stderr).toBe('');
+    expect(made.code).toBe(0);
+    expect(made.stdout).toMatch(/Files: 1 \(6\.0 MiB\) from the S3 bucket/);
+    const manifest = JSON.parse(readFileSync(path.join(backupDir, 'manifest.json'), 'utf8'));
+    expect(manifest).toMatchObject({ store: 'postgres', database: { file: 'parley.pgdump' }, blobs: { from: 's3' } });
+    expect(readFileSync(path.join(backupDir, 'blobs', fileId)).equals(fileBytes)).toBe(true);
+
+    // Another bucket, empty: refused before anything is written, saying what to copy where.
+    await s3.send(new CreateBucketCommand({ Bucket: 'restored' }));
+    const env = await target('restored');
+    const refused = await runParley(['restore', backupDir], env, 60_000);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain(`1 of the backup's 1 files are not in the bucket restored (${fileId}): parley restore does not write to S3`);
+    expect(refused.stderr).toContain('aws s3 cp --recursive');
+    // A different object under the key is refused too.
+    await s3.send(new PutObjectCommand({ Bucket: 'restored', Key: fileId, Body: randomBytes(100) }));
+    const differs = await runParley(['restore', backupDir], env, 60_000);
+    expect(differs.code).toBe(2);
+    expect(differs.stderr).toContain(`File ${fileId} in the bucket restored differs from the backup's (100 bytes`);
+
+    // The operator copies blobs/ into the bucket; the restore (into the database left empty) goes through.
+    await s3.send(new PutObjectCommand({ Bucket: 'restored', Key: fileId, Body: readFileSync(path.join(backupDir, 'blobs', fileId)) }));
+    const r = await runParley(['restore', backupDir], env, 60_000);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/1 files \(found in the bucket restored\)/);
+    const server = await spawnServe({ ...env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn' }, 30_000);
+    try {
+      const client = new ParleyClient({ baseUrl: server.url, session: bob.client.session! });
+      expect((await client.listMessages({ chatId: dm })).messages).toEqual((await bob.client.listMessages({ chatId: dm })).messages);
+      const file = await client.downloadFile(fileId);
+      expect(Buffer.from(await file.arrayBuffer()).equals(fileBytes)).toBe(true);
+    } finally {
+      server.kill();
+      await server.exited;
+    }
+  }, 180_000);
 });
