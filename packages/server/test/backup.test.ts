@@ -82,6 +82,7 @@ describe.each(await stores())('backup and restore on %s', (kind) => {
   let alice: TestUser;
   let bob: TestUser;
   let carol: TestUser;
+  let dora: TestUser;
   let group: string;
   let dm: string;
   let fileBytes: Buffer;
@@ -117,6 +118,13 @@ describe.each(await stores())('backup and restore on %s', (kind) => {
       text: 'the report',
       attachments: [{ fileId, name: 'report.bin', mimeType: 'application/octet-stream' }],
     });
+    // A reaction, a read position, and an invitation to someone who lets nobody add them.
+    const reacted = (await alice.client.listMessages({ chatId: group })).messages[2]!;
+    await bob.client.addReaction({ chatId: group, messageId: reacted.id, emoji: '👍' });
+    await bob.client.markRead({ chatId: group, seq: reacted.seq });
+    [dora] = await t.users('dora');
+    await dora.client.updateMe({ addPolicy: 'nobody' });
+    await alice.client.addMembers({ chatId: group, userIds: [dora.id] });
     avatarId = (await uploadFile(alice.client, Buffer.from('RIFF....WEBPVP8 me'), { name: 'me.webp', mimeType: 'image/webp' })).fileId;
     await alice.client.updateMe({ avatarFileId: avatarId });
 
@@ -203,6 +211,20 @@ describe.each(await stores())('backup and restore on %s', (kind) => {
       const chatsAfter = (await after.listChats()).chats;
       const chatsBefore = (await before.listChats()).chats;
       expect(chatsAfter.map((c) => c.id).sort()).toEqual(chatsBefore.map((c) => c.id).sort());
+      // Every chat as the list shows it, and its members. The group's latest position and message
+      // are the snapshot's, and so is Carol's read position there (her sends during the backup moved it).
+      type Chat = (typeof chatsAfter)[number];
+      const settled = (c: Chat): unknown => {
+        if (c.id !== group) return c;
+        const { lastSeq: _l, lastMessage: _m, unreadCount: _u, ...rest } = c;
+        return u === carol ? { ...rest, readSeq: 0 } : rest;
+      };
+      const members = async (client: ParleyClient, chatId: string) =>
+        (await client.listMembers({ chatId })).members.map((m) => (chatId === group && m.user.id === carol.id ? { ...m, readSeq: 0 } : m));
+      for (const c of chatsAfter) {
+        expect(settled(c)).toEqual(settled(chatsBefore.find((o) => o.id === c.id)!));
+        expect(await members(after, c.id)).toEqual(await members(before, c.id));
+      }
       for (const c of chatsAfter) {
         const original = await allMessages(before, c.id);
         const copy = await allMessages(after, c.id);
@@ -213,6 +235,10 @@ describe.each(await stores())('backup and restore on %s', (kind) => {
     const groupAfter = await allMessages(onRestored(alice.client.session!), group);
     const loadKept = groupAfter.filter((m) => m.text?.startsWith('during the backup')).length;
     console.log(`[${kind}] ${sentDuringBackup} messages sent during the backup, ${loadKept} of them in the snapshot`);
+    expect(groupAfter.find((m) => m.reactions)?.reactions).toEqual((await allMessages(alice.client, group)).find((m) => m.reactions)?.reactions);
+    expect(groupAfter.some((m) => m.reactions)).toBe(true);
+    expect((await onRestored(dora.client.session!).listChatInvitations()).invitations).toEqual((await dora.client.listChatInvitations()).invitations);
+    expect((await dora.client.listChatInvitations()).invitations.map((i) => i.chatId)).toEqual([group]);
     // The edit and the delete made before the backup are in it.
     const dmAfter = await allMessages(onRestored(alice.client.session!), dm);
     expect(dmAfter[0]!.text).toBe('edited before the backup');
