@@ -74,6 +74,8 @@ const mlsEvents = async (client: ParleyClient, chatId: string) =>
 const deviceEvents = async (client: ParleyClient) =>
   (await client.getChanges({ userSeq: 0, chats: {} })).events.filter((e): e is UserEvent => e.log === 'user' && e.type.startsWith('device'));
 
+const bothStores = (await stores()).length === 2;
+
 const tmp = mkdtempSync(path.join(tmpdir(), 'parley-backup-test-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
@@ -367,6 +369,20 @@ describe.each(await stores())('backup and restore on %s', (kind) => {
       },
       /manifest\.json is incomplete/,
     );
+  });
+
+  it.runIf(bothStores)('refuses a backup of the other store kind, saying which is which', async () => {
+    const other = kind === 'sqlite' ? 'postgres' : 'sqlite';
+    const target = await freshStore(other);
+    try {
+      const r = await runParley(['restore', backupDir], target.env as Record<string, string>, 60_000);
+      expect(r.code).toBe(2);
+      const name = { sqlite: 'SQLite', postgres: 'PostgreSQL' };
+      expect(r.stderr).toContain(`The backup is of ${name[kind]} and this configuration uses ${name[other]}`);
+      expect(readdirSync((target.env as Record<string, string>).PARLEY_DATA_DIR!)).toEqual([]);
+    } finally {
+      await target.drop();
+    }
   });
 
   it('restores a backup whose manifest counts fewer tables, as one made before the E2EE tables existed', async () => {
