@@ -62,5 +62,8 @@ function messageExpressions(plan: HistoryPlan): ColumnExpressions<MessagesTable>
     created_at: sql<number>`${plan.now}::bigint - (${plan.perChat}::int - s) * 1000`,
     edited_at: sql<null>`null`,
     deleted_at: sql<null>`null`,
+    ciphertext: sql<null>`null`,
+    mls_epoch: sql<null>`null`,
+    edit_of: sql<null>`null`,
   };
 }

@@ -49,6 +49,10 @@ export const ERROR_STATUS = {
   mls_commit_invalid: 400,
   mls_epoch_conflict: 409,
   e2ee_required: 409,
+  not_e2ee: 409,
+  mls_message_invalid: 400,
+  mls_commit_required: 409,
+  mls_not_in_group: 403,
   internal_error: 500,
   service_unavailable: 503,
 } as const;

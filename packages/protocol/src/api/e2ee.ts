@@ -268,6 +268,18 @@ export const MAX_GROUP_INFO_BYTES = 128 * 1024;
 export const MAX_GROUP_ID_BYTES = 64;
 /** Devices one commit may declare added or removed. */
 export const MAX_COMMIT_DEVICES = 100;
+/** Most bytes of an MLS application message: a payload padded to at most 32 KiB, plus framing and tag. */
+export const MAX_MLS_MESSAGE_BYTES = 33 * 1024;
+
+export const MlsApplicationMessage = Strict(
+  {
+    epoch: Type.Integer({ minimum: 1, maximum: 2 ** 53 - 1, description: 'The epoch it was encrypted at: the group\u2019s current one' }),
+    ciphertext: Base64(MAX_MLS_MESSAGE_BYTES, 'The MLS PrivateMessage (an MLSMessage), opaque to the server', 1),
+    editOf: Type.Optional(Type.Union([Id, Type.Null()], { description: 'An edit: the id of the message it replaces, a message of mine in this chat' })),
+  },
+  'An end-to-end encrypted message: what the sender\u2019s device encrypted for the chat\u2019s MLS group',
+);
+export type MlsApplicationMessage = Static<typeof MlsApplicationMessage>;
 
 export const MlsDeviceRef = Strict({ userId: Id, deviceId: Id }, 'A device in a chat\u2019s MLS group');
 export type MlsDeviceRef = Static<typeof MlsDeviceRef>;

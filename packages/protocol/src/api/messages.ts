@@ -2,6 +2,7 @@ import { Type, type Static } from 'typebox';
 import { endpoint } from '../endpoint.ts';
 import { Id, Role, Strict, Timestamp } from '../common.ts';
 import { Attachment, AttachmentInput, MAX_ATTACHMENTS } from './files.ts';
+import { MlsApplicationMessage } from './e2ee.ts';
 
 /** Most people a reaction names; its count goes on past them (a channel may have thousands). */
 export const REACTION_NAMES = 100;
@@ -26,7 +27,9 @@ export const Message = Strict(
     chatId: Id,
     seq: Type.Integer({ minimum: 1, description: 'Position of the message in its chat' }),
     senderId: Id,
-    kind: Type.Union([Type.Literal('text')], { description: 'Message kind; later releases add files and encrypted messages' }),
+    kind: Type.Union([Type.Literal('text'), Type.Literal('mls')], {
+      description: 'text: plaintext (text, attachments); mls: end-to-end encrypted, everything is inside `mls.ciphertext` (text is empty)',
+    }),
     text: Type.Union([Type.String(), Type.Null()], { description: 'null once deleted; may be empty when the message has attachments' }),
     attachments: Type.Optional(Type.Array(Attachment, { maxItems: MAX_ATTACHMENTS, description: 'The files attached; absent when none (and once deleted)' })),
     clientMessageId: Type.String(),
@@ -34,6 +37,7 @@ export const Message = Strict(
     createdAt: Timestamp,
     editedAt: Type.Union([Timestamp, Type.Null()]),
     deletedAt: Type.Union([Timestamp, Type.Null()]),
+    mls: Type.Optional(MlsApplicationMessage),
     reactions: Type.Optional(
       Type.Array(Reaction, {
         maxItems: MAX_REACTIONS_PER_MESSAGE,
@@ -53,7 +57,8 @@ export const sendMessage = endpoint({
   id: 'sendMessage',
   method: 'POST',
   path: '/chats/:chatId/messages',
-  summary: 'Send a message; a retry with the same clientMessageId returns the original',
+  summary:
+    'Send a message: text and attachments, or in an end-to-end encrypted chat only `mls`, encrypted at the group\u2019s current epoch; a retry with the same clientMessageId returns the original',
   tag: 'messages',
   auth: true,
   params: ChatParams,
@@ -66,9 +71,25 @@ export const sendMessage = endpoint({
     ),
     clientMessageId: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$', description: 'Chosen by the client, unique per chat and sender' }),
     replyToId: Type.Optional(Id),
+    mls: Type.Optional(MlsApplicationMessage),
   }),
   response: Message,
-  errors: ['unauthorized', 'not_found', 'invalid_request', 'message_too_long', 'cannot_post', 'attachment_unavailable', 'rate_limited'],
+  errors: [
+    'unauthorized',
+    'not_found',
+    'invalid_request',
+    'message_too_long',
+    'cannot_post',
+    'attachment_unavailable',
+    'e2ee_required',
+    'not_e2ee',
+    'mls_message_invalid',
+    'mls_epoch_conflict',
+    'mls_commit_required',
+    'mls_not_in_group',
+    'device_not_active',
+    'rate_limited',
+  ],
 });
 
 /** How a call went, as the chat's history shows it. */

@@ -44,3 +44,6 @@ export {
   type ProcessResult,
   type RosterEntry,
 } from './mls.ts';
+export { E2eeChat, E2eeDevice, type DecryptedMessage } from './engine.ts';
+export { Directory } from './directory.ts';
+export { fromBase64, toBase64 } from './base64.ts';

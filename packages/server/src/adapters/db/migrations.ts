@@ -434,6 +434,24 @@ export const migrations: Record<string, Migration> = {
       await db.schema.alterTable('chats').dropColumn('e2ee').execute();
     },
   },
+  '014_mls_messages': {
+    // Application messages of end-to-end encrypted chats: the MLS PrivateMessage as the sender's device
+    // made it, the epoch it was made at, and for an edit the message it replaces. Deleting a message
+    // for everyone sets `ciphertext` to null (with its edits'); the server never reads inside it.
+    async up(db: Kysely<unknown>) {
+      const bin = isPostgres(db) ? 'bytea' : 'blob';
+      await db.schema.alterTable('messages').addColumn('ciphertext', bin).execute();
+      await db.schema.alterTable('messages').addColumn('mls_epoch', 'bigint').execute();
+      await db.schema.alterTable('messages').addColumn('edit_of', 'varchar(64)').execute();
+      await db.schema.createIndex('messages_edit_of').on('messages').column('edit_of').execute();
+    },
+    async down(db: Kysely<unknown>) {
+      await db.schema.dropIndex('messages_edit_of').execute();
+      await db.schema.alterTable('messages').dropColumn('edit_of').execute();
+      await db.schema.alterTable('messages').dropColumn('mls_epoch').execute();
+      await db.schema.alterTable('messages').dropColumn('ciphertext').execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -89,7 +89,8 @@ export interface MessagesTable {
   seq: number;
   sender_id: string;
   client_message_id: string;
-  kind: 'text';
+  /** text: plaintext; mls: an MLS application message of an end-to-end encrypted chat (text is '') */
+  kind: 'text' | 'mls';
   text: string | null;
   reply_to_id: string | null;
   created_at: number;
@@ -99,6 +100,12 @@ export interface MessagesTable {
   attachments?: string | null;
   /** The reactions as the wire shows them (JSON array, from the reactions rows), null when none */
   reactions?: string | null;
+  /** kind mls: the PrivateMessage (MLSMessage bytes); null once deleted */
+  ciphertext?: Buffer | null;
+  /** kind mls: the epoch it was encrypted at */
+  mls_epoch?: number | null;
+  /** kind mls: the message this one replaces (an edit), null for a new message */
+  edit_of?: string | null;
 }
 
 export interface ReactionsTable {

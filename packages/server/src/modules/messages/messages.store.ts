@@ -26,6 +26,10 @@ const insertMessageRow = precompiled(
     replyToId: string | null,
     createdAt: number,
     attachments: string | null,
+    kind: MessagesTable['kind'],
+    ciphertext: Buffer | null,
+    mlsEpoch: number | null,
+    editOf: string | null,
   ) =>
     db.insertInto('messages').values({
       id,
@@ -33,17 +37,20 @@ const insertMessageRow = precompiled(
       seq,
       sender_id: senderId,
       client_message_id: clientMessageId,
-      kind: 'text',
+      kind,
       text,
       reply_to_id: replyToId,
       created_at: createdAt,
       edited_at: null,
       deleted_at: null,
       attachments,
+      ciphertext,
+      mls_epoch: mlsEpoch,
+      edit_of: editOf,
     }),
 );
 
-/** Inserts a new text message (the send path: the query is compiled once). */
+/** Inserts a new message (the send path: the query is compiled once). */
 export async function insertMessage(tx: Tx, row: MessagesTable & { text: string }): Promise<void> {
   await insertMessageRow(
     tx,
@@ -56,6 +63,10 @@ export async function insertMessage(tx: Tx, row: MessagesTable & { text: string 
     row.reply_to_id,
     row.created_at,
     row.attachments ?? null,
+    row.kind,
+    row.ciphertext ?? null,
+    row.mls_epoch ?? null,
+    row.edit_of ?? null,
   );
 }
 
@@ -94,8 +105,15 @@ export async function setText(tx: Tx, options: { messageId: string; text: string
 export async function setDeleted(tx: Tx, options: { messageId: string; at: number }): Promise<void> {
   await tx
     .updateTable('messages')
-    .set({ text: null, attachments: null, reactions: null, deleted_at: options.at })
+    .set({ text: null, attachments: null, reactions: null, ciphertext: null, deleted_at: options.at })
     .where('id', '=', options.messageId)
+    .execute();
+  // An encrypted message's edits hold its text too: their ciphertexts go with it.
+  await tx
+    .updateTable('messages')
+    .set({ ciphertext: null, deleted_at: options.at })
+    .where('edit_of', '=', options.messageId)
+    .where('deleted_at', 'is', null)
     .execute();
   await tx.deleteFrom('reactions').where('message_id', '=', options.messageId).execute();
 }
@@ -128,4 +146,9 @@ export async function unreadCount(db: Kysely<DB>, options: { chatId: string; use
     .where('deleted_at', 'is', null);
   if (options.hiddenSeq !== null) q = q.where('seq', '>', options.hiddenSeq);
   return Number((await q.executeTakeFirstOrThrow()).n);
+}
+
+/** Marks an encrypted message edited: the edit itself is a new message naming it. */
+export async function setEdited(tx: Tx, options: { messageId: string; at: number }): Promise<void> {
+  await tx.updateTable('messages').set({ edited_at: options.at }).where('id', '=', options.messageId).execute();
 }

@@ -1,4 +1,4 @@
-import type { AttachmentInput, Message } from '@parley/protocol';
+import type { AttachmentInput, Message, MlsApplicationMessage } from '@parley/protocol';
 import { isUniqueViolation } from '../../adapters/db/database.ts';
 import type { MessagesTable } from '../../adapters/db/schema.ts';
 import { AppError } from '../../lib/errors.ts';
@@ -8,12 +8,13 @@ import { normalizeText } from '../../lib/text.ts';
 import { chatNotFound, e2eeRequired, isAdmin, requireMember } from '../chats/access.ts';
 import { attachFiles, checkAttachments } from '../files/attach.ts';
 import { memberIds, roleIn } from '../chats/chats.store.ts';
+import { checkApplicationMessage, requireSendable, type CheckedApplicationMessage } from '../mls/application.ts';
 import type { Actor, Services } from '../services.ts';
 import { recordChatEvent } from '../sync/event-log.ts';
 import { nextLiveChatSeq } from '../sync/event-log.store.ts';
 import { commit, type Work } from '../sync/unit-of-work.ts';
 import { toMessage } from '../sync/views.ts';
-import { findSent, insertMessage, isInChat } from './messages.store.ts';
+import { findSent, insertMessage, isInChat, messageInChat, setEdited } from './messages.store.ts';
 
 export interface SendInput {
   chatId: string;
@@ -22,6 +23,12 @@ export interface SendInput {
   attachments?: AttachmentInput[];
   clientMessageId: string;
   replyToId?: string;
+  /** an end-to-end encrypted chat's message, instead of text and attachments */
+  mls?: MlsApplicationMessage;
+}
+
+function notE2ee(chatId: string): AppError {
+  return new AppError('not_e2ee', `Chat "${chatId}" is not end-to-end encrypted: its messages are sent as text`);
 }
 
 /**
@@ -30,8 +37,11 @@ export interface SendInput {
  */
 export async function sendMessage(s: Services, actor: Actor, input: SendInput): Promise<Message> {
   const attachments = checkAttachments(input.attachments);
+  if (input.mls && (attachments.length > 0 || (input.text ?? '') !== '')) {
+    throw new AppError('invalid_request', 'An encrypted message carries its text and files inside its ciphertext, not beside it');
+  }
   // A message of files alone has no text; otherwise the text rules hold as ever.
-  const text = attachments.length > 0 && (input.text ?? '') === '' ? '' : normalizeText(input.text ?? '', s.config.limits.messageLength);
+  const text = input.mls || (attachments.length > 0 && (input.text ?? '') === '') ? '' : normalizeText(input.text ?? '', s.config.limits.messageLength);
   const sent = { chatId: input.chatId, senderId: actor.userId, clientMessageId: input.clientMessageId };
   const limited = await takePoint(s.limiters.messages, actor.userId);
   if (limited) {
@@ -44,7 +54,8 @@ export async function sendMessage(s: Services, actor: Actor, input: SendInput): 
     throw rateLimited(limited, 'messages');
   }
   try {
-    const message = await commit(s, (work) => writeMessage(work, actor, { ...input, text, attachments }), { grouped: true });
+    const encrypted = input.mls ? await checkApplicationMessage(s.db.kysely, actor, input.chatId, input.mls) : undefined;
+    const message = await commit(s, (work) => writeMessage(work, actor, { ...input, text, attachments, encrypted }), { grouped: true });
     s.metrics.messagesSent.inc();
     return message;
   } catch (err) {
@@ -62,14 +73,24 @@ export async function sendMessage(s: Services, actor: Actor, input: SendInput): 
  * row lock (PostgreSQL), so a member removed a moment ago cannot still post; the member list read
  * under it both checks access and names the recipients. A failure rolls back the send's savepoint.
  */
-async function writeMessage(work: Work, actor: Actor, input: SendInput & { text: string; attachments: AttachmentInput[] }): Promise<Message> {
+async function writeMessage(
+  work: Work,
+  actor: Actor,
+  input: SendInput & { text: string; attachments: AttachmentInput[]; encrypted: CheckedApplicationMessage | undefined },
+): Promise<Message> {
   const { tx, now } = work;
   const taken = await nextLiveChatSeq(tx, input.chatId);
   if (!taken) throw chatNotFound(input.chatId);
   const recipients = await memberIds(tx, input.chatId);
   if (!recipients.includes(actor.userId)) throw chatNotFound(input.chatId);
-  // The server never takes text into an end-to-end encrypted chat.
-  if (taken.e2ee) throw e2eeRequired(input.chatId);
+  const { encrypted } = input;
+  // The server never takes text into an end-to-end encrypted chat, nor ciphertext into another.
+  if (taken.e2ee && !encrypted) throw e2eeRequired(input.chatId);
+  if (!taken.e2ee && encrypted) throw notE2ee(input.chatId);
+  if (encrypted) {
+    await requireSendable(tx, { chatId: input.chatId, epoch: taken.mlsEpoch, message: encrypted });
+    if (encrypted.editOf !== null) await requireEditable(tx, { chatId: input.chatId, messageId: encrypted.editOf, actor, at: now });
+  }
   if (taken.kind === 'channel' && !isAdmin((await roleIn(tx, { chatId: input.chatId, userId: actor.userId }))!)) {
     throw new AppError('cannot_post', 'Only the owner and admins can post in a channel');
   }
@@ -84,15 +105,27 @@ async function writeMessage(work: Work, actor: Actor, input: SendInput & { text:
     seq: taken.seq,
     sender_id: actor.userId,
     client_message_id: input.clientMessageId,
-    kind: 'text',
+    kind: encrypted ? 'mls' : 'text',
     text: input.text,
     reply_to_id: input.replyToId ?? null,
     created_at: now,
     edited_at: null,
     deleted_at: null,
     attachments: attached.length > 0 ? JSON.stringify(attached) : null,
+    ciphertext: encrypted?.ciphertext ?? null,
+    mls_epoch: encrypted?.epoch ?? null,
+    edit_of: encrypted?.editOf ?? null,
   };
   await insertMessage(tx, row);
   await recordChatEvent(work, { chatId: input.chatId, type: 'message.created', actorId: actor.userId, recipients, message: row, seq: taken.seq });
   return toMessage(row);
+}
+
+/** An encrypted edit replaces a message of mine, not deleted and not itself an edit, which it marks edited. */
+async function requireEditable(work: Work['tx'], options: { chatId: string; messageId: string; actor: Actor; at: number }): Promise<void> {
+  const original = await messageInChat(work, { chatId: options.chatId, messageId: options.messageId });
+  if (!original || original.deleted_at !== null) throw new AppError('not_found', `Message "${options.messageId}" was not found`);
+  if (original.sender_id !== options.actor.userId) throw new AppError('forbidden', 'Only the sender can edit a message');
+  if (original.kind !== 'mls' || original.edit_of) throw new AppError('invalid_request', 'An edit replaces an encrypted message that is not itself an edit');
+  await setEdited(work, { messageId: original.id, at: options.at });
 }

@@ -6,8 +6,10 @@ import { FramingError, MLS10, Reader } from '../devices/framing.ts';
 // the secrets are the clients' to verify.
 
 const WIRE_FORMAT_PUBLIC_MESSAGE = 1;
+const WIRE_FORMAT_PRIVATE_MESSAGE = 2;
 const WIRE_FORMAT_WELCOME = 3;
 const WIRE_FORMAT_GROUP_INFO = 4;
+const CONTENT_TYPE_APPLICATION = 1;
 const CONTENT_TYPE_COMMIT = 3;
 const SENDER_MEMBER = 1;
 const SENDER_NEW_MEMBER_COMMIT = 4;
@@ -105,4 +107,23 @@ export function readWelcome(bytes: Uint8Array): { cipherSuite: number; secrets: 
   if (!r.done) throw new FramingError('Bytes follow the Welcome');
   if (secrets === 0) throw new FramingError('The Welcome welcomes nobody');
   return { cipherSuite, secrets };
+}
+
+/**
+ * Reads a whole MLSMessage holding an application message: wire format mls_private_message, content
+ * type application, no authenticated data (Parley's clients send none), nothing after it. The sender
+ * and the content are encrypted: only the group id and the epoch are the server's to read.
+ */
+export function readApplicationMessage(bytes: Uint8Array): { groupId: Uint8Array; epoch: bigint } {
+  const r = new Reader(bytes);
+  header(r, WIRE_FORMAT_PRIVATE_MESSAGE, 'application message');
+  const groupId = r.opaque('group id');
+  const epoch = r.u64('epoch');
+  const contentType = r.u8('content type');
+  if (contentType !== CONTENT_TYPE_APPLICATION) throw new FramingError(`Content type ${contentType} is not application (1)`);
+  if (r.opaque('authenticated data').length !== 0) throw new FramingError('An application message carries no authenticated data');
+  if (r.opaque('encrypted sender data').length === 0) throw new FramingError('The application message has no sender data');
+  if (r.opaque('ciphertext').length === 0) throw new FramingError('The application message has no ciphertext');
+  if (!r.done) throw new FramingError('Bytes follow the application message');
+  return { groupId, epoch };
 }

@@ -102,3 +102,13 @@ export async function activeMemberDevices(db: Kysely<DB>, options: { chatId: str
     .where('devices.status', '=', 'active')
     .execute();
 }
+
+/** The devices in the chat's group with the state of each (an ended device stays until a commit removes it). */
+export async function groupDeviceStates(db: Kysely<DB>, chatId: string): Promise<{ device_id: string; user_id: string; status: string | null }[]> {
+  return db
+    .selectFrom('mls_group_devices')
+    .leftJoin('devices', 'devices.id', 'mls_group_devices.device_id')
+    .select(['mls_group_devices.device_id', 'mls_group_devices.user_id', 'devices.status'])
+    .where('mls_group_devices.chat_id', '=', chatId)
+    .execute();
+}

@@ -66,16 +66,21 @@ const takeLivePosition = precompiled((db, chatId: string) =>
     .set((eb) => ({ last_seq: eb('last_seq', '+', 1) }))
     .where('id', '=', chatId)
     .where('deleted_at', 'is', null)
-    .returning(['last_seq', 'kind', 'e2ee']),
+    .returning(['last_seq', 'kind', 'e2ee', 'mls_epoch']),
 );
 
 /**
  * Like nextChatSeq, for a chat that is not deleted, and says what kind of chat it is and whether
  * it is end-to-end encrypted; undefined when there is none.
  */
-export async function nextLiveChatSeq(tx: Tx, chatId: string): Promise<{ seq: number; kind: ChatsTable['kind']; e2ee: boolean } | undefined> {
+export async function nextLiveChatSeq(
+  tx: Tx,
+  chatId: string,
+): Promise<{ seq: number; kind: ChatsTable['kind']; e2ee: boolean; mlsEpoch: number | null } | undefined> {
   const [row] = await takeLivePosition(tx, chatId);
-  return row && { seq: Number(row.last_seq), kind: row.kind, e2ee: Number(row.e2ee ?? 0) === 1 };
+  return (
+    row && { seq: Number(row.last_seq), kind: row.kind, e2ee: Number(row.e2ee ?? 0) === 1, mlsEpoch: row.mls_epoch == null ? null : Number(row.mls_epoch) }
+  );
 }
 
 const insertChatEvent = precompiled(

@@ -66,6 +66,9 @@ export async function chatEventsAfter(db: Kysely<DB>, from: Map<string, number>,
       'messages.deleted_at as m_deleted_at',
       'messages.attachments as m_attachments',
       'messages.reactions as m_reactions',
+      'messages.ciphertext as m_ciphertext',
+      'messages.mls_epoch as m_mls_epoch',
+      'messages.edit_of as m_edit_of',
     ])
     .where((eb) => eb.or([...from].map(([chatId, after]) => eb.and([eb('chat_events.chat_id', '=', chatId), eb('chat_events.seq', '>', after)]))))
     .orderBy('chat_events.chat_id')
@@ -99,6 +102,9 @@ export async function chatEventsAfter(db: Kysely<DB>, from: Map<string, number>,
             deleted_at: r.m_deleted_at == null ? null : Number(r.m_deleted_at),
             attachments: r.m_attachments ?? null,
             reactions: r.m_reactions ?? null,
+            ciphertext: r.m_ciphertext ?? null,
+            mls_epoch: r.m_mls_epoch == null ? null : Number(r.m_mls_epoch),
+            edit_of: r.m_edit_of ?? null,
           },
   }));
 }

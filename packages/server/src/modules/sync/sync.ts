@@ -18,8 +18,11 @@ const CHUNK_ROWS = 200;
 
 /** An upper bound of an event's size as JSON: its fixed fields, and the text at 3 bytes per UTF-16 unit. */
 function sizeOf(event: SyncEvent): number {
-  const text = event.log === 'chat' ? (event.message?.text ?? '') : '';
-  return 512 + 3 * text.length + (event.log === 'chat' && event.title ? 3 * event.title.length : 0);
+  if (event.log !== 'chat') return 512;
+  const text = event.message?.text ?? '';
+  // Ciphertexts and commits are base64 already: one byte per character.
+  const mls = (event.message?.mls?.ciphertext.length ?? 0) + (event.mls ? event.mls.payload.length + (event.mls.welcome?.length ?? 0) : 0);
+  return 512 + 3 * text.length + (event.title ? 3 * event.title.length : 0) + mls;
 }
 
 /**

@@ -20,6 +20,9 @@ export function toMessage(row: MessagesTable): Message {
     editedAt: row.edited_at === null ? null : iso(row.edited_at),
     deletedAt: row.deleted_at === null ? null : iso(row.deleted_at),
     ...(row.attachments && row.deleted_at === null ? { attachments: JSON.parse(row.attachments) as Attachment[] } : {}),
+    ...(row.kind === 'mls' && row.ciphertext && row.deleted_at === null
+      ? { mls: { epoch: Number(row.mls_epoch), ciphertext: Buffer.from(row.ciphertext).toString('base64'), editOf: row.edit_of ?? null } }
+      : {}),
     ...(row.reactions && row.deleted_at === null ? { reactions: JSON.parse(row.reactions) as Reaction[] } : {}),
   };
 }

@@ -1,0 +1,547 @@
+import type { ChatEvent, ClaimedKeyPackage, Device, Message, SyncEvent } from '@parley/protocol';
+import { ParleyError } from '../errors.ts';
+import type { ParleyClient } from '../http-client.ts';
+import { fromBase64, toBase64 } from './base64.ts';
+import { bytesEqual } from './codec.ts';
+import { decodeDeviceList, encodeDeviceList, signDeviceList, type DeviceList } from './device-list.ts';
+import { Directory } from './directory.ts';
+import { E2eeError } from './errors.ts';
+import { aikIdOf, encodeDeviceCert, generateAik, signDeviceCert, type Aik } from './identity.ts';
+import { createMls, type CommitBundle, type DeviceRef, type LocalKeyPackage, type Mls, type MlsGroup } from './mls.ts';
+
+// The engine that follows a device's logs and keeps its MLS groups: one E2eeDevice per session, one group per
+// end-to-end encrypted chat. It is fed the chat events in log order (from sync, or live from the socket); commits
+// advance the group, application messages are decrypted, and sends are encrypted at the group's current epoch and
+// retried after catching up when another device's commit got there first (409 mls_epoch_conflict). State is held
+// in memory: storing it encrypted at rest is the embedding application's (the web client's storage layer).
+
+const KEY_PACKAGE_BATCH = 20;
+const SEND_ATTEMPTS = 6;
+const PAYLOAD_VERSION = 1;
+
+/** A message of an end-to-end encrypted chat as this device reads it. */
+export interface DecryptedMessage {
+  id: string;
+  chatId: string;
+  seq: number;
+  senderId: string;
+  /** The device that encrypted it, as MLS authenticated it (null for this device's own sends). */
+  senderDeviceId: string | null;
+  /** null: not readable here (sent before this device joined, deleted, or it did not decrypt); see `problem` */
+  text: string | null;
+  replyToId: string | null;
+  createdAt: string;
+  editedAt: string | null;
+  deleted: boolean;
+  problem?: 'before_join' | 'undecryptable' | 'sender_mismatch' | 'metadata_mismatch';
+}
+
+/**
+ * What is encrypted: the text, and again what the server must also see to order and thread messages (the message
+ * edited, the message replied to), so that a server that re-targets an edit or a reply is caught.
+ */
+interface Payload {
+  v: number;
+  text: string;
+  editOf: string | null;
+  replyToId: string | null;
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder('utf-8', { fatal: true });
+
+function randomId(): string {
+  return toBase64(globalThis.crypto.getRandomValues(new Uint8Array(12)))
+    .replace(/\+/g, '-')
+    .replace(/\//g, '_');
+}
+
+const codeOf = (err: unknown): string | undefined => (err instanceof ParleyError ? err.code : undefined);
+
+/** One session's end-to-end encryption: its identity, certificate, KeyPackages and groups. */
+export class E2eeDevice {
+  readonly directory: Directory;
+  private readonly chats = new Map<string, E2eeChat>();
+  private readonly keyPackages = new Map<string, LocalKeyPackage>();
+  private lastResort: LocalKeyPackage | undefined;
+  private cursor = { userSeq: 0, chats: {} as Record<string, number> };
+  private syncing: Promise<void> | undefined;
+
+  private constructor(
+    readonly client: ParleyClient,
+    readonly mls: Mls,
+    readonly userId: string,
+    readonly deviceId: string,
+    readonly aik: Aik,
+    readonly signatureKeyPair: { publicKey: Uint8Array; privateKey: Uint8Array },
+    directory: Directory,
+    public status: Device['status'],
+    /** The certificate as the server holds it (the approver's, for a device approved by another). */
+    private cert: Uint8Array,
+  ) {
+    this.directory = directory;
+  }
+
+  /**
+   * Sets up the client's current session as a device: the account's identity key (made and published on the
+   * first device), a leaf signature key, a certificate, and, once the device is active, the device list and a
+   * batch of KeyPackages. A device of an account that already has devices is pending until one of them approves
+   * it (`approve`); give it the account's identity key (`aik`) that the approval hands over.
+   */
+  static async setUp(client: ParleyClient, options: { aik?: Aik; name?: string } = {}): Promise<E2eeDevice> {
+    const session = client.session;
+    if (!session) throw new E2eeError('e2ee_identity_missing', 'Sign in first');
+    const directory = new Directory(client);
+    let aik = options.aik;
+    const existing = await directory.pinnedAik(session.userId);
+    if (!existing) {
+      aik ??= await generateAik();
+      await client.putIdentity({ publicKey: toBase64(aik.publicKey) });
+    } else if (!aik || !bytesEqual(aik.publicKey, existing)) {
+      throw new E2eeError('e2ee_identity_missing', 'This account has an identity key already: approve this device from another one');
+    }
+    directory.pin(session.userId, aik.publicKey);
+    const mls = await createMls({ validator: directory.validator() });
+    const keys = await mls.generateSignatureKeyPair();
+    const cert = await signDeviceCert(aik, { userId: session.userId, deviceId: session.sessionId, signatureKey: keys.publicKey });
+    const registered = await client.registerDevice({
+      signaturePublicKey: toBase64(keys.publicKey),
+      cert: toBase64(encodeDeviceCert(cert)),
+      ...(options.name ? { name: options.name } : {}),
+    });
+    const device = new E2eeDevice(client, mls, session.userId, session.sessionId, aik, keys, directory, registered.status, encodeDeviceCert(cert));
+    if (registered.status === 'active') {
+      await device.publishDeviceList();
+      await device.uploadKeyPackages();
+    }
+    return device;
+  }
+
+  /** Approves a pending device of this account (after comparing the link code on both screens) and lists it. */
+  async approve(deviceId: string): Promise<void> {
+    const { devices } = await this.client.listDevices({ userId: this.userId });
+    const pending = devices.find((d) => d.id === deviceId && d.status === 'pending');
+    if (!pending) throw new E2eeError('e2ee_device_pending', `Device "${deviceId}" is not waiting for approval`);
+    const cert = await signDeviceCert(this.aik, { userId: this.userId, deviceId, signatureKey: fromBase64(pending.signatureKey) });
+    await this.client.approveDevice({ deviceId, cert: toBase64(encodeDeviceCert(cert)) });
+    await this.publishDeviceList();
+  }
+
+  /** For a device approved by another: becomes active and uploads its KeyPackages. */
+  async activate(): Promise<void> {
+    const { devices } = await this.client.listDevices({ userId: this.userId });
+    const me = devices.find((d) => d.id === this.deviceId);
+    if (me?.status !== 'active' || !me.cert) throw new E2eeError('e2ee_device_pending', 'This device has not been approved yet');
+    this.status = 'active';
+    this.cert = fromBase64(me.cert);
+    await this.uploadKeyPackages();
+  }
+
+  /** Publishes the next version of this account's device list: its active devices, signed with the identity key. */
+  async publishDeviceList(): Promise<DeviceList> {
+    for (let attempt = 0; ; attempt++) {
+      const { devices, deviceList } = await this.client.listDevices({ userId: this.userId });
+      const previous = deviceList ? decodeDeviceList(fromBase64(deviceList.data)) : undefined;
+      const entries = devices
+        .filter((d) => d.status === 'active')
+        .map((d) => ({ deviceId: d.id, signatureKey: fromBase64(d.signatureKey), issuedAt: Date.parse(d.approvedAt ?? d.createdAt) }));
+      const next = await signDeviceList(this.aik, { userId: this.userId, previous, devices: entries });
+      try {
+        await this.client.publishDeviceList({ version: next.version, data: toBase64(encodeDeviceList(next)) });
+        await this.directory.refresh(this.userId);
+        return next;
+      } catch (err) {
+        if (codeOf(err) !== 'device_list_conflict' || attempt >= 3) throw err;
+      }
+    }
+  }
+
+  /** Uploads a batch of single-use KeyPackages, and a last-resort one when there is none yet. */
+  async uploadKeyPackages(count = KEY_PACKAGE_BATCH): Promise<void> {
+    const made: LocalKeyPackage[] = [];
+    for (let i = 0; i < count; i++) made.push(await this.newKeyPackage());
+    const lastResort = this.lastResort ? undefined : await this.newKeyPackage();
+    await this.client.uploadKeyPackages({
+      keyPackages: made.map((kp) => toBase64(kp.encoded)),
+      ...(lastResort ? { lastResort: toBase64(lastResort.encoded) } : {}),
+    });
+    for (const kp of made) this.keyPackages.set(toBase64(kp.ref), kp);
+    if (lastResort) this.lastResort = lastResort;
+  }
+
+  /** A KeyPackage of this device's certificate, kept only here (for a group it creates, or to upload). */
+  async newKeyPackage(): Promise<LocalKeyPackage> {
+    return this.mls.createKeyPackage({ certificate: this.cert, signatureKeyPair: this.signatureKeyPair });
+  }
+
+  /** The private KeyPackages a Welcome may be addressed to (a single-use one is forgotten once used). */
+  localKeyPackages(): LocalKeyPackage[] {
+    return [...this.keyPackages.values(), ...(this.lastResort ? [this.lastResort] : [])];
+  }
+
+  forgetKeyPackage(kp: LocalKeyPackage): void {
+    if (kp !== this.lastResort) this.keyPackages.delete(toBase64(kp.ref));
+  }
+
+  /** The engine of one end-to-end encrypted chat (made on first use; it reads the chat's log from where this device is). */
+  chat(chatId: string): E2eeChat {
+    let chat = this.chats.get(chatId);
+    if (!chat) {
+      chat = new E2eeChat(this, chatId);
+      this.chats.set(chatId, chat);
+    }
+    return chat;
+  }
+
+  /** Reads everything new in this device's logs and hands each chat event to its chat, in order. */
+  sync(): Promise<void> {
+    this.syncing ??= (async () => {
+      try {
+        for (;;) {
+          const changes = await this.client.getChanges({ userSeq: this.cursor.userSeq, chats: this.cursor.chats });
+          for (const event of changes.events) await this.handle(event);
+          this.cursor = { userSeq: changes.userSeq, chats: changes.chats };
+          if (!changes.hasMore) break;
+        }
+      } finally {
+        this.syncing = undefined;
+      }
+    })();
+    return this.syncing;
+  }
+
+  /** One event from sync or the socket; chat events reach their chat's engine in position order. */
+  async handle(event: SyncEvent): Promise<void> {
+    if (event.log !== 'chat') return;
+    if (event.type === 'mls.commit' || event.message?.kind === 'mls' || this.chats.has(event.chatId)) {
+      await this.chat(event.chatId).handle(event);
+    }
+  }
+}
+
+/** The devices a commit adds and removes, as the server is told (it checks them against the chat's members). */
+interface Declared {
+  addDevices?: DeviceRef[];
+  removeDevices?: DeviceRef[];
+}
+
+/** A pending or sent message of this device: MLS does not let a device decrypt what it sent itself. */
+interface OwnSend {
+  text: string;
+}
+
+/** One chat's MLS group as this device holds it. */
+export class E2eeChat {
+  group: MlsGroup | undefined;
+  /** The last position of the chat log processed. */
+  seq = 0;
+  /** Positions this device could not read, and why. */
+  readonly messages = new Map<string, DecryptedMessage>();
+  private readonly ownCommits = new Set<string>();
+  private readonly ownSends = new Map<string, OwnSend>();
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly device: E2eeDevice,
+    readonly chatId: string,
+  ) {}
+
+  /** Runs one change at a time: the group state never advances from two places at once. */
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(fn, fn);
+    this.queue = run.catch(() => {});
+    return run;
+  }
+
+  handle(event: ChatEvent): Promise<void> {
+    return this.serial(() => this.apply(event));
+  }
+
+  /** The chat's messages this device has read, in position order, edits applied. */
+  timeline(): DecryptedMessage[] {
+    return [...this.messages.values()].sort((a, b) => a.seq - b.seq);
+  }
+
+  private async apply(event: ChatEvent): Promise<void> {
+    if (event.seq <= this.seq) return;
+    if (event.type === 'mls.commit' && event.mls) await this.applyCommit(event.mls);
+    else if (event.message) this.applyMessage(event, event.message);
+    this.seq = event.seq;
+    if (event.message && event.type === 'message.created' && event.message.kind === 'mls') await this.decrypt(event.message);
+  }
+
+  private async applyCommit(mls: NonNullable<ChatEvent['mls']>): Promise<void> {
+    // My own commit: the state it produced was kept when the server accepted it.
+    if (mls.senderDeviceId === this.device.deviceId && this.ownCommits.delete(mls.clientCommitId)) return;
+    if (!this.group || !this.group.active) {
+      if (mls.welcome && mls.addedDevices.some((d) => d.deviceId === this.device.deviceId)) await this.join(fromBase64(mls.welcome));
+      return;
+    }
+    const result = await this.device.mls.process(this.group, fromBase64(mls.payload));
+    this.group = result.group;
+  }
+
+  private async join(welcome: Uint8Array): Promise<void> {
+    for (const kp of this.device.localKeyPackages()) {
+      try {
+        this.group = await this.device.mls.joinFromWelcome({ welcome, keyPackage: kp });
+        this.device.forgetKeyPackage(kp);
+        return;
+      } catch (err) {
+        if (err instanceof E2eeError && err.code === 'mls_policy_violation') throw err;
+        // Addressed to another of my KeyPackages: try the next.
+      }
+    }
+    throw new E2eeError('mls_process_failed', 'A Welcome names this device, but none of its KeyPackages opens it');
+  }
+
+  private applyMessage(event: ChatEvent, message: Message): void {
+    const known = this.messages.get(message.id);
+    if (known && (event.type === 'message.deleted' || message.deletedAt !== null)) this.messages.set(message.id, { ...known, text: null, deleted: true });
+  }
+
+  private async decrypt(message: Message): Promise<void> {
+    const base = {
+      id: message.id,
+      chatId: message.chatId,
+      seq: message.seq,
+      senderId: message.senderId,
+      replyToId: message.replyToId,
+      createdAt: message.createdAt,
+      editedAt: message.editedAt,
+      deleted: message.deletedAt !== null,
+    };
+    const own = message.senderId === this.device.userId ? this.ownSends.get(message.clientMessageId) : undefined;
+    let read: Pick<DecryptedMessage, 'text' | 'senderDeviceId' | 'problem'>;
+    if (!message.mls) read = { text: null, senderDeviceId: null };
+    else if (own) read = { text: own.text, senderDeviceId: this.device.deviceId };
+    else if (!this.group) read = { text: null, senderDeviceId: null, problem: 'before_join' };
+    else {
+      try {
+        const result = await this.device.mls.process(this.group, fromBase64(message.mls.ciphertext));
+        if (result.kind !== 'application') throw new E2eeError('mls_unexpected_message', 'A commit in a message');
+        this.group = result.group;
+        // The server says who sent it; MLS proves which device did. They must agree.
+        const payload = parsePayload(result.plaintext);
+        if (result.sender.userId !== message.senderId) read = { text: null, senderDeviceId: result.sender.deviceId, problem: 'sender_mismatch' };
+        else if (payload.editOf !== (message.mls.editOf ?? null) || payload.replyToId !== message.replyToId) {
+          read = { text: null, senderDeviceId: result.sender.deviceId, problem: 'metadata_mismatch' };
+        } else read = { text: payload.text, senderDeviceId: result.sender.deviceId };
+      } catch {
+        read = { text: null, senderDeviceId: null, problem: 'undecryptable' };
+      }
+    }
+    const editOf = message.mls?.editOf;
+    if (editOf) {
+      const original = this.messages.get(editOf);
+      if (original && original.senderId === message.senderId && read.text !== null && !read.problem) {
+        this.messages.set(editOf, { ...original, text: read.text, editedAt: message.createdAt });
+      }
+      return;
+    }
+    this.messages.set(message.id, { ...base, ...read });
+  }
+
+  /**
+   * Puts this device in the chat's group. When the chat has none, creates it: every active device of every member
+   * (KeyPackages claimed from the server, mine but this one included) is added in the first commit, which makes the
+   * chat end-to-end encrypted. When it has one and this device holds no state of it (a device approved later, or
+   * one that lost its state), joins by an external commit from the newest GroupInfo, replacing its own old leaf if
+   * there is one; what was sent before stays unreadable here, labelled `before_join`.
+   */
+  async start(): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      const outcome = await this.serial(() => this.startOnce());
+      if (outcome === 'done') return;
+      if (attempt >= SEND_ATTEMPTS) throw new E2eeError('e2ee_send_failed', 'Another device\u2019s commit came first every time');
+      await this.device.sync();
+    }
+  }
+
+  private async startOnce(): Promise<'done' | 'conflict'> {
+    if (this.group?.active) return 'done';
+    const existing = await this.device.client.getGroupInfo({ chatId: this.chatId }).catch((err: unknown) => {
+      if (codeOf(err) === 'not_found') return undefined;
+      throw err;
+    });
+    if (existing) return this.joinExternal(existing.data);
+    await this.create();
+    return 'done';
+  }
+
+  private async joinExternal(groupInfo: string): Promise<'done' | 'conflict'> {
+    const keyPackage = await this.device.newKeyPackage();
+    const bytes = fromBase64(groupInfo);
+    const bundle = await this.device.mls.joinExternal({ groupInfo: bytes, keyPackage, resync: true }).catch((err: unknown) => {
+      if (err instanceof E2eeError && err.code === 'mls_resync_no_leaf') return this.device.mls.joinExternal({ groupInfo: bytes, keyPackage, resync: false });
+      throw err;
+    });
+    const clientCommitId = randomId();
+    this.ownCommits.add(clientCommitId);
+    try {
+      const accepted = await this.device.client.postCommit({
+        chatId: this.chatId,
+        clientCommitId,
+        epoch: Number(bundle.group.epoch) - 1,
+        commit: toBase64(bundle.commit),
+        groupInfo: toBase64(bundle.groupInfo),
+      });
+      this.group = bundle.group;
+      this.seq = Math.max(this.seq, accepted.seq);
+      return 'done';
+    } catch (err) {
+      this.ownCommits.delete(clientCommitId);
+      if (codeOf(err) === 'mls_epoch_conflict') return 'conflict';
+      throw err;
+    }
+  }
+
+  private async create(): Promise<void> {
+    const members = (await this.device.client.listMembers({ chatId: this.chatId })).members.map((m) => m.user.id);
+    const roster = await Promise.all(members.map(async (userId) => ({ userId, aikId: await aikIdOf(await this.device.directory.requireAik(userId)) })));
+    const claimed = await this.claim(members);
+    const own = await this.device.newKeyPackage();
+    const created = await this.device.mls.createGroup({ keyPackage: own, roster });
+    const bundle =
+      claimed.length > 0
+        ? await this.device.mls.addDevices(
+            created,
+            claimed.map((k) => fromBase64(k.data)),
+          )
+        : await this.device.mls.selfUpdate(created);
+    const clientCommitId = randomId();
+    this.ownCommits.add(clientCommitId);
+    try {
+      await this.device.client.postCommit({
+        chatId: this.chatId,
+        clientCommitId,
+        epoch: 0,
+        commit: toBase64(bundle.commit),
+        groupInfo: toBase64(bundle.groupInfo),
+        ...(bundle.welcome ? { welcome: toBase64(bundle.welcome) } : {}),
+        init: { groupId: toBase64(created.groupId), cipherSuite: 1 },
+        addDevices: claimed.map((k) => ({ userId: k.userId, deviceId: k.deviceId })),
+      });
+      this.group = bundle.group;
+    } catch (err) {
+      this.ownCommits.delete(clientCommitId);
+      // Another device created it first: its Welcome comes through the log.
+      if (codeOf(err) !== 'mls_epoch_conflict') throw err;
+    }
+  }
+
+  private async claim(userIds: string[]): Promise<ClaimedKeyPackage[]> {
+    const { keyPackages } = await this.device.client.claimKeyPackages({ chatId: this.chatId, userIds });
+    return keyPackages.filter((k) => k.deviceId !== this.device.deviceId);
+  }
+
+  /**
+   * Encrypts and sends a text. At most one send or commit runs at a time; a send that finds the group moved on
+   * (another device committed) catches up and encrypts again, and one that finds an ended device still in the
+   * group first commits its removal. The state advanced by each encryption is kept, sent or not, so no key is
+   * ever used twice.
+   */
+  async send(text: string, options: { replyToId?: string; editOf?: string } = {}): Promise<Message> {
+    const clientMessageId = randomId();
+    const payload = encodePayload({ v: PAYLOAD_VERSION, text, editOf: options.editOf ?? null, replyToId: options.replyToId ?? null });
+    for (let attempt = 1; ; attempt++) {
+      const outcome = await this.serial(async () => {
+        if (!this.group) throw new E2eeError('e2ee_send_failed', 'This device is not in the chat\u2019s group yet');
+        const epoch = Number(this.group.epoch);
+        const { group, message } = await this.device.mls.encrypt(this.group, payload);
+        this.group = group;
+        this.ownSends.set(clientMessageId, { text });
+        try {
+          return await this.device.client.sendMessage({
+            chatId: this.chatId,
+            clientMessageId,
+            ...(options.replyToId ? { replyToId: options.replyToId } : {}),
+            mls: { epoch, ciphertext: toBase64(message), ...(options.editOf ? { editOf: options.editOf } : {}) },
+          });
+        } catch (err) {
+          const code = codeOf(err);
+          if (attempt < SEND_ATTEMPTS && (code === 'mls_epoch_conflict' || code === 'mls_commit_required')) return code;
+          throw err;
+        }
+      });
+      if (typeof outcome !== 'string') return outcome;
+      await this.device.sync();
+      if (outcome === 'mls_commit_required') await this.removeEndedDevices();
+    }
+  }
+
+  /** Commits the removal of every device in the group whose owner's account no longer lists it as active. */
+  removeEndedDevices(): Promise<void> {
+    return this.commitUntilAccepted(async (group) => {
+      const members = group.members();
+      const active = new Set<string>();
+      for (const userId of new Set(members.map((m) => m.userId))) {
+        const { devices } = await this.device.client.listDevices({ userId });
+        for (const d of devices) if (d.status === 'active') active.add(d.id);
+      }
+      const ended: DeviceRef[] = members.filter((m) => !active.has(m.deviceId)).map((m) => ({ userId: m.userId, deviceId: m.deviceId }));
+      if (ended.length === 0) return undefined;
+      return { bundle: await this.device.mls.removeDevices(group, ended), declared: { removeDevices: ended } };
+    });
+  }
+
+  /** An empty commit with a fresh path for this device: new keys for it, so a leaked old key reads nothing new. */
+  update(): Promise<void> {
+    return this.commitUntilAccepted(async (group) => ({ bundle: await this.device.mls.selfUpdate(group), declared: {} }));
+  }
+
+  /**
+   * Makes a commit at the current epoch and posts it; when another device's commit took that epoch first, catches
+   * up and makes it again. `make` returns undefined when there is nothing (left) to commit.
+   */
+  private async commitUntilAccepted(make: (group: MlsGroup) => Promise<{ bundle: CommitBundle; declared: Declared } | undefined>): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      const outcome = await this.serial(async () => {
+        if (!this.group?.active) throw new E2eeError('e2ee_send_failed', 'This device is not in the chat\u2019s group');
+        const made = await make(this.group);
+        return made ? this.postCommit(made.bundle, made.declared) : 'done';
+      });
+      if (outcome === 'done') return;
+      if (attempt >= SEND_ATTEMPTS) throw new E2eeError('e2ee_send_failed', 'Another device\u2019s commit came first every time');
+      await this.device.sync();
+    }
+  }
+
+  /** Posts a commit made at the current epoch; keeps its state when accepted, 'conflict' when another was first. */
+  private async postCommit(bundle: CommitBundle, declared: Declared): Promise<'done' | 'conflict'> {
+    const clientCommitId = randomId();
+    this.ownCommits.add(clientCommitId);
+    try {
+      await this.device.client.postCommit({
+        chatId: this.chatId,
+        clientCommitId,
+        epoch: Number(this.group!.epoch),
+        commit: toBase64(bundle.commit),
+        groupInfo: toBase64(bundle.groupInfo),
+        ...(bundle.welcome ? { welcome: toBase64(bundle.welcome) } : {}),
+        ...(declared.addDevices ? { addDevices: declared.addDevices } : {}),
+        ...(declared.removeDevices ? { removeDevices: declared.removeDevices } : {}),
+      });
+      this.group = bundle.group;
+      return 'done';
+    } catch (err) {
+      this.ownCommits.delete(clientCommitId);
+      if (codeOf(err) === 'mls_epoch_conflict') return 'conflict';
+      throw err;
+    }
+  }
+}
+
+export function encodePayload(payload: Payload): Uint8Array {
+  return encoder.encode(JSON.stringify(payload));
+}
+
+const idOrNull = (v: unknown): v is string | null => v === null || typeof v === 'string';
+
+function parsePayload(bytes: Uint8Array): Payload {
+  const parsed = JSON.parse(decoder.decode(bytes)) as Partial<Payload>;
+  if (parsed.v !== PAYLOAD_VERSION || typeof parsed.text !== 'string' || !idOrNull(parsed.editOf) || !idOrNull(parsed.replyToId)) {
+    throw new E2eeError('e2ee_malformed', 'Unknown message payload');
+  }
+  return { v: parsed.v, text: parsed.text, editOf: parsed.editOf, replyToId: parsed.replyToId };
+}
