@@ -5,6 +5,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import {
+  createApplicationMessage,
   createCommit,
   createGroup,
   createGroupInfoWithExternalPubAndRatchetTree,
@@ -98,6 +99,7 @@ describe.each(await stores())('backup and restore on %s', (kind) => {
   let mlsState: ClientState;
   let mlsCommits: string[];
   let secondCommit: { body: Parameters<ParleyClient['postCommit']>[0]; result: Awaited<ReturnType<ParleyClient['postCommit']>> };
+  let sealed: string;
   let bobPackages: MadeKeyPackage[];
   let bobLastResort: MadeKeyPackage;
   const env = () => t.store.env as Record<string, string>;
@@ -165,7 +167,12 @@ describe.each(await stores())('backup and restore on %s', (kind) => {
     const body = { chatId: dm, clientCommitId: 'c2', epoch: 1, commit: c2.commit, groupInfo: c2.groupInfo };
     secondCommit = { body, result: await alice.client.postCommit(body) };
     expect(secondCommit.result.epoch).toBe(2);
-    mlsState = c2.newState;
+    // An encrypted message at epoch 2, as a device sends it: the PrivateMessage only.
+    const app = await createApplicationMessage(c2.newState, new TextEncoder().encode('{"v":1,"text":"sealed before the backup"}'), cs);
+    sealed = b64(encodeMlsMessage({ version: 'mls10', wireformat: 'mls_private_message', privateMessage: app.privateMessage }));
+    const sent = await alice.client.sendMessage({ chatId: dm, clientMessageId: 'sealed', mls: { epoch: 2, ciphertext: sealed } });
+    expect(sent.kind).toBe('mls');
+    mlsState = app.newState;
     mlsCommits = [c1.commit, c2.commit];
 
     // The backup runs while Carol keeps sending.
@@ -279,6 +286,12 @@ describe.each(await stores())('backup and restore on %s', (kind) => {
       const events = await mlsEvents(after, dm);
       expect(events).toEqual(await mlsEvents(before, dm));
       expect(events.map((e) => e.mls!.payload)).toEqual(mlsCommits);
+    }
+
+    // The encrypted message: the same ciphertext to both members, and no text.
+    for (const u of [alice, bob]) {
+      const found = (await allMessages(onRestored(u.client.session!), dm)).filter((m) => m.kind === 'mls');
+      expect(found.map((m) => [m.mls?.ciphertext, m.mls?.epoch, m.text ?? ''])).toEqual([[sealed, 2, '']]);
     }
 
     // Claims hand out the packages the original still held, the same on both, then the last resort.

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ParleyError } from '@parley/sdk';
+import { E2eeDevice } from '@parley/sdk/e2ee';
 import { uploadFile } from '@parley/sdk/node';
 import { collectFiles } from '../src/modules/files/collect.ts';
 import { startTestServer, stores, unzipResponse, type TestServer, type TestUser } from './_harness.ts';
@@ -197,6 +198,22 @@ describe.each(await stores())('data export on %s', (kind) => {
     const zip = await unzipResponse(await ivy.client.exportMyData());
     expect(json(zip, 'profile.json').profile.picture).toBe(`files/${pic}-face.png`);
     expect(Buffer.compare(zip.get(`files/${pic}-face.png`)!, face)).toBe(0);
+  });
+
+  it('an end-to-end encrypted chat is listed with the plaintext written before its group; its encrypted messages are not in the export', async () => {
+    const [eve, finn] = await t.users('eve', 'finn');
+    const chat = await eve.client.createPrivateChat({ userId: finn.id });
+    await eve.client.sendMessage({ chatId: chat.id, clientMessageId: id(), text: 'Said in the clear' });
+    const device = await E2eeDevice.setUp(eve.client);
+    await E2eeDevice.setUp(finn.client);
+    await device.chat(chat.id).start();
+    await device.chat(chat.id).send('Sealed words 5e21');
+    expect((await eve.client.listMessages({ chatId: chat.id })).messages.map((m) => m.kind)).toEqual(['text', 'mls']);
+
+    const zip = await unzipResponse(await eve.client.exportMyData());
+    expect(json(zip, 'chats.json').find((c: any) => c.id === chat.id).messageCount).toBe(1);
+    expect(json(zip, `messages/${chat.id}.json`).messages.map((m: any) => m.text)).toEqual(['Said in the clear']);
+    expect(zip.get(`messages/${chat.id}.txt`)!.toString('utf8').match(/^\[/gm)).toHaveLength(1);
   });
 
   it('exportUserData gives an admin the same zip of another account', async () => {
