@@ -25,6 +25,7 @@ export const ERROR_STATUS = {
   member_limit_reached: 409,
   already_member: 409,
   too_many_reactions: 409,
+  too_many_pins: 409,
   call_exists: 409,
   callee_busy: 409,
   call_not_ringing: 409,

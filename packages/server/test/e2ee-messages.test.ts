@@ -296,6 +296,26 @@ describe.each(await stores())('E2EE messages on %s', (kind) => {
     expect(texts(a2.device.chat(self.id))).toEqual(['a note to myself']);
   });
 
+  it('the database itself refuses plaintext in an encrypted chat or an encrypted message, below the send path', async () => {
+    const { alice, a1, chatId } = await pair();
+    const sent = await a1.chat(chatId).send('encrypted');
+    const db = t.server.ctx.db.kysely;
+    const row = await db.selectFrom('messages').selectAll().where('id', '=', sent.id).executeTakeFirstOrThrow();
+    await expect(db.updateTable('messages').set({ text: 'in clear' }).where('id', '=', sent.id).execute()).rejects.toThrow(/e2ee_plaintext/);
+    await expect(db.updateTable('messages').set({ attachments: '[]' }).where('id', '=', sent.id).execute()).rejects.toThrow(/e2ee_plaintext/);
+    await expect(
+      db
+        .insertInto('messages')
+        .values({ ...row, id: `${row.id}x`, seq: 999, client_message_id: 'by-hand', kind: 'text', text: 'in clear', ciphertext: null })
+        .execute(),
+    ).rejects.toThrow(/e2ee_plaintext/);
+    // A plaintext chat takes text as ever, and an encrypted message without text is fine.
+    const carol = await t.user(name('carol'));
+    const plain = await alice.client.createPrivateChat({ userId: carol.id });
+    await alice.client.sendMessage({ chatId: plain.id, clientMessageId: 'p', text: 'in clear' });
+    expect((await db.selectFrom('messages').select('text').where('id', '=', sent.id).executeTakeFirstOrThrow()).text).toBe('');
+  });
+
   describe('against a server that rewrites what it stores', () => {
     it('a message attributed to someone else, or an edit or reply pointed at another message, is detected and not shown', async () => {
       const { a1, b1, chatId } = await pair();

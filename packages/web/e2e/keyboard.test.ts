@@ -169,6 +169,8 @@ describe.skipIf(!enabled)('keyboard and screen reader use', () => {
       'Reply',
       'Copy text',
       'Edit',
+      'Forward',
+      'Pin',
       'React 👍',
       'React ❤️',
       'React 😂',
@@ -187,7 +189,17 @@ describe.skipIf(!enabled)('keyboard and screen reader use', () => {
     await message(page, 'line 29').focus();
     await page.keyboard.press('Shift+F10');
     await menu.waitFor();
-    expect(await menu.getByRole('menuitem').allTextContents()).toEqual(['Reply', 'Copy text', 'React 👍', 'React ❤️', 'React 😂', 'React 😮', 'React 😢']);
+    expect(await menu.getByRole('menuitem').allTextContents()).toEqual([
+      'Reply',
+      'Copy text',
+      'Forward',
+      'Pin',
+      'React 👍',
+      'React ❤️',
+      'React 😂',
+      'React 😮',
+      'React 😢',
+    ]);
     await page.keyboard.press('Escape');
     await menu.waitFor({ state: 'detached' });
     expect(await focused(page)).toBe('msg:line 29');

@@ -24,6 +24,7 @@ export const Chat = Strict(
     lastMessage: Type.Union([Message, Type.Null()]),
     readSeq: Type.Integer({ minimum: 0, description: 'My read position' }),
     unreadCount: Type.Integer({ minimum: 0 }),
+    unreadMentions: Type.Optional(Type.Integer({ minimum: 1, description: 'How many of the unread messages @mention me (groups); absent when none' })),
     muted: Type.Boolean(),
     avatarFileId: Type.Union([FileId, Type.Null()], {
       description: "A group's or channel's picture (null for none; a private chat shows its peer's)",

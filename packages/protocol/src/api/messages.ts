@@ -21,6 +21,20 @@ export const Reaction = Strict(
 );
 export type Reaction = Static<typeof Reaction>;
 
+/** Most messages one chat may have pinned at once. */
+export const MAX_PINS = 50;
+
+export const Forwarded = Strict(
+  {
+    senderId: Id,
+    senderName: Type.String({ description: "The original sender's display name when it was forwarded" }),
+    chatTitle: Type.Optional(Type.String({ description: 'The channel it came from, when it came from one' })),
+    at: Timestamp,
+  },
+  'Where a forwarded message first came from (a forward of a forward names the first origin)',
+);
+export type Forwarded = Static<typeof Forwarded>;
+
 export const Message = Strict(
   {
     id: Id,
@@ -44,6 +58,9 @@ export const Message = Strict(
         description: 'Emoji reactions in the order they first came; absent when none (and once deleted)',
       }),
     ),
+    forwarded: Type.Optional(Forwarded),
+    mentions: Type.Optional(Type.Array(Id, { description: 'Members of the group named as @username in the text; absent when none (and once deleted)' })),
+    pinnedAt: Type.Optional(Timestamp),
   },
   'A message; a deleted one stays as a tombstone with text null',
 );
@@ -72,6 +89,9 @@ export const sendMessage = endpoint({
     clientMessageId: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$', description: 'Chosen by the client, unique per chat and sender' }),
     replyToId: Type.Optional(Id),
     mls: Type.Optional(MlsApplicationMessage),
+    forwardFrom: Type.Optional(
+      Strict({ chatId: Id, messageId: Id }, 'Forward this message of a chat I can read: its text and files are copied (give no text or attachments with it)'),
+    ),
   }),
   response: Message,
   errors: [
@@ -240,4 +260,40 @@ export const removeReaction = endpoint({
   query: Strict({ emoji: Emoji }),
   response: Message,
   errors: ['unauthorized', 'not_found', 'invalid_request', 'rate_limited'],
+});
+
+export const pinMessage = endpoint({
+  id: 'pinMessage',
+  method: 'POST',
+  path: '/chats/:chatId/messages/:messageId/pin',
+  summary: `Pin a message (in groups and channels only the owner and admins may); at most ${MAX_PINS} per chat; again changes nothing`,
+  tag: 'messages',
+  auth: true,
+  params: MessageParams,
+  response: Message,
+  errors: ['unauthorized', 'not_found', 'forbidden', 'too_many_pins', 'rate_limited'],
+});
+
+export const unpinMessage = endpoint({
+  id: 'unpinMessage',
+  method: 'DELETE',
+  path: '/chats/:chatId/messages/:messageId/pin',
+  summary: 'Unpin a message (who may pin may unpin); one not pinned changes nothing',
+  tag: 'messages',
+  auth: true,
+  params: MessageParams,
+  response: Message,
+  errors: ['unauthorized', 'not_found', 'forbidden', 'rate_limited'],
+});
+
+export const listPins = endpoint({
+  id: 'listPins',
+  method: 'GET',
+  path: '/chats/:chatId/pins',
+  summary: 'The pinned messages of a chat I can read, the latest pinned first',
+  tag: 'messages',
+  auth: true,
+  params: ChatParams,
+  response: Strict({ messages: Type.Array(Message, { maxItems: MAX_PINS }) }),
+  errors: ['unauthorized', 'not_found', 'rate_limited'],
 });

@@ -26,6 +26,7 @@ export const CHAT_EVENT_TYPES = [
   'message.edited',
   'message.deleted',
   'message.reacted',
+  'message.pinned',
   'member.added',
   'member.removed',
   'member.updated',
@@ -66,6 +67,7 @@ export const ChatEvent = Strict(
     read: Type.Optional(Strict({ userId: Id, seq: Type.Integer({ minimum: 0 }) })),
     call: Type.Optional(CallRecord),
     mls: Type.Optional(MlsCommitRecord),
+    pinned: Type.Optional(Type.Boolean({ description: 'message.pinned: true when pinned, false when unpinned' })),
   },
   'A change in a chat. Message events carry the message as it is now.',
 );

@@ -23,6 +23,11 @@ export function preview(m: Message): string {
   return a.name;
 }
 
+/** Whether a muted chat keeps quiet about this message: one that mentions me notifies all the same. */
+export function mutedFor(chat: Chat, m: Message, myId: string | undefined): boolean {
+  return chat.muted && !(myId !== undefined && m.mentions?.includes(myId));
+}
+
 /** A short two-note chime from WebAudio: no sound file to ship. */
 function chime(): void {
   try {
@@ -73,7 +78,7 @@ export function createNotifier(open: (chatId: string) => void) {
     },
     /** A new message in a chat; `sender` is the name to show. */
     arrived(chat: Chat, m: Message, opts: { myId: string | undefined; openChatId: string | null; sender: string }): void {
-      if (m.senderId === opts.myId || chat.muted || m.deletedAt) return;
+      if (m.senderId === opts.myId || mutedFor(chat, m, opts.myId) || m.deletedAt) return;
       if (document.visibilityState === 'visible' && document.hasFocus() && opts.openChatId === chat.id) return;
       if (Date.now() - Date.parse(m.createdAt) > FRESH_MS) return;
       permission.value = currentPermission();

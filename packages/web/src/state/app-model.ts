@@ -6,6 +6,7 @@ import { ChatsModel } from './chats-model.ts';
 import { ConnectionModel, notConnected } from './connection-model.ts';
 import { DraftsModel } from './drafts-model.ts';
 import { PeopleModel } from './people-model.ts';
+import { PinsModel } from './pins-model.ts';
 import { createNotifier } from '../notify/notifier.ts';
 import { type RouterModel } from './router-model.ts';
 import { SessionModel } from './session-model.ts';
@@ -29,6 +30,7 @@ export const AppModel = createModel((client: ParleyClient, storage: AppStorage, 
   const people = new PeopleModel(client, session.me);
   const chats = new ChatsModel(client, people, session.me);
   const timelines = new TimelineModel(client, showNotice);
+  const pins = new PinsModel(client);
   const drafts = new DraftsModel(storage);
   const notify = createNotifier((chatId) => router.go(`#/chat/${encodeURIComponent(chatId)}`));
   const connection = new ConnectionModel(client, storage, {
@@ -66,6 +68,7 @@ export const AppModel = createModel((client: ParleyClient, storage: AppStorage, 
       if (title) showNotice(`You were removed from “${title}”`);
     }
     timelines.applyEvent(e);
+    pins.applyEvent(e);
     chats.applyEvent(e);
     const chat = chats.chatMap.value[e.chatId];
     if (e.type === 'message.created' && e.message && chat && e.message.senderId !== myId) {
@@ -117,6 +120,7 @@ export const AppModel = createModel((client: ParleyClient, storage: AppStorage, 
       chats.reset();
       people.reset();
       timelines.reset();
+      pins.reset();
       drafts.reset();
     });
     if (router.route.value.path[0] !== 'register') router.go('#/login');
@@ -156,6 +160,7 @@ export const AppModel = createModel((client: ParleyClient, storage: AppStorage, 
     people,
     chats,
     timelines,
+    pins,
     drafts,
     connection,
     calls,

@@ -38,6 +38,13 @@ function state(over: Partial<ChatsState> = {}): ChatsState {
 }
 
 describe('applyChatEvent()', () => {
+  it('counts an unread message that mentions me, and only such a one, as a mention', () => {
+    const named = applyChatEvent(state(), event('message.created', 5, { message: message(5, BOB, { mentions: [ME] }) }), ME);
+    expect(named.chats.c1).toMatchObject({ unreadCount: 1, unreadMentions: 1 });
+    const other = applyChatEvent(named, event('message.created', 6, { message: message(6, BOB, { mentions: ['carol'] }) }), ME);
+    expect(other.chats.c1).toMatchObject({ unreadCount: 2, unreadMentions: 1 });
+  });
+
   it('counts a message from someone else as unread and shows it as the latest', () => {
     const m = message(5, BOB);
     const next = applyChatEvent(state(), event('message.created', 5, { message: m }), ME);

@@ -27,7 +27,10 @@ export function applyChatEvent(state: ChatsState, e: ChatEvent, myId: string | u
       next.lastMessage = m;
       // My own message is never unread, and it does not move my read position either: the server
       // keeps that where I last read, so what came before it stays unread until it is marked read.
-      if (m.senderId !== myId && m.seq > next.readSeq && e.actorId !== myId) next.unreadCount = chat.unreadCount + 1;
+      if (m.senderId !== myId && m.seq > next.readSeq && e.actorId !== myId) {
+        next.unreadCount = chat.unreadCount + 1;
+        if (myId && m.mentions?.includes(myId)) next.unreadMentions = (chat.unreadMentions ?? 0) + 1;
+      }
       // A message ends its sender's "typing".
       const typers = typing[e.chatId];
       if (typers?.[m.senderId]) {

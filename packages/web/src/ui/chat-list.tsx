@@ -64,7 +64,9 @@ function Chats() {
           const online = c.kind === 'private' && c.peer ? (presence.value[c.peer.id]?.online ?? false) : undefined;
           const isTyping = Object.keys(typing.value[c.id] ?? {}).length > 0;
           const unread = c.unreadCount > 0 && !c.muted ? c.unreadCount : 0;
-          const label = `${c.title}${online ? ', online' : ''}${unread ? `, ${unread} unread` : ''}`;
+          // Telegram's "@": shown in a muted chat too, as a mention notifies there.
+          const mentioned = c.unreadCount > 0 && (c.unreadMentions ?? 0) > 0;
+          const label = `${c.title}${online ? ', online' : ''}${unread ? `, ${unread} unread` : ''}${mentioned ? ', you were mentioned' : ''}`;
           // The open chat shows its draft in the composer; the others say they have one.
           const draft = openChatId.value === c.id ? '' : app.drafts.drafts.value[c.id];
           return (
@@ -94,6 +96,11 @@ function Chats() {
                         preview(app, c)
                       )}
                     </span>
+                    {mentioned && (
+                      <span class="badge mention" aria-hidden="true" title="You were mentioned">
+                        @
+                      </span>
+                    )}
                     {unread > 0 && (
                       <span class="badge" aria-hidden="true">
                         {unread > 99 ? '99+' : unread}

@@ -1,6 +1,6 @@
 import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type { RefObject } from 'preact';
-import { ParleyError, type Attachment, type Chat, type Message } from '@parley/sdk';
+import { ParleyError, type Attachment, type Chat, type Message, type User } from '@parley/sdk';
 import type { DraftFile } from '../state/uploads-model.ts';
 import { userName } from '../state/people-model.ts';
 import { storage } from '../state/storage.ts';
@@ -9,7 +9,11 @@ import { Avatar } from './shared/avatar.tsx';
 import { formatLastSeen } from './shared/format.ts';
 import { errorText } from './shared/form-helpers.ts';
 import { useCountdown } from './shared/use-countdown.ts';
-import { MessageList, type MessageActions } from './message-list/message-list.tsx';
+import { MessageList, canPinIn, type MessageActions } from './message-list/message-list.tsx';
+import { ForwardDialog } from './message-list/forward-dialog.tsx';
+import { PinnedBar } from './message-list/pinned-bar.tsx';
+import { mentionAt, mentionCandidates, withMention } from './mention-query.ts';
+import { MENTION_LIST_ID, MentionSuggest } from './mention-suggest.tsx';
 import { buildRows } from './message-list/build-rows.ts';
 import { isVisual } from './message-list/media-size.ts';
 import { MediaViewer } from './media-viewer.tsx';
@@ -36,6 +40,8 @@ export function ChatView({ chatId }: { chatId: string }) {
   const [drafts, setDrafts] = useState<DraftFile[]>([]);
   const [viewing, setViewing] = useState<string | null>(null);
   const [dragging, setDragging] = useState(false);
+  const [forwarding, setForwarding] = useState<Message | null>(null);
+  const [members, setMembers] = useState<User[]>([]);
   const composer = useRef<HTMLTextAreaElement>(null);
   const maxFiles = app.session.limits.value?.attachmentsPerMessage ?? 10;
 
@@ -52,6 +58,8 @@ export function ChatView({ chatId }: { chatId: string }) {
   useEffect(() => {
     setDrafts([]);
     setViewing(null);
+    setForwarding(null);
+    setMembers([]);
   }, [chatId]);
 
   useEffect(() => {
@@ -92,6 +100,7 @@ export function ChatView({ chatId }: { chatId: string }) {
       .listMembers({ chatId })
       .then(({ members }) => {
         app.people.remember(members.map((m) => m.user));
+        setMembers(members.map((m) => m.user));
         app.chats.setReadMarks(chatId, Object.fromEntries(members.map((m) => [m.user.id, m.readSeq])));
       })
       .catch(() => {});
@@ -155,6 +164,19 @@ export function ChatView({ chatId }: { chatId: string }) {
         app.showNotice(err);
       }
     },
+    forward(m) {
+      setForwarding(m);
+    },
+    async pin(m, on) {
+      try {
+        const input = { chatId, messageId: m.id };
+        const updated = on ? await client.pinMessage(input) : await client.unpinMessage(input);
+        app.timelines.replace(updated);
+        app.pins.replace(updated);
+      } catch (err) {
+        app.showNotice(err);
+      }
+    },
     async jumpTo(messageId) {
       // The original is older than the loaded window: page back to it (the window stays contiguous).
       const loaded = () => app.timelines.timeline(chatId).value;
@@ -194,10 +216,22 @@ export function ChatView({ chatId }: { chatId: string }) {
       }}
     >
       <ChatHeader chat={chat} />
+      <PinnedBar
+        chat={chat}
+        canPin={canPinIn(chat)}
+        // A loaded message is shown at once; one further back opens the chat around it, as a search result does.
+        onJump={(m) =>
+          t.messages.some((x) => x.id === m.id)
+            ? setGoTo((g) => ({ id: m.id, n: (g?.n ?? 0) + 1 }))
+            : app.router.go(`#/chat/${encodeURIComponent(chatId)}?at=${m.seq}&msg=${encodeURIComponent(m.id)}`)
+        }
+        onUnpin={(m) => void actions.pin?.(m, false)}
+      />
       <MessageList chat={chat} t={t} rows={rows} actions={actions} jump={jump} goTo={goTo} focusComposer={() => composer.current?.focus()} />
       {canPost ? (
         <Composer
           chat={chat}
+          members={chat.kind === 'group' ? members : []}
           inputRef={composer}
           replyTo={replyTo}
           editing={editing}
@@ -231,6 +265,7 @@ export function ChatView({ chatId }: { chatId: string }) {
           Drop files to send
         </div>
       )}
+      {forwarding && <ForwardDialog message={forwarding} onClose={() => setForwarding(null)} />}
       {viewIndex >= 0 && <MediaViewer items={media} index={viewIndex} onMove={(i) => setViewing(media[i]?.fileId ?? null)} onClose={() => setViewing(null)} />}
     </section>
   );
@@ -278,6 +313,8 @@ function ChatHeader({ chat }: { chat: Chat }) {
 
 interface ComposerProps {
   chat: Chat;
+  /** Who an @mention may name (a group's members; none elsewhere) */
+  members: User[];
   inputRef: RefObject<HTMLTextAreaElement | null>;
   replyTo: Message | null;
   editing: Message | null;
@@ -290,7 +327,10 @@ interface ComposerProps {
   onSent(): void;
 }
 
-function Composer({ chat, inputRef, replyTo, editing, drafts, setDrafts, addFiles, onEditLast, onCancel, onSent }: ComposerProps) {
+/** How many members the @mention list offers at once. */
+const MENTION_CHOICES = 6;
+
+function Composer({ chat, members, inputRef, replyTo, editing, drafts, setDrafts, addFiles, onEditLast, onCancel, onSent }: ComposerProps) {
   const { app, client } = useServices();
   // Until the server's limits are loaded there is no count: the server refuses what is too long.
   const max = app.session.limits.value?.messageLength ?? Infinity;
@@ -299,6 +339,29 @@ function Composer({ chat, inputRef, replyTo, editing, drafts, setDrafts, addFile
   const picker = useRef<HTMLInputElement>(null);
   const [editError, setEditError] = useState<string | null>(null);
   useEffect(() => setEditError(null), [editing?.id]);
+  const [mention, setMention] = useState<{ start: number; caret: number; query: string } | null>(null);
+  const [mentionIndex, setMentionIndex] = useState(0);
+  const candidates = mention ? mentionCandidates(members, mention.query, { myId: app.session.me.value?.id, limit: MENTION_CHOICES }) : [];
+  useEffect(() => setMention(null), [chat.id]);
+
+  /** Opens, narrows or closes the @mention list from what is before the caret. */
+  function findMention(): void {
+    const el = inputRef.current;
+    const at = el && members.length > 0 && el.selectionStart === el.selectionEnd ? mentionAt(el.value, el.selectionStart) : null;
+    setMention(at && { ...at, caret: el!.selectionStart });
+    if (at?.query !== mention?.query) setMentionIndex(0);
+  }
+
+  function pickMention(u: User): void {
+    const el = inputRef.current;
+    if (!el || !mention || !u.username) return;
+    const next = withMention(el.value, mention, u.username);
+    el.value = next.value;
+    el.setSelectionRange(next.caret, next.caret);
+    setMention(null);
+    resize();
+    if (!editing) app.drafts.set(chat.id, el.value);
+  }
 
   // The chat's draft comes back when the chat opens, before the chat is painted (never an empty
   // composer first, into which a quick typist's first keys would go).
@@ -356,6 +419,21 @@ function Composer({ chat, inputRef, replyTo, editing, drafts, setDrafts, addFile
   }
 
   function onKeyDown(e: KeyboardEvent) {
+    if (mention && candidates.length > 0 && !e.isComposing) {
+      const n = candidates.length;
+      if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
+        e.preventDefault();
+        return setMentionIndex((i) => (i + (e.key === 'ArrowDown' ? 1 : n - 1)) % n);
+      }
+      if ((e.key === 'Enter' && !e.shiftKey) || e.key === 'Tab') {
+        e.preventDefault();
+        return pickMention(candidates[Math.min(mentionIndex, n - 1)]!);
+      }
+      if (e.key === 'Escape') {
+        e.preventDefault();
+        return setMention(null);
+      }
+    }
     if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
       e.preventDefault();
       void submit();
@@ -376,6 +454,7 @@ function Composer({ chat, inputRef, replyTo, editing, drafts, setDrafts, addFile
 
   function onInput() {
     resize();
+    findMention();
     if (!editing && inputRef.current) app.drafts.set(chat.id, inputRef.current.value);
     const now = Date.now();
     if (now - lastTyping.current > 1500 && inputRef.current?.value) {
@@ -420,6 +499,7 @@ function Composer({ chat, inputRef, replyTo, editing, drafts, setDrafts, addFile
           onRemove={(id) => setDrafts((d) => d.filter((x) => x.id !== id))}
         />
       )}
+      {candidates.length > 0 && <MentionSuggest candidates={candidates} selected={Math.min(mentionIndex, candidates.length - 1)} onPick={pickMention} />}
       <div class="composer-row">
         {!editing && (
           <>
@@ -445,6 +525,10 @@ function Composer({ chat, inputRef, replyTo, editing, drafts, setDrafts, addFile
           ref={inputRef}
           rows={1}
           aria-label="Message"
+          aria-autocomplete={members.length > 0 ? 'list' : undefined}
+          aria-controls={candidates.length > 0 ? MENTION_LIST_ID : undefined}
+          aria-activedescendant={candidates.length > 0 ? `${MENTION_LIST_ID}-${candidates[Math.min(mentionIndex, candidates.length - 1)]!.id}` : undefined}
+          onBlur={() => setMention(null)}
           placeholder={drafts.length > 0 && !editing ? 'Add a caption' : chat.kind === 'channel' ? 'Broadcast a message' : 'Message'}
           onKeyDown={onKeyDown}
           onInput={onInput}

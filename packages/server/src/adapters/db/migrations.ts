@@ -434,6 +434,23 @@ export const migrations: Record<string, Migration> = {
       await db.schema.alterTable('chats').dropColumn('e2ee').execute();
     },
   },
+  '013_pins_mentions': {
+    async up(db: Kysely<unknown>) {
+      // A pin is a state of the message (its chat log records each change); the index serves a chat's pin list.
+      await db.schema.alterTable('messages').addColumn('pinned_at', 'bigint').execute();
+      await db.schema.alterTable('messages').addColumn('pinned_by', 'varchar(64)').execute();
+      await db.schema.alterTable('messages').addColumn('forwarded', 'text').execute();
+      await db.schema.alterTable('messages').addColumn('mentions', 'text').execute();
+      await db.schema.createIndex('messages_pins').on('messages').columns(['chat_id', 'pinned_at']).execute();
+    },
+    async down(db: Kysely<unknown>) {
+      await db.schema.dropIndex('messages_pins').execute();
+      await db.schema.alterTable('messages').dropColumn('mentions').execute();
+      await db.schema.alterTable('messages').dropColumn('forwarded').execute();
+      await db.schema.alterTable('messages').dropColumn('pinned_by').execute();
+      await db.schema.alterTable('messages').dropColumn('pinned_at').execute();
+    },
+  },
   '014_mls_messages': {
     // Application messages of end-to-end encrypted chats: the MLS PrivateMessage as the sender's device
     // made it, the epoch it was made at, and for an edit the message it replaces. Deleting a message
@@ -444,8 +461,40 @@ export const migrations: Record<string, Migration> = {
       await db.schema.alterTable('messages').addColumn('mls_epoch', 'bigint').execute();
       await db.schema.alterTable('messages').addColumn('edit_of', 'varchar(64)').execute();
       await db.schema.createIndex('messages_edit_of').on('messages').column('edit_of').execute();
+      // The last line of defence, below the send path's own checks: no message of an encrypted chat, and no
+      // encrypted message, holds text or attachments in clear. A write that would is aborted.
+      if (isPostgres(db)) {
+        await sql`CREATE FUNCTION parley_no_plaintext_in_e2ee() RETURNS trigger LANGUAGE plpgsql AS $$
+          BEGIN
+            IF (coalesce(NEW.text, '') <> '' OR NEW.attachments IS NOT NULL)
+               AND (NEW.kind = 'mls' OR EXISTS (SELECT 1 FROM chats WHERE id = NEW.chat_id AND e2ee = 1)) THEN
+              RAISE EXCEPTION 'e2ee_plaintext: message % of an end-to-end encrypted chat would hold plaintext', NEW.id;
+            END IF;
+            RETURN NEW;
+          END $$`.execute(db);
+        await sql`CREATE TRIGGER messages_no_plaintext_in_e2ee BEFORE INSERT OR UPDATE OF text, attachments ON messages
+          FOR EACH ROW EXECUTE FUNCTION parley_no_plaintext_in_e2ee()`.execute(db);
+      } else {
+        const when = sql.raw(`(coalesce(new.text, '') <> '' OR new.attachments IS NOT NULL)
+          AND (new.kind = 'mls' OR (SELECT e2ee FROM chats WHERE id = new.chat_id) = 1)`);
+        for (const [name, event] of [
+          ['messages_no_plaintext_in_e2ee_insert', 'INSERT'],
+          ['messages_no_plaintext_in_e2ee_update', 'UPDATE OF text, attachments'],
+        ] as const) {
+          await sql`CREATE TRIGGER ${sql.raw(name)} BEFORE ${sql.raw(event)} ON messages WHEN ${when} BEGIN
+            SELECT RAISE(ABORT, 'e2ee_plaintext: a message of an end-to-end encrypted chat would hold plaintext');
+          END`.execute(db);
+        }
+      }
     },
     async down(db: Kysely<unknown>) {
+      if (isPostgres(db)) {
+        await sql`DROP TRIGGER messages_no_plaintext_in_e2ee ON messages`.execute(db);
+        await sql`DROP FUNCTION parley_no_plaintext_in_e2ee()`.execute(db);
+      } else {
+        for (const name of ['messages_no_plaintext_in_e2ee_insert', 'messages_no_plaintext_in_e2ee_update'])
+          await sql`DROP TRIGGER ${sql.raw(name)}`.execute(db);
+      }
       await db.schema.dropIndex('messages_edit_of').execute();
       await db.schema.alterTable('messages').dropColumn('edit_of').execute();
       await db.schema.alterTable('messages').dropColumn('mls_epoch').execute();

@@ -106,6 +106,14 @@ export interface MessagesTable {
   mls_epoch?: number | null;
   /** kind mls: the message this one replaces (an edit), null for a new message */
   edit_of?: string | null;
+  /** When it was pinned in its chat, null when not pinned */
+  pinned_at?: number | null;
+  /** Who pinned it, null when not pinned */
+  pinned_by?: string | null;
+  /** Where a forwarded message first came from, as the wire shows it (JSON), null when not forwarded */
+  forwarded?: string | null;
+  /** The members it @mentions (JSON array of user ids), null when none */
+  mentions?: string | null;
 }
 
 export interface ReactionsTable {

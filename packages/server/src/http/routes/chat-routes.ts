@@ -9,6 +9,7 @@ import { setMemberRole, transferOwnership } from '../../modules/chats/ownership.
 import { updateChat } from '../../modules/chats/update.ts';
 import * as messages from '../../modules/messages/messages.ts';
 import { markRead } from '../../modules/messages/read.ts';
+import { listPins, pinMessage, unpinMessage } from '../../modules/messages/pins.ts';
 import { addReaction, removeReaction } from '../../modules/messages/reactions.ts';
 import { searchMessages } from '../../modules/messages/search.ts';
 import { sendMessage } from '../../modules/messages/send.ts';
@@ -40,6 +41,9 @@ export function chatRoutes(app: FastifyInstance, ctx: AppContext): void {
   route(app, ctx, api.searchMessages, ({ actor, input }) => searchMessages(ctx, actor, input));
   route(app, ctx, api.addReaction, ({ actor, input }) => addReaction(ctx, actor, input));
   route(app, ctx, api.removeReaction, ({ actor, input }) => removeReaction(ctx, actor, input));
+  route(app, ctx, api.pinMessage, ({ actor, input }) => pinMessage(ctx, actor, input));
+  route(app, ctx, api.unpinMessage, ({ actor, input }) => unpinMessage(ctx, actor, input));
+  route(app, ctx, api.listPins, ({ actor, input }) => listPins(ctx, actor, input));
   route(app, ctx, api.editMessage, ({ actor, input }) => messages.editMessage(ctx, actor, input));
   route(app, ctx, api.deleteMessage, ({ actor, input }) => messages.deleteMessage(ctx, actor, input));
   route(app, ctx, api.markRead, ({ actor, input }) => markRead(ctx, actor, input));

@@ -265,6 +265,23 @@ export async function unreadCounts(db: Kysely<DB>, options: { userId: string; ch
   return new Map(rows.map((r) => [r.chat_id, Number(r.n)]));
 }
 
+/** Of those unread messages, the ones that @mention the user, per chat (none listed: none). */
+export async function unreadMentionCounts(db: Kysely<DB>, options: { userId: string; chatIds: string[] }): Promise<Map<string, number>> {
+  const rows = await db
+    .selectFrom('messages')
+    .innerJoin('members', (join) => join.onRef('members.chat_id', '=', 'messages.chat_id').on('members.user_id', '=', options.userId))
+    .select(['messages.chat_id', (e) => e.fn.countAll<number>().as('n')])
+    .where('messages.chat_id', 'in', options.chatIds)
+    .whereRef('messages.seq', '>', 'members.read_seq')
+    .where('messages.deleted_at', 'is', null)
+    // The column is a JSON array of ids; an id is quoted in it.
+    .where('messages.mentions', 'like', `%"${options.userId}"%`)
+    .where((eb) => eb.or([eb('members.hidden_seq', 'is', null), eb('messages.seq', '>', eb.ref('members.hidden_seq'))]))
+    .groupBy('messages.chat_id')
+    .execute();
+  return new Map(rows.map((r) => [r.chat_id, Number(r.n)]));
+}
+
 export type UserNameRow = Pick<UsersTable, 'id' | 'username' | 'display_name' | 'deleted_at' | 'avatar_file_id'>;
 
 /** The other member of each of these private chats. */

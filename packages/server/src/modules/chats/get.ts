@@ -3,7 +3,7 @@ import type { Actor, Services } from '../services.ts';
 import { toUser } from '../accounts/views.ts';
 import { toMessage } from '../sync/views.ts';
 import { chatNotFound, requireMember } from './access.ts';
-import { chatListRows, lastMessages, memberListRows, privatePeers, unreadCounts } from './chats.store.ts';
+import { chatListRows, lastMessages, memberListRows, privatePeers, unreadCounts, unreadMentionCounts } from './chats.store.ts';
 import { toChat, toMember } from './views.ts';
 
 /**
@@ -20,6 +20,8 @@ export async function loadChats(s: Services, options: { userId: string; chatIds?
   const ids = rows.map((r) => r.id);
   const last = await lastMessages(db, ids);
   const unread = await unreadCounts(db, { userId, chatIds: ids });
+  const groups = rows.filter((r) => r.kind === 'group').map((r) => r.id);
+  const mentions = groups.length > 0 ? await unreadMentionCounts(db, { userId, chatIds: groups }) : new Map<string, number>();
   const peers = await privatePeers(db, { userId, chatIds: rows.filter((r) => r.kind === 'private').map((r) => r.id) });
   const chats: Chat[] = [];
   for (const r of rows) {
@@ -28,7 +30,12 @@ export async function loadChats(s: Services, options: { userId: string; chatIds?
     if (!includeHidden && r.hidden_seq !== null && (!lastMessage || Number(lastMessage.seq) <= Number(r.hidden_seq))) continue;
     const peer = peers.get(r.id);
     chats.push(
-      toChat(r, { lastMessage: lastMessage ? toMessage(lastMessage) : null, unreadCount: unread.get(r.id) ?? 0, ...(peer ? { peer: toUser(peer) } : {}) }),
+      toChat(r, {
+        lastMessage: lastMessage ? toMessage(lastMessage) : null,
+        unreadCount: unread.get(r.id) ?? 0,
+        unreadMentions: mentions.get(r.id),
+        ...(peer ? { peer: toUser(peer) } : {}),
+      }),
     );
   }
   return chats.sort((a, b) => activity(b) - activity(a) || (a.id < b.id ? -1 : 1));

@@ -10,12 +10,14 @@ const DELETED_PEER: User = { id: 'deleted', username: null, displayName: DELETED
 export interface ChatViewParts {
   lastMessage: Message | null;
   unreadCount: number;
+  /** unread messages that @mention me */
+  unreadMentions?: number;
   /** the other member, for a private chat */
   peer?: User;
 }
 
 export function toChat(row: ChatListRow, parts: ChatViewParts): Chat {
-  const { lastMessage, unreadCount, peer } = parts;
+  const { lastMessage, unreadCount, unreadMentions, peer } = parts;
   return {
     id: row.id,
     kind: row.kind,
@@ -28,6 +30,7 @@ export function toChat(row: ChatListRow, parts: ChatViewParts): Chat {
     lastMessage,
     readSeq: Number(row.read_seq),
     unreadCount,
+    ...(unreadMentions ? { unreadMentions } : {}),
     muted: row.muted === 1,
     avatarFileId: row.kind === 'group' || row.kind === 'channel' ? row.avatar_file_id : null,
     createdAt: iso(row.created_at),

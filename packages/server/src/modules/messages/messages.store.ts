@@ -30,6 +30,8 @@ const insertMessageRow = precompiled(
     ciphertext: Buffer | null,
     mlsEpoch: number | null,
     editOf: string | null,
+    forwarded: string | null,
+    mentions: string | null,
   ) =>
     db.insertInto('messages').values({
       id,
@@ -47,6 +49,8 @@ const insertMessageRow = precompiled(
       ciphertext,
       mls_epoch: mlsEpoch,
       edit_of: editOf,
+      forwarded,
+      mentions,
     }),
 );
 
@@ -67,6 +71,8 @@ export async function insertMessage(tx: Tx, row: MessagesTable & { text: string 
     row.ciphertext ?? null,
     row.mls_epoch ?? null,
     row.edit_of ?? null,
+    row.forwarded ?? null,
+    row.mentions ?? null,
   );
 }
 
@@ -97,15 +103,25 @@ export async function messagePage(db: Kysely<DB>, page: PageQuery): Promise<Mess
   return (await q.orderBy('seq', 'desc').limit(page.limit).execute()).reverse();
 }
 
-export async function setText(tx: Tx, options: { messageId: string; text: string; at: number }): Promise<void> {
-  await tx.updateTable('messages').set({ text: options.text, edited_at: options.at }).where('id', '=', options.messageId).execute();
+export async function setText(tx: Tx, options: { messageId: string; text: string; mentions: string | null; at: number }): Promise<void> {
+  await tx.updateTable('messages').set({ text: options.text, mentions: options.mentions, edited_at: options.at }).where('id', '=', options.messageId).execute();
 }
 
 /** Keeps a deleted message as a tombstone: its position stays, its text goes. */
 export async function setDeleted(tx: Tx, options: { messageId: string; at: number }): Promise<void> {
   await tx
     .updateTable('messages')
-    .set({ text: null, attachments: null, reactions: null, ciphertext: null, deleted_at: options.at })
+    .set({
+      text: null,
+      attachments: null,
+      reactions: null,
+      ciphertext: null,
+      forwarded: null,
+      mentions: null,
+      pinned_at: null,
+      pinned_by: null,
+      deleted_at: options.at,
+    })
     .where('id', '=', options.messageId)
     .execute();
   // An encrypted message's edits hold its text too: their ciphertexts go with it.

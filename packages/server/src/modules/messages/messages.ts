@@ -12,6 +12,7 @@ import { commit } from '../sync/unit-of-work.ts';
 import { releaseRefs } from '../files/files.store.ts';
 import { chatNoticeView, toMessage } from '../sync/views.ts';
 import { chatEventsOfTypes } from '../sync/event-log.store.ts';
+import { mentionsIn } from './mentions.ts';
 import { messageInChat, messagePage, setDeleted, setText } from './messages.store.ts';
 
 export async function listMessages(s: Services, actor: Actor, input: { chatId: string; before?: number; after?: number; limit?: number }) {
@@ -73,8 +74,10 @@ export async function editMessage(s: Services, actor: Actor, input: { chatId: st
     const row = await requireMessage(tx, input);
     if (row.sender_id !== actor.userId) throw new AppError('forbidden', 'Only the sender can edit a message');
     if (row.deleted_at !== null) throw new AppError('not_found', `Message "${input.messageId}" was deleted`);
-    await setText(tx, { messageId: row.id, text, at: now });
-    const updated = { ...row, text, edited_at: now };
+    if (row.forwarded) throw new AppError('forbidden', 'A forwarded message cannot be edited');
+    const mentions = await mentionsIn(tx, { chatId: input.chatId, kind: m.chat.kind, senderId: actor.userId, text });
+    await setText(tx, { messageId: row.id, text, mentions, at: now });
+    const updated = { ...row, text, mentions, edited_at: now };
     await recordChatEvent(work, {
       chatId: input.chatId,
       type: 'message.edited',

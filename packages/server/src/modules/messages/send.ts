@@ -14,6 +14,8 @@ import { recordChatEvent } from '../sync/event-log.ts';
 import { nextLiveChatSeq } from '../sync/event-log.store.ts';
 import { commit, type Work } from '../sync/unit-of-work.ts';
 import { toMessage } from '../sync/views.ts';
+import { forwardedCopy, type ForwardFrom } from './forward.ts';
+import { mentionsIn } from './mentions.ts';
 import { findSent, insertMessage, isInChat, messageInChat, setEdited } from './messages.store.ts';
 
 export interface SendInput {
@@ -23,6 +25,7 @@ export interface SendInput {
   attachments?: AttachmentInput[];
   clientMessageId: string;
   replyToId?: string;
+  forwardFrom?: ForwardFrom;
   /** an end-to-end encrypted chat's message, instead of text and attachments */
   mls?: MlsApplicationMessage;
 }
@@ -37,11 +40,16 @@ function notE2ee(chatId: string): AppError {
  */
 export async function sendMessage(s: Services, actor: Actor, input: SendInput): Promise<Message> {
   const attachments = checkAttachments(input.attachments);
-  if (input.mls && (attachments.length > 0 || (input.text ?? '') !== '')) {
+  if (input.mls && (attachments.length > 0 || (input.text ?? '') !== '' || input.forwardFrom)) {
     throw new AppError('invalid_request', 'An encrypted message carries its text and files inside its ciphertext, not beside it');
   }
-  // A message of files alone has no text; otherwise the text rules hold as ever.
-  const text = input.mls || (attachments.length > 0 && (input.text ?? '') === '') ? '' : normalizeText(input.text ?? '', s.config.limits.messageLength);
+  if (input.forwardFrom && ((input.text ?? '') !== '' || attachments.length > 0))
+    throw new AppError('invalid_request', 'A forward copies its message: send no text or attachments with it');
+  // A message of files alone has no text (a forward takes its source's); otherwise the text rules hold as ever.
+  const text =
+    input.mls || input.forwardFrom || (attachments.length > 0 && (input.text ?? '') === '')
+      ? ''
+      : normalizeText(input.text ?? '', s.config.limits.messageLength);
   const sent = { chatId: input.chatId, senderId: actor.userId, clientMessageId: input.clientMessageId };
   const limited = await takePoint(s.limiters.messages, actor.userId);
   if (limited) {
@@ -98,7 +106,9 @@ async function writeMessage(
     throw new AppError('invalid_request', `The message replied to, "${input.replyToId}", is not in this chat`);
   }
   const id = newOrderedId();
+  const copy = input.forwardFrom ? await forwardedCopy(tx, { senderId: actor.userId, from: input.forwardFrom, chatId: input.chatId, messageId: id }) : null;
   const attached = await attachFiles(tx, { ownerId: actor.userId, chatId: input.chatId, messageId: id, attachments: input.attachments });
+  const text = copy ? copy.text : input.text;
   const row: MessagesTable & { text: string } = {
     id,
     chat_id: input.chatId,
@@ -106,12 +116,15 @@ async function writeMessage(
     sender_id: actor.userId,
     client_message_id: input.clientMessageId,
     kind: encrypted ? 'mls' : 'text',
-    text: input.text,
+    text,
     reply_to_id: input.replyToId ?? null,
     created_at: now,
     edited_at: null,
     deleted_at: null,
-    attachments: attached.length > 0 ? JSON.stringify(attached) : null,
+    attachments: copy ? copy.attachments : attached.length > 0 ? JSON.stringify(attached) : null,
+    forwarded: copy?.forwarded ?? null,
+    // A forward is someone else's words: it mentions nobody anew; an encrypted message's words are not the server's to read.
+    mentions: copy || encrypted ? null : await mentionsIn(tx, { chatId: input.chatId, kind: taken.kind, senderId: actor.userId, text }),
     ciphertext: encrypted?.ciphertext ?? null,
     mls_epoch: encrypted?.epoch ?? null,
     edit_of: encrypted?.editOf ?? null,

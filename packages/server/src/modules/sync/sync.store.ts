@@ -69,6 +69,9 @@ export async function chatEventsAfter(db: Kysely<DB>, from: Map<string, number>,
       'messages.ciphertext as m_ciphertext',
       'messages.mls_epoch as m_mls_epoch',
       'messages.edit_of as m_edit_of',
+      'messages.pinned_at as m_pinned_at',
+      'messages.forwarded as m_forwarded',
+      'messages.mentions as m_mentions',
     ])
     .where((eb) => eb.or([...from].map(([chatId, after]) => eb.and([eb('chat_events.chat_id', '=', chatId), eb('chat_events.seq', '>', after)]))))
     .orderBy('chat_events.chat_id')
@@ -105,6 +108,9 @@ export async function chatEventsAfter(db: Kysely<DB>, from: Map<string, number>,
             ciphertext: r.m_ciphertext ?? null,
             mls_epoch: r.m_mls_epoch == null ? null : Number(r.m_mls_epoch),
             edit_of: r.m_edit_of ?? null,
+            pinned_at: r.m_pinned_at == null ? null : Number(r.m_pinned_at),
+            forwarded: r.m_forwarded ?? null,
+            mentions: r.m_mentions ?? null,
           },
   }));
 }

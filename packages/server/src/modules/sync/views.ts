@@ -1,4 +1,4 @@
-import type { Reaction, Attachment, ChatEvent, ChatNotice, Message, UserEvent } from '@parley/protocol';
+import type { Reaction, Attachment, ChatEvent, ChatNotice, Forwarded, Message, UserEvent } from '@parley/protocol';
 import type { ChatEventsTable, MessagesTable, UserEventsTable } from '../../adapters/db/schema.ts';
 import { iso } from '../../lib/time.ts';
 
@@ -24,6 +24,9 @@ export function toMessage(row: MessagesTable): Message {
       ? { mls: { epoch: Number(row.mls_epoch), ciphertext: Buffer.from(row.ciphertext).toString('base64'), editOf: row.edit_of ?? null } }
       : {}),
     ...(row.reactions && row.deleted_at === null ? { reactions: JSON.parse(row.reactions) as Reaction[] } : {}),
+    ...(row.forwarded && row.deleted_at === null ? { forwarded: JSON.parse(row.forwarded) as Forwarded } : {}),
+    ...(row.mentions && row.deleted_at === null ? { mentions: JSON.parse(row.mentions) as string[] } : {}),
+    ...(row.pinned_at != null && row.deleted_at === null ? { pinnedAt: iso(Number(row.pinned_at)) } : {}),
   };
 }
 
@@ -35,6 +38,7 @@ export interface ChatEventData {
   read?: ChatEvent['read'];
   call?: ChatEvent['call'];
   mls?: ChatEvent['mls'];
+  pinned?: boolean;
 }
 
 export function chatEventView(row: ChatEventsTable, message?: MessagesTable | null): ChatEvent {

@@ -15,6 +15,10 @@ export interface MessageActions {
   jumpTo?(messageId: string): void;
   /** Puts my reaction on a message, or takes it back */
   react?(m: Message, emoji: string, on: boolean): void;
+  /** Opens the chat picker to forward a message */
+  forward?(m: Message): void;
+  /** Pins a message in its chat, or unpins it */
+  pin?(m: Message, on: boolean): void;
 }
 
 /** The reactions offered in a message's menu. */
@@ -53,16 +57,18 @@ export function MessageBubble({
   const read = others > 0 && readBy >= others;
   const status = mine && chat.kind !== 'self' && chat.kind !== 'channel' ? (read ? 'Read' : 'Sent') : null;
   // In a group, until everyone has read it: by how many so far.
+  const mentionsMe = !deleted && !!m.mentions?.includes(app.session.me.value?.id ?? '');
   const statusText = status === 'Sent' && chat.kind === 'group' && readBy > 0 ? `Sent, read by ${readBy} of ${others}` : status;
   return (
     <article
-      class={`msg${mine ? ' mine' : ''}${deleted ? ' deleted' : ''}${highlighted ? ' highlight' : ''}`}
+      class={`msg${mine ? ' mine' : ''}${deleted ? ' deleted' : ''}${highlighted ? ' highlight' : ''}${mentionsMe ? ' mentioned' : ''}`}
       tabIndex={active ? 0 : -1}
       data-seq={m.seq}
       data-key={m.id}
       aria-label={`${mine ? 'You' : userName(app.people, m.senderId)} at ${formatTime(m.createdAt)}`}
     >
       {showSender && <div class="sender">{userName(app.people, m.senderId)}</div>}
+      {m.forwarded && !deleted && <div class="forwarded">Forwarded from {m.forwarded.chatTitle ?? m.forwarded.senderName}</div>}
       {m.replyToId && !deleted && (
         <button type="button" class="quote" title="Go to the original message" onClick={() => m.replyToId && actions.jumpTo?.(m.replyToId)}>
           {replyTo ? (
@@ -99,6 +105,11 @@ export function MessageBubble({
         </div>
       )}
       <div class="meta">
+        {m.pinnedAt && !deleted && (
+          <span class="pinned-mark" title="Pinned">
+            📌<span class="visually-hidden">Pinned</span>
+          </span>
+        )}
         {m.editedAt && !deleted && <span class="edited">edited</span>}
         <time dateTime={m.createdAt} title={formatFull(m.createdAt)}>
           {formatTime(m.createdAt)}

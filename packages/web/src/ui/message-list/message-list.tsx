@@ -15,6 +15,11 @@ import { END_THRESHOLD, useVirtualRows } from './use-virtual-rows.ts';
 
 export type { MessageActions };
 
+/** Who may pin: either member of a self or private chat; the owner and admins of a group or channel. */
+export function canPinIn(chat: Chat): boolean {
+  return chat.kind === 'self' || chat.kind === 'private' || chat.role === 'owner' || chat.role === 'admin';
+}
+
 interface Props {
   chat: Chat;
   t: TimelineState;
@@ -38,7 +43,7 @@ export function MessageList({ chat, t, rows, actions, jump, focusComposer, goTo 
   const app = useApp();
   const scrollRef = useRef<HTMLDivElement>(null);
   const { v, rowsRef } = useVirtualRows(scrollRef, rows);
-  const { positioned, onScroll } = useScrollRestore(chat.id, { v, rows, rowsRef, scrollRef, t });
+  const { positioned, onScroll, leaveEnd } = useScrollRestore(chat.id, { v, rows, rowsRef, scrollRef, t });
   const ready = () => positioned.current;
 
   const toNewest = () => (t.hasNewer ? void app.timelines.loadLatest(chat.id).then(() => v.scrollToEnd()) : v.scrollToEnd());
@@ -58,6 +63,7 @@ export function MessageList({ chat, t, rows, actions, jump, focusComposer, goTo 
     if (!goTo) return;
     const i = rows.findIndex((r) => r.key === goTo.id);
     if (i < 0) return;
+    leaveEnd();
     roving.moveTo(i, 'center');
     setHighlight(goTo.id);
     const timer = setTimeout(() => setHighlight(null), HIGHLIGHT_MS);
@@ -107,6 +113,7 @@ export function MessageList({ chat, t, rows, actions, jump, focusComposer, goTo 
     .map(([, s]) => s);
   const canModerate = (chat.kind === 'group' || chat.kind === 'channel') && (chat.role === 'owner' || chat.role === 'admin');
   const canPost = !(chat.kind === 'channel' && chat.role === 'subscriber');
+  const canPin = canPinIn(chat);
 
   const [menu, setMenu] = useState<{ key: string; x: number; y: number } | null>(null);
   function openMenu(el: HTMLElement, x?: number, y?: number): void {
@@ -121,7 +128,9 @@ export function MessageList({ chat, t, rows, actions, jump, focusComposer, goTo 
     const items: MenuItem[] = [];
     if (canPost) items.push({ label: 'Reply', run: () => actions.reply(m) });
     if (m.text) items.push({ label: 'Copy text', run: () => void navigator.clipboard?.writeText(m.text ?? '').catch(() => app.showNotice('Could not copy')) });
-    if (mine && m.text !== null) items.push({ label: 'Edit', run: () => actions.edit(m) });
+    if (mine && m.text !== null && !m.forwarded) items.push({ label: 'Edit', run: () => actions.edit(m) });
+    if (actions.forward) items.push({ label: 'Forward', run: () => actions.forward?.(m) });
+    if (canPin && actions.pin) items.push({ label: m.pinnedAt ? 'Unpin' : 'Pin', run: () => actions.pin?.(m, !m.pinnedAt) });
     const myReactions = new Set((m.reactions ?? []).filter((r) => r.userIds.includes(myId ?? '')).map((r) => r.emoji));
     for (const emoji of QUICK_REACTIONS)
       items.push({ label: myReactions.has(emoji) ? `Take back ${emoji}` : `React ${emoji}`, run: () => actions.react?.(m, emoji, !myReactions.has(emoji)) });

@@ -40,7 +40,7 @@ export function useScrollRestore(
     scrollRef,
     t,
   }: { v: RowVirtualizer; rows: Row[]; rowsRef: RefObject<Row[]>; scrollRef: RefObject<HTMLDivElement | null>; t: TimelineState },
-): { positioned: RefObject<boolean>; onScroll(): void } {
+): { positioned: RefObject<boolean>; onScroll(): void; leaveEnd(): void } {
   const positioned = useRef(false);
   const saveTimer = useRef<ReturnType<typeof setTimeout> | null>(null);
   // Whether the list keeps to the newest message: from being put at the end until the reader
@@ -99,5 +99,12 @@ export function useScrollRestore(
     }, 200);
   }
 
-  return { positioned, onScroll };
+  return {
+    positioned,
+    onScroll,
+    /** A jump to a message further up: the list no longer keeps to the end (the rows measured on the way would pull it back). */
+    leaveEnd() {
+      stick.current = false;
+    },
+  };
 }
