@@ -33,7 +33,10 @@ export function releaseUnavailable(sha: string): string | null {
  */
 export function extractRelease(sha: string): Release {
   const root = mkdtempSync(path.join(tmpdir(), `parley-release-${sha.slice(0, 7)}-`));
-  const archive = execFileSync('git', ['-C', ROOT, 'archive', sha, 'package.json', 'tsconfig.json', 'packages/protocol', 'packages/sdk', 'packages/server']);
+  // Later trees hold the schema fixtures: more than execFileSync's default 1 MiB of output.
+  const archive = execFileSync('git', ['-C', ROOT, 'archive', sha, 'package.json', 'tsconfig.json', 'packages/protocol', 'packages/sdk', 'packages/server'], {
+    maxBuffer: 512 * 1024 * 1024,
+  });
   execFileSync('tar', ['-x', '-C', root], { input: archive });
   const modules = path.join(root, 'node_modules');
   mkdirSync(path.join(modules, '@parley'), { recursive: true });

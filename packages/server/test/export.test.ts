@@ -1,9 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ParleyError } from '@parley/sdk';
+import { E2eeDevice } from '@parley/sdk/e2ee';
 import { uploadFile } from '@parley/sdk/node';
 import { collectFiles } from '../src/modules/files/collect.ts';
 import { startTestServer, stores, unzipResponse, type TestServer, type TestUser } from './_harness.ts';
+import { b64, deviceCert, deviceKeys, identityKey, makeKeyPackage } from './_mls.ts';
 
 const fail = (p: Promise<unknown>) =>
   p.then(
@@ -198,6 +200,22 @@ describe.each(await stores())('data export on %s', (kind) => {
     expect(Buffer.compare(zip.get(`files/${pic}-face.png`)!, face)).toBe(0);
   });
 
+  it('an end-to-end encrypted chat is listed with the plaintext written before its group; its encrypted messages are not in the export', async () => {
+    const [eve, finn] = await t.users('eve', 'finn');
+    const chat = await eve.client.createPrivateChat({ userId: finn.id });
+    await eve.client.sendMessage({ chatId: chat.id, clientMessageId: id(), text: 'Said in the clear' });
+    const device = await E2eeDevice.setUp(eve.client);
+    await E2eeDevice.setUp(finn.client);
+    await device.chat(chat.id).start();
+    await device.chat(chat.id).send('Sealed words 5e21');
+    expect((await eve.client.listMessages({ chatId: chat.id })).messages.map((m) => m.kind)).toEqual(['text', 'mls']);
+
+    const zip = await unzipResponse(await eve.client.exportMyData());
+    expect(json(zip, 'chats.json').find((c: any) => c.id === chat.id).messageCount).toBe(1);
+    expect(json(zip, `messages/${chat.id}.json`).messages.map((m: any) => m.text)).toEqual(['Said in the clear']);
+    expect(zip.get(`messages/${chat.id}.txt`)!.toString('utf8').match(/^\[/gm)).toHaveLength(1);
+  });
+
   it('exportUserData gives an admin the same zip of another account', async () => {
     const zip = await unzipResponse(await admin.client.exportUserData({ userId: alice.id }));
     expect(json(zip, 'profile.json').profile.username).toBe('alice');
@@ -238,8 +256,24 @@ describe.each(await stores())('data export on %s', (kind) => {
     expect(json(zip, 'profile.json').profile.username).toBe('bob');
   });
 
-  it('deleteUserData deletes the account: it cannot sign in, its sessions end and its files are collected at the next run', async () => {
+  it('deleteUserData deletes the account: it cannot sign in, its sessions end, its E2EE identity and device lists go, and its files are collected at the next run', async () => {
     const dave = await t.user('dave');
+    // Dave's end-to-end encryption state: an identity with a recovery blob, a device, a device list, KeyPackages.
+    const aik = identityKey();
+    await dave.client.putIdentity({ publicKey: b64(aik.publicKey), recoveryBlob: b64(randomBytes(80)) });
+    const keys = await deviceKeys();
+    const cert = deviceCert(aik, { userId: dave.id, deviceId: dave.session.sessionId, signatureKey: keys.publicKey });
+    await dave.client.registerDevice({ signaturePublicKey: b64(keys.publicKey), cert: b64(cert) });
+    await dave.client.publishDeviceList({ version: 1, data: b64(Buffer.from('signed device list of dave')) });
+    await dave.client.uploadKeyPackages({ keyPackages: [(await makeKeyPackage(keys, cert)).data] });
+    const e2ee = async () => {
+      const db = t.server.ctx.db.kysely;
+      const count = async (table: 'identities' | 'device_lists' | 'key_packages') =>
+        (await db.selectFrom(table).select('user_id').where('user_id', '=', dave.id).execute()).length;
+      const devices = await db.selectFrom('devices').select('status').where('user_id', '=', dave.id).execute();
+      return { identities: await count('identities'), deviceLists: await count('device_lists'), keyPackages: await count('key_packages'), devices };
+    };
+    expect(await e2ee()).toEqual({ identities: 1, deviceLists: 1, keyPackages: 1, devices: [{ status: 'active' }] });
     const chat = await dave.client.createPrivateChat({ userId: bob.id });
     const sent = await uploadFile(dave.client, randomBytes(64 * 1024), { name: 'dave.bin', mimeType: 'application/octet-stream' });
     const msg = await dave.client.sendMessage({
@@ -261,6 +295,9 @@ describe.each(await stores())('data export on %s', (kind) => {
 
     expect(await fail(t.client().login({ username: 'dave', password: dave.password, deviceName: 'again' }))).toMatchObject({ status: 401 });
     expect(await fail(dave.client.getMe())).toMatchObject({ status: 401 });
+    // Nothing of the identity, its recovery blob or device lists is left; the device row stays, ended.
+    expect(await e2ee()).toEqual({ identities: 0, deviceLists: 0, keyPackages: 0, devices: [{ status: 'ended' }] });
+    expect(await fail(bob.client.getIdentity({ userId: dave.id }))).toMatchObject({ status: 404 });
     // The message to bob stays, from a deleted account; its file no longer downloads.
     const page = await bob.client.listMessages({ chatId: chat.id });
     expect(page.messages.find((m) => m.id === msg.id)?.text).toBe('From dave');

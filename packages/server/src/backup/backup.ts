@@ -7,19 +7,26 @@ import type { Config } from '../config/config.ts';
 import { PARLEY_VERSION } from '../version.ts';
 import { BLOB_DIR, COUNTED, MANIFEST, digest, digestFile, type Manifest, runTool } from './manifest.ts';
 
+/** The tables a snapshot has, by name. */
+const TABLES = {
+  sqlite: "select name from sqlite_master where type = 'table'",
+  postgres: 'select table_name as name from information_schema.tables where table_schema = current_schema()',
+};
+
 /** What a snapshot says, read inside the snapshot itself. */
 interface SnapshotFacts {
   schema: string[];
-  counts: Record<string, number>;
+  counts: Manifest['counts'];
   files: { id: string; size: number; sha256: string | null }[];
 }
 
 type Query = (sql: string) => Promise<Record<string, unknown>[]>;
 
-async function factsOf(query: Query): Promise<SnapshotFacts> {
+async function factsOf(query: Query, tables: string): Promise<SnapshotFacts> {
   const schema = (await query('select name from kysely_migration order by name')).map((r) => String(r.name));
-  const counts: Record<string, number> = {};
-  for (const table of COUNTED) counts[table] = Number((await query(`select count(*) as n from ${table}`))[0]!.n);
+  const present = new Set((await query(tables)).map((r) => String(r.name)));
+  const counts: Manifest['counts'] = {};
+  for (const table of COUNTED) if (present.has(table)) counts[table] = Number((await query(`select count(*) as n from ${table}`))[0]!.n);
   const files = (await query("select id, size, sha256 from files where state = 'ready' order by id")).map((r) => ({
     id: String(r.id),
     size: Number(r.size),
@@ -41,7 +48,7 @@ async function snapshotSqlite(config: Extract<Config['db'], { kind: 'sqlite' }>,
   }
   const copy = new SQLite(dest, { readonly: true });
   try {
-    return await factsOf(async (sql) => copy.prepare(sql).all() as Record<string, unknown>[]);
+    return await factsOf(async (sql) => copy.prepare(sql).all() as Record<string, unknown>[], TABLES.sqlite);
   } finally {
     copy.close();
   }
@@ -58,7 +65,7 @@ async function snapshotPostgres(config: Extract<Config['db'], { kind: 'postgres'
   try {
     await client.query('begin isolation level repeatable read read only');
     const snapshot = (await client.query<{ id: string }>('select pg_export_snapshot() as id')).rows[0]!.id;
-    const facts = await factsOf(async (sql) => (await client.query(sql)).rows);
+    const facts = await factsOf(async (sql) => (await client.query(sql)).rows, TABLES.postgres);
     await runTool('pg_dump', ['--format=custom', '--no-owner', `--snapshot=${snapshot}`, `--file=${dest}`, `--dbname=${config.url}`]);
     await client.query('commit');
     return facts;
@@ -79,7 +86,10 @@ export async function backup(config: Config, dir: string, say: (line: string) =>
   const file = store === 'sqlite' ? 'parley.sqlite' : 'parley.pgdump';
   const dbPath = path.join(dir, file);
   const facts = config.db.kind === 'sqlite' ? await snapshotSqlite(config.db, dbPath) : await snapshotPostgres(config.db, dbPath);
-  say(`Database: ${facts.counts.messages} messages, ${facts.counts.users} accounts, ${facts.counts.files} files (schema ${facts.schema.at(-1)})`);
+  const { messages, users, files, devices, mls_commits: commits } = facts.counts;
+  say(
+    `Database: ${messages} messages, ${users} accounts, ${files} files, ${devices ?? 0} E2EE devices, ${commits ?? 0} MLS commits (schema ${facts.schema.at(-1)})`,
+  );
 
   const blobs = await openBlobStore(config.files);
   const copied: Manifest['blobs']['files'] = [];

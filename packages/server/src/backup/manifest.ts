@@ -14,16 +14,42 @@ export interface Manifest {
   schema: string[];
   store: 'sqlite' | 'postgres';
   database: { file: string; bytes: number; sha256: string };
-  /** rows per table in the snapshot, compared again after a restore */
-  counts: Record<string, number>;
+  /** rows per table in the snapshot (those of COUNTED it has), compared again after a restore */
+  counts: Partial<Record<CountedTable, number>>;
   /** the bytes of every finished file, copied from the blob store (local or S3) */
   blobs: { from: 'local' | 's3'; files: { id: string; bytes: number; sha256: string }[] };
 }
 
 export const MANIFEST = 'manifest.json';
 export const BLOB_DIR = 'blobs';
-/** The tables whose rows a backup counts (what a client can read comes from these). */
-export const COUNTED = ['users', 'sessions', 'chats', 'members', 'messages', 'chat_events', 'user_events', 'files', 'file_refs', 'invites'] as const;
+/**
+ * The tables whose rows a backup counts (what a client can read comes from these), the end-to-end
+ * encryption state included: identity keys and recovery blobs, devices, signed device lists,
+ * KeyPackages, and each chat's MLS group, its commits and its devices. A backup counts those its
+ * snapshot has (one of an older schema lacks the newer tables); a restore compares those it counted.
+ */
+export const COUNTED = [
+  'users',
+  'sessions',
+  'chats',
+  'members',
+  'messages',
+  'chat_events',
+  'user_events',
+  'chat_invitations',
+  'reactions',
+  'files',
+  'file_refs',
+  'invites',
+  'identities',
+  'devices',
+  'device_lists',
+  'key_packages',
+  'mls_groups',
+  'mls_commits',
+  'mls_group_devices',
+] as const;
+export type CountedTable = (typeof COUNTED)[number];
 
 /** sha256 and length of a stream, read once. */
 export async function digest(stream: Readable): Promise<{ sha256: string; bytes: number }> {
@@ -59,6 +85,9 @@ export function parseManifest(text: string): Manifest {
     typeof m.database?.file === 'string' &&
     /^[a-z0-9.]+$/.test(m.database.file) &&
     typeof m.database.sha256 === 'string' &&
+    typeof m.counts === 'object' &&
+    m.counts !== null &&
+    Object.entries(m.counts).every(([table, n]) => (COUNTED as readonly string[]).includes(table) && Number.isInteger(n) && (n as number) >= 0) &&
     Array.isArray(m.blobs?.files) &&
     m.blobs.files.every((f) => typeof f?.id === 'string' && /^[A-Za-z0-9_-]{1,64}$/.test(f.id) && typeof f.sha256 === 'string' && Number.isInteger(f.bytes));
   if (!ok) throw new Error(`${MANIFEST} is incomplete: the backup is damaged`);

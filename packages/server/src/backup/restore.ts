@@ -1,9 +1,43 @@
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { openBlobStore } from '../adapters/blobs/open-blob-store.ts';
 import { Database } from '../adapters/db/database.ts';
 import { migrations } from '../adapters/db/migrations.ts';
 import type { Config } from '../config/config.ts';
-import { BLOB_DIR, COUNTED, MANIFEST, digestFile, parseManifest, type Manifest, runTool } from './manifest.ts';
+import { BLOB_DIR, COUNTED, MANIFEST, digest, digestFile, parseManifest, type Manifest, runTool } from './manifest.ts';
+
+/**
+ * With S3 the command writes nothing to the bucket: the backup's files must be there already (the
+ * bucket the backup was made from, kept by versioning, or a copy of blobs/ put there by the
+ * operator). Each is checked against the manifest's size and sha256.
+ */
+async function bucketProblems(m: Manifest, dir: string, config: Config): Promise<string[]> {
+  if (config.files.store.kind !== 's3' || m.blobs.files.length === 0) return [];
+  const bucket = config.files.store.bucket;
+  const problems: string[] = [];
+  const absent: string[] = [];
+  const blobs = await openBlobStore(config.files);
+  try {
+    for (const f of m.blobs.files) {
+      const size = await blobs.size(f.id);
+      if (size === null) absent.push(f.id);
+      else if (size !== f.bytes || (await digest(await blobs.read(f.id))).sha256 !== f.sha256)
+        problems.push(
+          `File ${f.id} in the bucket ${bucket} differs from the backup's (${size} bytes, expected ${f.bytes}): put ${BLOB_DIR}/${f.id} there again`,
+        );
+    }
+  } catch (err) {
+    problems.push(`The bucket ${bucket} could not be read (${(err as Error).message}): check the PARLEY_S3_* settings`);
+  } finally {
+    await blobs.close();
+  }
+  if (absent.length > 0)
+    problems.push(
+      `${absent.length} of the backup's ${m.blobs.files.length} files are not in the bucket ${bucket} (${absent.slice(0, 5).join(', ')}${absent.length > 5 ? ', …' : ''}): ` +
+        `parley restore does not write to S3; copy them in under the same keys first, e.g. aws s3 cp --recursive ${path.join(dir, BLOB_DIR)} s3://${bucket}/, then restore again`,
+    );
+  return problems;
+}
 
 /** Everything that makes the backup unusable here, checked before anything is written. */
 async function problemsOf(m: Manifest, dir: string, config: Config): Promise<string[]> {
@@ -33,10 +67,7 @@ async function problemsOf(m: Manifest, dir: string, config: Config): Promise<str
     const got = await digestFile(file);
     if (got.sha256 !== f.sha256 || got.bytes !== f.bytes) problems.push(`File ${f.id} does not match the manifest: it is damaged`);
   }
-  if (m.blobs.files.length > 0 && config.files.store.kind === 's3')
-    problems.push(
-      `Restoring files into S3 is not supported: restore with PARLEY_BLOB_STORE=local, or copy ${BLOB_DIR}/* into the bucket under the same keys (e.g. aws s3 cp --recursive) and restore the database alone`,
-    );
+  if (problems.length === 0) problems.push(...(await bucketProblems(m, dir, config)));
   return problems;
 }
 
@@ -79,7 +110,7 @@ export async function restore(config: Config, dir: string, say: (line: string) =
     copyFileSync(dbFile, config.db.file);
     chmodSync(config.db.file, 0o600);
   } else await runTool('pg_restore', ['--no-owner', '--exit-on-error', `--dbname=${config.db.url}`, dbFile]);
-  if (m.blobs.files.length > 0) {
+  if (m.blobs.files.length > 0 && config.files.store.kind === 'local') {
     mkdirSync(config.files.blobDir, { recursive: true, mode: 0o700 });
     for (const f of m.blobs.files) {
       const to = path.join(config.files.blobDir, f.id);
@@ -93,6 +124,8 @@ export async function restore(config: Config, dir: string, say: (line: string) =
     const applied = await db.migrate();
     if (applied.length > 0) say(`Migrated the restored database: ${applied.join(', ')}`);
     for (const table of COUNTED) {
+      // A backup of an older schema did not count the tables it did not have.
+      if (m.counts[table] === undefined) continue;
       const row = await db.kysely
         .selectFrom(table)
         .select((eb) => eb.fn.countAll().as('n'))
@@ -102,6 +135,7 @@ export async function restore(config: Config, dir: string, say: (line: string) =
   } finally {
     await db.close();
   }
-  say(`Restored ${m.counts.messages} messages, ${m.counts.users} accounts and ${m.blobs.files.length} files from the backup of ${m.createdAt}`);
+  const where = config.files.store.kind === 's3' ? ` (found in the bucket ${config.files.store.bucket})` : '';
+  say(`Restored ${m.counts.messages} messages, ${m.counts.users} accounts and ${m.blobs.files.length} files${where} from the backup of ${m.createdAt}`);
   return m;
 }

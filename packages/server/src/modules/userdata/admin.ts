@@ -14,7 +14,7 @@ import { releaseRefs } from '../files/files.store.ts';
 import type { Actor, Services } from '../services.ts';
 import { commit } from '../sync/unit-of-work.ts';
 import { buildExport, takeExportPoint, type DataExport } from './export.ts';
-import { expireUnreferencedFiles, ownMessagesWithFiles, serverCounts } from './userdata.store.ts';
+import { expireUnreferencedFiles, ownMessagesWithFiles, removeIdentity, serverCounts } from './userdata.store.ts';
 
 /** The actor must be an admin now: read from the account on every request, not from the session's cache. */
 async function requireAdmin(s: Services, actor: Actor): Promise<void> {
@@ -42,6 +42,10 @@ export interface DeletedUserData {
   messagesWithFiles: number;
   /** The account's files the collector removes at its next run */
   filesReleased: number;
+  /** Its E2EE identity (public key and recovery blob) removed: 1, or 0 when it had none */
+  identities: number;
+  /** Its signed device lists removed */
+  deviceLists: number;
 }
 
 /**
@@ -49,7 +53,9 @@ export interface DeletedUserData {
  * the profile is emptied; messages to others stay, from "Deleted account"), and in the same change
  * releases its files: the references its messages hold go, and its files that nothing references
  * then are collected at the cleanup job's next run instead of after the grace uploads get. The
- * messages keep naming their attachments, which no longer download.
+ * messages keep naming their attachments, which no longer download. Its E2EE identity (public key
+ * and recovery blob) and device lists go too; its devices are ended and their KeyPackages deleted
+ * with its sessions.
  */
 export async function deleteUserDataOf(s: AccountServices, userId: string): Promise<DeletedUserData> {
   await requireUser(s, userId);
@@ -59,7 +65,7 @@ export async function deleteUserDataOf(s: AccountServices, userId: string): Prom
     await releaseRefs(work.tx, { messageIds, now: work.now });
     await removeAccount(s, work, userId);
     const filesReleased = await expireUnreferencedFiles(work.tx, userId);
-    return { messagesWithFiles: messageIds.length, filesReleased };
+    return { messagesWithFiles: messageIds.length, filesReleased, ...(await removeIdentity(work.tx, userId)) };
   });
 }
 

@@ -6,7 +6,7 @@ import { storedFileBytes } from '../files/files.store.ts';
 /** A message as the export shows it: the row and the position of the message it replies to. */
 export type OwnMessageRow = MessagesTable & { reply_seq: number | null };
 
-/** How many messages (not deleted) the user wrote in each of these chats. */
+/** How many plaintext messages (not deleted) the user wrote in each of these chats. */
 export async function ownMessageCounts(db: Kysely<DB>, options: { userId: string; chatIds: string[] }): Promise<Map<string, number>> {
   if (options.chatIds.length === 0) return new Map();
   const rows = await db
@@ -15,12 +15,13 @@ export async function ownMessageCounts(db: Kysely<DB>, options: { userId: string
     .where('chat_id', 'in', options.chatIds)
     .where('sender_id', '=', options.userId)
     .where('deleted_at', 'is', null)
+    .where('kind', '=', 'text')
     .groupBy('chat_id')
     .execute();
   return new Map(rows.map((r) => [r.chat_id, Number(r.n)]));
 }
 
-/** Up to `limit` of the user's messages in a chat after position `after`, deleted ones aside, in order. */
+/** Up to `limit` of the user's plaintext messages in a chat after position `after`, deleted ones aside, in order. */
 export async function ownMessagePage(db: Kysely<DB>, options: { chatId: string; userId: string; after: number; limit: number }): Promise<OwnMessageRow[]> {
   const rows = await db
     .selectFrom('messages')
@@ -30,6 +31,8 @@ export async function ownMessagePage(db: Kysely<DB>, options: { chatId: string; 
     .where('messages.chat_id', '=', options.chatId)
     .where('messages.sender_id', '=', options.userId)
     .where('messages.deleted_at', 'is', null)
+    // End-to-end encrypted messages are ciphertext only their devices can read: not in the export.
+    .where('messages.kind', '=', 'text')
     .where('messages.seq', '>', options.after)
     .orderBy('messages.seq')
     .limit(options.limit)
@@ -75,6 +78,17 @@ export async function expireUnreferencedFiles(tx: Tx, userId: string): Promise<n
     .where('ref_count', '=', 0)
     .executeTakeFirst();
   return Number(result.numUpdatedRows);
+}
+
+/**
+ * Removes the account's end-to-end encryption identity (public key and recovery blob) and its
+ * signed device lists: nobody reads them once the account is deleted. The device rows stay, ended,
+ * so that other devices can still tell an ended device from one they never heard of.
+ */
+export async function removeIdentity(tx: Tx, userId: string): Promise<{ identities: number; deviceLists: number }> {
+  const identities = await tx.deleteFrom('identities').where('user_id', '=', userId).executeTakeFirst();
+  const deviceLists = await tx.deleteFrom('device_lists').where('user_id', '=', userId).executeTakeFirst();
+  return { identities: Number(identities.numDeletedRows), deviceLists: Number(deviceLists.numDeletedRows) };
 }
 
 /** How much the server holds: live accounts, chats not deleted, stored messages, finished files and their bytes. */

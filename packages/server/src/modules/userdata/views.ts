@@ -128,6 +128,7 @@ What is inside:
                        a message that was not deleted, or its picture)
 
 Other people's messages are not in the export: a reply names the message it answers by its
-position (#seq) only. All times are UTC.
+position (#seq) only. Nor are end-to-end encrypted messages: only the devices in the chat can read
+them (the messages written in such a chat before it was encrypted are here). All times are UTC.
 `;
 }
