@@ -119,6 +119,10 @@ describe.each(await stores())('E2EE identities, devices and KeyPackages on %s', 
     expect((await fail(bob.client.getRecovery())).status).toBe(404);
     await alice.client.deleteAccount({ password: alice.password });
     expect((await fail(bob.client.getIdentity({ userId: alice.id }))).status).toBe(404);
+    // Deleted with the account, not only hidden: the key, the recovery blob and the device lists.
+    const db = t.server.ctx.db.kysely;
+    expect(await db.selectFrom('identities').select('user_id').where('user_id', '=', alice.id).execute()).toEqual([]);
+    expect(await db.selectFrom('device_lists').select('user_id').where('user_id', '=', alice.id).execute()).toEqual([]);
   });
 
   it('resets an identity key only with the password, ending every device of the account', async () => {

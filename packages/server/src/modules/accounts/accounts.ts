@@ -11,6 +11,7 @@ import { isUsername, normalizeDisplayName, normalizeUsername } from '../../lib/t
 import { changeAvatar, dropAvatar } from './avatars.ts';
 import { consumeInvite, usableInvite } from '../invites/invites.ts';
 import type { Actor, Services } from '../services.ts';
+import { removeIdentity } from '../devices/devices.store.ts';
 import { endSessions } from '../sessions/end-sessions.ts';
 import { contactsOf } from '../presence/presence.store.ts';
 import { commit, type Work } from '../sync/unit-of-work.ts';
@@ -128,15 +129,21 @@ export async function changePassword(s: Services, actor: Actor, input: { current
 /** Deletes the account: sessions, invites and personal data go; messages to others stay, from "Deleted account". */
 export async function deleteAccount(s: AccountServices, actor: Actor, input: { password: string }): Promise<void> {
   await confirmPassword(s, actor, { password: input.password, wrong: 'The password is wrong' });
-  await commit(s, (work) => removeAccount(s, work, actor.userId));
+  await commit(s, async (work) => {
+    await removeAccount(s, work, actor.userId);
+  });
 }
 
-/** The deletion itself, in the caller's change: what the owner's deleteAccount and an admin's deletion share. */
-export async function removeAccount(s: AccountServices, work: Work, userId: string): Promise<void> {
+/**
+ * The deletion itself, in the caller's change: what the owner's deleteAccount and an admin's deletion share.
+ * Says how many E2EE identities and device lists went with it.
+ */
+export async function removeAccount(s: AccountServices, work: Work, userId: string): Promise<{ identities: number; deviceLists: number }> {
   await s.hooks.deleting(work, userId);
   await endSessions(work, userId);
   await dropAvatar(work.tx, { table: 'users', id: userId, now: work.now });
   await store.anonymise(work.tx, userId, work.now);
+  return removeIdentity(work.tx, userId);
 }
 
 export async function getUserByUsername(s: Services, username: string): Promise<User> {

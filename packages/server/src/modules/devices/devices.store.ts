@@ -231,3 +231,14 @@ export async function activeDevicesOf(db: Kysely<DB>, options: { userIds: string
     .orderBy('created_at')
     .execute();
 }
+
+/**
+ * Removes the account's end-to-end encryption identity (public key and recovery blob) and its
+ * signed device lists: nobody reads them once the account is deleted. The device rows stay, ended,
+ * so that other devices can still tell an ended device from one they never heard of.
+ */
+export async function removeIdentity(tx: Tx, userId: string): Promise<{ identities: number; deviceLists: number }> {
+  const identities = await tx.deleteFrom('identities').where('user_id', '=', userId).executeTakeFirst();
+  const deviceLists = await tx.deleteFrom('device_lists').where('user_id', '=', userId).executeTakeFirst();
+  return { identities: Number(identities.numDeletedRows), deviceLists: Number(deviceLists.numDeletedRows) };
+}

@@ -14,7 +14,7 @@ import { releaseRefs } from '../files/files.store.ts';
 import type { Actor, Services } from '../services.ts';
 import { commit } from '../sync/unit-of-work.ts';
 import { buildExport, takeExportPoint, type DataExport } from './export.ts';
-import { expireUnreferencedFiles, ownMessagesWithFiles, removeIdentity, serverCounts } from './userdata.store.ts';
+import { expireUnreferencedFiles, ownMessagesWithFiles, serverCounts } from './userdata.store.ts';
 
 /** The actor must be an admin now: read from the account on every request, not from the session's cache. */
 async function requireAdmin(s: Services, actor: Actor): Promise<void> {
@@ -63,9 +63,9 @@ export async function deleteUserDataOf(s: AccountServices, userId: string): Prom
     // Before the account's saved messages (and their chat) go with removeAccount.
     const messageIds = await ownMessagesWithFiles(work.tx, userId);
     await releaseRefs(work.tx, { messageIds, now: work.now });
-    await removeAccount(s, work, userId);
+    const removed = await removeAccount(s, work, userId);
     const filesReleased = await expireUnreferencedFiles(work.tx, userId);
-    return { messagesWithFiles: messageIds.length, filesReleased, ...(await removeIdentity(work.tx, userId)) };
+    return { messagesWithFiles: messageIds.length, filesReleased, ...removed };
   });
 }
 

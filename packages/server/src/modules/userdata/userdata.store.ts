@@ -80,17 +80,6 @@ export async function expireUnreferencedFiles(tx: Tx, userId: string): Promise<n
   return Number(result.numUpdatedRows);
 }
 
-/**
- * Removes the account's end-to-end encryption identity (public key and recovery blob) and its
- * signed device lists: nobody reads them once the account is deleted. The device rows stay, ended,
- * so that other devices can still tell an ended device from one they never heard of.
- */
-export async function removeIdentity(tx: Tx, userId: string): Promise<{ identities: number; deviceLists: number }> {
-  const identities = await tx.deleteFrom('identities').where('user_id', '=', userId).executeTakeFirst();
-  const deviceLists = await tx.deleteFrom('device_lists').where('user_id', '=', userId).executeTakeFirst();
-  return { identities: Number(identities.numDeletedRows), deviceLists: Number(deviceLists.numDeletedRows) };
-}
-
 /** How much the server holds: live accounts, chats not deleted, stored messages, finished files and their bytes. */
 export async function serverCounts(db: Kysely<DB>): Promise<{ accounts: number; chats: number; messages: number; files: number; fileBytes: number }> {
   const count = async (q: Promise<{ n: number | string | bigint | null } | undefined>) => Number((await q)?.n ?? 0);
