@@ -28,11 +28,14 @@ async function search(page: Page, q: string): Promise<void> {
 
 /** Whether the element lies inside the message list's visible area. */
 async function inView(page: Page, text: string): Promise<boolean> {
-  // A row scrolled far away is not in the DOM at all (the list renders only the rows near the view).
-  if ((await message(page, text).count()) === 0) return false;
-  const list = await page.locator('.messages').boundingBox();
-  const box = await message(page, text).boundingBox();
-  return !!list && !!box && box.y >= list.y - 1 && box.y + box.height <= list.y + list.height + 1;
+  // A row scrolled far away is not in the DOM at all (the list renders only the rows near the view), and one may
+  // leave it between two calls: the lookup and the measure are one step in the page.
+  return page.locator('.messages').evaluate((list, wanted) => {
+    const row = Array.from(list.querySelectorAll('article.msg')).find((el) => el.querySelector(':scope > .text')?.textContent?.includes(wanted));
+    if (!row) return false;
+    const [view, box] = [list.getBoundingClientRect(), row.getBoundingClientRect()];
+    return box.top >= view.top - 1 && box.bottom <= view.bottom + 1;
+  }, text);
 }
 
 describe.skipIf(!enabled)('search in the web client', () => {
