@@ -145,7 +145,10 @@ export interface ScaleOutRow {
 export interface E2eeDeliveryRow {
   kind: 'e2ee';
   store: string;
-  mode: 'plain' | 'e2ee';
+  /** plain-paced: plaintext with the client pausing before each send as long as E2EE's encrypt + decrypt take */
+  mode: 'plain' | 'plain-paced' | 'e2ee';
+  /** that pause, ms */
+  pauseMs: number;
   sends: number;
   /** texts the receiver read that were not what was sent (0 unless decryption is broken) */
   mismatches: number;
@@ -163,6 +166,8 @@ export interface E2eeDeliveryRow {
   idleCpuUsPerDelivery: number;
   /** this mode's server CPU per delivery over plaintext's, in the same run */
   cpuRatioToPlain: number | null;
+  /** …and over plain-paced's: the server's own extra cost, the idle gaps between sends being the same */
+  cpuRatioToPacedPlain: number | null;
 }
 
 /** What one MLS operation costs a client in this Node process. */

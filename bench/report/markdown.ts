@@ -178,7 +178,7 @@ function e2eeSection(sends: E2eeDeliveryRow[], ops: E2eeClientRow[]): string[] {
     'p99 ms',
     'server part p50/p95/p99 ms',
     'server µs/delivery (idle taken off)',
-    'ratio to plain',
+    'ratio to plain / paced',
     'mismatches',
   ];
   const lines = ['## End-to-end encryption', '', ...header(columns)];
@@ -186,14 +186,14 @@ function e2eeSection(sends: E2eeDeliveryRow[], ops: E2eeClientRow[]): string[] {
     lines.push(
       tableRow([
         r.store,
-        r.mode,
+        r.pauseMs ? `${r.mode} (${fmt(r.pauseMs)} ms pause)` : r.mode,
         r.sends,
         fmt(r.p50),
         fmt(r.p95),
         fmt(r.p99),
         `${fmt(r.serverP50)} / ${fmt(r.serverP95)} / ${fmt(r.serverP99)}`,
         `${fmt(r.serverCpuUsPerDelivery)} (${fmt(r.idleCpuUsPerDelivery)})`,
-        r.cpuRatioToPlain === null ? '' : `${r.cpuRatioToPlain.toFixed(2)}×`,
+        `${fmt(r.cpuRatioToPlain)}× / ${fmt(r.cpuRatioToPacedPlain)}×`,
         r.mismatches,
       ]),
     );

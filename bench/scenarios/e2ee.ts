@@ -90,7 +90,9 @@ class Inbox {
 
 /** One mode's path from A to the receiver: send a text, resolve when the receiver has it, with the times taken. */
 interface Lane {
-  mode: 'plain' | 'e2ee';
+  mode: E2eeDeliveryRow['mode'];
+  /** the client's pause before each send (not in the latency): plain-paced leaves the server the idle gaps of E2EE */
+  pauseMs: number;
   inbox: Inbox;
   send: (text: string) => Promise<unknown>;
   /** what the receiver reads from the event: the text (decrypted for E2EE) */
@@ -104,6 +106,7 @@ interface Lane {
 }
 
 async function deliverOne(lane: Lane, tag: string, k: number): Promise<void> {
+  if (lane.pauseMs > 0) await sleep(lane.pauseMs);
   const start = nowMs();
   const text = `${lane.mode}|${tag}|${k}|`.padEnd(100, 'x');
   const sent = lane.send(text);
@@ -113,7 +116,6 @@ async function deliverOne(lane: Lane, tag: string, k: number): Promise<void> {
   const done = nowMs();
   await sent;
   if (plaintext !== text) lane.mismatches++;
-  if (tag === 'w') return;
   lane.endToEnd.push(done - start);
   lane.serverPart.push(at - requestAt);
 }
@@ -129,7 +131,7 @@ async function block(lane: Lane, { n, tag, pid, from }: { n: number; tag: string
 }
 
 function lane(mode: Lane['mode'], path: Pick<Lane, 'inbox' | 'send' | 'read' | 'sender'>): Lane {
-  return { mode, ...path, endToEnd: [], serverPart: [], cpuUs: 0, wallMs: 0, mismatches: 0 };
+  return { pauseMs: 0, ...path, mode, endToEnd: [], serverPart: [], cpuUs: 0, wallMs: 0, mismatches: 0 };
 }
 
 /** The private chats, devices and sockets of both modes: A, B with E2EE devices; C plain. */
@@ -151,6 +153,7 @@ async function setUp(p: ParleyInstance, users: BenchUser[]) {
     read: async (event) => event.message?.text ?? null,
     sender: a,
   });
+  const pacedLane = lane('plain-paced', plainLane);
   const e2eeLane = lane('e2ee', {
     inbox: await Inbox.open(p, b.client.session!.accessToken, secret.id),
     send: (text) => aDevice.chat(secret.id).send(text),
@@ -160,29 +163,40 @@ async function setUp(p: ParleyInstance, users: BenchUser[]) {
     },
     sender: a,
   });
-  return { ub, aDevice, bDevice, chatId: secret.id, lanes: [plainLane, e2eeLane] as const };
+  return { ub, aDevice, bDevice, chatId: secret.id, lanes: [plainLane, pacedLane, e2eeLane] as const };
 }
 
 export async function* e2ee(p: ParleyInstance, { users, ...o }: E2eeOptions & { users: BenchUser[] }): AsyncGenerator<E2eeDeliveryRow | E2eeClientRow> {
   const s = await setUp(p, users);
   const pid = p.proc.pid!;
   for (const lane of s.lanes) await block(lane, { n: o.warmup, tag: 'w', pid, from: 0 });
+  const [, paced, secretLane] = s.lanes;
+  paced.pauseMs = clientMs(secretLane);
+  for (const lane of s.lanes) lane.endToEnd.length = lane.serverPart.length = 0;
   await settle(pid);
   const idleUsPerMs = await idleCpu(pid);
   const perRound = Math.ceil(o.sends / o.rounds);
   for (let r = 0; r < o.rounds; r++) for (const lane of s.lanes) await block(lane, { n: perRound, tag: `r${r}`, pid, from: r * perRound });
   for (const lane of s.lanes) lane.inbox.ws.close();
-  const [plain, secret] = s.lanes.map((lane) => deliveryRow(p, lane, idleUsPerMs));
-  plain!.cpuRatioToPlain = 1;
-  secret!.cpuRatioToPlain = plain!.serverCpuUsPerDelivery > 0 ? round(secret!.serverCpuUsPerDelivery / plain!.serverCpuUsPerDelivery, 2) : null;
-  for (const row of [plain!, secret!]) {
+  const rows = s.lanes.map((lane) => deliveryRow(p, lane, idleUsPerMs));
+  const [plain, pacedPlain] = rows as [E2eeDeliveryRow, E2eeDeliveryRow];
+  const ratio = (x: number, to: number) => (to > 0 ? round(x / to, 2) : null);
+  for (const row of rows) {
+    row.cpuRatioToPlain = ratio(row.serverCpuUsPerDelivery, plain.serverCpuUsPerDelivery);
+    row.cpuRatioToPacedPlain = ratio(row.serverCpuUsPerDelivery, pacedPlain.serverCpuUsPerDelivery);
     log(
       `e2ee ${row.mode}: ${row.sends} sends, end to end p50 ${row.p50} p95 ${row.p95} p99 ${row.p99} ms, server part p50 ${row.serverP50} p99 ${row.serverP99} ms, ` +
-        `server ${row.serverCpuUsPerDelivery} µs/delivery net of ${row.idleCpuUsPerDelivery} idle (×${row.cpuRatioToPlain} plain), mismatches ${row.mismatches}`,
+        `server ${row.serverCpuUsPerDelivery} µs/delivery net of ${row.idleCpuUsPerDelivery} idle (×${row.cpuRatioToPlain} plain, ×${row.cpuRatioToPacedPlain} paced), mismatches ${row.mismatches}`,
     );
     yield row;
   }
   yield* clientCosts(p, s, o.ops);
+}
+
+/** The median time E2EE adds at the clients (encrypting at A, decrypting at B): end to end less the server's part. */
+function clientMs(lane: Lane): number {
+  const extra = lane.endToEnd.map((ms, i) => ms - lane.serverPart[i]!).sort((x, y) => x - y);
+  return Math.max(0, percentile(extra, 50));
 }
 
 /**
@@ -216,7 +230,9 @@ function deliveryRow(p: ParleyInstance, lane: Lane, idleUsPerMs: number): E2eeDe
     serverP99: q(srv, 99),
     serverCpuUsPerDelivery: round((lane.cpuUs - idle) / n, 1),
     idleCpuUsPerDelivery: round(idle / n, 1),
+    pauseMs: round(lane.pauseMs, 2),
     cpuRatioToPlain: null,
+    cpuRatioToPacedPlain: null,
   };
 }
 
