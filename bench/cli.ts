@@ -3,14 +3,14 @@
 // Options: --quick  --users N  --rates a,b,c  --duration S  --variant-rates a,b  --idle N
 //          --catchup N  --history-messages N  --history-chats N  --history-samples N
 //          --files N  --file-mib N  --file-rounds N  --workers N  --no-pin
-//          --scale-nodes 1,2,3  --scale-rate R
-//          --skip sqlite,fanout,variant,baseline,idle,catchup,profile,history,files,scaleout
+//          --scale-nodes 1,2,3  --scale-rate R  --e2ee-sends N  --e2ee-ops N
+//          --skip sqlite,fanout,variant,baseline,idle,catchup,profile,history,files,scaleout,e2ee
 
 /** Members per group: every user is in one group of the main workload. */
 export const GROUP_SIZE = 20;
 
 /** The parts of a run --skip can leave out. */
-export type Part = 'sqlite' | 'fanout' | 'variant' | 'baseline' | 'idle' | 'catchup' | 'profile' | 'history' | 'files' | 'scaleout';
+export type Part = 'sqlite' | 'fanout' | 'variant' | 'baseline' | 'idle' | 'catchup' | 'profile' | 'history' | 'files' | 'scaleout' | 'e2ee';
 
 export interface BenchOptions {
   /** the arguments as given, for the report's command line */
@@ -37,6 +37,9 @@ export interface BenchOptions {
   /** node counts of the scale-out scenario (PostgreSQL + Redis), and its one rate */
   readonly scaleNodes: readonly number[];
   readonly scaleRate: number;
+  /** sends per mode (plaintext, E2EE) of the E2EE scenario, and repetitions of each client-side MLS operation */
+  readonly e2eeSends: number;
+  readonly e2eeOps: number;
   /** load-generator processes */
   readonly workers: number;
   /** pin server and generator to separate cores when taskset is available */
@@ -73,6 +76,8 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     fileRounds: num('file-rounds', quick ? 1 : 5),
     scaleNodes: nums('scale-nodes', [1, 2, 3]),
     scaleRate: num('scale-rate', quick ? 100 : 300),
+    e2eeSends: num('e2ee-sends', quick ? 200 : 2000),
+    e2eeOps: num('e2ee-ops', quick ? 20 : 100),
     workers: num('workers', 2),
     pin: !flag('no-pin'),
     skip: new Set((opt('skip') ?? '').split(',').filter(Boolean)),

@@ -141,9 +141,50 @@ export interface ScaleOutRow {
   redisBytesPerSend: number;
 }
 
+/** One mode of the E2EE scenario: sends from A over HTTP, one at a time, until B's socket has the text (decrypted). */
+export interface E2eeDeliveryRow {
+  kind: 'e2ee';
+  store: string;
+  /** plain-paced: plaintext with the client pausing before each send as long as E2EE's encrypt + decrypt take */
+  mode: 'plain' | 'plain-paced' | 'e2ee';
+  /** that pause, ms */
+  pauseMs: number;
+  sends: number;
+  /** texts the receiver read that were not what was sent (0 unless decryption is broken) */
+  mismatches: number;
+  /** send start → text available at the receiver (E2EE: encrypt, send, socket, decrypt), ms */
+  p50: number;
+  p95: number;
+  p99: number;
+  /** the HTTP request's start → the event at the receiver's socket: the server's part, ms */
+  serverP50: number;
+  serverP95: number;
+  serverP99: number;
+  /** the server's CPU over the sends, less what it spends idle over as long, per delivery */
+  serverCpuUsPerDelivery: number;
+  /** the idle share taken off (the server's CPU with nothing sent, over the same wall time) */
+  idleCpuUsPerDelivery: number;
+  /** this mode's server CPU per delivery over plaintext's, in the same run */
+  cpuRatioToPlain: number | null;
+  /** …and over plain-paced's: the server's own extra cost, the idle gaps between sends being the same */
+  cpuRatioToPacedPlain: number | null;
+}
+
+/** What one MLS operation costs a client in this Node process. */
+export interface E2eeClientRow {
+  kind: 'e2eeClient';
+  store: string;
+  op: string;
+  ops: number;
+  p50Us: number;
+  meanUs: number;
+  mismatches: number;
+}
+
 export type TargetName = 'parley' | 'baseline';
 
-export type Row = RunRow | FanoutRow | SustainableRow | IdleRow | CatchupRow | HistoryRow | ProfileRow | FilesRow | ScaleOutRow;
+export type Row =
+  RunRow | FanoutRow | SustainableRow | IdleRow | CatchupRow | HistoryRow | ProfileRow | FilesRow | ScaleOutRow | E2eeDeliveryRow | E2eeClientRow;
 
 /** The rows of one kind. */
 export function rowsOf<K extends Row['kind']>(rows: readonly Row[], kind: K): Extract<Row, { kind: K }>[] {

@@ -1,5 +1,6 @@
 // One store's run: set-up through the API, then on a fresh, pinned server the idle memory,
-// fan-out (Parley, the baseline, the 3-groups variant), catch-up, a profiled step and history.
+// fan-out (Parley, the baseline, the 3-groups variant), catch-up, a profiled step, E2EE beside
+// plaintext, file transfers and history.
 import fs from 'node:fs';
 import path from 'node:path';
 import { runs } from './cli.ts';
@@ -9,6 +10,7 @@ import { freePort, stopProcess } from './procs.ts';
 import { log } from './results.ts';
 import type { SustainableRow } from './rows.ts';
 import { catchup } from './scenarios/catchup.ts';
+import { e2ee } from './scenarios/e2ee.ts';
 import { fileTransfers } from './scenarios/files.ts';
 import { scaleOut } from './scenarios/scaleout.ts';
 import { fanoutSeries } from './scenarios/fanout.ts';
@@ -61,6 +63,7 @@ export async function runStore(ctx: BenchContext, store: StoreMode, { withBaseli
     const rate = series.failedAt ?? series.rate ?? options.rates[0]!;
     await results.recordAll(profileRun(ctx, { store, dataDir, users: run.mainUsers, rate }));
   }
+  if (runs(options, 'e2ee')) await measureE2ee(run);
   if (runs(options, 'files')) await measureFiles(run, { withBaseline });
   if (runs(options, 'history')) await measureHistory(run);
   if (store.redisUrl && runs(options, 'scaleout')) await measureScaleOut(run);
@@ -74,6 +77,18 @@ async function measureScaleOut({ ctx, store, mainUsers }: StoreRun): Promise<voi
     await ctx.results.recordAll(scaleOut(ctx, { gen, store, users: mainUsers, rate: ctx.options.scaleRate, nodeCounts: ctx.options.scaleNodes }));
   } finally {
     await gen.stop();
+  }
+}
+
+/** Plaintext and E2EE sends in private chats on one fresh server, then the client-side MLS costs. */
+async function measureE2ee(run: StoreRun): Promise<void> {
+  const { ctx, setup } = run;
+  const { quick, e2eeSends, e2eeOps } = ctx.options;
+  const p = await startPinnedParley(run);
+  try {
+    await ctx.results.recordAll(e2ee(p, { users: setup.users, sends: e2eeSends, rounds: quick ? 2 : 4, warmup: quick ? 20 : 200, ops: e2eeOps }));
+  } finally {
+    await stopProcess(p.proc);
   }
 }
 

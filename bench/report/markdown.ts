@@ -4,7 +4,19 @@
 import os from 'node:os';
 import { GROUP_SIZE, type BenchOptions } from '../cli.ts';
 import type { Pinning } from '../procs.ts';
-import { rowsOf, type CatchupRow, type FanoutRow, type FilesRow, type HistoryRow, type ScaleOutRow, type IdleRow, type ProfileRow, type Row } from '../rows.ts';
+import {
+  rowsOf,
+  type CatchupRow,
+  type E2eeClientRow,
+  type E2eeDeliveryRow,
+  type FanoutRow,
+  type FilesRow,
+  type HistoryRow,
+  type ScaleOutRow,
+  type IdleRow,
+  type ProfileRow,
+  type Row,
+} from '../rows.ts';
 import { LAG_LIMIT_MS } from '../shared.ts';
 
 export function markdownReport(rows: readonly Row[], { options, pinning }: { options: BenchOptions; pinning: Pinning }): string {
@@ -13,6 +25,7 @@ export function markdownReport(rows: readonly Row[], { options, pinning }: { opt
   lines.push(...idleSection(rowsOf(rows, 'idle')));
   lines.push(...catchupSection(rowsOf(rows, 'catchup')));
   lines.push(...historySection(rowsOf(rows, 'history')));
+  lines.push(...e2eeSection(rowsOf(rows, 'e2ee'), rowsOf(rows, 'e2eeClient')));
   lines.push(...filesSection(rowsOf(rows, 'files')));
   lines.push(...scaleOutSection(rowsOf(rows, 'scaleout')));
   for (const r of rowsOf(rows, 'profile')) lines.push(...profileSection(r));
@@ -149,6 +162,43 @@ function scaleOutSection(so: ScaleOutRow[]): string[] {
         r.redisBytesPerSend,
       ]),
     );
+  lines.push('');
+  return lines;
+}
+
+/** Private-chat sends, plaintext beside E2EE on one server, and what each MLS operation costs a client in Node. */
+function e2eeSection(sends: E2eeDeliveryRow[], ops: E2eeClientRow[]): string[] {
+  if (!sends.length && !ops.length) return [];
+  const columns = [
+    'store',
+    'mode',
+    'sends',
+    'p50 ms',
+    'p95 ms',
+    'p99 ms',
+    'server part p50/p95/p99 ms',
+    'server µs/delivery (idle taken off)',
+    'ratio to plain / paced',
+    'mismatches',
+  ];
+  const lines = ['## End-to-end encryption', '', ...header(columns)];
+  for (const r of sends)
+    lines.push(
+      tableRow([
+        r.store,
+        r.pauseMs ? `${r.mode} (${fmt(r.pauseMs)} ms pause)` : r.mode,
+        r.sends,
+        fmt(r.p50),
+        fmt(r.p95),
+        fmt(r.p99),
+        `${fmt(r.serverP50)} / ${fmt(r.serverP95)} / ${fmt(r.serverP99)}`,
+        `${fmt(r.serverCpuUsPerDelivery)} (${fmt(r.idleCpuUsPerDelivery)})`,
+        `${fmt(r.cpuRatioToPlain)}× / ${fmt(r.cpuRatioToPacedPlain)}×`,
+        r.mismatches,
+      ]),
+    );
+  lines.push('', ...header(['store', 'client operation (Node)', 'repetitions', 'µs p50', 'µs mean', 'mismatches']));
+  for (const r of ops) lines.push(tableRow([r.store, r.op, r.ops, fmt(r.p50Us), fmt(r.meanUs), r.mismatches]));
   lines.push('');
   return lines;
 }
