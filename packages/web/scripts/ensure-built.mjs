@@ -46,7 +46,13 @@ export function ensureBuilt({ quiet = false } = {}) {
     return false;
   }
   if (!quiet) console.log('parley: building the web client (packages/web/dist)…');
-  const run = spawnSync(process.execPath, [viteBin, 'build', '--logLevel', quiet ? 'warn' : 'info'], { cwd: web, stdio: 'inherit' });
+  // Always a production build, whoever asks: a caller running under NODE_ENV=test (the browser suite builds
+  // through here) would otherwise get a build with import.meta.env.PROD false, without its service worker.
+  const run = spawnSync(process.execPath, [viteBin, 'build', '--mode', 'production', '--logLevel', quiet ? 'warn' : 'info'], {
+    cwd: web,
+    stdio: 'inherit',
+    env: { ...process.env, NODE_ENV: 'production' },
+  });
   if (run.status !== 0) {
     console.warn('parley: the web client build failed; serving the API only');
     return false;
