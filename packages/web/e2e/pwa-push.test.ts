@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
 import { startTestServer, type TestServer, type TestUser } from '@parley/test-kit';
 import { browserAvailable, eventually, openBrowser, screenshot, type Browser } from './_browser.ts';
 import { signIn } from './_ux.ts';
@@ -68,6 +69,17 @@ describe.skipIf(!enabled)('installable app, offline shell and push notifications
     await eventually(async () => expect(await page.evaluate(() => navigator.serviceWorker.controller !== null)).toBe(true));
   });
 
+  /**
+   * Waits until the service worker is activated and has kept the page: on a busy machine its install (which
+   * fetches the page and every asset it names) can still be running when the page has long been shown, and a
+   * push delivered or a reload made before then finds no worker to handle it.
+   */
+  const workerReady = (page: Page) =>
+    page.evaluate(async () => {
+      const reg = await navigator.serviceWorker.ready;
+      for (let i = 0; i < 300 && (reg.active?.state !== 'activated' || !(await caches.match('/'))); i++) await new Promise((r) => setTimeout(r, 100));
+    });
+
   it('shows a pushed message as a notification, one per chat, and a click opens the chat', async () => {
     const page = browser.page;
     const cdp = await browser.context.newCDPSession(page);
@@ -84,6 +96,7 @@ describe.skipIf(!enabled)('installable app, offline shell and push notifications
 
     await page.goto('/#/');
     await page.getByRole('list', { name: 'Chats' }).waitFor();
+    await workerReady(page);
     await deliver({ chatId, title: 'Bob', body: 'Are you there?' });
     await eventually(async () => expect(await shown()).toEqual([{ title: 'Bob', body: 'Are you there?', tag: `chat-${chatId}`, data: { chatId } }]));
     // A newer push for the same chat replaces the notification.
@@ -108,6 +121,7 @@ describe.skipIf(!enabled)('installable app, offline shell and push notifications
     const page = browser.page;
     await page.goto('/#/');
     await page.getByRole('list', { name: 'Chats' }).waitFor();
+    await workerReady(page);
 
     await browser.context.setOffline(true);
     await page.reload();
