@@ -20,6 +20,7 @@ export async function trimSubscriptions(tx: Tx, options: { sessionId: string; en
     .select('id')
     .where('session_id', '=', options.sessionId)
     .where('endpoint', '!=', options.endpoint)
+    // Ids are time-ordered (UUIDv7): several made in one millisecond still sort in the order they came.
     .orderBy('created_at', 'desc')
     .orderBy('id', 'desc')
     .execute();

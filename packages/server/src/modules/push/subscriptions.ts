@@ -1,6 +1,6 @@
 import { MAX_PUSH_SUBSCRIPTIONS_PER_SESSION, type PushConfig, type PushSubscriptionInput } from '@parley/protocol';
 import { AppError } from '../../lib/errors.ts';
-import { newId } from '../../lib/ids.ts';
+import { newOrderedId } from '../../lib/ids.ts';
 import type { Actor, Services } from '../services.ts';
 import { commit } from '../sync/unit-of-work.ts';
 import type { PushService } from './push-service.ts';
@@ -33,7 +33,7 @@ export async function subscribePush(s: Services, actor: Actor, input: PushSubscr
   const endpoint = checkEndpoint(s, input.endpoint);
   await commit(s, async (work) => {
     await upsertSubscription(work.tx, {
-      id: newId(),
+      id: newOrderedId(),
       session_id: actor.sessionId,
       user_id: actor.userId,
       endpoint,
