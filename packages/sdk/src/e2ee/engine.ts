@@ -387,24 +387,10 @@ export class E2eeChat {
       if (err instanceof E2eeError && err.code === 'mls_resync_no_leaf') return this.device.mls.joinExternal({ groupInfo: bytes, keyPackage, resync: false });
       throw err;
     });
-    const clientCommitId = randomId();
-    this.ownCommits.add(clientCommitId);
-    try {
-      const accepted = await this.device.client.postCommit({
-        chatId: this.chatId,
-        clientCommitId,
-        epoch: Number(bundle.group.epoch) - 1,
-        commit: toBase64(bundle.commit),
-        groupInfo: toBase64(bundle.groupInfo),
-      });
-      this.group = bundle.group;
-      this.seq = Math.max(this.seq, accepted.seq);
-      return 'done';
-    } catch (err) {
-      this.ownCommits.delete(clientCommitId);
-      if (codeOf(err) === 'mls_epoch_conflict') return 'conflict';
-      throw err;
-    }
+    const accepted = await this.postCommit(bundle, {});
+    if (accepted === 'conflict') return 'conflict';
+    this.seq = Math.max(this.seq, accepted.seq);
+    return 'done';
   }
 
   private async create(): Promise<void> {
@@ -420,25 +406,11 @@ export class E2eeChat {
             claimed.map((k) => fromBase64(k.data)),
           )
         : await this.device.mls.selfUpdate(created);
-    const clientCommitId = randomId();
-    this.ownCommits.add(clientCommitId);
-    try {
-      await this.device.client.postCommit({
-        chatId: this.chatId,
-        clientCommitId,
-        epoch: 0,
-        commit: toBase64(bundle.commit),
-        groupInfo: toBase64(bundle.groupInfo),
-        ...(bundle.welcome ? { welcome: toBase64(bundle.welcome) } : {}),
-        init: { groupId: toBase64(created.groupId), cipherSuite: 1 },
-        addDevices: claimed.map((k) => ({ userId: k.userId, deviceId: k.deviceId })),
-      });
-      this.group = bundle.group;
-    } catch (err) {
-      this.ownCommits.delete(clientCommitId);
-      // Another device created it first: its Welcome comes through the log.
-      if (codeOf(err) !== 'mls_epoch_conflict') throw err;
-    }
+    // Another device created it first when this conflicts: its Welcome comes through the log.
+    await this.postCommit(bundle, {
+      init: { groupId: toBase64(created.groupId), cipherSuite: 1 },
+      addDevices: claimed.map((k) => ({ userId: k.userId, deviceId: k.deviceId })),
+    });
   }
 
   private async claim(userIds: string[]): Promise<ClaimedKeyPackage[]> {
@@ -510,7 +482,8 @@ export class E2eeChat {
       const outcome = await this.serial(async () => {
         if (!this.group?.active) throw new E2eeError('e2ee_send_failed', 'This device is not in the chat\u2019s group');
         const made = await make(this.group);
-        return made ? this.postCommit(made.bundle, made.declared) : 'done';
+        if (!made) return 'done';
+        return (await this.postCommit(made.bundle, made.declared)) === 'conflict' ? 'conflict' : 'done';
       });
       if (outcome === 'done') return;
       if (attempt >= SEND_ATTEMPTS) throw new E2eeError('e2ee_send_failed', 'Another device\u2019s commit came first every time');
@@ -518,23 +491,30 @@ export class E2eeChat {
     }
   }
 
-  /** Posts a commit made at the current epoch; keeps its state when accepted, 'conflict' when another was first. */
-  private async postCommit(bundle: CommitBundle, declared: Declared): Promise<'done' | 'conflict'> {
+  /**
+   * Posts a commit, framed at the epoch before the one it makes (0 for a group's first, with `init`); keeps its
+   * state and says its position when accepted, 'conflict' when another commit took that epoch first.
+   */
+  private async postCommit(
+    bundle: CommitBundle,
+    declared: Declared & { init?: { groupId: string; cipherSuite: number } },
+  ): Promise<{ seq: number } | 'conflict'> {
     const clientCommitId = randomId();
     this.ownCommits.add(clientCommitId);
     try {
-      await this.device.client.postCommit({
+      const accepted = await this.device.client.postCommit({
         chatId: this.chatId,
         clientCommitId,
-        epoch: Number(this.group!.epoch),
+        epoch: Number(bundle.group.epoch) - 1,
         commit: toBase64(bundle.commit),
         groupInfo: toBase64(bundle.groupInfo),
         ...(bundle.welcome ? { welcome: toBase64(bundle.welcome) } : {}),
+        ...(declared.init ? { init: declared.init } : {}),
         ...(declared.addDevices ? { addDevices: declared.addDevices } : {}),
         ...(declared.removeDevices ? { removeDevices: declared.removeDevices } : {}),
       });
       this.group = bundle.group;
-      return 'done';
+      return accepted;
     } catch (err) {
       this.ownCommits.delete(clientCommitId);
       if (codeOf(err) === 'mls_epoch_conflict') return 'conflict';
