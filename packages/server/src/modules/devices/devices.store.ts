@@ -40,9 +40,11 @@ export async function updateRecoveryBlob(tx: Tx, options: { userId: string; reco
 }
 
 /** A live account (not deleted): whose keys and devices anyone signed in may look up. */
-export async function userExists(db: Kysely<DB>, userId: string): Promise<boolean> {
-  const row = await db.selectFrom('users').select('id').where('id', '=', userId).where('deleted_at', 'is', null).executeTakeFirst();
-  return row !== undefined;
+/** Whether the account exists and is not deleted; with `deleted`, deleted accounts count too. */
+export async function userExists(db: Kysely<DB>, userId: string, options: { deleted?: boolean } = {}): Promise<boolean> {
+  let query = db.selectFrom('users').select('id').where('id', '=', userId);
+  if (!options.deleted) query = query.where('deleted_at', 'is', null);
+  return (await query.executeTakeFirst()) !== undefined;
 }
 
 export async function sessionDeviceName(db: Kysely<DB>, sessionId: string): Promise<string | undefined> {
