@@ -75,6 +75,13 @@ describe.each(await stores())('E2EE device ends with its session on %s', (kind) 
     return { alice, bob, a1, a2: { client, device }, b1, chatId: chat.id };
   }
 
+  /** Moves the clock past the second device's refresh token, the other sessions of the two having refreshed late in their term. */
+  async function outliveSecondDevice({ alice, bob }: Pair): Promise<void> {
+    offset += (REFRESH_TTL_S - 600) * 1000;
+    await Promise.all([alice.client.refresh(), bob.client.refresh()]);
+    offset += 1200 * 1000;
+  }
+
   /** Each way a session ends, and the devices it ends. */
   const ways: { way: string; end: (p: Pair) => Promise<E2eeDevice[]> }[] = [
     {
@@ -100,7 +107,7 @@ describe.each(await stores())('E2EE device ends with its session on %s', (kind) 
       },
     },
     {
-      way: 'revoked for reuse of a rotated refresh token',
+      way: 'revoked for refresh-token reuse',
       end: async ({ a2 }) => {
         const old = a2.client.session!.refreshToken;
         await a2.client.refresh();
@@ -110,14 +117,19 @@ describe.each(await stores())('E2EE device ends with its session on %s', (kind) 
     },
     {
       way: 'expired and cleaned up',
-      end: async ({ alice, bob, a2 }) => {
-        // Every other session of the two refreshes late in its term and so outlives the second device's.
-        offset += (REFRESH_TTL_S - 600) * 1000;
-        await Promise.all([alice.client.refresh(), bob.client.refresh()]);
-        offset += 1200 * 1000;
+      end: async (p) => {
+        await outliveSecondDevice(p);
         expect((await runCleanup(t.server.ctx)).sessions).toBeGreaterThanOrEqual(1);
-        expect((await fail(a2.client.getCurrentSession())).status).toBe(401);
-        return [a2.device];
+        expect((await fail(p.a2.client.getCurrentSession())).status).toBe(401);
+        return [p.a2.device];
+      },
+    },
+    {
+      way: 'expired, its refresh token presented',
+      end: async (p) => {
+        await outliveSecondDevice(p);
+        expect((await fail(t.client().refreshSession({ refreshToken: p.a2.client.session!.refreshToken }))).code).toBe('refresh_token_invalid');
+        return [p.a2.device];
       },
     },
     {
@@ -129,8 +141,10 @@ describe.each(await stores())('E2EE device ends with its session on %s', (kind) 
     },
     {
       way: 'account deleted',
-      end: async ({ alice, a1, a2 }) => {
+      end: async ({ alice, bob, a1, a2 }) => {
         await alice.client.deleteAccount({ password: alice.password });
+        // Its devices are listed as none, not as a missing account, so that the members can tell to remove them.
+        expect(await bob.client.listDevices({ userId: alice.id })).toEqual({ devices: [], deviceList: null });
         return [a1, a2.device];
       },
     },
