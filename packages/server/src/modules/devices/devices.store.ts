@@ -39,8 +39,7 @@ export async function updateRecoveryBlob(tx: Tx, options: { userId: string; reco
   await tx.updateTable('identities').set({ recovery_blob: options.recoveryBlob, updated_at: options.now }).where('user_id', '=', options.userId).execute();
 }
 
-/** A live account (not deleted): whose keys and devices anyone signed in may look up. */
-/** Whether the account exists and is not deleted; with `deleted`, deleted accounts count too. */
+/** A live account (not deleted): whose keys and devices anyone signed in may look up; with `deleted`, a deleted one too. */
 export async function userExists(db: Kysely<DB>, userId: string, options: { deleted?: boolean } = {}): Promise<boolean> {
   let query = db.selectFrom('users').select('id').where('id', '=', userId);
   if (!options.deleted) query = query.where('deleted_at', 'is', null);
