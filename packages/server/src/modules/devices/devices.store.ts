@@ -39,10 +39,11 @@ export async function updateRecoveryBlob(tx: Tx, options: { userId: string; reco
   await tx.updateTable('identities').set({ recovery_blob: options.recoveryBlob, updated_at: options.now }).where('user_id', '=', options.userId).execute();
 }
 
-/** A live account (not deleted): whose keys and devices anyone signed in may look up. */
-export async function userExists(db: Kysely<DB>, userId: string): Promise<boolean> {
-  const row = await db.selectFrom('users').select('id').where('id', '=', userId).where('deleted_at', 'is', null).executeTakeFirst();
-  return row !== undefined;
+/** A live account (not deleted): whose keys and devices anyone signed in may look up; with `deleted`, a deleted one too. */
+export async function userExists(db: Kysely<DB>, userId: string, options: { deleted?: boolean } = {}): Promise<boolean> {
+  let query = db.selectFrom('users').select('id').where('id', '=', userId);
+  if (!options.deleted) query = query.where('deleted_at', 'is', null);
+  return (await query.executeTakeFirst()) !== undefined;
 }
 
 export async function sessionDeviceName(db: Kysely<DB>, sessionId: string): Promise<string | undefined> {

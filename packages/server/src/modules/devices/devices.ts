@@ -122,11 +122,14 @@ export async function approveDevice(s: Services, actor: Actor, input: { deviceId
   });
 }
 
-/** A user's devices and newest signed device list: mine with the pending ones, another's active only. */
+/**
+ * A user's devices and newest signed device list: mine with the pending ones, another's active only. A deleted
+ * account answers with none (its devices ended with it), so the members of its chats can tell to remove them.
+ */
 export async function listDevices(s: Services, actor: Actor, userId: string): Promise<{ devices: Device[]; deviceList: DeviceList | null }> {
   return withinReadLimits(s, actor, async () => {
     const db = s.db.kysely;
-    if (!(await store.userExists(db, userId))) throw userNotFound(userId);
+    if (!(await store.userExists(db, userId, { deleted: true }))) throw userNotFound(userId);
     const own = userId === actor.userId;
     const rows = await store.userDevices(db, { userId, statuses: own ? ['active', 'pending'] : ['active'] });
     const list = await store.latestDeviceList(db, userId);
