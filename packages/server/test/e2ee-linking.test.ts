@@ -141,8 +141,14 @@ describe.each(await stores())('E2EE device linking on %s', (kind) => {
       const payload = decodeLinkPayload(link.payload);
       const mls = await createMls({ validator: { validate: async () => false } });
       const fake = await generateAik();
-      const keys = await mls.generateSignatureKeyPair();
-      const cert = encodeDeviceCert(await signDeviceCert(fake, { userId: alice.id, deviceId: link.deviceId, signatureKey: keys.publicKey }));
+      const cert = encodeDeviceCert(await signDeviceCert(fake, { userId: alice.id, deviceId: link.deviceId, signatureKey: payload.signatureKey }));
+      const realCert = (await db().selectFrom('devices').select('cert').where('id', '=', link.deviceId).executeTakeFirstOrThrow()).cert;
+      // A consistent server: it lists the certificate it made, too.
+      await db()
+        .updateTable('devices')
+        .set({ cert: Buffer.from(cert) })
+        .where('id', '=', link.deviceId)
+        .execute();
       const sealed = await sealLinkEnvelope(mls.hpke(), {
         target: payload,
         secret: randomBytes(32),
@@ -165,6 +171,7 @@ describe.each(await stores())('E2EE device linking on %s', (kind) => {
       expect((await fail(link.waitForApproval({ timeoutMs: 5000 }))).code).toBe('e2ee_link_failed');
 
       // The real one still opens: only what the approver sealed is accepted.
+      await db().updateTable('devices').set({ cert: realCert }).where('id', '=', link.deviceId).execute();
       await db().insertInto('device_links').values(real).execute();
       const linked = await link.waitForApproval({ timeoutMs: 5000 });
       expect(linked.aik.publicKey).toEqual(a1.aik.publicKey);
