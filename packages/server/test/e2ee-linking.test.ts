@@ -120,11 +120,13 @@ describe.each(await stores())('E2EE device linking on %s', (kind) => {
     const world = await chatting();
     const client = await signIn(world.alice, 'alice-tablet');
     const link = await E2eeDevice.startLink(client, POLL);
+    // The new device waits for an envelope from the start, as a screen offering both ways would.
+    const approval = link.waitForApproval();
     const [newCode, session] = await Promise.all([link.sas(), world.a1.startSas(link.deviceId, POLL)]);
     expect(newCode).toMatch(/^\d{3} \d{3}$/);
     expect(session.code).toBe(newCode);
     await link.confirmSas();
-    const [linked] = await Promise.all([link.waitForApproval(), world.a1.confirmSas(session, POLL)]);
+    const [linked] = await Promise.all([approval, world.a1.confirmSas(session, POLL)]);
     expect(linked.aik.publicKey).toEqual(world.a1.aik.publicKey);
     await readsAndSends(linked, world);
   });

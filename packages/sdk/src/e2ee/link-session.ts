@@ -30,14 +30,19 @@ const LINK_TIMEOUT_MS = DEVICE_LINK_TTL_MS;
 
 type LinkMessageOf<K extends LinkMessage['kind']> = Extract<LinkMessage, { kind: K }>;
 
+/** A mailbox message as read, with who the server says sent it. */
+export type ReceivedLink = LinkMessage & { senderDeviceId: string };
+
 /**
- * Waits for the next mailbox message of one kind (from one device, or any), polling. Messages of another kind or
- * that do not decode are dropped: the server can relay anything, and each kind comes once per link.
+ * Waits for the next mailbox message of one kind (from one device, or any), polling. What is read of other kinds
+ * waits in `inbox` for its own reader (the new device may wait for an envelope and a comparison at once); what does
+ * not decode is dropped: the server can relay anything.
  */
 export async function receiveLink<K extends LinkMessage['kind']>(
   client: ParleyClient,
-  options: { kind: K; from?: string; timeoutMs?: number; pollMs?: number; onMessage?: (senderDeviceId: string) => void },
+  options: { kind: K; from?: string; timeoutMs?: number; pollMs?: number; inbox?: ReceivedLink[] },
 ): Promise<LinkMessageOf<K> & { senderDeviceId: string }> {
+  const inbox = options.inbox ?? [];
   const deadline = Date.now() + (options.timeoutMs ?? LINK_TIMEOUT_MS);
   for (;;) {
     const { messages } = await client.getDeviceLink(options.from ? { from: options.from } : {}).catch((err: unknown) => {
@@ -45,14 +50,14 @@ export async function receiveLink<K extends LinkMessage['kind']>(
       throw err;
     });
     for (const m of messages) {
-      let decoded: LinkMessage;
       try {
-        decoded = decodeLinkMessage(fromBase64(m.data));
+        inbox.push({ ...decodeLinkMessage(fromBase64(m.data)), senderDeviceId: m.senderDeviceId });
       } catch {
-        continue;
+        // Not a link message: nothing to wait for.
       }
-      if (decoded.kind === options.kind) return { ...(decoded as LinkMessageOf<K>), senderDeviceId: m.senderDeviceId };
     }
+    const index = inbox.findIndex((m) => m.kind === options.kind && (!options.from || m.senderDeviceId === options.from));
+    if (index >= 0) return inbox.splice(index, 1)[0] as LinkMessageOf<K> & { senderDeviceId: string };
     if (Date.now() >= deadline) throw new E2eeError('e2ee_link_failed', 'The other device did not answer in time');
     await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? LINK_POLL_MS));
   }
@@ -79,6 +84,7 @@ export class PendingLink {
   private readonly qrSecret = newLinkSecret();
   private comparison: { approverDeviceId: string; approverKey: Uint8Array; aikPublicKey: Uint8Array } | undefined;
   private sasSecret: Uint8Array | undefined;
+  private readonly inbox: ReceivedLink[] = [];
 
   constructor(
     private readonly o: {
@@ -103,7 +109,7 @@ export class PendingLink {
    * and returns the code to show. When the user says it matches the other screen, `confirmSas()`.
    */
   async sas(options: { timeoutMs?: number } = {}): Promise<string> {
-    const start = await receiveLink(this.o.client, { kind: 'sas_start', timeoutMs: options.timeoutMs, pollMs: this.o.pollMs });
+    const start = await receiveLink(this.o.client, { kind: 'sas_start', timeoutMs: options.timeoutMs, pollMs: this.o.pollMs, inbox: this.inbox });
     const aikPublicKey = await this.o.directory.requireAik(this.o.target.userId);
     await this.o.client.postDeviceLink({
       deviceId: start.senderDeviceId,
@@ -130,7 +136,7 @@ export class PendingLink {
   async waitForApproval(options: { timeoutMs?: number } = {}): Promise<E2eeDevice> {
     const { client, target } = this.o;
     const timeoutMs = options.timeoutMs ?? LINK_TIMEOUT_MS;
-    const message = await receiveLink(client, { kind: 'envelope', timeoutMs, pollMs: this.o.pollMs });
+    const message = await receiveLink(client, { kind: 'envelope', timeoutMs, pollMs: this.o.pollMs, inbox: this.inbox });
     let envelope: LinkEnvelope | undefined;
     for (const secret of [this.qrSecret, this.sasSecret]) {
       if (!secret) continue;
