@@ -99,6 +99,8 @@ export const api = {
   getGroupInfo: e2ee.getGroupInfo,
   postCommit: e2ee.postCommit,
   reportMlsFailure: e2ee.reportMlsFailure,
+  postDeviceLink: e2ee.postDeviceLink,
+  getDeviceLink: e2ee.getDeviceLink,
   getPushConfig: push.getPushConfig,
   subscribePush: push.subscribePush,
   unsubscribePush: push.unsubscribePush,

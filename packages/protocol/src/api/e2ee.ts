@@ -358,3 +358,48 @@ export const reportMlsFailure = endpoint({
   }),
   errors: ['unauthorized', 'invalid_request', 'not_found', 'rate_limited'],
 });
+
+// Device linking: a small mailbox between a pending device and an active device of the same account. The SDK
+// passes its link messages through it (keys to compare, the identity key sealed to the new device); the server
+// relays the bytes only, once each, and forgets them after DEVICE_LINK_TTL_MS.
+
+/** The largest device-link message, in bytes. */
+export const MAX_DEVICE_LINK_BYTES = 4096;
+/** How long an unread device-link message is kept, in milliseconds. */
+export const DEVICE_LINK_TTL_MS = 10 * 60_000;
+
+export const DeviceLinkMessage = Strict(
+  {
+    senderDeviceId: Id,
+    data: Base64(MAX_DEVICE_LINK_BYTES, 'The message as the sending device made it, opaque to the server'),
+    createdAt: Timestamp,
+  },
+  'One message of the device-link mailbox',
+);
+export type DeviceLinkMessage = Static<typeof DeviceLinkMessage>;
+
+export const postDeviceLink = endpoint({
+  id: 'postDeviceLink',
+  method: 'POST',
+  path: '/devices/:deviceId/link',
+  summary:
+    'Leave a device-link message for another device of mine: from an active device to a pending one or back. It replaces my previous unread message to that device, is read once and expires after ten minutes',
+  tag: 'e2ee',
+  auth: true,
+  status: 204,
+  params: Strict({ deviceId: Id }),
+  body: Strict({ data: Base64(MAX_DEVICE_LINK_BYTES, 'The message, opaque to the server', 1) }),
+  errors: ['unauthorized', 'invalid_request', 'not_found', 'device_not_active', 'device_not_pending', 'rate_limited'],
+});
+
+export const getDeviceLink = endpoint({
+  id: 'getDeviceLink',
+  method: 'GET',
+  path: '/devices/current/link',
+  summary: 'Take the unexpired device-link messages left for the current device (from one sender with `from`): each is returned once',
+  tag: 'e2ee',
+  auth: true,
+  query: Strict({ from: Type.Optional(Id) }),
+  response: Strict({ messages: Type.Array(DeviceLinkMessage) }),
+  errors: ['unauthorized', 'invalid_request', 'device_not_active', 'rate_limited'],
+});

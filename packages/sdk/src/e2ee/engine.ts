@@ -6,8 +6,11 @@ import { bytesEqual } from './codec.ts';
 import { decodeDeviceList, encodeDeviceList, signDeviceList, type DeviceList } from './device-list.ts';
 import { Directory } from './directory.ts';
 import { E2eeError } from './errors.ts';
-import { aikIdOf, encodeDeviceCert, generateAik, signDeviceCert, type Aik } from './identity.ts';
+import { aikIdOf, encodeDeviceCert, exportAik, generateAik, signDeviceCert, type Aik } from './identity.ts';
+import { LINK_POLL_MS, PendingLink, receiveLink, SasSession } from './link-session.ts';
+import { decodeLinkPayload, encodeLinkMessage, linkCommitment, openSasSecret, sasCode, sealLinkEnvelope, type LinkTarget } from './link.ts';
 import { createMls, type CommitBundle, type DeviceRef, type LocalKeyPackage, type Mls, type MlsGroup } from './mls.ts';
+import { formatRecoveryKey, generateRecoveryKey, openAikEscrow, parseRecoveryKey, sealAikEscrow } from './recovery.ts';
 
 // The engine that follows a device's logs and keeps its MLS groups: one E2eeDevice per session, one group per
 // end-to-end encrypted chat. It is fed the chat events in log order (from sync, or live from the socket); commits
@@ -216,6 +219,154 @@ export class E2eeDevice {
     if (event.type === 'mls.commit' || event.message?.kind === 'mls' || this.chats.has(event.chatId)) {
       await this.chat(event.chatId).handle(event);
     }
+  }
+
+  // Linking devices and recovery (docs/e2ee.md, "Linking a device", "Recovery"); link.ts has the formats.
+
+  /**
+   * Starts linking the client's session as a new device of an account that has an active device: registers it
+   * pending with a fresh link key and returns what the new device shows (`payload` for a QR code, `sas()` for the
+   * comparison path) and `waitForApproval()`, which gives the active device. E.g.
+   * `const link = await E2eeDevice.startLink(client); showQr(link.payload); const device = await link.waitForApproval()`.
+   */
+  static async startLink(client: ParleyClient, options: { name?: string; pollMs?: number } = {}): Promise<PendingLink> {
+    const session = client.session;
+    if (!session) throw new E2eeError('e2ee_identity_missing', 'Sign in first');
+    const directory = new Directory(client);
+    if (!(await directory.pinnedAik(session.userId)))
+      throw new E2eeError('e2ee_identity_missing', 'This account has no identity key yet: set up its first device');
+    const mls = await createMls({ validator: directory.validator() });
+    const keys = await mls.generateSignatureKeyPair();
+    const linkKeys = await mls.hpke().generateKeyPair();
+    const registered = await client.registerDevice({
+      signaturePublicKey: toBase64(keys.publicKey),
+      linkCommitment: toBase64(await linkCommitment(linkKeys.publicKey)),
+      ...(options.name ? { name: options.name } : {}),
+    });
+    if (registered.status !== 'pending') throw new E2eeError('e2ee_device_pending', 'This device is not waiting for approval');
+    const target: LinkTarget = { userId: session.userId, deviceId: session.sessionId, signatureKey: keys.publicKey, linkPublicKey: linkKeys.publicKey };
+    const finish = async (aik: Aik, cert: Uint8Array): Promise<E2eeDevice> => {
+      directory.pin(session.userId, aik.publicKey);
+      const device = new E2eeDevice(client, mls, session.userId, session.sessionId, aik, keys, directory, 'active', cert);
+      await device.uploadKeyPackages();
+      return device;
+    };
+    return new PendingLink({
+      client,
+      hpke: mls.hpke(),
+      directory,
+      target,
+      linkPrivateKey: linkKeys.privateKey,
+      finish,
+      pollMs: options.pollMs ?? LINK_POLL_MS,
+    });
+  }
+
+  /**
+   * Approves the device that shows this link payload (scanned or pasted): checks that the pending device the server
+   * lists under its id has the keys the payload names, then seals this account's identity key and the device's
+   * certificate to its link key and approves it.
+   */
+  async approveLink(payload: string): Promise<void> {
+    const p = decodeLinkPayload(payload);
+    if (p.userId !== this.userId) throw new E2eeError('e2ee_link_failed', 'This link code is for another account');
+    const pending = await this.pendingDevice(p.deviceId);
+    const commitment = pending.linkCommitment ? fromBase64(pending.linkCommitment) : undefined;
+    if (!bytesEqual(fromBase64(pending.signatureKey), p.signatureKey) || !commitment || !bytesEqual(commitment, await linkCommitment(p.linkPublicKey))) {
+      throw new E2eeError('e2ee_link_failed', `The device the server lists as "${p.deviceId}" is not the one showing this code`);
+    }
+    await this.completeLink(p, p.secret);
+  }
+
+  /**
+   * Starts a short-authentication-string comparison with a pending device of this account: sends it a fresh key,
+   * waits for its link key (which must match what it committed to at registration) and returns the code to show.
+   * When the user says both screens show the same code, `confirmSas(session)`.
+   */
+  async startSas(deviceId: string, options: { timeoutMs?: number; pollMs?: number } = {}): Promise<SasSession> {
+    const pending = await this.pendingDevice(deviceId);
+    if (!pending.linkCommitment) throw new E2eeError('e2ee_link_failed', `Device "${deviceId}" did not register a link key`);
+    const hpke = this.mls.hpke();
+    const approverKeys = await hpke.generateKeyPair();
+    await this.client.postDeviceLink({ deviceId, data: toBase64(encodeLinkMessage({ kind: 'sas_start', approverKey: approverKeys.publicKey })) });
+    const reveal = await receiveLink(this.client, { from: deviceId, kind: 'sas_reveal', timeoutMs: options.timeoutMs, pollMs: options.pollMs });
+    if (!bytesEqual(fromBase64(pending.linkCommitment), await linkCommitment(reveal.linkPublicKey))) {
+      throw new E2eeError('e2ee_link_failed', `Device "${deviceId}" revealed another link key than it committed to`);
+    }
+    const target: LinkTarget = { userId: this.userId, deviceId, signatureKey: fromBase64(pending.signatureKey), linkPublicKey: reveal.linkPublicKey };
+    const transcript = { target, approverDeviceId: this.deviceId, approverKey: approverKeys.publicKey, aikPublicKey: this.aik.publicKey };
+    return new SasSession(await sasCode(transcript), transcript, approverKeys.privateKey);
+  }
+
+  /**
+   * The user saw the same code on both screens (and confirmed it on the new device too): takes the new device's
+   * confirmation, then seals the identity key to it and approves it.
+   */
+  async confirmSas(session: SasSession, options: { timeoutMs?: number; pollMs?: number } = {}): Promise<void> {
+    const { target } = session.transcript;
+    const message = await receiveLink(this.client, { from: target.deviceId, kind: 'sas_secret', timeoutMs: options.timeoutMs, pollMs: options.pollMs });
+    const secret = await openSasSecret(this.mls.hpke(), { ...session.transcript, approverPrivateKey: session.approverPrivateKey, sealed: message.sealed });
+    await this.completeLink(target, secret);
+  }
+
+  private async pendingDevice(deviceId: string): Promise<Device> {
+    const { devices } = await this.client.listDevices({ userId: this.userId });
+    const pending = devices.find((d) => d.id === deviceId && d.status === 'pending');
+    if (!pending) throw new E2eeError('e2ee_device_pending', `Device "${deviceId}" is not waiting for approval`);
+    return pending;
+  }
+
+  /** Seals what the new device needs to its link key, then approves it (signing over the key checked) and lists it. */
+  private async completeLink(target: LinkTarget, secret: Uint8Array): Promise<void> {
+    const cert = encodeDeviceCert(await signDeviceCert(this.aik, { userId: this.userId, deviceId: target.deviceId, signatureKey: target.signatureKey }));
+    const aikPkcs8 = await exportAik(this.aik);
+    const sealed = await sealLinkEnvelope(this.mls.hpke(), { target, secret, envelope: { aikPkcs8, cert } });
+    aikPkcs8.fill(0);
+    await this.client.postDeviceLink({ deviceId: target.deviceId, data: toBase64(encodeLinkMessage({ kind: 'envelope', sealed })) });
+    await this.client.approveDevice({ deviceId: target.deviceId, cert: toBase64(cert) });
+    await this.publishDeviceList();
+  }
+
+  /**
+   * Makes a new recovery key for this account, stores the identity key on the server encrypted with it, and returns
+   * it formatted to show the user once (a new one replaces the old).
+   */
+  async createRecoveryKey(): Promise<string> {
+    const recoveryKey = generateRecoveryKey();
+    const blob = await sealAikEscrow({ aik: this.aik, recoveryKey, userId: this.userId });
+    await this.client.putIdentity({ publicKey: toBase64(this.aik.publicKey), recoveryBlob: toBase64(blob) });
+    return formatRecoveryKey(recoveryKey);
+  }
+
+  /**
+   * Sets up the client's session as a device of an account none of whose devices is left, with the recovery key:
+   * opens the identity key from the server's backup, registers and approves this device itself (the server allows
+   * it only while the account has no active device), publishes the next device list and uploads KeyPackages. Its
+   * chats are then joined by `chat(id).start()`. A wrong key is `e2ee_recovery_failed` and changes nothing.
+   */
+  static async recover(client: ParleyClient, recoveryKey: string, options: { name?: string } = {}): Promise<E2eeDevice> {
+    const session = client.session;
+    if (!session) throw new E2eeError('e2ee_identity_missing', 'Sign in first');
+    const key = parseRecoveryKey(recoveryKey);
+    const directory = new Directory(client);
+    const published = await directory.requireAik(session.userId);
+    const { recoveryBlob } = await client.getRecovery();
+    const aik = await openAikEscrow({ blob: fromBase64(recoveryBlob), recoveryKey: key, userId: session.userId });
+    if (!bytesEqual(aik.publicKey, published)) throw new E2eeError('e2ee_recovery_failed', 'The recovery backup holds another identity key than the account’s');
+    const mls = await createMls({ validator: directory.validator() });
+    const keys = await mls.generateSignatureKeyPair();
+    const cert = encodeDeviceCert(await signDeviceCert(aik, { userId: session.userId, deviceId: session.sessionId, signatureKey: keys.publicKey }));
+    let registered = await client.registerDevice({
+      signaturePublicKey: toBase64(keys.publicKey),
+      cert: toBase64(cert),
+      ...(options.name ? { name: options.name } : {}),
+    });
+    // Pending when another device of the account is still pending: with no active one left, it approves itself.
+    if (registered.status === 'pending') registered = await client.approveDevice({ deviceId: session.sessionId, cert: toBase64(cert) });
+    const device = new E2eeDevice(client, mls, session.userId, session.sessionId, aik, keys, directory, registered.status, cert);
+    await device.publishDeviceList();
+    await device.uploadKeyPackages();
+    return device;
   }
 }
 

@@ -47,3 +47,5 @@ export {
 export { E2eeChat, E2eeDevice, type DecryptedMessage } from './engine.ts';
 export { Directory } from './directory.ts';
 export { fromBase64, toBase64 } from './base64.ts';
+export { PendingLink, SasSession } from './link-session.ts';
+export { decodeLinkPayload, encodeLinkPayload, sasCode, type LinkPayload, type LinkTarget } from './link.ts';

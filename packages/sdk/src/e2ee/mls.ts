@@ -401,6 +401,30 @@ export class Mls {
       throw new E2eeError('mls_process_failed', err instanceof Error ? err.message : String(err), { cause: err });
     }
   }
+
+  /** The suite's HPKE on raw keys, for what is sealed to one device outside any group (device linking, link.ts). */
+  hpke(): SuiteHpke {
+    const hpke = this.cs.hpke;
+    return {
+      async generateKeyPair() {
+        const pair = await hpke.generateKeyPair();
+        return { publicKey: await hpke.exportPublicKey(pair.publicKey), privateKey: await hpke.exportPrivateKey(pair.privateKey) };
+      },
+      async seal(publicKey, plaintext, options) {
+        return hpke.seal(await hpke.importPublicKey(publicKey), plaintext, options.info, options.aad);
+      },
+      async open(privateKey, sealed, options) {
+        return hpke.open(await hpke.importPrivateKey(privateKey), sealed.enc, sealed.ct, options.info, options.aad);
+      },
+    };
+  }
+}
+
+/** RFC 9180 base mode with the MLS suite's KEM, KDF and AEAD (DHKEM(X25519, HKDF-SHA256), AES-128-GCM); raw keys. */
+export interface SuiteHpke {
+  generateKeyPair(): Promise<{ publicKey: Uint8Array; privateKey: Uint8Array }>;
+  seal(publicKey: Uint8Array, plaintext: Uint8Array, options: { info: Uint8Array; aad: Uint8Array }): Promise<{ enc: Uint8Array; ct: Uint8Array }>;
+  open(privateKey: Uint8Array, sealed: { enc: Uint8Array; ct: Uint8Array }, options: { info: Uint8Array; aad: Uint8Array }): Promise<Uint8Array>;
 }
 
 /** D3: two KeyPackages or a KeyPackage and a leaf are "the same device" when their certificates name the same one. */

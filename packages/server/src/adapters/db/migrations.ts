@@ -1,5 +1,6 @@
 import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import { isPostgres } from './dialect.ts';
+import { deviceLinks015 } from './migration-015-device-links.ts';
 
 // One migration set for both dialects: portable schema-builder types only, but for search (007).
 export const migrations: Record<string, Migration> = {
@@ -531,6 +532,7 @@ export const migrations: Record<string, Migration> = {
       await db.schema.alterTable('messages').dropColumn('ciphertext').execute();
     },
   },
+  '015_device_links': deviceLinks015,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -207,6 +207,16 @@ export interface DeviceListsTable {
   created_at: number;
 }
 
+/** The device-link mailbox: one opaque message per sender and recipient device of one user, read once. */
+export interface DeviceLinksTable {
+  recipient_device_id: string;
+  sender_device_id: string;
+  user_id: string;
+  data: Buffer;
+  created_at: number;
+  expires_at: number;
+}
+
 export interface KeyPackagesTable {
   /** the KeyPackageRef (RFC 9420 §5.2) */
   ref: Buffer;
@@ -310,6 +320,7 @@ export interface DB {
   devices: DevicesTable;
   device_lists: DeviceListsTable;
   key_packages: KeyPackagesTable;
+  device_links: DeviceLinksTable;
   calls: CallsTable;
   mls_groups: MlsGroupsTable;
   mls_commits: MlsCommitsTable;

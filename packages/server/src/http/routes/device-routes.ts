@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { api } from '@parley/protocol';
 import type { AppContext } from '../../modules/app-context.ts';
+import * as deviceLinks from '../../modules/devices/device-links.ts';
 import * as devices from '../../modules/devices/devices.ts';
 import * as identity from '../../modules/devices/identity.ts';
 import * as keyPackages from '../../modules/devices/key-packages.ts';
@@ -19,4 +20,6 @@ export function deviceRoutes(app: FastifyInstance, ctx: AppContext): void {
   route(app, ctx, api.uploadKeyPackages, ({ actor, input }) => keyPackages.uploadKeyPackages(ctx, actor, input));
   route(app, ctx, api.countKeyPackages, ({ actor }) => keyPackages.countKeyPackages(ctx, actor));
   route(app, ctx, api.claimKeyPackages, ({ actor, input }) => keyPackages.claimKeyPackages(ctx, actor, input));
+  route(app, ctx, api.postDeviceLink, ({ actor, input }) => deviceLinks.postDeviceLink(ctx, actor, input));
+  route(app, ctx, api.getDeviceLink, ({ actor, input }) => deviceLinks.getDeviceLink(ctx, actor, input));
 }

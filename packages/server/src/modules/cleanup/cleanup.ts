@@ -4,6 +4,7 @@ import * as store from './cleanup.store.ts';
 import { collectFiles } from '../files/collect.ts';
 import { endDevices } from '../devices/end-devices.ts';
 import { deleteExpiredKeyPackages } from '../devices/devices.store.ts';
+import { deleteExpiredDeviceLinks } from '../devices/device-links.store.ts';
 import { endCallsOfEndedSessions, expireRingingCalls } from '../calls/calls.ts';
 
 /** Revoked and expired invites stay listed (and refused with their reason) this long before they go. */
@@ -58,6 +59,7 @@ export async function runCleanup(s: Services): Promise<CleanupReport> {
   report.invites += await store.deleteOldInvites(db, now - INVITE_RETENTION_MS);
   // Claims skip them already; this only frees the rows.
   await deleteExpiredKeyPackages(db, now);
+  await deleteExpiredDeviceLinks(db, now);
 
   for (;;) {
     const gone = await store.abandonedChatIds(db, BATCH);
