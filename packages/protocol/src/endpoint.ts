@@ -56,3 +56,34 @@ export type InputOf<E> =
 
 /** What an SDK call resolves to. */
 export type OutputOf<E> = E extends Endpoint<AnyPart, AnyPart, AnyPart, infer R> ? StaticOr<R, void> : never;
+
+/**
+ * What a client needs of an operation to call it: no schema, so that a client's bundle need not carry
+ * the schemas (and their library) that the server validates with. `routes.ts` holds one per operation,
+ * generated from the endpoints (`npx tsx scripts/make-routes.ts`; a unit test says when it is stale).
+ */
+export interface Route {
+  id: string;
+  method: HttpMethod;
+  path: string;
+  auth: boolean;
+  /** names of the query parameters, in their declared order */
+  query: readonly string[];
+  /** whether the input's remaining fields go in a JSON body */
+  body: boolean;
+  /** set for an operation that answers with a file (see `Endpoint.produces`) */
+  produces?: string;
+}
+
+/** An endpoint's route. */
+export function routeOf(e: Endpoint): Route {
+  return {
+    id: e.id,
+    method: e.method,
+    path: e.path,
+    auth: e.auth,
+    query: Object.keys(e.query?.properties ?? {}),
+    body: e.body !== undefined,
+    ...(e.produces ? { produces: e.produces } : {}),
+  };
+}

@@ -4,29 +4,6 @@ import { Changes, ChatEvent, getChanges, Presence, UserEvent } from './api/sync.
 import { markRead, Message, sendMessage } from './api/messages.ts';
 import { User } from './api/account.ts';
 
-/** The WebSocket subprotocol; a browser sends the access token as a second one: `parley.token.<accessToken>`. */
-export const WS_PROTOCOL = 'parley.v1';
-export const WS_TOKEN_PREFIX = 'parley.token.';
-export const WS_PATH = '/api/v1/ws';
-
-/** Close codes the server uses; a client reconnects (and resyncs) unless the code says not to. */
-export const CLOSE = {
-  /** the server is shutting down: reconnect to another node */
-  goingAway: 1001,
-  /** a frame that is not valid JSON or not a known request */
-  badFrame: 4000,
-  /** the session ended (logout, terminated, expired): do not reconnect with these tokens */
-  sessionEnded: 4001,
-  /** nobody refreshed the session's access token before it expired: refresh, then reconnect and resync */
-  tokenExpired: 4002,
-  /** the client read too slowly and its buffer overflowed: reconnect and resync from the cursor */
-  slowConsumer: 4008,
-  /** no pong to the server's pings */
-  timeout: 4010,
-  /** the user or the session already has as many sockets open as the server allows: close one first */
-  tooManySockets: 4029,
-} as const;
-
 /** The id a request frame carries and its reply echoes, chosen by the client. */
 export const RequestId = Type.String({ minLength: 1, maxLength: 64, description: 'Chosen by the client; the reply echoes it' });
 

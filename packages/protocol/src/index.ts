@@ -1,4 +1,5 @@
 export * from './errors.ts';
+export * from './constants.ts';
 export * from './endpoint.ts';
 export * from './common.ts';
 export * from './frames.ts';

@@ -1,4 +1,5 @@
-import { CLOSE, WS_PATH, WS_PROTOCOL, WS_TOKEN_PREFIX, type ClientFrame, type ServerFrame } from '@parley/protocol';
+import type { ClientFrame, ServerFrame } from '@parley/protocol';
+import { CLOSE, WS_PATH, WS_PROTOCOL, WS_TOKEN_PREFIX } from '@parley/protocol/constants';
 import { newClientId } from './client-id.ts';
 import { ParleyError } from './errors.ts';
 import type { ParleyClient } from './http-client.ts';

@@ -1,4 +1,6 @@
-import { api, FILES_PATH, type Api, type Endpoint, type FileBody, type InputOf, type OutputOf, type SessionTokens } from '@parley/protocol';
+import type { Api, FileBody, InputOf, OutputOf, Route, SessionTokens } from '@parley/protocol';
+import { FILES_PATH } from '@parley/protocol/constants';
+import { routes } from '@parley/protocol/routes';
 import { ParleyError } from './errors.ts';
 
 export interface ClientOptions {
@@ -58,9 +60,9 @@ class HttpClient {
     this.userAgent = options.userAgent;
     this.exclusive = options.exclusive ?? ((fn) => fn());
     this.loadSession = options.loadSession;
-    // One method per descriptor, typed by ApiMethods below.
+    // One method per operation, typed by ApiMethods below; called by its route (the schemas stay on the server).
     const methods = this as unknown as Record<string, (input?: object) => Promise<unknown>>;
-    for (const [name, e] of Object.entries(api)) methods[name] = (input) => this.call(e as Endpoint, input ?? {});
+    for (const [name, r] of Object.entries(routes)) methods[name] = (input) => this.call(r, input ?? {});
   }
 
   /** The current session's tokens, or null when signed out. */
@@ -92,7 +94,7 @@ class HttpClient {
           }
           const refreshToken = this.tokens?.refreshToken;
           if (!refreshToken) throw new ParleyError('unauthorized', 'Not signed in', 401);
-          await this.call(api.refreshSession, { refreshToken });
+          await this.call(routes.refreshSession, { refreshToken });
         });
       } finally {
         this.refreshing = null;
@@ -126,16 +128,16 @@ class HttpClient {
     throw new ParleyError(code, body?.error?.message ?? `Download failed with status ${res.status}`, res.status);
   }
 
-  async call<E extends Endpoint>(e: E, input: InputOf<E>, retried = false): Promise<OutputOf<E>> {
+  /** Calls one operation by its route; `ApiMethods` gives each method its types. */
+  async call<T>(e: Route, input: object, retried = false): Promise<T> {
     const values = { ...(input as Record<string, unknown>) };
     let path = e.path.replace(/:([A-Za-z]+)/g, (_, name: string) => {
       const v = values[name];
       delete values[name];
       return encodeURIComponent(String(v));
     });
-    const queryKeys = Object.keys(e.query?.properties ?? {});
     const query = new URLSearchParams();
-    for (const key of queryKeys) {
+    for (const key of e.query) {
       if (values[key] !== undefined) query.set(key, String(values[key]));
       delete values[key];
     }
@@ -158,10 +160,10 @@ class HttpClient {
     }
     if (res.status === 204) {
       if (e.id === 'logout') this.setSession(null);
-      return undefined as OutputOf<E>;
+      return undefined as T;
     }
     // A file (a data export): the caller reads the body as it arrives.
-    if (e.produces && res.ok) return res as unknown as OutputOf<E>;
+    if (e.produces && res.ok) return res as T;
     const body = await res.json().catch(() => null);
     if (!res.ok) {
       const code = body?.error?.code ?? 'http_error';
@@ -172,14 +174,14 @@ class HttpClient {
           this.setSession(null);
           throw new ParleyError(code, body?.error?.message ?? 'Unauthorized', 401);
         }
-        return this.call(e, input, true);
+        return this.call<T>(e, input, true);
       }
       if (e.id === 'refreshSession' && res.status === 401) this.setSession(null);
       const retryAfter = res.headers.get('retry-after');
       throw new ParleyError(code, body?.error?.message ?? `Request failed with status ${res.status}`, res.status, retryAfter ? Number(retryAfter) : undefined);
     }
     if (e.id === 'login' || e.id === 'refreshSession') this.setSession(body as SessionTokens);
-    return body as OutputOf<E>;
+    return body as T;
   }
 }
 

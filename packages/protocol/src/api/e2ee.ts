@@ -365,8 +365,6 @@ export const reportMlsFailure = endpoint({
 
 /** The largest device-link message, in bytes. */
 export const MAX_DEVICE_LINK_BYTES = 4096;
-/** How long an unread device-link message is kept, in milliseconds. */
-export const DEVICE_LINK_TTL_MS = 10 * 60_000;
 
 export const DeviceLinkMessage = Strict(
   {

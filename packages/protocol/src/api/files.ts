@@ -1,19 +1,9 @@
 import { Type, type Static } from 'typebox';
 import { Strict } from '../common.ts';
-
-/** Where uploads go: tus 1.0 (https://tus.io/protocols/resumable-upload), with the API's bearer token. */
-export const UPLOADS_PATH = '/api/v1/uploads';
-/** Where a file is downloaded: `GET /api/v1/files/:fileId` (Range requests answered with 206). */
-export const FILES_PATH = '/api/v1/files';
-/** The response header of the finished upload (the last PATCH) that names the file it became. */
-export const FILE_ID_HEADER = 'parley-file-id';
-/** Beside it: the hex sha256 of the bytes the server stored, for the uploader to compare. */
-export const SHA256_HEADER = 'parley-sha256';
+import { MAX_THUMBNAIL_LENGTH } from '../constants.ts';
 
 /** Most attachments one message may carry. */
 export const MAX_ATTACHMENTS = 10;
-/** Longest inline thumbnail (base64 characters, about 3 KiB of image). */
-export const MAX_THUMBNAIL_LENGTH = 4096;
 
 export const FileId = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$', description: 'A file id: the id of the upload it came from' });
 

@@ -1,6 +1,7 @@
 import { Type, type Static } from 'typebox';
 import { endpoint } from '../endpoint.ts';
 import { Id, Role, Strict, Timestamp } from '../common.ts';
+import { NOTICE_TYPES } from '../constants.ts';
 import { Attachment, AttachmentInput, MAX_ATTACHMENTS } from './files.ts';
 import { MlsApplicationMessage } from './e2ee.ts';
 
@@ -126,9 +127,6 @@ export const CallRecord = Strict(
   'A call that ended, in the chat log',
 );
 export type CallRecord = Static<typeof CallRecord>;
-
-/** The chat-log changes a timeline shows as service lines ("Alice added Carol"). */
-export const NOTICE_TYPES = ['member.added', 'member.removed', 'member.updated', 'chat.updated', 'call.ended'] as const;
 
 export const ChatNotice = Strict(
   {

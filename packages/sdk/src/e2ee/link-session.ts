@@ -1,4 +1,4 @@
-import { DEVICE_LINK_TTL_MS } from '@parley/protocol';
+import { DEVICE_LINK_TTL_MS } from '@parley/protocol/constants';
 import { ParleyError } from '../errors.ts';
 import type { ParleyClient } from '../http-client.ts';
 import { fromBase64, toBase64 } from './base64.ts';

@@ -1,5 +1,5 @@
 import { rgbaToThumbHash } from 'thumbhash';
-import { MAX_THUMBNAIL_LENGTH } from '@parley/protocol';
+import { MAX_THUMBNAIL_LENGTH } from '@parley/protocol/constants';
 
 /** Longest side of the inline thumbnail, and of the bitmap the thumbhash is computed from (thumbhash takes ≤ 100 px). */
 const THUMBNAIL_SIDE = 96;
