@@ -1,5 +1,5 @@
-import { Upload, defaultOptions, type DetailedError, type PreviousUpload, type UploadOptions } from 'tus-js-client';
-import { FILE_ID_HEADER, SHA256_HEADER, UPLOADS_PATH } from '@parley/protocol';
+import type { DetailedError, PreviousUpload, Upload, UploadOptions } from 'tus-js-client';
+import { FILE_ID_HEADER, SHA256_HEADER, UPLOADS_PATH } from '@parley/protocol/constants';
 import { ParleyError } from './errors.ts';
 import type { ParleyClient } from './http-client.ts';
 
@@ -63,7 +63,10 @@ function toParleyError(err: Error | DetailedError): ParleyError {
  *   await client.sendMessage({ chatId, clientMessageId, attachments: [{ fileId, name: 'a.png', mimeType: 'image/png' }] });
  */
 export class FileUpload {
-  private readonly upload: Upload;
+  // tus-js-client (about 18 KB gzipped in a browser) is loaded when the first upload starts, not with the page.
+  private upload: Upload | null = null;
+  private readonly tusOptions: UploadOptions;
+  private readonly source: UploadSource;
   private waiting: { resolve(f: UploadedFile): void; reject(e: ParleyError): void } | null = null;
   private total = 0;
   private readonly resumeKey?: string;
@@ -86,7 +89,10 @@ export class FileUpload {
       removeFingerprintOnSuccess: true,
       // Per user: one browser profile may hold the uploads of several accounts.
       ...(options.resumeKey !== undefined
-        ? { fingerprint: async (file: File, opts: UploadOptions) => `parley-${options.resumeKey}-${await defaultOptions.fingerprint(file, opts)}` }
+        ? {
+            fingerprint: async (file: File, opts: UploadOptions) =>
+              `parley-${options.resumeKey}-${await (await import('tus-js-client')).defaultOptions.fingerprint(file, opts)}`,
+          }
         : {}),
       async onBeforeRequest(req) {
         await client.ensureFresh();
@@ -97,19 +103,20 @@ export class FileUpload {
         options.onProgress?.(sent, total);
       },
       onSuccess: ({ lastResponse }) => {
-        const fileId = lastResponse.getHeader(FILE_ID_HEADER) ?? this.upload.url?.split('/').pop() ?? '';
+        const fileId = lastResponse.getHeader(FILE_ID_HEADER) ?? this.url?.split('/').pop() ?? '';
         const sha256 = lastResponse.getHeader(SHA256_HEADER);
         this.settle((w) => w.resolve({ fileId, size: this.total || (options.size ?? 0), ...(sha256 ? { sha256 } : {}) }));
       },
       onError: (err) => this.settle((w) => w.reject(toParleyError(err))),
     };
-    this.upload = new Upload(source, tusOptions);
+    this.tusOptions = tusOptions;
+    this.source = source;
     this.resumeKey = options.resumeKey;
   }
 
   /** The upload's URL on the server once created: keep it to resume after a restart. */
   get url(): string | null {
-    return this.upload.url;
+    return this.upload ? this.upload.url : (this.tusOptions.uploadUrl ?? null);
   }
 
   /**
@@ -127,27 +134,38 @@ export class FileUpload {
   }
 
   private async begin(): Promise<void> {
-    if (this.resumeKey !== undefined && !this.checkedPrevious && !this.upload.url) {
+    let upload = this.upload;
+    if (!upload) {
+      const tus = await import('tus-js-client').catch((err: Error) => {
+        this.settle((w) => w.reject(new ParleyError('network_error', `Could not load the uploader: ${err.message}`, 0)));
+        return null;
+      });
+      if (!tus) return;
+      upload = this.upload ??= new tus.Upload(this.source, this.tusOptions);
+      // Paused or cancelled while it loaded.
+      if (this.stopped) return;
+    }
+    if (this.resumeKey !== undefined && !this.checkedPrevious && !upload.url) {
       this.checkedPrevious = true;
-      const previous = await findPrevious(this.upload);
-      if (previous) this.upload.resumeFromPreviousUpload(previous);
+      const previous = await findPrevious(upload);
+      if (previous) upload.resumeFromPreviousUpload(previous);
       // Paused or cancelled while looking.
       if (this.stopped) return;
     }
-    this.upload.start();
+    upload.start();
   }
 
   /** Stops sending; what reached the server stays, and start() goes on from there. */
   async pause(): Promise<void> {
     this.stopped = true;
-    await this.upload.abort(false);
+    await this.upload?.abort(false);
     this.settle((w) => w.reject(new ParleyError('aborted', 'The upload was paused', 0)));
   }
 
   /** Stops and deletes the unfinished upload on the server. */
   async cancel(): Promise<void> {
     this.stopped = true;
-    await this.upload.abort(true);
+    await this.upload?.abort(true);
     this.settle((w) => w.reject(new ParleyError('aborted', 'The upload was cancelled', 0)));
   }
 
