@@ -224,7 +224,7 @@ export class Mls {
     // One at a time before ts-mls sees them: it checks Adds concurrently and leaves a second refusal unhandled.
     for (const kp of decoded) {
       if (!(await this.config.authService.validateCredential(kp.leafNode.credential, kp.leafNode.signaturePublicKey))) {
-        throw new E2eeError('e2ee_untrusted_device', 'Could not validate credential of a KeyPackage to add');
+        throw new E2eeError('mls_process_failed', 'Could not validate credential of a KeyPackage to add');
       }
     }
     const proposals: Proposal[] = decoded.map((keyPackage) => ({ proposalType: 'add', add: { keyPackage } }));
