@@ -321,7 +321,7 @@ describe.each(await stores())('E2EE against a malicious server on %s', (kind) =>
   });
 
   it('safety numbers are per pair of users and stay as devices come and go; a contact\u2019s identity reset is detected, refused until accepted, then the group moves to the new key', async () => {
-    const { alice, bob, a1, b1, chatId } = await group();
+    const { alice, bob, a1, a2, b1, chatId } = await group();
     const number = await a1.safetyNumber(bob.id);
     expect(number).toMatch(/^(\d{5} ){11}\d{5}$/);
     expect(await b1.safetyNumber(alice.id)).toBe(number);
@@ -379,6 +379,31 @@ describe.each(await stores())('E2EE against a malicious server on %s', (kind) =>
         .map((m) => m.text)
         .at(-1),
     ).toBe('hello from the new phone');
+
+    // Alice's other device has not accepted the new key: the new device's join waits there, and the chat with it.
+    await a2.sync();
+    const phoneChat = a2.chat(chatId);
+    expect(phoneChat.awaitingIdentity?.userId).toBe(bob.id);
+    expect(phoneChat.blocked).toBeUndefined();
+    expect(a2.problems.map((p) => p.kind)).toEqual(['identity_changed']);
+    await expect(phoneChat.send('too soon')).rejects.toMatchObject({ code: 'e2ee_identity_changed' });
+    expect(await a2.trustIdentity(bob.id)).toBe(renewed);
+    expect(phoneChat.awaitingIdentity).toBeUndefined();
+    expect(
+      phoneChat
+        .timeline()
+        .map((m) => m.text)
+        .slice(-2),
+    ).toEqual(['welcome back', 'hello from the new phone']);
+    await phoneChat.send('from Alice\u2019s phone');
+    await nb.sync();
+    expect(
+      nb
+        .chat(chatId)
+        .timeline()
+        .map((m) => m.text)
+        .at(-1),
+    ).toBe('from Alice\u2019s phone');
   });
 
   it('two devices committing at one epoch, 50 times with random delays: one wins each time, the other catches up; all converge on the same epoch authenticator', async () => {

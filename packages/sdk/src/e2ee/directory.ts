@@ -30,6 +30,8 @@ export type DirectoryProblem =
 export interface Refusal {
   readonly userId: string;
   readonly deviceId: string;
+  /** The AIK id the certificate names (empty when it is no certificate). */
+  readonly aikId: Uint8Array;
   readonly reason: string;
 }
 
@@ -93,6 +95,13 @@ export class Directory implements IdentityLookup {
   /** The identity change of a user seen and not yet accepted, if any. */
   identityChange(userId: string): IdentityChange | undefined {
     return this.changes.get(userId);
+  }
+
+  /** The user whose new, not yet accepted identity key certifies the last credential refused, if that is why. */
+  async refusedForIdentityChange(): Promise<string | undefined> {
+    const refusal = this.lastRefusal;
+    const change = refusal && this.changes.get(refusal.userId);
+    return change && bytesEqual(refusal.aikId, await aikIdOf(change.offered)) ? refusal.userId : undefined;
   }
 
   /**
@@ -189,13 +198,13 @@ export class Directory implements IdentityLookup {
   private async check(identity: Uint8Array, signatureKey: Uint8Array): Promise<true | Refusal> {
     const result = await this.service.check(identity, signatureKey);
     if (result.ok) return true;
-    let device = { userId: '', deviceId: '' };
+    let device = { userId: '', deviceId: '', aikId: new Uint8Array() };
     try {
       device = decodeDeviceCert(identity);
     } catch {
       // Not a certificate: the reason says so.
     }
-    this.lastRefusal = { userId: device.userId, deviceId: device.deviceId, reason: result.reason };
+    this.lastRefusal = { userId: device.userId, deviceId: device.deviceId, aikId: device.aikId, reason: result.reason };
     return this.lastRefusal;
   }
 

@@ -239,7 +239,10 @@ export class E2eeDevice {
     if (!this.directory.identityChange(userId)) await this.directory.checkIdentity(userId);
     const key = this.directory.trust(userId);
     const aikId = await aikIdOf(key);
-    for (const chat of this.chats.values()) await chat.updateRoster({ userId, aikId });
+    for (const chat of this.chats.values()) {
+      await chat.resume(userId);
+      await chat.updateRoster({ userId, aikId });
+    }
     return safetyNumber({ userId: this.userId, aikPublicKey: this.aik.publicKey }, { userId, aikPublicKey: key });
   }
 
@@ -478,6 +481,12 @@ export class E2eeChat {
    * epoch before it, nothing later is decrypted or sent, and the chat needs a group reset.
    */
   blocked: { seq: number; reason: string } | undefined;
+  /**
+   * Set when a commit of the log brings a device certified by a contact's new identity key that this device has not
+   * accepted: the chat waits at that position (what follows is kept, not applied) until `trustIdentity(userId)`.
+   */
+  awaitingIdentity: { seq: number; userId: string } | undefined;
+  private readonly waiting: ChatEvent[] = [];
   private readonly ownCommits = new Set<string>();
   /** SHA-256 of every ciphertext read or sent here, with the message it belongs to: a replay names another. */
   private readonly ciphertexts = new Map<string, string>();
@@ -507,13 +516,31 @@ export class E2eeChat {
 
   private async apply(event: ChatEvent): Promise<void> {
     if (event.seq <= this.seq) return;
-    if (event.type === 'mls.commit' && event.mls) await this.applyCommit(event.mls, event.seq);
-    else if (event.message) this.applyMessage(event, event.message);
+    if (this.awaitingIdentity) {
+      if (!this.waiting.some((e) => e.seq === event.seq)) this.waiting.push(event);
+      return;
+    }
+    if (event.type === 'mls.commit' && event.mls) {
+      if ((await this.applyCommit(event.mls, event.seq)) === 'waiting') {
+        this.waiting.push(event);
+        return;
+      }
+    } else if (event.message) this.applyMessage(event, event.message);
     this.seq = event.seq;
     if (event.message && event.type === 'message.created' && event.message.kind === 'mls') await this.decrypt(event.message);
   }
 
-  private async applyCommit(mls: NonNullable<ChatEvent['mls']>, seq: number): Promise<void> {
+  /** After the identity key a commit waited for was accepted: applies what the chat kept, in order. */
+  resume(userId: string): Promise<void> {
+    return this.serial(async () => {
+      if (this.awaitingIdentity?.userId !== userId) return;
+      this.awaitingIdentity = undefined;
+      const events = this.waiting.splice(0).sort((a, b) => a.seq - b.seq);
+      for (const event of events) await this.apply(event);
+    });
+  }
+
+  private async applyCommit(mls: NonNullable<ChatEvent['mls']>, seq: number): Promise<'waiting' | undefined> {
     // My own commit: the state it produced was kept when the server accepted it.
     if (mls.senderDeviceId === this.device.deviceId && this.ownCommits.delete(mls.clientCommitId)) return;
     if (this.blocked) return;
@@ -521,14 +548,22 @@ export class E2eeChat {
       if (mls.welcome && mls.addedDevices.some((d) => d.deviceId === this.device.deviceId)) await this.join(fromBase64(mls.welcome));
       return;
     }
+    this.device.directory.lastRefusal = undefined;
     try {
       const result = await this.device.mls.process(this.group, fromBase64(mls.payload));
       this.group = result.group;
     } catch (err) {
       // A network failure (fetching a device list) is retried by the next sync; anything else is a refusal.
       if (err instanceof ParleyError || (err instanceof Error && err.cause instanceof ParleyError)) throw err;
+      // A device of a contact's new identity key: not refused for good, but not taken before the user accepts it.
+      const userId = await this.device.directory.refusedForIdentityChange();
+      if (userId !== undefined) {
+        this.awaitingIdentity = { seq, userId };
+        return 'waiting';
+      }
       this.block(seq, err);
     }
+    return undefined;
   }
 
   /** Refuses a commit for good: the chat is blocked, the server told (cause only), the user told (a problem). */
@@ -544,6 +579,10 @@ export class E2eeChat {
   private requireUnblocked(): void {
     if (this.blocked) {
       throw new E2eeError('e2ee_chat_blocked', `This chat is blocked since position ${this.blocked.seq}: ${this.blocked.reason}`);
+    }
+    if (this.awaitingIdentity) {
+      const { seq, userId } = this.awaitingIdentity;
+      throw new E2eeError('e2ee_identity_changed', `User "${userId}" has a new identity key (position ${seq}): accept it before this chat goes on`);
     }
   }
 
@@ -761,7 +800,7 @@ export class E2eeChat {
    * roster already names it (or the user is not in it).
    */
   updateRoster(entry: RosterEntry): Promise<void> {
-    if (!this.group?.active || this.blocked) return Promise.resolve();
+    if (!this.group?.active || this.blocked || this.awaitingIdentity) return Promise.resolve();
     return this.commitUntilAccepted(async (group) => {
       const roster = group.roster();
       const old = roster.find((r) => r.userId === entry.userId);
