@@ -299,7 +299,7 @@ describe.each(await stores())('E2EE against a malicious server on %s', (kind) =>
     expect(chats.map((c) => Number(c.group!.epoch))).toEqual([info.epoch, info.epoch, info.epoch]);
   });
 
-  it('a ciphertext served again at another position is labelled as a replay, shown once, and reported', async () => {
+  it('a ciphertext served again at another position is labelled as a replay, shown once, and reported; one moved to another message of its sender is detected', async () => {
     const { a1, a2, b1, chatId, chats } = await group();
     const before = await failures('replayed');
     const one = await a1.chat(chatId).send('one');
@@ -318,6 +318,25 @@ describe.each(await stores())('E2EE against a malicious server on %s', (kind) =>
     }
     // Two replays seen by each of the three devices, the sender's included.
     await eventually(async () => (await failures('replayed')) >= before + 6, 5000, 'replays reported');
+
+    // Two of Alice's messages with their ciphertexts swapped: each decrypts, but names the other message.
+    const three = await a1.chat(chatId).send('three');
+    const four = await a1.chat(chatId).send('four');
+    const rows = await db.selectFrom('messages').select(['id', 'ciphertext']).where('id', 'in', [three.id, four.id]).execute();
+    const of = (id: string) => rows.find((r) => r.id === id)!.ciphertext;
+    const [c3, c4] = [of(three.id), of(four.id)];
+    await db.updateTable('messages').set({ ciphertext: c4 }).where('id', '=', three.id).execute();
+    await db.updateTable('messages').set({ ciphertext: c3 }).where('id', '=', four.id).execute();
+    await b1.sync();
+    expect(
+      chats[2]!
+        .timeline()
+        .slice(-2)
+        .map((m) => [m.id, m.text, m.problem]),
+    ).toEqual([
+      [three.id, null, 'metadata_mismatch'],
+      [four.id, null, 'metadata_mismatch'],
+    ]);
   });
 
   it('safety numbers are per pair of users and stay as devices come and go; a contact\u2019s identity reset is detected, refused until accepted, then the group moves to the new key', async () => {

@@ -171,31 +171,31 @@ export class Directory implements IdentityLookup {
   validator(): CredentialValidator {
     return {
       validate: async (identity, signatureKey) => {
-        if ((await this.check(identity, signatureKey)) === true) return true;
+        if ((await this.service.check(identity, signatureKey)).ok) return true;
         let cert: ReturnType<typeof decodeDeviceCert>;
         try {
           cert = decodeDeviceCert(identity);
         } catch {
-          return false;
+          return this.check(identity, signatureKey);
         }
         const pinned = await this.pinnedAik(cert.userId);
         if (pinned && !bytesEqual(cert.aikId, await aikIdOf(pinned))) {
           await this.checkIdentity(cert.userId);
-          return false;
+          return this.check(identity, signatureKey);
         }
         try {
           await this.refresh(cert.userId);
         } catch (err) {
           // A list that does not chain on is refused and told; the device it would have admitted stays out.
-          if (err instanceof E2eeError) return false;
-          throw err;
+          if (!(err instanceof E2eeError)) throw err;
         }
-        return (await this.check(identity, signatureKey)) === true;
+        return this.check(identity, signatureKey);
       },
     };
   }
 
-  private async check(identity: Uint8Array, signatureKey: Uint8Array): Promise<true | Refusal> {
+  /** The final check of a credential: a refusal is kept as `lastRefusal`. */
+  private async check(identity: Uint8Array, signatureKey: Uint8Array): Promise<boolean> {
     const result = await this.service.check(identity, signatureKey);
     if (result.ok) return true;
     let device = { userId: '', deviceId: '', aikId: new Uint8Array() };
@@ -205,7 +205,7 @@ export class Directory implements IdentityLookup {
       // Not a certificate: the reason says so.
     }
     this.lastRefusal = { userId: device.userId, deviceId: device.deviceId, aikId: device.aikId, reason: result.reason };
-    return this.lastRefusal;
+    return false;
   }
 
   /** The user's identity key, or `e2ee_identity_missing` when the user has none yet. */

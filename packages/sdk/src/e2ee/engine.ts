@@ -60,6 +60,11 @@ interface Payload {
   text: string;
   editOf: string | null;
   replyToId: string | null;
+  /**
+   * The sender's id for the message (unique per chat and sender, shown by the server): a ciphertext moved to another
+   * of the sender's messages names the wrong one. Absent from payloads made before it existed.
+   */
+  clientMessageId?: string;
 }
 
 const encoder = new TextEncoder();
@@ -202,6 +207,7 @@ export class E2eeDevice {
     return () => this.problemListeners.delete(listener);
   }
 
+  /** Records a problem and tells the listeners (the chats and the directory of this device call it). */
   tell(problem: E2eeProblem): void {
     this.problems.push(problem);
     for (const listener of this.problemListeners) listener(problem);
@@ -640,7 +646,11 @@ export class E2eeChat {
         // The server says who sent it; MLS proves which device did. They must agree.
         const payload = parsePayload(result.plaintext);
         if (result.sender.userId !== message.senderId) read = { text: null, senderDeviceId: result.sender.deviceId, problem: 'sender_mismatch' };
-        else if (payload.editOf !== (message.mls.editOf ?? null) || payload.replyToId !== message.replyToId) {
+        else if (
+          payload.editOf !== (message.mls.editOf ?? null) ||
+          payload.replyToId !== message.replyToId ||
+          (payload.clientMessageId !== undefined && payload.clientMessageId !== message.clientMessageId)
+        ) {
           read = { text: null, senderDeviceId: result.sender.deviceId, problem: 'metadata_mismatch' };
         } else read = { text: payload.text, senderDeviceId: result.sender.deviceId };
       } catch {
@@ -744,7 +754,7 @@ export class E2eeChat {
    */
   async send(text: string, options: { replyToId?: string; editOf?: string } = {}): Promise<Message> {
     const clientMessageId = randomId();
-    const payload = encodePayload({ v: PAYLOAD_VERSION, text, editOf: options.editOf ?? null, replyToId: options.replyToId ?? null });
+    const payload = encodePayload({ v: PAYLOAD_VERSION, text, editOf: options.editOf ?? null, replyToId: options.replyToId ?? null, clientMessageId });
     for (let attempt = 1; ; attempt++) {
       const outcome = await this.serial(async () => {
         this.requireUnblocked();
@@ -884,8 +894,20 @@ const idOrNull = (v: unknown): v is string | null => v === null || typeof v === 
 
 function parsePayload(bytes: Uint8Array): Payload {
   const parsed = JSON.parse(decoder.decode(bytes)) as Partial<Payload>;
-  if (parsed.v !== PAYLOAD_VERSION || typeof parsed.text !== 'string' || !idOrNull(parsed.editOf) || !idOrNull(parsed.replyToId)) {
+  if (
+    parsed.v !== PAYLOAD_VERSION ||
+    typeof parsed.text !== 'string' ||
+    !idOrNull(parsed.editOf) ||
+    !idOrNull(parsed.replyToId) ||
+    (parsed.clientMessageId !== undefined && typeof parsed.clientMessageId !== 'string')
+  ) {
     throw new E2eeError('e2ee_malformed', 'Unknown message payload');
   }
-  return { v: parsed.v, text: parsed.text, editOf: parsed.editOf, replyToId: parsed.replyToId };
+  return {
+    v: parsed.v,
+    text: parsed.text,
+    editOf: parsed.editOf,
+    replyToId: parsed.replyToId,
+    ...(parsed.clientMessageId !== undefined ? { clientMessageId: parsed.clientMessageId } : {}),
+  };
 }
