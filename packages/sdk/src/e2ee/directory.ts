@@ -198,7 +198,7 @@ export class Directory implements IdentityLookup {
   private async check(identity: Uint8Array, signatureKey: Uint8Array): Promise<boolean> {
     const result = await this.service.check(identity, signatureKey);
     if (result.ok) return true;
-    let device = { userId: '', deviceId: '', aikId: new Uint8Array() };
+    let device: { userId: string; deviceId: string; aikId: Uint8Array } = { userId: '', deviceId: '', aikId: new Uint8Array() };
     try {
       device = decodeDeviceCert(identity);
     } catch {
