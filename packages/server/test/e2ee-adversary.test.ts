@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGroupInfoWithExternalPubAndRatchetTree, decodeMlsMessage, encodeMlsMessage, joinGroupExternal } from 'ts-mls';
 import { ParleyClient } from '@parley/sdk';
 import {
+  aikIdOf,
   createMls,
   decodeDeviceList,
   E2eeDevice,
@@ -263,6 +264,73 @@ describe.each(await stores())('E2EE against a malicious server on %s', (kind) =>
     await expect(b1.chat(chatId).update()).rejects.toMatchObject({ code: 'e2ee_chat_blocked' });
     expect(await lastSeq(bob.client, chatId)).toBe(seq);
     await eventually(async () => (await failures('commit_rejected')) >= before + 3, 5000, 'three commit_rejected reports');
+  });
+
+  it('a Welcome whose tree holds a ghost is refused by the device it names: that chat is blocked and reported, its sync and its other chats go on', async () => {
+    const alice = await t.user(name('alice'));
+    const bob = await t.user(name('bob'));
+    const a1 = await E2eeDevice.setUp(alice.client);
+    const b1 = await E2eeDevice.setUp(bob.client);
+    const before = await failures('welcome_failed');
+    // A ghost of Alice's (her key, not in her signed list) made active by the server, with a KeyPackage to claim.
+    const ghost = t.client();
+    await ghost.login({ username: alice.username, password: alice.password, deviceName: 'ghost' });
+    const trusting = await createMls({ validator: { validate: async () => true } });
+    const keys = await trusting.generateSignatureKeyPair();
+    const cert = encodeDeviceCert(await signDeviceCert(a1.aik, { userId: alice.id, deviceId: ghost.session!.sessionId, signatureKey: keys.publicKey }));
+    await ghost.registerDevice({ signaturePublicKey: toBase64(keys.publicKey), cert: toBase64(cert) });
+    await t.server.ctx.db.kysely
+      .updateTable('devices')
+      .set({ status: 'active', cert: Buffer.from(cert) })
+      .where('id', '=', ghost.session!.sessionId)
+      .execute();
+    await ghost.uploadKeyPackages({ keyPackages: [toBase64((await trusting.createKeyPackage({ certificate: cert, signatureKeyPair: keys })).encoded)] });
+
+    // Alice's first device, running a client that trusts everything, makes the group with Bob and the ghost in it.
+    const chat = await alice.client.createPrivateChat({ userId: bob.id });
+    const own = await trusting.createKeyPackage({ certificate: await certOf(a1), signatureKeyPair: a1.signatureKeyPair });
+    const roster = [
+      { userId: alice.id, aikId: await aikIdOf(a1.aik.publicKey) },
+      { userId: bob.id, aikId: await aikIdOf(b1.aik.publicKey) },
+    ];
+    const created = await trusting.createGroup({ keyPackage: own, roster });
+    const { keyPackages } = await alice.client.claimKeyPackages({ chatId: chat.id, userIds: [alice.id, bob.id] });
+    expect(keyPackages.map((k) => k.deviceId).sort()).toEqual([ghost.session!.sessionId, b1.deviceId].sort());
+    const bundle = await trusting.addDevices(
+      created,
+      keyPackages.map((k) => fromBase64(k.data)),
+    );
+    const posted = await alice.client.postCommit({
+      chatId: chat.id,
+      clientCommitId: 'with-a-ghost',
+      epoch: 0,
+      commit: toBase64(bundle.commit),
+      groupInfo: toBase64(bundle.groupInfo),
+      welcome: toBase64(bundle.welcome!),
+      init: { groupId: toBase64(created.groupId), cipherSuite: 1 },
+      addDevices: keyPackages.map((k) => ({ userId: k.userId, deviceId: k.deviceId })),
+    });
+
+    // Bob's other chat, with Carol, is unaffected.
+    const carol = await t.user(name('carol'));
+    const c1 = await E2eeDevice.setUp(carol.client);
+    const other = await carol.client.createPrivateChat({ userId: bob.id });
+    await c1.chat(other.id).start();
+    await c1.chat(other.id).send('hi Bob');
+
+    await b1.sync();
+    const refused = b1.chat(chat.id);
+    expect(refused.group).toBeUndefined();
+    expect(refused.blocked).toMatchObject({ seq: posted.seq, reason: expect.stringContaining('not in the signed device list') });
+    expect(b1.problems).toContainEqual({ kind: 'chat_blocked', chatId: chat.id, seq: posted.seq, reason: refused.blocked!.reason });
+    await expect(refused.start()).rejects.toMatchObject({ code: 'e2ee_chat_blocked' });
+    expect(
+      b1
+        .chat(other.id)
+        .timeline()
+        .map((m) => m.text),
+    ).toEqual(['hi Bob']);
+    await eventually(async () => (await failures('welcome_failed')) >= before + 1, 5000, 'welcome_failed reported');
   });
 
   it('an external commit that also removes another member\u2019s leaf is refused by every device (D4), though the server took it', async () => {

@@ -4,7 +4,7 @@ import type { ParleyClient } from '../http-client.ts';
 import { fromBase64, toBase64 } from './base64.ts';
 import { bytesEqual, sha256 } from './codec.ts';
 import { decodeDeviceList, encodeDeviceList, hashDeviceList, signDeviceList, type DeviceList } from './device-list.ts';
-import { Directory, type DirectoryProblem, type IdentityChange } from './directory.ts';
+import { Directory, type DirectoryProblem, type IdentityChange, type Refusal } from './directory.ts';
 import { E2eeError } from './errors.ts';
 import { aikIdOf, encodeDeviceCert, exportAik, generateAik, signDeviceCert, type Aik } from './identity.ts';
 import { LINK_POLL_MS, PendingLink, receiveLink, SasSession } from './link-session.ts';
@@ -551,8 +551,23 @@ export class E2eeChat {
     if (mls.senderDeviceId === this.device.deviceId && this.ownCommits.delete(mls.clientCommitId)) return;
     if (this.blocked) return;
     if (!this.group || !this.group.active) {
-      if (mls.welcome && mls.addedDevices.some((d) => d.deviceId === this.device.deviceId)) await this.join(fromBase64(mls.welcome));
-      return;
+      if (!mls.welcome || !mls.addedDevices.some((d) => d.deviceId === this.device.deviceId)) return undefined;
+      try {
+        await this.join(fromBase64(mls.welcome));
+      } catch (err) {
+        if (isNetworkFailure(err)) throw err;
+        if (!(err instanceof E2eeError) || err.code === 'mls_process_failed') {
+          // Not for this device after all (its KeyPackages are gone): it can still join by external commit (start).
+          this.report('welcome_failed', seq);
+          return undefined;
+        }
+        if ((await this.device.directory.refusedForIdentityChange()) !== undefined) {
+          this.awaitingIdentity = { seq, userId: this.device.directory.lastRefusal!.userId };
+          return 'waiting';
+        }
+        this.block(seq, err, 'welcome_failed');
+      }
+      return undefined;
     }
     this.device.directory.lastRefusal = undefined;
     try {
@@ -560,7 +575,7 @@ export class E2eeChat {
       this.group = result.group;
     } catch (err) {
       // A network failure (fetching a device list) is retried by the next sync; anything else is a refusal.
-      if (err instanceof ParleyError || (err instanceof Error && err.cause instanceof ParleyError)) throw err;
+      if (isNetworkFailure(err)) throw err;
       // A device of a contact's new identity key: not refused for good, but not taken before the user accepts it.
       const userId = await this.device.directory.refusedForIdentityChange();
       if (userId !== undefined) {
@@ -573,12 +588,12 @@ export class E2eeChat {
   }
 
   /** Refuses a commit for good: the chat is blocked, the server told (cause only), the user told (a problem). */
-  private block(seq: number, err: unknown): void {
+  private block(seq: number, err: unknown, cause: MlsFailureCause = 'commit_rejected'): void {
     const refusal = this.device.directory.lastRefusal;
-    const why = err instanceof Error ? err.message : String(err);
-    const reason = refusal && /credential/i.test(why) ? `${why}: device "${refusal.deviceId}" of user "${refusal.userId}": ${refusal.reason}` : why;
+    const why = errorText(err);
+    const reason = refusal && /credential/i.test(why) ? `${why}: ${describe(refusal)}` : why;
     this.blocked = { seq, reason };
-    this.report('commit_rejected', seq);
+    this.report(cause, seq);
     this.device.tell({ kind: 'chat_blocked', chatId: this.chatId, seq, reason });
   }
 
@@ -598,13 +613,19 @@ export class E2eeChat {
   }
 
   private async join(welcome: Uint8Array): Promise<void> {
+    const directory = this.device.directory;
+    directory.lastRefusal = undefined;
     for (const kp of this.device.localKeyPackages()) {
       try {
         this.group = await this.device.mls.joinFromWelcome({ welcome, keyPackage: kp });
         this.device.forgetKeyPackage(kp);
         return;
       } catch (err) {
+        if (isNetworkFailure(err)) throw err;
         if (err instanceof E2eeError && err.code === 'mls_policy_violation') throw err;
+        // It opened, and its tree holds a device this one does not trust.
+        const refusal = directory.lastRefusal;
+        if (refusal) throw new E2eeError('e2ee_untrusted_device', `${errorText(err)}: ${describe(refusal)}`, { cause: err });
         // Addressed to another of my KeyPackages: try the next.
       }
     }
@@ -728,10 +749,7 @@ export class E2eeChat {
               // A KeyPackage of a key not pinned for its user, or of a device not in their signed list: no group with it.
               const refusal = this.device.directory.lastRefusal;
               if (!refusal) throw err;
-              const why = err instanceof Error ? err.message : String(err);
-              throw new E2eeError('e2ee_untrusted_device', `${why}: device "${refusal.deviceId}" of user "${refusal.userId}": ${refusal.reason}`, {
-                cause: err,
-              });
+              throw new E2eeError('e2ee_untrusted_device', `${errorText(err)}: ${describe(refusal)}`, { cause: err });
             })
         : await this.device.mls.selfUpdate(created);
     // Another device created it first when this conflicts: its Welcome comes through the log.
@@ -881,6 +899,14 @@ export class E2eeChat {
     }
   }
 }
+
+/** A server that could not be reached, directly or from inside the MLS library (a device list being fetched). */
+function isNetworkFailure(err: unknown): boolean {
+  return err instanceof ParleyError || (err instanceof Error && err.cause instanceof ParleyError);
+}
+
+const errorText = (err: unknown): string => (err instanceof Error ? err.message : String(err));
+const describe = (r: Refusal): string => `device "${r.deviceId}" of user "${r.userId}": ${r.reason}`;
 
 async function ciphertextDigest(base64: string): Promise<string> {
   return toBase64(await sha256(fromBase64(base64)));
