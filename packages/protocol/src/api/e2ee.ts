@@ -339,7 +339,7 @@ export const postCommit = endpoint({
 });
 
 /** Why a device could not use something of a chat's log (a cause, never content). */
-export const MLS_FAILURE_CAUSES = ['undecryptable', 'sender_mismatch', 'metadata_mismatch', 'commit_rejected', 'welcome_failed'] as const;
+export const MLS_FAILURE_CAUSES = ['undecryptable', 'sender_mismatch', 'metadata_mismatch', 'commit_rejected', 'welcome_failed', 'replayed'] as const;
 export type MlsFailureCause = (typeof MLS_FAILURE_CAUSES)[number];
 
 export const reportMlsFailure = endpoint({

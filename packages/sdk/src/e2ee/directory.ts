@@ -1,21 +1,50 @@
 import type { ParleyClient } from '../http-client.ts';
 import { fromBase64 } from './base64.ts';
+import { bytesEqual } from './codec.ts';
 import { decodeDeviceList, verifyDeviceListChain, type DeviceList, type DeviceListHead } from './device-list.ts';
-import { E2eeError } from './errors.ts';
-import { createAuthenticationService, decodeDeviceCert, type CredentialValidator, type IdentityLookup } from './identity.ts';
+import { E2eeError, type E2eeErrorCode } from './errors.ts';
+import { aikIdOf, createAuthenticationService, decodeDeviceCert, type CredentialValidator, type IdentityLookup } from './identity.ts';
 
 // What this device trusts about other accounts: the identity key pinned per user (trust on first use; a changed
-// key is refused until the user is verified again) and the newest device list whose hash chain it verified.
+// key is refused until the user accepts it, `trust`) and the newest device list whose hash chain it verified.
 
 interface Known {
   head: DeviceListHead;
   list: DeviceList;
 }
 
+/** The server offers another identity key for a user than the one pinned here (the account's identity was reset). */
+export interface IdentityChange {
+  readonly userId: string;
+  /** The key this device trusts, and keeps trusting until `trust(userId)`. */
+  readonly pinned: Uint8Array;
+  /** The key the server now names. */
+  readonly offered: Uint8Array;
+}
+
+/** What the directory refused: a changed identity key, or device lists that do not chain on from the one held. */
+export type DirectoryProblem =
+  { kind: 'identity_changed'; userId: string } | { kind: 'device_list_rejected'; userId: string; code: E2eeErrorCode; message: string };
+
+/** Why the last credential this directory refused was refused (the MLS library only hears "no"). */
+export interface Refusal {
+  readonly userId: string;
+  readonly deviceId: string;
+  /** The AIK id the certificate names (empty when it is no certificate). */
+  readonly aikId: Uint8Array;
+  readonly reason: string;
+}
+
 export class Directory implements IdentityLookup {
   private readonly aiks = new Map<string, Uint8Array>();
   private readonly lists = new Map<string, Known>();
+  private readonly changes = new Map<string, IdentityChange>();
+  private readonly reported = new Set<string>();
   private readonly service = createAuthenticationService(this);
+  /** Told of each problem once (an identity change per offered key, a device-list refusal per user and cause). */
+  onProblem: ((problem: DirectoryProblem) => void) | undefined;
+  /** The last credential refused, and why. */
+  lastRefusal: Refusal | undefined;
 
   constructor(private readonly client: ParleyClient) {}
 
@@ -27,21 +56,83 @@ export class Directory implements IdentityLookup {
   async pinnedAik(userId: string): Promise<Uint8Array | undefined> {
     const pinned = this.aiks.get(userId);
     if (pinned) return pinned;
+    const key = await this.fetchAik(userId);
+    if (key) this.aiks.set(userId, key);
+    return key;
+  }
+
+  private async fetchAik(userId: string): Promise<Uint8Array | undefined> {
     const identity = await this.client.getIdentity({ userId }).catch((err: unknown) => {
       if ((err as { code?: string }).code === 'not_found') return undefined;
       throw err;
     });
-    if (!identity) return undefined;
-    const key = fromBase64(identity.publicKey);
-    this.aiks.set(userId, key);
-    return key;
+    return identity ? fromBase64(identity.publicKey) : undefined;
+  }
+
+  /**
+   * Asks the server for the user's identity key and compares it with the pinned one. A different key is an identity
+   * change: it is recorded (and told to `onProblem`) but not trusted; what it certifies stays refused until `trust`.
+   */
+  async checkIdentity(userId: string): Promise<IdentityChange | undefined> {
+    const pinned = this.aiks.get(userId);
+    if (!pinned) {
+      await this.pinnedAik(userId);
+      return undefined;
+    }
+    const offered = await this.fetchAik(userId);
+    if (!offered || bytesEqual(offered, pinned)) {
+      this.changes.delete(userId);
+      return undefined;
+    }
+    const known = this.changes.get(userId);
+    if (known && bytesEqual(known.offered, offered)) return known;
+    const change = { userId, pinned, offered };
+    this.changes.set(userId, change);
+    this.onProblem?.({ kind: 'identity_changed', userId });
+    return change;
+  }
+
+  /** The identity change of a user seen and not yet accepted, if any. */
+  identityChange(userId: string): IdentityChange | undefined {
+    return this.changes.get(userId);
+  }
+
+  /** The user whose new, not yet accepted identity key certifies the last credential refused, if that is why. */
+  async refusedForIdentityChange(): Promise<string | undefined> {
+    const refusal = this.lastRefusal;
+    const change = refusal && this.changes.get(refusal.userId);
+    return change && bytesEqual(refusal.aikId, await aikIdOf(change.offered)) ? refusal.userId : undefined;
+  }
+
+  /**
+   * Accepts the identity key the server now offers for a user, after an identity change (`checkIdentity`). The device
+   * list chain starts over under the new key: its newest list is trusted on first use, as for a new contact.
+   */
+  trust(userId: string): Uint8Array {
+    const change = this.changes.get(userId);
+    if (!change) throw new E2eeError('e2ee_identity_missing', `No new identity key of user "${userId}" to accept`);
+    this.aiks.set(userId, change.offered);
+    this.lists.delete(userId);
+    this.changes.delete(userId);
+    for (const k of [...this.reported]) if (k.startsWith(`${userId}\u0000`)) this.reported.delete(k);
+    return change.offered;
   }
 
   async deviceList(userId: string): Promise<DeviceList | undefined> {
     return (this.lists.get(userId) ?? (await this.refresh(userId)))?.list;
   }
 
-  /** Fetches the versions after the one known and verifies that they chain on from it. */
+  /** The newest device list of a user this device verified, without asking the server. */
+  verifiedDeviceList(userId: string): Known | undefined {
+    return this.lists.get(userId);
+  }
+
+  /**
+   * Fetches the versions after the one known and verifies that they chain on from it: a rollback, a fork or a gap
+   * throws (and is told to `onProblem`) and the known head stays. With no head yet, the newest list is trusted on
+   * first use: a chain from version 1 with nothing to anchor it proves no more than the newest signature does, and a
+   * chain that crosses an identity reset is signed by two keys.
+   */
   async refresh(userId: string): Promise<Known | undefined> {
     const aik = await this.pinnedAik(userId);
     if (!aik) return undefined;
@@ -54,30 +145,67 @@ export class Directory implements IdentityLookup {
       after = page.lists.at(-1)!.version;
     }
     if (fetched.length === 0) return known;
-    const { head, list } = await verifyDeviceListChain({ userId, aikPublicKey: aik, known: known?.head, lists: fetched });
-    const next = { head, list: list ?? known!.list };
-    this.lists.set(userId, next);
-    return next;
+    try {
+      const { head, list } = await verifyDeviceListChain({ userId, aikPublicKey: aik, known: known?.head, lists: known ? fetched : fetched.slice(-1) });
+      const next = { head, list: list ?? known!.list };
+      this.lists.set(userId, next);
+      return next;
+    } catch (err) {
+      if (err instanceof E2eeError) this.tell(userId, err);
+      throw err;
+    }
+  }
+
+  private tell(userId: string, err: E2eeError): void {
+    const k = `${userId}\u0000${err.code}`;
+    if (this.reported.has(k)) return;
+    this.reported.add(k);
+    this.onProblem?.({ kind: 'device_list_rejected', userId, code: err.code, message: err.message });
   }
 
   /**
    * The credential check MLS runs for every leaf: against what is known, and once more after fetching the user's
-   * newer device lists when the device is not in the one held (it may have been added since).
+   * newer device lists when the device is not in the one held (it may have been added since). A certificate of
+   * another identity key than the pinned one is refused, and the server is asked whether the user's key changed.
    */
   validator(): CredentialValidator {
     return {
       validate: async (identity, signatureKey) => {
-        if (await this.service.validate(identity, signatureKey)) return true;
-        let userId: string;
+        if ((await this.service.check(identity, signatureKey)).ok) return true;
+        let cert: ReturnType<typeof decodeDeviceCert>;
         try {
-          userId = decodeDeviceCert(identity).userId;
+          cert = decodeDeviceCert(identity);
         } catch {
-          return false;
+          return this.check(identity, signatureKey);
         }
-        await this.refresh(userId);
-        return this.service.validate(identity, signatureKey);
+        const pinned = await this.pinnedAik(cert.userId);
+        if (pinned && !bytesEqual(cert.aikId, await aikIdOf(pinned))) {
+          await this.checkIdentity(cert.userId);
+          return this.check(identity, signatureKey);
+        }
+        try {
+          await this.refresh(cert.userId);
+        } catch (err) {
+          // A list that does not chain on is refused and told; the device it would have admitted stays out.
+          if (!(err instanceof E2eeError)) throw err;
+        }
+        return this.check(identity, signatureKey);
       },
     };
+  }
+
+  /** The final check of a credential: a refusal is kept as `lastRefusal`. */
+  private async check(identity: Uint8Array, signatureKey: Uint8Array): Promise<boolean> {
+    const result = await this.service.check(identity, signatureKey);
+    if (result.ok) return true;
+    let device: { userId: string; deviceId: string; aikId: Uint8Array } = { userId: '', deviceId: '', aikId: new Uint8Array() };
+    try {
+      device = decodeDeviceCert(identity);
+    } catch {
+      // Not a certificate: the reason says so.
+    }
+    this.lastRefusal = { userId: device.userId, deviceId: device.deviceId, aikId: device.aikId, reason: result.reason };
+    return false;
   }
 
   /** The user's identity key, or `e2ee_identity_missing` when the user has none yet. */

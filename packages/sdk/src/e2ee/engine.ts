@@ -2,15 +2,16 @@ import type { ChatEvent, ClaimedKeyPackage, Device, Message, MlsFailureCause, Sy
 import { ParleyError } from '../errors.ts';
 import type { ParleyClient } from '../http-client.ts';
 import { fromBase64, toBase64 } from './base64.ts';
-import { bytesEqual } from './codec.ts';
-import { decodeDeviceList, encodeDeviceList, signDeviceList, type DeviceList } from './device-list.ts';
-import { Directory } from './directory.ts';
+import { bytesEqual, sha256 } from './codec.ts';
+import { decodeDeviceList, encodeDeviceList, hashDeviceList, signDeviceList, type DeviceList } from './device-list.ts';
+import { Directory, type DirectoryProblem, type IdentityChange, type Refusal } from './directory.ts';
 import { E2eeError } from './errors.ts';
 import { aikIdOf, encodeDeviceCert, exportAik, generateAik, signDeviceCert, type Aik } from './identity.ts';
 import { LINK_POLL_MS, PendingLink, receiveLink, SasSession } from './link-session.ts';
 import { decodeLinkPayload, encodeLinkMessage, linkCommitment, openSasSecret, sasCode, sealLinkEnvelope, type LinkTarget } from './link.ts';
-import { createMls, type CommitBundle, type DeviceRef, type LocalKeyPackage, type Mls, type MlsGroup } from './mls.ts';
+import { createMls, type CommitBundle, type DeviceRef, type LocalKeyPackage, type Mls, type MlsGroup, type RosterEntry } from './mls.ts';
 import { formatRecoveryKey, generateRecoveryKey, openAikEscrow, parseRecoveryKey, sealAikEscrow } from './recovery.ts';
+import { safetyNumber } from './safety-number.ts';
 
 // The engine that follows a device's logs and keeps its MLS groups: one E2eeDevice per session, one group per
 // end-to-end encrypted chat. It is fed the chat events in log order (from sync, or live from the socket); commits
@@ -36,8 +37,19 @@ export interface DecryptedMessage {
   createdAt: string;
   editedAt: string | null;
   deleted: boolean;
-  problem?: 'before_join' | 'undecryptable' | 'sender_mismatch' | 'metadata_mismatch';
+  /**
+   * `replayed`: the ciphertext of another message served again at this position; `blocked`: not read because the
+   * chat is blocked (see `E2eeChat.blocked`).
+   */
+  problem?: 'before_join' | 'undecryptable' | 'sender_mismatch' | 'metadata_mismatch' | 'replayed' | 'blocked';
 }
+
+/**
+ * Something this device refused that its user should see: a contact's identity key changed (accept it with
+ * `trustIdentity` after comparing safety numbers), a contact's device lists do not chain on from the one seen before
+ * (rolled back or forked), or a commit of a chat's log was refused, which blocks the chat.
+ */
+export type E2eeProblem = DirectoryProblem | { kind: 'chat_blocked'; chatId: string; seq: number; reason: string };
 
 /**
  * What is encrypted: the text, and again what the server must also see to order and thread messages (the message
@@ -48,6 +60,11 @@ interface Payload {
   text: string;
   editOf: string | null;
   replyToId: string | null;
+  /**
+   * The sender's id for the message (unique per chat and sender, shown by the server): a ciphertext moved to another
+   * of the sender's messages names the wrong one. Absent from payloads made before it existed.
+   */
+  clientMessageId?: string;
 }
 
 const encoder = new TextEncoder();
@@ -69,6 +86,9 @@ export class E2eeDevice {
   private lastResort: LocalKeyPackage | undefined;
   private cursor = { userSeq: 0, chats: {} as Record<string, number> };
   private syncing: Promise<void> | undefined;
+  private readonly problemListeners = new Set<(problem: E2eeProblem) => void>();
+  /** Every problem seen, oldest first (see `onProblem`). */
+  readonly problems: E2eeProblem[] = [];
 
   private constructor(
     readonly client: ParleyClient,
@@ -83,6 +103,7 @@ export class E2eeDevice {
     private cert: Uint8Array,
   ) {
     this.directory = directory;
+    directory.onProblem = (problem) => this.tell(problem);
   }
 
   /**
@@ -144,7 +165,7 @@ export class E2eeDevice {
   async publishDeviceList(): Promise<DeviceList> {
     for (let attempt = 0; ; attempt++) {
       const { devices, deviceList } = await this.client.listDevices({ userId: this.userId });
-      const previous = deviceList ? decodeDeviceList(fromBase64(deviceList.data)) : undefined;
+      const previous = await this.previousDeviceList(deviceList ? decodeDeviceList(fromBase64(deviceList.data)) : undefined);
       const entries = devices
         .filter((d) => d.status === 'active')
         .map((d) => ({ deviceId: d.id, signatureKey: fromBase64(d.signatureKey), issuedAt: Date.parse(d.approvedAt ?? d.createdAt) }));
@@ -157,6 +178,78 @@ export class E2eeDevice {
         if (codeOf(err) !== 'device_list_conflict' || attempt >= 3) throw err;
       }
     }
+  }
+
+  /**
+   * The list to sign the next version on top of: the newest this device verified, never merely what the server calls
+   * newest. A server that rolled the list back, or shows another list under the same version, would otherwise have
+   * this device sign a fork. With nothing verified yet (the account's first list, the first under a new identity key)
+   * the server's newest is all there is.
+   */
+  private async previousDeviceList(offered: DeviceList | undefined): Promise<DeviceList | undefined> {
+    if (!this.directory.verifiedDeviceList(this.userId)) return offered;
+    const known = (await this.directory.refresh(this.userId))!;
+    if (!offered || offered.version < known.head.version) {
+      throw new E2eeError(
+        'e2ee_device_list_rollback',
+        `The server names device list version ${offered?.version ?? 0} as newest; this device verified ${known.head.version}`,
+      );
+    }
+    if (offered.version > known.head.version || !bytesEqual(await hashDeviceList(offered), known.head.hash)) {
+      throw new E2eeError('e2ee_device_list_fork', `The server's device list version ${offered.version} is not the one this device verified`);
+    }
+    return known.list;
+  }
+
+  /** Calls `listener` with each problem from now on (see `E2eeProblem`); returns a function that stops it. */
+  onProblem(listener: (problem: E2eeProblem) => void): () => void {
+    this.problemListeners.add(listener);
+    return () => this.problemListeners.delete(listener);
+  }
+
+  /** Records a problem and tells the listeners (the chats and the directory of this device call it). */
+  tell(problem: E2eeProblem): void {
+    this.problems.push(problem);
+    for (const listener of this.problemListeners) listener(problem);
+  }
+
+  /**
+   * The safety number of this account and another, from the identity keys this device trusts (pinned on first use or
+   * accepted), e.g. `await device.safetyNumber(bob.id)` shown as 12 groups of 5 digits on both phones. Devices coming
+   * and going never change it; an identity reset of either account does. It also asks the server for the user's
+   * key: when that changed, `identityChange(userId)` says so (and an `identity_changed` problem is told).
+   */
+  async safetyNumber(userId: string): Promise<string> {
+    const theirs = await this.directory.requireAik(userId);
+    await this.directory.checkIdentity(userId);
+    return safetyNumber({ userId: this.userId, aikPublicKey: this.aik.publicKey }, { userId, aikPublicKey: theirs });
+  }
+
+  /** Asks the server whether a contact's identity key is still the one pinned here; a change is told, not trusted. */
+  checkIdentity(userId: string): Promise<IdentityChange | undefined> {
+    return this.directory.checkIdentity(userId);
+  }
+
+  /** A contact's changed identity key, seen and not yet accepted. */
+  identityChange(userId: string): IdentityChange | undefined {
+    return this.directory.identityChange(userId);
+  }
+
+  /**
+   * Accepts a contact's new identity key (after their account's identity reset, and after comparing the new safety
+   * number), and returns the new safety number. Until then, every device certified by the new key is refused: no
+   * KeyPackage of it is added, no commit of it is processed. Each chat group this device holds that names the user
+   * under the old key then gets a commit updating its roster, so the user's new devices can join it.
+   */
+  async trustIdentity(userId: string): Promise<string> {
+    if (!this.directory.identityChange(userId)) await this.directory.checkIdentity(userId);
+    const key = this.directory.trust(userId);
+    const aikId = await aikIdOf(key);
+    for (const chat of this.chats.values()) {
+      await chat.resume(userId);
+      await chat.updateRoster({ userId, aikId });
+    }
+    return safetyNumber({ userId: this.userId, aikPublicKey: this.aik.publicKey }, { userId, aikPublicKey: key });
   }
 
   /** Uploads a batch of single-use KeyPackages, and a last-resort one when there is none yet. */
@@ -388,7 +481,21 @@ export class E2eeChat {
   seq = 0;
   /** Positions this device could not read, and why. */
   readonly messages = new Map<string, DecryptedMessage>();
+  /**
+   * Set when this device refused a commit of the chat's log (a device not certified by its owner's pinned key or not
+   * in their signed list, an external commit removing someone else, a policy violation): the group stays at the
+   * epoch before it, nothing later is decrypted or sent, and the chat needs a group reset.
+   */
+  blocked: { seq: number; reason: string } | undefined;
+  /**
+   * Set when a commit of the log brings a device certified by a contact's new identity key that this device has not
+   * accepted: the chat waits at that position (what follows is kept, not applied) until `trustIdentity(userId)`.
+   */
+  awaitingIdentity: { seq: number; userId: string } | undefined;
+  private readonly waiting: ChatEvent[] = [];
   private readonly ownCommits = new Set<string>();
+  /** SHA-256 of every ciphertext read or sent here, with the message it belongs to: a replay names another. */
+  private readonly ciphertexts = new Map<string, string>();
   private readonly ownSends = new Map<string, OwnSend>();
   private queue: Promise<unknown> = Promise.resolve();
 
@@ -415,25 +522,88 @@ export class E2eeChat {
 
   private async apply(event: ChatEvent): Promise<void> {
     if (event.seq <= this.seq) return;
-    if (event.type === 'mls.commit' && event.mls) await this.applyCommit(event.mls, event.seq);
-    else if (event.message) this.applyMessage(event, event.message);
+    if (this.awaitingIdentity) {
+      if (!this.waiting.some((e) => e.seq === event.seq)) this.waiting.push(event);
+      return;
+    }
+    if (event.type === 'mls.commit' && event.mls) {
+      if ((await this.applyCommit(event.mls, event.seq)) === 'waiting') {
+        this.waiting.push(event);
+        return;
+      }
+    } else if (event.message) this.applyMessage(event, event.message);
     this.seq = event.seq;
     if (event.message && event.type === 'message.created' && event.message.kind === 'mls') await this.decrypt(event.message);
   }
 
-  private async applyCommit(mls: NonNullable<ChatEvent['mls']>, seq: number): Promise<void> {
+  /** After the identity key a commit waited for was accepted: applies what the chat kept, in order. */
+  resume(userId: string): Promise<void> {
+    return this.serial(async () => {
+      if (this.awaitingIdentity?.userId !== userId) return;
+      this.awaitingIdentity = undefined;
+      const events = this.waiting.splice(0).sort((a, b) => a.seq - b.seq);
+      for (const event of events) await this.apply(event);
+    });
+  }
+
+  private async applyCommit(mls: NonNullable<ChatEvent['mls']>, seq: number): Promise<'waiting' | undefined> {
     // My own commit: the state it produced was kept when the server accepted it.
     if (mls.senderDeviceId === this.device.deviceId && this.ownCommits.delete(mls.clientCommitId)) return;
+    if (this.blocked) return;
     if (!this.group || !this.group.active) {
-      if (mls.welcome && mls.addedDevices.some((d) => d.deviceId === this.device.deviceId)) await this.join(fromBase64(mls.welcome));
-      return;
+      if (!mls.welcome || !mls.addedDevices.some((d) => d.deviceId === this.device.deviceId)) return undefined;
+      try {
+        await this.join(fromBase64(mls.welcome));
+      } catch (err) {
+        if (isNetworkFailure(err)) throw err;
+        if (!(err instanceof E2eeError) || err.code === 'mls_process_failed') {
+          // Not for this device after all (its KeyPackages are gone): it can still join by external commit (start).
+          this.report('welcome_failed', seq);
+          return undefined;
+        }
+        if ((await this.device.directory.refusedForIdentityChange()) !== undefined) {
+          this.awaitingIdentity = { seq, userId: this.device.directory.lastRefusal!.userId };
+          return 'waiting';
+        }
+        this.block(seq, err, 'welcome_failed');
+      }
+      return undefined;
     }
+    this.device.directory.lastRefusal = undefined;
     try {
       const result = await this.device.mls.process(this.group, fromBase64(mls.payload));
       this.group = result.group;
     } catch (err) {
-      this.report('commit_rejected', seq);
-      throw err;
+      // A network failure (fetching a device list) is retried by the next sync; anything else is a refusal.
+      if (isNetworkFailure(err)) throw err;
+      // A device of a contact's new identity key: not refused for good, but not taken before the user accepts it.
+      const userId = await this.device.directory.refusedForIdentityChange();
+      if (userId !== undefined) {
+        this.awaitingIdentity = { seq, userId };
+        return 'waiting';
+      }
+      this.block(seq, err);
+    }
+    return undefined;
+  }
+
+  /** Refuses a commit for good: the chat is blocked, the server told (cause only), the user told (a problem). */
+  private block(seq: number, err: unknown, cause: MlsFailureCause = 'commit_rejected'): void {
+    const refusal = this.device.directory.lastRefusal;
+    const why = errorText(err);
+    const reason = refusal && /credential/i.test(why) ? `${why}: ${describe(refusal)}` : why;
+    this.blocked = { seq, reason };
+    this.report(cause, seq);
+    this.device.tell({ kind: 'chat_blocked', chatId: this.chatId, seq, reason });
+  }
+
+  private requireUnblocked(): void {
+    if (this.blocked) {
+      throw new E2eeError('e2ee_chat_blocked', `This chat is blocked since position ${this.blocked.seq}: ${this.blocked.reason}`);
+    }
+    if (this.awaitingIdentity) {
+      const { seq, userId } = this.awaitingIdentity;
+      throw new E2eeError('e2ee_identity_changed', `User "${userId}" has a new identity key (position ${seq}): accept it before this chat goes on`);
     }
   }
 
@@ -443,13 +613,19 @@ export class E2eeChat {
   }
 
   private async join(welcome: Uint8Array): Promise<void> {
+    const directory = this.device.directory;
+    directory.lastRefusal = undefined;
     for (const kp of this.device.localKeyPackages()) {
       try {
         this.group = await this.device.mls.joinFromWelcome({ welcome, keyPackage: kp });
         this.device.forgetKeyPackage(kp);
         return;
       } catch (err) {
+        if (isNetworkFailure(err)) throw err;
         if (err instanceof E2eeError && err.code === 'mls_policy_violation') throw err;
+        // It opened, and its tree holds a device this one does not trust.
+        const refusal = directory.lastRefusal;
+        if (refusal) throw new E2eeError('e2ee_untrusted_device', `${errorText(err)}: ${describe(refusal)}`, { cause: err });
         // Addressed to another of my KeyPackages: try the next.
       }
     }
@@ -473,9 +649,15 @@ export class E2eeChat {
       deleted: message.deletedAt !== null,
     };
     const own = message.senderId === this.device.userId ? this.ownSends.get(message.clientMessageId) : undefined;
+    // A ciphertext already read at another message is a replay, whatever MLS would say of it (its key is spent).
+    const digest = message.mls ? await ciphertextDigest(message.mls.ciphertext) : undefined;
+    const firstAt = digest === undefined ? undefined : this.ciphertexts.get(digest);
+    if (digest !== undefined && firstAt === undefined) this.ciphertexts.set(digest, message.id);
     let read: Pick<DecryptedMessage, 'text' | 'senderDeviceId' | 'problem'>;
     if (!message.mls) read = { text: null, senderDeviceId: null };
+    else if (firstAt !== undefined && firstAt !== message.id) read = { text: null, senderDeviceId: null, problem: 'replayed' };
     else if (own) read = { text: own.text, senderDeviceId: this.device.deviceId };
+    else if (this.blocked) read = { text: null, senderDeviceId: null, problem: 'blocked' };
     else if (!this.group) read = { text: null, senderDeviceId: null, problem: 'before_join' };
     else {
       try {
@@ -485,14 +667,18 @@ export class E2eeChat {
         // The server says who sent it; MLS proves which device did. They must agree.
         const payload = parsePayload(result.plaintext);
         if (result.sender.userId !== message.senderId) read = { text: null, senderDeviceId: result.sender.deviceId, problem: 'sender_mismatch' };
-        else if (payload.editOf !== (message.mls.editOf ?? null) || payload.replyToId !== message.replyToId) {
+        else if (
+          payload.editOf !== (message.mls.editOf ?? null) ||
+          payload.replyToId !== message.replyToId ||
+          (payload.clientMessageId !== undefined && payload.clientMessageId !== message.clientMessageId)
+        ) {
           read = { text: null, senderDeviceId: result.sender.deviceId, problem: 'metadata_mismatch' };
         } else read = { text: payload.text, senderDeviceId: result.sender.deviceId };
       } catch {
         read = { text: null, senderDeviceId: null, problem: 'undecryptable' };
       }
     }
-    if (read.problem && read.problem !== 'before_join') this.report(read.problem, message.seq);
+    if (read.problem && read.problem !== 'before_join' && read.problem !== 'blocked') this.report(read.problem, message.seq);
     const editOf = message.mls?.editOf;
     if (editOf) {
       const original = this.messages.get(editOf);
@@ -521,6 +707,7 @@ export class E2eeChat {
   }
 
   private async startOnce(): Promise<'done' | 'conflict'> {
+    this.requireUnblocked();
     if (this.group?.active) return 'done';
     const existing = await this.device.client.getGroupInfo({ chatId: this.chatId }).catch((err: unknown) => {
       if (codeOf(err) === 'not_found') return undefined;
@@ -550,12 +737,20 @@ export class E2eeChat {
     const claimed = await this.claim(members);
     const own = await this.device.newKeyPackage();
     const created = await this.device.mls.createGroup({ keyPackage: own, roster });
+    this.device.directory.lastRefusal = undefined;
     const bundle =
       claimed.length > 0
-        ? await this.device.mls.addDevices(
-            created,
-            claimed.map((k) => fromBase64(k.data)),
-          )
+        ? await this.device.mls
+            .addDevices(
+              created,
+              claimed.map((k) => fromBase64(k.data)),
+            )
+            .catch((err: unknown) => {
+              // A KeyPackage of a key not pinned for its user, or of a device not in their signed list: no group with it.
+              const refusal = this.device.directory.lastRefusal;
+              if (!refusal) throw err;
+              throw new E2eeError('e2ee_untrusted_device', `${errorText(err)}: ${describe(refusal)}`, { cause: err });
+            })
         : await this.device.mls.selfUpdate(created);
     // Another device created it first when this conflicts: its Welcome comes through the log.
     await this.postCommit(bundle, {
@@ -577,21 +772,25 @@ export class E2eeChat {
    */
   async send(text: string, options: { replyToId?: string; editOf?: string } = {}): Promise<Message> {
     const clientMessageId = randomId();
-    const payload = encodePayload({ v: PAYLOAD_VERSION, text, editOf: options.editOf ?? null, replyToId: options.replyToId ?? null });
+    const payload = encodePayload({ v: PAYLOAD_VERSION, text, editOf: options.editOf ?? null, replyToId: options.replyToId ?? null, clientMessageId });
     for (let attempt = 1; ; attempt++) {
       const outcome = await this.serial(async () => {
+        this.requireUnblocked();
         if (!this.group) throw new E2eeError('e2ee_send_failed', 'This device is not in the chat\u2019s group yet');
         const epoch = Number(this.group.epoch);
         const { group, message } = await this.device.mls.encrypt(this.group, payload);
         this.group = group;
         this.ownSends.set(clientMessageId, { text });
         try {
-          return await this.device.client.sendMessage({
+          const sent = await this.device.client.sendMessage({
             chatId: this.chatId,
             clientMessageId,
             ...(options.replyToId ? { replyToId: options.replyToId } : {}),
             mls: { epoch, ciphertext: toBase64(message), ...(options.editOf ? { editOf: options.editOf } : {}) },
           });
+          const digest = await ciphertextDigest(toBase64(message));
+          if (!this.ciphertexts.has(digest)) this.ciphertexts.set(digest, sent.id);
+          return sent;
         } catch (err) {
           const code = codeOf(err);
           if (attempt < SEND_ATTEMPTS && (code === 'mls_epoch_conflict' || code === 'mls_commit_required')) return code;
@@ -615,7 +814,33 @@ export class E2eeChat {
       }
       const ended: DeviceRef[] = members.filter((m) => !active.has(m.deviceId)).map((m) => ({ userId: m.userId, deviceId: m.deviceId }));
       if (ended.length === 0) return undefined;
+      // Every device of a contact ended at once is what an identity reset looks like: ask (a change is told).
+      for (const userId of new Set(ended.map((d) => d.userId))) {
+        if (userId !== this.device.userId && !members.some((m) => m.userId === userId && active.has(m.deviceId))) await this.device.checkIdentity(userId);
+      }
       return { bundle: await this.device.mls.removeDevices(group, ended), declared: { removeDevices: ended } };
+    });
+  }
+
+  /**
+   * After a contact's new identity key was accepted: one commit naming it in the roster in place of the old one and
+   * removing the user's leaves certified by the old key, so that devices of the new key may join. Nothing when the
+   * roster already names it (or the user is not in it).
+   */
+  updateRoster(entry: RosterEntry): Promise<void> {
+    if (!this.group?.active || this.blocked || this.awaitingIdentity) return Promise.resolve();
+    return this.commitUntilAccepted(async (group) => {
+      const roster = group.roster();
+      const old = roster.find((r) => r.userId === entry.userId);
+      if (!old || bytesEqual(old.aikId, entry.aikId)) return undefined;
+      const next = roster.map((r) => (r.userId === entry.userId ? entry : r));
+      const stale: DeviceRef[] = group
+        .members()
+        .filter((m) => m.userId === entry.userId && !bytesEqual(m.aikId, entry.aikId))
+        .map((m) => ({ userId: m.userId, deviceId: m.deviceId }));
+      const bundle =
+        stale.length > 0 ? await this.device.mls.removeDevices(group, stale, { roster: next }) : await this.device.mls.addDevices(group, [], { roster: next });
+      return { bundle, declared: stale.length > 0 ? { removeDevices: stale } : {} };
     });
   }
 
@@ -631,6 +856,7 @@ export class E2eeChat {
   private async commitUntilAccepted(make: (group: MlsGroup) => Promise<{ bundle: CommitBundle; declared: Declared } | undefined>): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       const outcome = await this.serial(async () => {
+        this.requireUnblocked();
         if (!this.group?.active) throw new E2eeError('e2ee_send_failed', 'This device is not in the chat\u2019s group');
         const made = await make(this.group);
         if (!made) return 'done';
@@ -674,6 +900,18 @@ export class E2eeChat {
   }
 }
 
+/** A server that could not be reached, directly or from inside the MLS library (a device list being fetched). */
+function isNetworkFailure(err: unknown): boolean {
+  return err instanceof ParleyError || (err instanceof Error && err.cause instanceof ParleyError);
+}
+
+const errorText = (err: unknown): string => (err instanceof Error ? err.message : String(err));
+const describe = (r: Refusal): string => `device "${r.deviceId}" of user "${r.userId}": ${r.reason}`;
+
+async function ciphertextDigest(base64: string): Promise<string> {
+  return toBase64(await sha256(fromBase64(base64)));
+}
+
 export function encodePayload(payload: Payload): Uint8Array {
   return encoder.encode(JSON.stringify(payload));
 }
@@ -682,8 +920,20 @@ const idOrNull = (v: unknown): v is string | null => v === null || typeof v === 
 
 function parsePayload(bytes: Uint8Array): Payload {
   const parsed = JSON.parse(decoder.decode(bytes)) as Partial<Payload>;
-  if (parsed.v !== PAYLOAD_VERSION || typeof parsed.text !== 'string' || !idOrNull(parsed.editOf) || !idOrNull(parsed.replyToId)) {
+  if (
+    parsed.v !== PAYLOAD_VERSION ||
+    typeof parsed.text !== 'string' ||
+    !idOrNull(parsed.editOf) ||
+    !idOrNull(parsed.replyToId) ||
+    (parsed.clientMessageId !== undefined && typeof parsed.clientMessageId !== 'string')
+  ) {
     throw new E2eeError('e2ee_malformed', 'Unknown message payload');
   }
-  return { v: parsed.v, text: parsed.text, editOf: parsed.editOf, replyToId: parsed.replyToId };
+  return {
+    v: parsed.v,
+    text: parsed.text,
+    editOf: parsed.editOf,
+    replyToId: parsed.replyToId,
+    ...(parsed.clientMessageId !== undefined ? { clientMessageId: parsed.clientMessageId } : {}),
+  };
 }

@@ -20,7 +20,9 @@ export type E2eeErrorCode =
   | 'e2ee_device_pending'
   | 'e2ee_sender_mismatch'
   | 'e2ee_send_failed'
-  | 'e2ee_link_failed';
+  | 'e2ee_link_failed'
+  | 'e2ee_chat_blocked'
+  | 'e2ee_identity_changed';
 
 /** A refused E2EE operation, e.g. `new E2eeError('e2ee_bad_signature', 'Device certificate signature does not verify')`. */
 export class E2eeError extends Error {

@@ -44,8 +44,8 @@ export {
   type ProcessResult,
   type RosterEntry,
 } from './mls.ts';
-export { E2eeChat, E2eeDevice, type DecryptedMessage } from './engine.ts';
-export { Directory } from './directory.ts';
+export { E2eeChat, E2eeDevice, type DecryptedMessage, type E2eeProblem } from './engine.ts';
+export { Directory, type DirectoryProblem, type IdentityChange, type Refusal } from './directory.ts';
 export { fromBase64, toBase64 } from './base64.ts';
 export { PendingLink, SasSession } from './link-session.ts';
 export { decodeLinkPayload, encodeLinkPayload, sasCode, type LinkPayload, type LinkTarget } from './link.ts';

@@ -220,7 +220,14 @@ export class Mls {
 
   /** Adds devices from their KeyPackages (as fetched: MLSMessage bytes); `roster` replaces the roster in the same commit. */
   async addDevices(group: MlsGroup, keyPackages: readonly Uint8Array[], options: { roster?: readonly RosterEntry[] } = {}): Promise<CommitBundle> {
-    const proposals: Proposal[] = keyPackages.map((bytes) => ({ proposalType: 'add', add: { keyPackage: this.decodeKeyPackage(bytes) } }));
+    const decoded = keyPackages.map((bytes) => this.decodeKeyPackage(bytes));
+    // One at a time before ts-mls sees them: it checks Adds concurrently and leaves a second refusal unhandled.
+    for (const kp of decoded) {
+      if (!(await this.config.authService.validateCredential(kp.leafNode.credential, kp.leafNode.signaturePublicKey))) {
+        throw new E2eeError('mls_process_failed', 'Could not validate credential of a KeyPackage to add');
+      }
+    }
+    const proposals: Proposal[] = decoded.map((keyPackage) => ({ proposalType: 'add', add: { keyPackage } }));
     if (options.roster) proposals.unshift(this.rosterProposal(group, options.roster));
     return this.commit(group, proposals);
   }
