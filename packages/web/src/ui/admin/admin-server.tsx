@@ -29,7 +29,7 @@ export function AdminServer({ client }: { client: ParleyClient }) {
       <ErrorText error={status.error} />
       {s && (
         <>
-          <div class="card" aria-label="Health">
+          <section class="card" aria-label="Health">
             <h3>Health</h3>
             <dl class="admin-facts">
               <dt>Version</dt>
@@ -50,8 +50,8 @@ export function AdminServer({ client }: { client: ParleyClient }) {
             <button type="button" onClick={() => void status.reload()}>
               Check again
             </button>
-          </div>
-          <div class="card" aria-label="Contents">
+          </section>
+          <section class="card" aria-label="Contents">
             <h3>Contents</h3>
             <dl class="admin-facts">
               <dt>Accounts</dt>
@@ -65,8 +65,8 @@ export function AdminServer({ client }: { client: ParleyClient }) {
                 {s.counts.files} · {formatBytes(s.counts.fileBytes)}
               </dd>
             </dl>
-          </div>
-          <div class="card" aria-label="Limits">
+          </section>
+          <section class="card" aria-label="Limits">
             <h3>Limits</h3>
             <dl class="admin-facts">
               {LIMITS.map((l) => (
@@ -77,7 +77,7 @@ export function AdminServer({ client }: { client: ParleyClient }) {
               ))}
             </dl>
             <p class="hint">Set by the operator in the server’s configuration.</p>
-          </div>
+          </section>
         </>
       )}
     </>

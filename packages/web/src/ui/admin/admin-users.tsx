@@ -185,7 +185,7 @@ function UserDetails({ client, user, self, changed }: { client: ParleyClient; us
         >
           <label>
             To delete this account, type its username
-            <input value={typed} autocomplete="off" placeholder={user.username} onInput={(e) => setTyped(e.currentTarget.value)} />
+            <input value={typed} autocomplete="off" onInput={(e) => setTyped(e.currentTarget.value)} />
           </label>
           <button type="submit" class="danger" disabled={action.busy || typed !== user.username}>
             Delete account
