@@ -29,7 +29,7 @@ describe.each(await stores())('who used an invite on %s', (kind) => {
 
   const find = (invites: Invite[], id: string) => invites.find((i) => i.id === id)!;
 
-  it('lists the accounts registered with an invite, first first, to its creator and to the admins', async () => {
+  it('lists the accounts registered with an invite, earliest first, to its creator and to the admins', async () => {
     const invite = await alice.client.createInvite({ maxUses: 3 });
     expect(invite.usedBy).toEqual([]);
     const bob = await registerWith(invite.code!, 'bob');

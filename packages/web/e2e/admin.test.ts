@@ -176,6 +176,25 @@ describe.skipIf(!browserAvailable())('the admin page in Chromium', () => {
       .waitFor();
   });
 
+  it('exports an account’s data, and deletes it only once its username is typed', async () => {
+    const a = admin.page;
+    await a.goto('/#/admin/users');
+    const details = await openAccount(a, 'dave');
+    const [download] = await Promise.all([a.waitForEvent('download'), details.getByRole('button', { name: 'Export data' }).click()]);
+    expect(download.suggestedFilename()).toMatch(/^parley-dave.*\.zip$/);
+    await details.getByRole('status').filter({ hasText: 'Export downloaded' }).waitFor();
+
+    const remove = details.getByRole('button', { name: 'Delete account' });
+    const typed = details.getByLabel('To delete this account, type its username');
+    await typed.fill('dav');
+    expect(await remove.isDisabled()).toBe(true);
+    await typed.fill('dave');
+    await remove.click();
+    await a.getByRole('status').filter({ hasText: 'Account @dave deleted' }).waitFor();
+    await eventually(async () => expect(await account(a, 'dave').line.count()).toBe(0));
+    await expect(t.client().login({ username: 'dave', password: 'pw-dave-secret', deviceName: 'x' })).rejects.toMatchObject({ code: 'invalid_credentials' });
+  });
+
   it('shows the server’s health and limits, and fits a 360 px phone in light and dark', async () => {
     const a = admin.page;
     await a.goto('/#/admin');

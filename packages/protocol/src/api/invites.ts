@@ -26,7 +26,7 @@ export const Invite = Strict(
     revokedAt: Type.Union([Timestamp, Type.Null()]),
     usedBy: Type.Optional(
       Type.Array(InviteUse, {
-        description: 'The accounts registered with it, first first, for its creator and the admins (none recorded before schema level 016)',
+        description: 'The accounts registered with it, earliest first, for its creator and the admins (none recorded before schema level 016)',
       }),
     ),
   },

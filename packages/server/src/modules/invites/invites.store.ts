@@ -68,7 +68,7 @@ export async function insertUse(tx: Tx, row: InviteUsesTable): Promise<void> {
   await tx.insertInto('invite_uses').values(row).execute();
 }
 
-/** The accounts registered with these invites, first first. */
+/** The accounts registered with these invites, earliest first. */
 export async function listUses(db: Kysely<DB>, inviteIds: string[]) {
   if (inviteIds.length === 0) return [];
   return db

@@ -31,11 +31,17 @@ export function AdminUsers({ client, selfId }: { client: ParleyClient; selfId: s
   const list = useResource(() => client.listAccounts().then((r) => r.users), []);
   const [query, setQuery] = useState('');
   const [openId, setOpenId] = useState<string | null>(null);
+  const [deleted, setDeleted] = useState<string | null>(null);
   const q = query.trim().toLowerCase().replace(/^@/, '');
   const users = (list.data ?? []).filter((u) => !q || u.username.toLowerCase().includes(q) || u.displayName.toLowerCase().includes(q));
   return (
     <>
       <ErrorText error={list.error} />
+      {deleted && (
+        <p class="info" role="status">
+          Account @{deleted} deleted
+        </p>
+      )}
       <div class="card">
         <label>
           Find a user
@@ -67,7 +73,18 @@ export function AdminUsers({ client, selfId }: { client: ParleyClient; selfId: s
                   </span>
                 </span>
               </button>
-              {openId === u.id && <UserDetails client={client} user={u} self={u.id === selfId} changed={list.reload} />}
+              {openId === u.id && (
+                <UserDetails
+                  client={client}
+                  user={u}
+                  self={u.id === selfId}
+                  changed={list.reload}
+                  onDeleted={() => {
+                    setDeleted(u.username);
+                    void list.reload();
+                  }}
+                />
+              )}
             </li>
           ))}
         </ul>
@@ -76,7 +93,19 @@ export function AdminUsers({ client, selfId }: { client: ParleyClient; selfId: s
   );
 }
 
-function UserDetails({ client, user, self, changed }: { client: ParleyClient; user: AdminAccount; self: boolean; changed: () => Promise<void> }) {
+function UserDetails({
+  client,
+  user,
+  self,
+  changed,
+  onDeleted,
+}: {
+  client: ParleyClient;
+  user: AdminAccount;
+  self: boolean;
+  changed: () => Promise<void>;
+  onDeleted: () => void;
+}) {
   const action = useAction();
   const [question, setQuestion] = useState<Question['kind'] | null>(null);
   const [password, setPassword] = useState<string | null>(null);
@@ -179,7 +208,7 @@ function UserDetails({ client, user, self, changed }: { client: ParleyClient; us
             e.preventDefault();
             void action.run(async () => {
               await client.deleteUserData({ userId });
-              await changed();
+              onDeleted();
             });
           }}
         >
