@@ -6,7 +6,7 @@ export const InviteUse = Strict(
   {
     userId: Id,
     username: Type.Union([Type.String(), Type.Null()], { description: 'null once the account is deleted' }),
-    displayName: Type.String(),
+    displayName: Type.String({ description: 'Its display name now' }),
     usedAt: Timestamp,
   },
   'An account registered with an invite',

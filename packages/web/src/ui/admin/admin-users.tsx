@@ -55,13 +55,7 @@ export function AdminUsers({ client, selfId }: { client: ParleyClient; selfId: s
         <ul class="admin-users" aria-label="Users">
           {users.map((u) => (
             <li key={u.id}>
-              <button
-                type="button"
-                class="admin-user-line"
-                aria-expanded={openId === u.id}
-                aria-label={`@${u.username}`}
-                onClick={() => setOpenId(openId === u.id ? null : u.id)}
-              >
+              <button type="button" class="admin-user-line" aria-expanded={openId === u.id} onClick={() => setOpenId(openId === u.id ? null : u.id)}>
                 <span class="who">
                   <strong>{u.displayName}</strong> <span class="hint">@{u.username}</span>
                 </span>
