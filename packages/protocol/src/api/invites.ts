@@ -2,6 +2,17 @@ import { Type, type Static } from 'typebox';
 import { endpoint } from '../endpoint.ts';
 import { Id, Strict, Timestamp } from '../common.ts';
 
+export const InviteUse = Strict(
+  {
+    userId: Id,
+    username: Type.Union([Type.String(), Type.Null()], { description: 'null once the account is deleted' }),
+    displayName: Type.String({ description: 'Its display name now' }),
+    usedAt: Timestamp,
+  },
+  'An account registered with an invite',
+);
+export type InviteUse = Static<typeof InviteUse>;
+
 export const Invite = Strict(
   {
     id: Id,
@@ -13,6 +24,11 @@ export const Invite = Strict(
     createdAt: Timestamp,
     expiresAt: Type.Union([Timestamp, Type.Null()]),
     revokedAt: Type.Union([Timestamp, Type.Null()]),
+    usedBy: Type.Optional(
+      Type.Array(InviteUse, {
+        description: 'The accounts registered with it, earliest first, for its creator and the admins (none recorded before schema level 016)',
+      }),
+    ),
   },
   'An invite code that lets people register',
 );

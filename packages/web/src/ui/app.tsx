@@ -11,19 +11,21 @@ import { InvitesScreen } from './invites-screen.tsx';
 import { NotifyOffer } from '../notify/notify-offer.tsx';
 import { showUnreadOnFavicon } from '../notify/favicon.ts';
 import { CallPanel } from './calls/call-panel.tsx';
+import { AdminLoader } from './admin/admin-loader.tsx';
 
 /** The sidebar's links: where each goes, its tooltip (also its name, unless `label` starts one) and icon. */
-const TOOLBAR: { page: string; title: string; icon: string; label?: string }[] = [
+const TOOLBAR: { page: string; title: string; icon: string; label?: string; admin?: boolean }[] = [
   { page: 'new', title: 'New chat', icon: '+' },
   { page: 'saved', title: 'Saved messages', icon: '★' },
   { page: 'invites', title: 'Invites', icon: '✉' },
   { page: 'sessions', title: 'Devices', icon: '⚙' },
+  { page: 'admin', title: 'Administration', icon: '⚑', admin: true },
   // Named after the account, so the link says whose profile it is.
   { page: 'profile', title: 'Profile', icon: '☺', label: 'Profile of ' },
 ];
 
 /** Pages Escape closes, back to the chat list. */
-const PANELS = new Set(['new', 'sessions', 'profile', 'invites']);
+const PANELS = new Set(['new', 'sessions', 'profile', 'invites', 'admin']);
 
 export function App() {
   const app = useApp();
@@ -62,6 +64,7 @@ export function App() {
   else if (first === 'sessions') main = <SessionsScreen />;
   else if (first === 'profile') main = <ProfileScreen />;
   else if (first === 'invites') main = <InvitesScreen />;
+  else if (first === 'admin') main = <AdminLoader />;
 
   const displayName = app.session.me.value?.displayName ?? '';
   return (
@@ -80,7 +83,7 @@ export function App() {
         <header class="sidebar-header">
           <h1 class="brand">Parley</h1>
           <nav class="toolbar" aria-label="Main">
-            {TOOLBAR.map((l) => (
+            {TOOLBAR.filter((l) => !l.admin || app.session.me.value?.isAdmin).map((l) => (
               <a
                 key={l.page}
                 class="icon-button"

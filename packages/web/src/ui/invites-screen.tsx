@@ -6,6 +6,7 @@ import { formValues } from './shared/form-helpers.ts';
 import { useResource } from './shared/use-resource.ts';
 import { formatFull } from './shared/format.ts';
 import { PaneHeader } from './shared/pane-header.tsx';
+import { InviteUsers, inviteState } from './shared/invite-state.tsx';
 
 function inviteLink(code: string): string {
   return `${location.origin}/#/register?code=${encodeURIComponent(code)}`;
@@ -79,18 +80,13 @@ export function InvitesScreen() {
           {invites.length === 0 && <p class="hint">None yet.</p>}
           <ul class="invites" aria-label="Your invites">
             {invites.map((i) => {
-              const state = i.revokedAt
-                ? 'revoked'
-                : i.expiresAt && Date.parse(i.expiresAt) < Date.now()
-                  ? 'expired'
-                  : i.uses >= i.maxUses
-                    ? 'used up'
-                    : 'active';
+              const state = inviteState(i);
               return (
                 <li key={i.id}>
                   <span>
                     <code>{i.codeHint}…</code> · {i.uses}/{i.maxUses} used · {state}
                     <span class="hint"> · {i.expiresAt ? `expires ${formatFull(i.expiresAt)}` : 'never expires'}</span>
+                    <InviteUsers invite={i} />
                   </span>
                   {state === 'active' && (
                     <button

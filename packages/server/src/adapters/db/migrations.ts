@@ -533,6 +533,22 @@ export const migrations: Record<string, Migration> = {
     },
   },
   '015_device_links': deviceLinks015,
+  '016_invite_uses': {
+    // Who registered with an invite, for its creator and the admins. A deleted account keeps its row
+    // (accounts are emptied, not removed); an invite's rows go with it.
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('invite_uses')
+        .addColumn('invite_id', 'varchar(64)', (c) => c.notNull().references('invites.id').onDelete('cascade'))
+        .addColumn('user_id', 'varchar(64)', (c) => c.notNull().references('users.id').onDelete('cascade'))
+        .addColumn('used_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('invite_uses_pk', ['invite_id', 'user_id'])
+        .execute();
+    },
+    async down(db: Kysely<unknown>) {
+      await db.schema.dropTable('invite_uses').execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -53,6 +53,13 @@ export interface InvitesTable {
   revoked_at: number | null;
 }
 
+/** Who registered with which invite (from 016 on; registrations before it left no trace) */
+export interface InviteUsesTable {
+  invite_id: string;
+  user_id: string;
+  used_at: number;
+}
+
 export interface ChatsTable {
   id: string;
   kind: 'self' | 'private' | 'group' | 'channel';
@@ -308,6 +315,7 @@ export interface DB {
   chat_invitations: ChatInvitationsTable;
   sessions: SessionsTable;
   invites: InvitesTable;
+  invite_uses: InviteUsesTable;
   chats: ChatsTable;
   members: MembersTable;
   messages: MessagesTable;

@@ -9,7 +9,7 @@ import { failedWith, limitFailures } from '../../lib/rate-limit.ts';
 import { withinReadLimits } from '../limits/limits.ts';
 import { isUsername, normalizeDisplayName, normalizeUsername } from '../../lib/text.ts';
 import { changeAvatar, dropAvatar } from './avatars.ts';
-import { consumeInvite, usableInvite } from '../invites/invites.ts';
+import { consumeInvite, recordInviteUse, usableInvite } from '../invites/invites.ts';
 import type { Actor, Services } from '../services.ts';
 import { removeIdentity } from '../devices/devices.store.ts';
 import { endSessions } from '../sessions/end-sessions.ts';
@@ -46,7 +46,7 @@ export async function register(s: AccountServices, input: RegisterInput, device:
   const passwordHash = await hashPassword(input.password);
   const id = newId();
   return commit(s, async (work) => {
-    const { admin } = await consumeInvite(work.tx, { code: input.inviteCode, now: work.now });
+    const { admin, inviteId } = await consumeInvite(work.tx, { code: input.inviteCode, now: work.now });
     const row: UsersTable = {
       id,
       username,
@@ -66,6 +66,7 @@ export async function register(s: AccountServices, input: RegisterInput, device:
       if (isUniqueViolation(err)) throw new AppError('username_taken', `Username "${username}" is taken`);
       throw err;
     }
+    await recordInviteUse(work.tx, { inviteId, userId: id, now: work.now });
     await s.hooks.created(work, id);
     return toMe(row);
   });

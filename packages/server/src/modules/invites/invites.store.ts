@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import { forUpdate, type Tx } from '../../adapters/db/database.ts';
-import type { DB, InvitesTable } from '../../adapters/db/schema.ts';
+import type { DB, InviteUsesTable, InvitesTable } from '../../adapters/db/schema.ts';
 
 /** How many invites a user created since `since`, under the user's row lock (PostgreSQL) so the daily limit holds. */
 export async function lockAndCountCreatedSince(tx: Tx, options: { userId: string; since: number }): Promise<number> {
@@ -62,4 +62,21 @@ export async function takeUse(tx: Tx, invite: { id: string; max_uses: number }):
     .where('uses', '<', invite.max_uses)
     .executeTakeFirst();
   return Number(used.numUpdatedRows) > 0;
+}
+
+export async function insertUse(tx: Tx, row: InviteUsesTable): Promise<void> {
+  await tx.insertInto('invite_uses').values(row).execute();
+}
+
+/** The accounts registered with these invites, earliest first. */
+export async function listUses(db: Kysely<DB>, inviteIds: string[]) {
+  if (inviteIds.length === 0) return [];
+  return db
+    .selectFrom('invite_uses')
+    .innerJoin('users', 'users.id', 'invite_uses.user_id')
+    .select(['invite_uses.invite_id', 'invite_uses.user_id', 'invite_uses.used_at', 'users.username', 'users.display_name'])
+    .where('invite_uses.invite_id', 'in', inviteIds)
+    .orderBy('invite_uses.used_at')
+    .orderBy('invite_uses.user_id')
+    .execute();
 }

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Invite } from '@parley/protocol';
+import type { Invite, InviteUse } from '@parley/protocol';
 import type { Kysely } from 'kysely';
 import type { Tx } from '../../adapters/db/database.ts';
 import type { DB } from '../../adapters/db/schema.ts';
@@ -9,7 +9,7 @@ import { hashToken, newId } from '../../lib/ids.ts';
 import type { Actor, Services } from '../services.ts';
 import { commit } from '../sync/unit-of-work.ts';
 import * as store from './invites.store.ts';
-import { toInvite } from './views.ts';
+import { toInvite, toInviteUse } from './views.ts';
 
 export const DEFAULT_INVITE_TTL_S = 7 * 86_400;
 const DAY_MS = 86_400_000;
@@ -51,8 +51,19 @@ export async function createInvite(s: Services, creator: Actor | null, input: Cr
   return toInvite(row, code);
 }
 
+/** Invites with who used them: a user's own, or every one when `userId` is null (admins). */
 export async function listInvites(s: Services, userId: string | null): Promise<Invite[]> {
-  return (await store.listInviteRows(s.db.kysely, userId)).map((r) => toInvite(r));
+  const rows = await store.listInviteRows(s.db.kysely, userId);
+  const byInvite = new Map<string, InviteUse[]>();
+  for (const u of await store.listUses(
+    s.db.kysely,
+    rows.filter((r) => r.uses > 0).map((r) => r.id),
+  )) {
+    const list = byInvite.get(u.invite_id) ?? [];
+    list.push(toInviteUse(u));
+    byInvite.set(u.invite_id, list);
+  }
+  return rows.map((r) => toInvite(r, undefined, byInvite.get(r.id)));
 }
 
 export async function revokeInvite(s: Services, actor: Actor, inviteId: string): Promise<void> {
@@ -61,12 +72,16 @@ export async function revokeInvite(s: Services, actor: Actor, inviteId: string):
   if (row.revoked_at === null) await store.setRevoked(s.db.kysely, inviteId, s.now());
 }
 
-/** Uses one registration of an invite inside the registering transaction; throws why it cannot. */
-/** Takes one use of an invite code, or fails with why it cannot be used. */
-export async function consumeInvite(tx: Tx, options: { code: string; now: number }): Promise<{ admin: boolean }> {
+/** Takes one use of an invite code inside the registering transaction, or fails with why it cannot be used. */
+export async function consumeInvite(tx: Tx, options: { code: string; now: number }): Promise<{ admin: boolean; inviteId: string }> {
   const invite = await usableInvite(tx, options);
   if (!(await store.takeUse(tx, invite))) throw new AppError('invite_used_up', 'The invite code has been used up');
-  return { admin: invite.admin === 1 };
+  return { admin: invite.admin === 1, inviteId: invite.id };
+}
+
+/** Records who took a use, in the same transaction, once the account's row exists. */
+export async function recordInviteUse(tx: Tx, options: { inviteId: string; userId: string; now: number }): Promise<void> {
+  await store.insertUse(tx, { invite_id: options.inviteId, user_id: options.userId, used_at: options.now });
 }
 
 /** The invite a code names if it can be used now, or fails with why not; takes no use. */

@@ -1,9 +1,9 @@
-import type { Invite } from '@parley/protocol';
+import type { Invite, InviteUse } from '@parley/protocol';
 import type { InvitesTable } from '../../adapters/db/schema.ts';
 import { iso, isoOrNull } from '../../lib/time.ts';
 
 /** `code` is shown once, to whoever created the invite. */
-export function toInvite(row: InvitesTable, code?: string): Invite {
+export function toInvite(row: InvitesTable, code?: string, usedBy: InviteUse[] = []): Invite {
   return {
     id: row.id,
     ...(code ? { code } : {}),
@@ -14,5 +14,10 @@ export function toInvite(row: InvitesTable, code?: string): Invite {
     createdAt: iso(row.created_at),
     expiresAt: isoOrNull(row.expires_at),
     revokedAt: isoOrNull(row.revoked_at),
+    usedBy,
   };
+}
+
+export function toInviteUse(row: { user_id: string; username: string | null; display_name: string; used_at: number }): InviteUse {
+  return { userId: row.user_id, username: row.username, displayName: row.display_name, usedAt: iso(row.used_at) };
 }
