@@ -37,7 +37,7 @@ describe.skipIf(!enabled)('unread counts', () => {
     expect(await many.textContent()).toBe('99+');
     // The whole badge is shown: nothing of it is cut off by a long preview.
     expect(await many.evaluate((el) => el.scrollWidth <= el.clientWidth && el.getBoundingClientRect().width >= el.scrollWidth)).toBe(true);
-    expect(await chatRow(page, 'Bob').getAttribute('aria-label')).toContain('120 unread');
+    expect(await chatRow(page, 'Bob').textContent()).toContain(', 120 unread');
     expect(await chatRow(page, 'Carol').locator('.badge').textContent()).toBe('3');
   });
 

@@ -66,7 +66,8 @@ function Chats() {
           const unread = c.unreadCount > 0 && !c.muted ? c.unreadCount : 0;
           // Telegram's "@": shown in a muted chat too, as a mention notifies there.
           const mentioned = c.unreadCount > 0 && (c.unreadMentions ?? 0) > 0;
-          const label = `${c.title}${online ? ', online' : ''}${unread ? `, ${unread} unread` : ''}${mentioned ? ', you were mentioned' : ''}`;
+          // The row's name is what it shows, with the states the eye reads from the dot and the badges said in words.
+          const status = `${unread ? `, ${unread} unread` : ''}${mentioned ? ', you were mentioned' : ''}`;
           // The open chat shows its draft in the composer; the others say they have one.
           const draft = openChatId.value === c.id ? '' : app.drafts.drafts.value[c.id];
           return (
@@ -74,14 +75,16 @@ function Chats() {
               <a
                 href={`#/chat/${encodeURIComponent(c.id)}`}
                 class={`chat-row${openChatId.value === c.id ? ' active' : ''}`}
-                aria-label={label}
                 aria-current={openChatId.value === c.id ? 'page' : undefined}
                 data-chat-id={c.id}
               >
                 <Avatar name={c.title} self={c.kind === 'self'} online={online} fileId={c.avatarFileId ?? c.peer?.avatarFileId} />
                 <span class="chat-row-body">
                   <span class="chat-row-top">
-                    <span class="chat-title">{c.title}</span>
+                    <span class="chat-title">
+                      {c.title}
+                      {online && <span class="visually-hidden">, online</span>}
+                    </span>
                     {c.lastMessage && <time class="when">{formatWhen(c.lastMessage.createdAt)}</time>}
                   </span>
                   <span class="chat-row-bottom">
@@ -106,6 +109,7 @@ function Chats() {
                         {unread > 99 ? '99+' : unread}
                       </span>
                     )}
+                    {status && <span class="visually-hidden">{status}</span>}
                   </span>
                 </span>
               </a>

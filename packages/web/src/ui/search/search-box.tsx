@@ -77,7 +77,7 @@ export function SearchBox() {
           <input
             ref={input}
             type="search"
-            aria-controls="search-results"
+            aria-controls={open && Panel ? 'search-results' : undefined}
             aria-activedescendant={open && active ? active.id : undefined}
             aria-keyshortcuts="Control+K Meta+K"
             placeholder="Search"
