@@ -1,4 +1,4 @@
-import { useEffect } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { useApp } from './app-context.ts';
 import { LoginScreen, RegisterScreen } from './auth-screens.tsx';
 import { ChatList } from './chat-list.tsx';
@@ -12,6 +12,7 @@ import { NotifyOffer } from '../notify/notify-offer.tsx';
 import { showUnreadOnFavicon } from '../notify/favicon.ts';
 import { CallPanel } from './calls/call-panel.tsx';
 import { AdminLoader } from './admin/admin-loader.tsx';
+import { HelpSheet, opensHelp } from './help-sheet.tsx';
 
 /** The sidebar's links: where each goes, its tooltip (also its name, unless `label` starts one) and icon. */
 const TOOLBAR: { page: string; title: string; icon: string; label?: string; admin?: boolean }[] = [
@@ -36,10 +37,22 @@ export function App() {
     document.title = unread > 0 ? `(${unread}) Parley` : 'Parley';
     showUnreadOnFavicon(unread);
   }, [unread]);
+  const [help, setHelp] = useState(false);
   useEffect(() => {
-    // Escape closes a panel (chat info, settings pages), unless something inside used it first.
     const onKey = (e: KeyboardEvent) => {
-      if (e.key !== 'Escape' || e.defaultPrevented || document.querySelector('dialog[open], .viewer')) return;
+      if (e.defaultPrevented || document.querySelector('dialog[open], .viewer')) return;
+      if (opensHelp(e) && app.session.auth.value === 'signed-in') {
+        e.preventDefault();
+        setHelp(true);
+        return;
+      }
+      if (e.altKey && !e.ctrlKey && !e.metaKey && (e.key === 'ArrowUp' || e.key === 'ArrowDown')) {
+        e.preventDefault();
+        nextChat(e.key === 'ArrowUp' ? -1 : 1, (hash) => app.router.go(hash));
+        return;
+      }
+      // Escape closes a panel (chat info, settings pages), unless something inside used it first.
+      if (e.key !== 'Escape') return;
       const [page, chatId, sub] = app.router.route.value.path;
       if (page === 'chat' && chatId && sub === 'info') app.router.go(`#/chat/${encodeURIComponent(chatId)}`);
       else if (page && PANELS.has(page)) app.router.go('#/');
@@ -95,6 +108,16 @@ export function App() {
                 {l.icon}
               </a>
             ))}
+            <button
+              type="button"
+              class="icon-button"
+              aria-label="Keyboard shortcuts"
+              aria-keyshortcuts="?"
+              title="Keyboard shortcuts (?)"
+              onClick={() => setHelp(true)}
+            >
+              ?
+            </button>
           </nav>
         </header>
         <NotifyOffer />
@@ -109,8 +132,18 @@ export function App() {
       </main>
       <Notice />
       <CallPanel />
+      {help && <HelpSheet onClose={() => setHelp(false)} />}
     </div>
   );
+}
+
+/** Opens the chat `step` rows above (-1) or below (1) the open one in the list, as shown; from none, the first. */
+function nextChat(step: -1 | 1, go: (hash: string) => void) {
+  const rows = Array.from(document.querySelectorAll<HTMLAnchorElement>('.chat-list a.chat-row'));
+  if (rows.length === 0) return;
+  const at = rows.findIndex((r) => r.getAttribute('aria-current') === 'page');
+  const to = rows[at < 0 ? 0 : Math.min(rows.length - 1, Math.max(0, at + step))]!;
+  if (to !== rows[at]) go(to.getAttribute('href')!);
 }
 
 function SavedRedirect() {
