@@ -227,7 +227,7 @@ export class Directory implements IdentityLookup {
     const aik = await this.pinnedAik(cert.userId);
     if (!known || !aik || known.list.devices.some((d) => d.deviceId === cert.deviceId)) return false;
     const lists: DeviceList[] = [];
-    for (let after = 0; after < known.head.version; ) {
+    for (let after = 0; after < known.head.version;) {
       const page = await this.client.getDeviceLists({ userId: cert.userId, after });
       lists.push(...page.lists.map((l) => decodeDeviceList(fromBase64(l.data))).filter((l) => l.version <= known.head.version));
       if (!page.hasMore || page.lists.length === 0) break;
