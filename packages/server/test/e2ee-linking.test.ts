@@ -355,8 +355,15 @@ describe.each(await stores())('E2EE device linking on %s', (kind) => {
       expect(deviceList?.version).toBe(2);
       expect((await client.countKeyPackages()).count).toBeGreaterThan(0);
 
-      // The recovered device rejoins before anyone removed Alice's ended device: that leaf, which Alice's new list no
-      // longer names but an earlier one did, is pending removal and does not stop the join.
+      // A leaf that Alice's new list no longer names is let through only while the server no longer lists it active
+      // (pending removal); a server that says it is active is refused, and nothing is posted.
+      const status = (s: 'active' | 'ended') => db().updateTable('devices').set({ status: s }).where('id', '=', a1.deviceId).execute();
+      await status('active');
+      const seq = (await client.getChat({ chatId })).lastSeq;
+      expect((await fail(recovered.chat(chatId).start())).message).toContain('Could not validate credential');
+      expect((await client.getChat({ chatId })).lastSeq).toBe(seq);
+      await status('ended');
+      // So the recovered device rejoins before anyone removed Alice's ended device, which an earlier list named.
       await recovered.chat(chatId).start();
       const inGroup = () =>
         recovered
