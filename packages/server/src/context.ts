@@ -106,7 +106,7 @@ export async function createContext(config: Readonly<Config>, overrides: Context
   const push = new PushService(services, { presence });
   return {
     ...services,
-    hooks: chatAccountHooks,
+    hooks: chatAccountHooks({ e2ee: config.e2ee }),
     presence,
     push,
     nodeId,

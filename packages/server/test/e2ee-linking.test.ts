@@ -355,18 +355,33 @@ describe.each(await stores())('E2EE device linking on %s', (kind) => {
       expect(deviceList?.version).toBe(2);
       expect((await client.countKeyPackages()).count).toBeGreaterThan(0);
 
-      // Bob's next send first commits the removal of Alice's ended device (409 mls_commit_required): a joiner checks
-      // every leaf of the tree against the newest device lists, and Alice's new list no longer names it.
-      await b1.chat(chatId).send('while alice is away');
+      // A leaf that Alice's new list no longer names is let through only while the server no longer lists it active
+      // (pending removal); a server that says it is active is refused, and nothing is posted.
+      const status = (s: 'active' | 'ended') => db().updateTable('devices').set({ status: s }).where('id', '=', a1.deviceId).execute();
+      await status('active');
+      const seq = (await client.getChat({ chatId })).lastSeq;
+      expect((await fail(recovered.chat(chatId).start())).message).toContain('Could not validate credential');
+      expect((await client.getChat({ chatId })).lastSeq).toBe(seq);
+      await status('ended');
+      // So the recovered device rejoins before anyone removed Alice's ended device, which an earlier list named.
       await recovered.chat(chatId).start();
+      const inGroup = () =>
+        recovered
+          .chat(chatId)
+          .group!.members()
+          .map((m) => m.deviceId)
+          .sort();
+      expect(inGroup()).toEqual([a1.deviceId, b1.deviceId, recovered.deviceId].sort());
+      // Bob's send first commits its removal (409 mls_commit_required), then goes out.
       await b1.sync();
       await b1.chat(chatId).send('welcome back');
       await recovered.sync();
       expect(texts(recovered.chat(chatId)).at(-1)).toBe('welcome back');
+      expect(inGroup()).toEqual([b1.deviceId, recovered.deviceId].sort());
       await recovered.chat(chatId).send('I am back');
       await b1.sync();
       expect(texts(b1.chat(chatId)).at(-1)).toBe('I am back');
-      expect(texts(recovered.chat(chatId))).not.toContain('while alice is away');
+      expect(texts(recovered.chat(chatId))).not.toContain('before the link');
       expect(
         b1
           .chat(chatId)

@@ -29,6 +29,10 @@ export const Chat = Strict(
     avatarFileId: Type.Union([FileId, Type.Null()], {
       description: "A group's or channel's picture (null for none; a private chat shows its peer's)",
     }),
+    encryption: Type.Union([Type.Literal('e2ee'), Type.Literal('none')], {
+      description:
+        'e2ee: end-to-end encrypted, the server takes no text into it (its messages are MLS ciphertexts; its group may not exist yet); none: plaintext, as groups, channels and chats made before encryption was turned on',
+    }),
     createdAt: Timestamp,
   },
   'A chat as the current user sees it',

@@ -194,6 +194,63 @@ export class Directory implements IdentityLookup {
     };
   }
 
+  /**
+   * The check for a device joining a group by external commit: `validator()`, which also lets through a leaf of the
+   * tree whose device its owner listed before, under the pinned key and with this signature key, and no longer lists,
+   * while the server says that device has ended. Such a leaf is pending removal (the server takes no message into the
+   * group until a member commits it): the ended devices of a recovered account. A device never in a signed list of
+   * its owner (a ghost), or one the server calls active, is refused as before. Only for the join's tree and GroupInfo
+   * signer: Adds and commits of the log go through `validator()`, where an ended device stays out.
+   */
+  joinValidator(): CredentialValidator {
+    const base = this.validator();
+    return {
+      validate: async (identity, signatureKey) => {
+        const before = this.lastRefusal;
+        if (await base.validate(identity, signatureKey)) return true;
+        if (!(await this.isEndedListedDevice(identity, signatureKey))) return false;
+        this.lastRefusal = before;
+        return true;
+      },
+    };
+  }
+
+  /** Whether the leaf is a device its owner's verified chain listed before the newest version, and the server no longer lists active. */
+  private async isEndedListedDevice(identity: Uint8Array, signatureKey: Uint8Array): Promise<boolean> {
+    let cert: ReturnType<typeof decodeDeviceCert>;
+    try {
+      cert = decodeDeviceCert(identity);
+    } catch {
+      return false;
+    }
+    const known = this.lists.get(cert.userId);
+    const aik = await this.pinnedAik(cert.userId);
+    if (!known || !aik || known.list.devices.some((d) => d.deviceId === cert.deviceId)) return false;
+    const lists: DeviceList[] = [];
+    for (let after = 0; after < known.head.version;) {
+      const page = await this.client.getDeviceLists({ userId: cert.userId, after });
+      lists.push(...page.lists.map((l) => decodeDeviceList(fromBase64(l.data))).filter((l) => l.version <= known.head.version));
+      if (!page.hasMore || page.lists.length === 0) break;
+      after = page.lists.at(-1)!.version;
+    }
+    // The whole chain, from version 1 under the pinned key, must end at the head this device verified.
+    try {
+      const { head } = await verifyDeviceListChain({ userId: cert.userId, aikPublicKey: aik, lists });
+      if (head.version !== known.head.version || !bytesEqual(head.hash, known.head.hash) || lists[0]?.version !== 1) return false;
+    } catch (err) {
+      if (err instanceof E2eeError) return false;
+      throw err;
+    }
+    const earlier = lists.find((l) => l.devices.some((d) => d.deviceId === cert.deviceId && bytesEqual(d.signatureKey, signatureKey)));
+    if (!earlier) return false;
+    // Certificate, identity key and signature as for any leaf, against the list that named the device.
+    const service = createAuthenticationService({ pinnedAik: (userId) => this.pinnedAik(userId), deviceList: async () => earlier });
+    if (!(await service.check(identity, signatureKey)).ok) return false;
+    // The server lists a user's active (and, to the user, pending) devices: an ended one is not among them.
+    const { devices } = await this.client.listDevices({ userId: cert.userId });
+    return !devices.some((d) => d.id === cert.deviceId && d.status === 'active');
+  }
+
   /** The final check of a credential: a refusal is kept as `lastRefusal`. */
   private async check(identity: Uint8Array, signatureKey: Uint8Array): Promise<boolean> {
     const result = await this.service.check(identity, signatureKey);

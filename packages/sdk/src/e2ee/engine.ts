@@ -721,8 +721,10 @@ export class E2eeChat {
   private async joinExternal(groupInfo: string): Promise<'done' | 'conflict'> {
     const keyPackage = await this.device.newKeyPackage();
     const bytes = fromBase64(groupInfo);
-    const bundle = await this.device.mls.joinExternal({ groupInfo: bytes, keyPackage, resync: true }).catch((err: unknown) => {
-      if (err instanceof E2eeError && err.code === 'mls_resync_no_leaf') return this.device.mls.joinExternal({ groupInfo: bytes, keyPackage, resync: false });
+    // Ended devices still in the tree (a recovered account's old ones, pending removal) do not stop the join.
+    const mls = await createMls({ validator: this.device.directory.joinValidator() });
+    const bundle = await mls.joinExternal({ groupInfo: bytes, keyPackage, resync: true }).catch((err: unknown) => {
+      if (err instanceof E2eeError && err.code === 'mls_resync_no_leaf') return mls.joinExternal({ groupInfo: bytes, keyPackage, resync: false });
       throw err;
     });
     const accepted = await this.postCommit(bundle, {});

@@ -77,6 +77,13 @@ describe('buildConfig()', () => {
     expect(problems({ PARLEY_SYNC_MODE: 'off' })).toContain('PARLEY_SYNC_MODE must be normal or full');
   });
 
+  it('PARLEY_E2EE is off unless on, and refuses anything else', () => {
+    expect(buildConfig({}).e2ee).toBe(false);
+    expect(buildConfig({ PARLEY_E2EE: 'on' }).e2ee).toBe(true);
+    expect(buildConfig({ PARLEY_E2EE: 'off' }).e2ee).toBe(false);
+    expect(problems({ PARLEY_E2EE: 'true' })).toContain('PARLEY_E2EE must be on or off (got "true")');
+  });
+
   it('buildConfig() rejects a node id with a space', () => {
     expect(problems({ PARLEY_NODE_ID: 'node one' })).toContain('PARLEY_NODE_ID');
     expect(buildConfig({ PARLEY_NODE_ID: 'node-1.a' }).nodeId).toBe('node-1.a');

@@ -66,6 +66,11 @@ export interface Config {
     unreferencedGraceMs: number;
   };
   cleanupIntervalMs: number;
+  /**
+   * PARLEY_E2EE=on: new private chats and saved messages are made end-to-end encrypted (the server refuses text in
+   * them; a device's first commit makes their group). Chats made before keep their state; groups and channels stay plaintext.
+   */
+  e2ee: boolean;
   /** 1:1 calls (docs/voice.md): the ICE servers handed to clients and the call timers. */
   calls: {
     /** STUN URLs given as they are (no credentials) */
@@ -283,6 +288,9 @@ export function buildConfig(raw: RawEnv): Readonly<Config> {
     return c;
   }
 
+  const e2ee = raw.PARLEY_E2EE ?? 'off';
+  if (e2ee !== 'on' && e2ee !== 'off') problems.push(`PARLEY_E2EE must be on or off (got "${e2ee}")`);
+
   const logLevel = raw.LOG_LEVEL ?? 'info';
   if (!LOG_LEVELS.includes(logLevel)) problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got "${logLevel}")`);
 
@@ -324,6 +332,7 @@ export function buildConfig(raw: RawEnv): Readonly<Config> {
       unreferencedGraceMs: int('PARLEY_FILE_GRACE', 86_400, 0, 30 * 86_400) * 1000,
     },
     cleanupIntervalMs: int('PARLEY_CLEANUP_INTERVAL', 600, 1, 86_400) * 1000,
+    e2ee: e2ee === 'on',
     calls: calls(),
     push: push(),
     ws: {

@@ -58,6 +58,7 @@ export interface RawEnv {
   PARLEY_VAPID_SUBJECT?: string;
   PARLEY_PUSH_CONCURRENCY?: string;
   PARLEY_PUSH_ALLOW_LOOPBACK_HTTP?: string;
+  PARLEY_E2EE?: string;
 }
 
 const KEYS: (keyof RawEnv)[] = [
@@ -119,6 +120,7 @@ const KEYS: (keyof RawEnv)[] = [
   'PARLEY_VAPID_SUBJECT',
   'PARLEY_PUSH_CONCURRENCY',
   'PARLEY_PUSH_ALLOW_LOOPBACK_HTTP',
+  'PARLEY_E2EE',
 ];
 
 export function readEnv(env: NodeJS.ProcessEnv = process.env): RawEnv {

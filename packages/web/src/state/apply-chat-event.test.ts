@@ -24,6 +24,7 @@ function chat(over: Partial<Chat> = {}): Chat {
     unreadCount: 0,
     muted: false,
     avatarFileId: null,
+    encryption: 'none',
     createdAt: '2026-03-01T09:00:00.000Z',
     ...over,
   };

@@ -28,8 +28,10 @@ export async function removeUserFromAllChats(work: Work, userId: string): Promis
   }
 }
 
-/** What chats do when an account is made (saved messages) or deleted (leave every chat). */
-export const chatAccountHooks: AccountHooks = {
-  created: createSelfChat,
-  deleting: removeUserFromAllChats,
-};
+/** What chats do when an account is made (saved messages, encrypted when `e2ee`) or deleted (leave every chat). */
+export function chatAccountHooks(options: { e2ee: boolean }): AccountHooks {
+  return {
+    created: (work, userId) => createSelfChat(work, userId, options),
+    deleting: removeUserFromAllChats,
+  };
+}

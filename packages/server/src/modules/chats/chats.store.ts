@@ -215,6 +215,7 @@ export interface ChatListRow {
   hidden_seq: number | null;
   muted: number;
   avatar_file_id: string | null;
+  e2ee?: number;
 }
 
 /** The chats a user is in (or some of them), with the user's membership of each. */
@@ -222,7 +223,17 @@ export async function chatListRows(db: Kysely<DB>, options: { userId: string; ch
   let q = db
     .selectFrom('members')
     .innerJoin('chats', 'chats.id', 'members.chat_id')
-    .select(['chats.id', 'chats.kind', 'chats.title', 'chats.owner_id', 'chats.member_count', 'chats.last_seq', 'chats.created_at', 'chats.avatar_file_id'])
+    .select([
+      'chats.id',
+      'chats.kind',
+      'chats.title',
+      'chats.owner_id',
+      'chats.member_count',
+      'chats.last_seq',
+      'chats.created_at',
+      'chats.avatar_file_id',
+      'chats.e2ee',
+    ])
     .select(['members.role', 'members.read_seq', 'members.hidden_seq', 'members.muted'])
     .where('members.user_id', '=', options.userId)
     .where('chats.deleted_at', 'is', null);

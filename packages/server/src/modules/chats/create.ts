@@ -12,10 +12,19 @@ import { getChat } from './get.ts';
 import { checkChatLimit, memberLimit, requireUsers } from './limits.ts';
 import { admit } from './members.ts';
 
-/** Saved messages: one per user, made with the account. */
-export async function createSelfChat(work: Work, userId: string): Promise<void> {
+/** Saved messages: one per user, made with the account; end-to-end encrypted from the start when `e2ee` (PARLEY_E2EE). */
+export async function createSelfChat(work: Work, userId: string, options: { e2ee: boolean }): Promise<void> {
   const chatId = newId();
-  await insertChat(work.tx, { id: chatId, kind: 'self', title: null, owner_id: userId, pair_key: `self:${userId}`, member_count: 1, created_at: work.now });
+  await insertChat(work.tx, {
+    id: chatId,
+    kind: 'self',
+    title: null,
+    owner_id: userId,
+    pair_key: `self:${userId}`,
+    member_count: 1,
+    created_at: work.now,
+    e2ee: options.e2ee ? 1 : 0,
+  });
   await insertMember(work.tx, { chatId, userId, role: 'owner', joinedAt: work.now, seq: 0 });
 }
 
@@ -32,7 +41,17 @@ export async function createPrivateChat(s: Services, actor: Actor, otherId: stri
       await checkChatLimit(s, work.tx, [actor.userId, otherId]);
       const chatId = newId();
       // The unique pair key makes a concurrent creation by the other user fail here instead of duplicating.
-      await insertChat(work.tx, { id: chatId, kind: 'private', title: null, owner_id: null, pair_key: pairKey, member_count: 2, created_at: work.now });
+      // With PARLEY_E2EE on, encrypted from the start: no text is ever taken into it, the first device's commit makes its group.
+      await insertChat(work.tx, {
+        id: chatId,
+        kind: 'private',
+        title: null,
+        owner_id: null,
+        pair_key: pairKey,
+        member_count: 2,
+        created_at: work.now,
+        e2ee: s.config.e2ee ? 1 : 0,
+      });
       for (const userId of [actor.userId, otherId].sort()) {
         await insertMember(work.tx, { chatId, userId, role: 'member', joinedAt: work.now, seq: 0 });
         await recordUserEvent(work, userId, { type: 'chat.joined', chatId, seq: 0 });

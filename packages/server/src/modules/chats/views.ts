@@ -33,6 +33,7 @@ export function toChat(row: ChatListRow, parts: ChatViewParts): Chat {
     ...(unreadMentions ? { unreadMentions } : {}),
     muted: row.muted === 1,
     avatarFileId: row.kind === 'group' || row.kind === 'channel' ? row.avatar_file_id : null,
+    encryption: Number(row.e2ee ?? 0) === 1 ? 'e2ee' : 'none',
     createdAt: iso(row.created_at),
   };
 }
