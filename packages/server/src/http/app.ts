@@ -1,5 +1,6 @@
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
+import { completeOpenApi } from './openapi.ts';
 import type { AppContext } from '../modules/app-context.ts';
 import { AppError } from '../lib/errors.ts';
 import { newId } from '../lib/ids.ts';
@@ -70,6 +71,8 @@ export function buildApp(ctx: AppContext): FastifyInstance {
       info: { title: 'Parley API', version: '1.0.0', description: 'The HTTP API of Parley, a self-hosted invite-only messenger' },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
     },
+    // The document is built for OpenAPI 3.1 only (the object has no Swagger 2 form here).
+    transformObject: (doc) => completeOpenApi((doc as { openapiObject: Parameters<typeof completeOpenApi>[0] }).openapiObject) as never,
   });
   // The web client at /, with its own Content-Security-Policy (the API keeps the stricter one above).
   app.register(async (scoped) => webRoutes(scoped, ctx));
