@@ -1,10 +1,11 @@
-import Ajv2020 from 'ajv/dist/2020.js';
-import addFormats from 'ajv-formats';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import addFormatsModule from 'ajv-formats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api, ERROR_STATUS, type Endpoint } from '@parley/protocol';
 import { startTestServer, type TestServer } from './_harness.ts';
 
 const METHODS = ['get', 'post', 'put', 'patch', 'delete'];
+const addFormats = addFormatsModule as unknown as (ajv: Ajv2020) => Ajv2020;
 
 describe('the OpenAPI document', () => {
   let t: TestServer;
