@@ -742,13 +742,12 @@ export class E2eeChat {
 
   private async applyCommit(mls: NonNullable<ChatEvent['mls']>, seq: number): Promise<'waiting' | undefined> {
     // My own commit: the state it produced was kept when the server accepted it, or is kept now if this device did
-    // not hear that it did (it stopped, or the response was lost). Any other commit of mine at that epoch lost.
-    const own = mls.senderDeviceId === this.device.deviceId && this.ownCommits.has(mls.clientCommitId);
-    const made = own ? this.ownCommits.get(mls.clientCommitId) : undefined;
-    this.ownCommits.delete(mls.clientCommitId);
-    for (const [id, group] of this.ownCommits) if (group) this.ownCommits.delete(id);
-    if (own) {
+    // not hear that it did (it stopped, or the response was lost).
+    if (mls.senderDeviceId === this.device.deviceId && this.ownCommits.has(mls.clientCommitId)) {
+      const made = this.ownCommits.get(mls.clientCommitId);
+      this.ownCommits.delete(mls.clientCommitId);
       if (made) this.group = made;
+      this.dropLostCommits();
       return;
     }
     if (this.blocked) return;
@@ -775,6 +774,7 @@ export class E2eeChat {
     try {
       const result = await this.device.mls.process(this.group, fromBase64(mls.payload));
       this.group = result.group;
+      this.dropLostCommits();
     } catch (err) {
       // A network failure (fetching a device list) is retried by the next sync; anything else is a refusal.
       if (isNetworkFailure(err)) throw err;
@@ -787,6 +787,13 @@ export class E2eeChat {
       this.block(seq, err);
     }
     return undefined;
+  }
+
+  /** Forgets own commits not heard of whose epoch another commit (or one of them) took. */
+  private dropLostCommits(): void {
+    const epoch = this.group?.epoch;
+    if (epoch === undefined) return;
+    for (const [id, made] of this.ownCommits) if (made && made.epoch <= epoch) this.ownCommits.delete(id);
   }
 
   /** Refuses a commit for good: the chat is blocked, the server told (cause only), the user told (a problem). */
