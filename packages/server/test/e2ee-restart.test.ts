@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ParleyClient } from '@parley/sdk';
-import { E2eeDevice, MemoryE2eeStore, type E2eeChat, type E2eeStore } from '@parley/sdk/e2ee';
+import { E2eeDevice, generateAik, MemoryE2eeStore, toBase64, type E2eeChat, type E2eeStore } from '@parley/sdk/e2ee';
 import { startTestServer, stores, type TestServer, type TestUser } from './_harness.ts';
 
 // A device restarted from its store: the E2eeDevice is dropped and another is loaded from what it wrote (as kept,
@@ -127,6 +127,40 @@ describe.each(await stores())('E2EE device restart on %s', (kind) => {
       expect(texts(chat).at(-1)).toBe('bob 4, after alice’s commit');
     },
   );
+
+  it('never encrypts twice with one key: a message sent after a restart at the same epoch reads, as does the one before', async () => {
+    const store = new MemoryE2eeStore();
+    const { alice, a1, b1, chatId } = await pair(store);
+    await a1.chat(chatId).send('before the restart');
+    const epoch = a1.chat(chatId).group!.epoch;
+    const loaded = await E2eeDevice.load(sameSession(alice), reopen['a store rebuilt from JSON'](store, dir));
+    await loaded.chat(chatId).send('after the restart');
+    expect(loaded.chat(chatId).group!.epoch).toBe(epoch);
+    await b1.sync();
+    expect(b1.chat(chatId).timeline().map((m) => [m.text, m.problem])).toEqual([
+      ['before the restart', undefined],
+      ['after the restart', undefined],
+    ]);
+  });
+
+  it('keeps the identity keys it pinned and the problems it saw: a contact\u2019s key changed while it was away is told, not trusted', async () => {
+    const store = new MemoryE2eeStore();
+    const { alice, bob, a1, chatId } = await pair(store);
+    const number = await a1.safetyNumber(bob.id);
+    await bob.client.putIdentity({ publicKey: toBase64((await generateAik()).publicKey), reset: true, password: bob.password });
+
+    const loaded = await E2eeDevice.load(sameSession(alice), MemoryE2eeStore.from(store.snapshot()));
+    expect(await loaded.safetyNumber(bob.id)).toBe(number);
+    expect(loaded.identityChange(bob.id)).toBeDefined();
+    expect(loaded.problems).toEqual([{ kind: 'identity_changed', userId: bob.id }]);
+    await expect(loaded.chat(chatId).send('to the old key')).resolves.toBeDefined();
+
+    // And once more from what the loaded device stored: the change is still waiting for the user.
+    const again = await E2eeDevice.load(sameSession(alice), MemoryE2eeStore.from((loaded.store as MemoryE2eeStore).snapshot()));
+    expect(again.identityChange(bob.id)).toBeDefined();
+    expect(again.problems).toEqual([{ kind: 'identity_changed', userId: bob.id }]);
+    expect(await again.safetyNumber(bob.id)).toBe(number);
+  });
 
   it('keeps the private KeyPackages it uploaded: a device loaded before it was added to a chat joins from the Welcome', async () => {
     const alice = await t.user(name('alice'));
