@@ -137,7 +137,12 @@ describe.each(await stores())('E2EE device restart on %s', (kind) => {
     await loaded.chat(chatId).send('after the restart');
     expect(loaded.chat(chatId).group!.epoch).toBe(epoch);
     await b1.sync();
-    expect(b1.chat(chatId).timeline().map((m) => [m.text, m.problem])).toEqual([
+    expect(
+      b1
+        .chat(chatId)
+        .timeline()
+        .map((m) => [m.text, m.problem]),
+    ).toEqual([
       ['before the restart', undefined],
       ['after the restart', undefined],
     ]);

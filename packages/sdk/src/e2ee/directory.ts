@@ -220,7 +220,9 @@ export class Directory implements IdentityLookup {
     const b64 = (m: Map<string, Uint8Array>) => Object.fromEntries([...m].map(([k, v]) => [k, toBase64(v)]));
     return {
       aiks: b64(this.aiks),
-      lists: Object.fromEntries([...this.lists].map(([k, v]) => [k, { version: v.head.version, hash: toBase64(v.head.hash), list: toBase64(encodeDeviceList(v.list)) }])),
+      lists: Object.fromEntries(
+        [...this.lists].map(([k, v]) => [k, { version: v.head.version, hash: toBase64(v.head.hash), list: toBase64(encodeDeviceList(v.list)) }]),
+      ),
       changes: Object.fromEntries([...this.changes].map(([k, v]) => [k, { pinned: toBase64(v.pinned), offered: toBase64(v.offered) }])),
     };
   }

@@ -478,7 +478,8 @@ export class E2eeDevice {
     const target: LinkTarget = { userId: session.userId, deviceId: session.sessionId, signatureKey: keys.publicKey, linkPublicKey: linkKeys.publicKey };
     const finish = async (aik: Aik, cert: Uint8Array): Promise<E2eeDevice> => {
       directory.pin(session.userId, aik.publicKey);
-      const device = new E2eeDevice(client, mls, session.userId, session.sessionId, aik, keys, directory, 'active', cert, options.store ?? new MemoryE2eeStore());
+      const store = options.store ?? new MemoryE2eeStore();
+      const device = new E2eeDevice(client, mls, session.userId, session.sessionId, aik, keys, directory, 'active', cert, store);
       await device.saveDevice();
       await device.uploadKeyPackages();
       return device;
@@ -595,7 +596,8 @@ export class E2eeDevice {
     });
     // Pending when another device of the account is still pending: with no active one left, it approves itself.
     if (registered.status === 'pending') registered = await client.approveDevice({ deviceId: session.sessionId, cert: toBase64(cert) });
-    const device = new E2eeDevice(client, mls, session.userId, session.sessionId, aik, keys, directory, registered.status, cert, options.store ?? new MemoryE2eeStore());
+    const store = options.store ?? new MemoryE2eeStore();
+    const device = new E2eeDevice(client, mls, session.userId, session.sessionId, aik, keys, directory, registered.status, cert, store);
     await device.saveDevice();
     await device.publishDeviceList();
     await device.uploadKeyPackages();
