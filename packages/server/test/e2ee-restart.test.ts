@@ -90,10 +90,13 @@ describe.each(await stores())('E2EE device restart on %s', (kind) => {
       const client = sameSession(alice);
       let firstChanges: unknown;
       const getChanges = client.getChanges.bind(client);
-      client.getChanges = (input) => {
-        firstChanges ??= input;
-        return getChanges(input);
-      };
+      // Records the position the first request asks from (and passes it on unchanged).
+      Object.defineProperty(client, 'getChanges', {
+        value: (input: Parameters<ParleyClient['getChanges']>[0]) => {
+          firstChanges ??= input;
+          return getChanges(input);
+        },
+      });
       const loaded = await E2eeDevice.load(client, reopen[how](store, dir));
       expect([loaded.userId, loaded.deviceId, loaded.status]).toEqual([a1.userId, a1.deviceId, 'active']);
       const chat = loaded.chat(chatId);
