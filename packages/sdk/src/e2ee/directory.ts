@@ -1,7 +1,7 @@
 import type { ParleyClient } from '../http-client.ts';
-import { fromBase64 } from './base64.ts';
+import { fromBase64, toBase64 } from './base64.ts';
 import { bytesEqual } from './codec.ts';
-import { decodeDeviceList, verifyDeviceListChain, type DeviceList, type DeviceListHead } from './device-list.ts';
+import { decodeDeviceList, encodeDeviceList, verifyDeviceListChain, type DeviceList, type DeviceListHead } from './device-list.ts';
 import { E2eeError, type E2eeErrorCode } from './errors.ts';
 import { aikIdOf, createAuthenticationService, decodeDeviceCert, type CredentialValidator, type IdentityLookup } from './identity.ts';
 
@@ -271,4 +271,32 @@ export class Directory implements IdentityLookup {
     if (!aik) throw new E2eeError('e2ee_identity_missing', `User "${userId}" has not set up end-to-end encryption`);
     return aik;
   }
+
+  /** The pinned keys, verified list heads and unaccepted key changes, as JSON for the device's store (store.ts). */
+  exportState(): DirectoryState {
+    const b64 = (m: Map<string, Uint8Array>) => Object.fromEntries([...m].map(([k, v]) => [k, toBase64(v)]));
+    return {
+      aiks: b64(this.aiks),
+      lists: Object.fromEntries(
+        [...this.lists].map(([k, v]) => [k, { version: v.head.version, hash: toBase64(v.head.hash), list: toBase64(encodeDeviceList(v.list)) }]),
+      ),
+      changes: Object.fromEntries([...this.changes].map(([k, v]) => [k, { pinned: toBase64(v.pinned), offered: toBase64(v.offered) }])),
+    };
+  }
+
+  /** Takes back what `exportState` gave (on a device loaded from its store). */
+  importState(state: DirectoryState): void {
+    for (const [userId, key] of Object.entries(state.aiks)) this.aiks.set(userId, fromBase64(key));
+    for (const [userId, l] of Object.entries(state.lists)) {
+      this.lists.set(userId, { head: { version: l.version, hash: fromBase64(l.hash) }, list: decodeDeviceList(fromBase64(l.list)) });
+    }
+    for (const [userId, c] of Object.entries(state.changes)) this.changes.set(userId, { userId, pinned: fromBase64(c.pinned), offered: fromBase64(c.offered) });
+  }
+}
+
+/** A directory's state as stored (base64 bytes). */
+export interface DirectoryState {
+  aiks: Record<string, string>;
+  lists: Record<string, { version: number; hash: string; list: string }>;
+  changes: Record<string, { pinned: string; offered: string }>;
 }

@@ -4,24 +4,29 @@ import type { ParleyClient } from '../http-client.ts';
 import { fromBase64, toBase64 } from './base64.ts';
 import { bytesEqual, sha256 } from './codec.ts';
 import { decodeDeviceList, encodeDeviceList, hashDeviceList, signDeviceList, type DeviceList } from './device-list.ts';
-import { Directory, type DirectoryProblem, type IdentityChange, type Refusal } from './directory.ts';
+import { Directory, type DirectoryProblem, type DirectoryState, type IdentityChange, type Refusal } from './directory.ts';
 import { E2eeError } from './errors.ts';
-import { aikIdOf, encodeDeviceCert, exportAik, generateAik, signDeviceCert, type Aik } from './identity.ts';
+import { aikIdOf, encodeDeviceCert, exportAik, generateAik, importAik, signDeviceCert, type Aik } from './identity.ts';
 import { LINK_POLL_MS, PendingLink, receiveLink, SasSession } from './link-session.ts';
 import { decodeLinkPayload, encodeLinkMessage, linkCommitment, openSasSecret, sasCode, sealLinkEnvelope, type LinkTarget } from './link.ts';
 import { createMls, type CommitBundle, type DeviceRef, type LocalKeyPackage, type Mls, type MlsGroup, type RosterEntry } from './mls.ts';
 import { formatRecoveryKey, generateRecoveryKey, openAikEscrow, parseRecoveryKey, sealAikEscrow } from './recovery.ts';
 import { safetyNumber } from './safety-number.ts';
+import { MemoryE2eeStore, type E2eeStore } from './store.ts';
 
 // The engine that follows a device's logs and keeps its MLS groups: one E2eeDevice per session, one group per
 // end-to-end encrypted chat. It is fed the chat events in log order (from sync, or live from the socket); commits
 // advance the group, application messages are decrypted, and sends are encrypted at the group's current epoch and
-// retried after catching up when another device's commit got there first (409 mls_epoch_conflict). State is held
-// in memory: storing it encrypted at rest is the embedding application's (the web client's storage layer).
+// retried after catching up when another device's commit got there first (409 mls_epoch_conflict). Its state is
+// written through an E2eeStore (store.ts) before anything it produced leaves the device, so that a device loaded from
+// the store goes on where it was; encrypting the store at rest is the embedding application's.
 
 const KEY_PACKAGE_BATCH = 20;
 const SEND_ATTEMPTS = 6;
 const PAYLOAD_VERSION = 1;
+const STORE_VERSION = 1;
+/** Ciphertext digests kept per chat in the store for replay detection (MLS refuses older ones: their keys are spent). */
+const STORED_DIGESTS = 500;
 
 /** A message of an end-to-end encrypted chat as this device reads it. */
 export interface DecryptedMessage {
@@ -78,6 +83,35 @@ function randomId(): string {
 
 const codeOf = (err: unknown): string | undefined => (err instanceof ParleyError ? err.code : undefined);
 
+const json = (value: unknown): Uint8Array => encoder.encode(JSON.stringify(value));
+const unjson = <T>(bytes: Uint8Array): T => JSON.parse(decoder.decode(bytes)) as T;
+
+/** The store's `device` record: this device's own keys and certificate. */
+interface DeviceRecord {
+  v: number;
+  userId: string;
+  deviceId: string;
+  status: Device['status'];
+  cert: string;
+  signatureKey: { publicKey: string; privateKey: string };
+  /** PKCS#8 of the account's identity key. */
+  aik: string;
+}
+
+/** The store's `chat/<chatId>` record (base64 for bytes); its readable messages are `msg/<chatId>/<messageId>`. */
+interface ChatRecord {
+  v: number;
+  seq: number;
+  group: string | null;
+  /** Own commits posted and not yet seen in the log, with the state each makes (null once the server accepted it). */
+  ownCommits: Array<[clientCommitId: string, group: string | null]>;
+  ownSends: Array<[clientMessageId: string, text: string]>;
+  ciphertexts: Array<[digest: string, messageId: string]>;
+  blocked: { seq: number; reason: string } | null;
+  awaitingIdentity: { seq: number; userId: string } | null;
+  waiting: ChatEvent[];
+}
+
 /** One session's end-to-end encryption: its identity, certificate, KeyPackages and groups. */
 export class E2eeDevice {
   readonly directory: Directory;
@@ -85,6 +119,10 @@ export class E2eeDevice {
   private readonly keyPackages = new Map<string, LocalKeyPackage>();
   private lastResort: LocalKeyPackage | undefined;
   private cursor = { userSeq: 0, chats: {} as Record<string, number> };
+  /** KeyPackages used, to delete from the store with the state that used them. */
+  private readonly forgotten = new Set<string>();
+  private storedDirectory = '';
+  private storedProblems = 0;
   private syncing: Promise<void> | undefined;
   private readonly problemListeners = new Set<(problem: E2eeProblem) => void>();
   /** Every problem seen, oldest first (see `onProblem`). */
@@ -101,6 +139,8 @@ export class E2eeDevice {
     public status: Device['status'],
     /** The certificate as the server holds it (the approver's, for a device approved by another). */
     private cert: Uint8Array,
+    /** Where this device's state is written through (see store.ts). */
+    readonly store: E2eeStore,
   ) {
     this.directory = directory;
     directory.onProblem = (problem) => this.tell(problem);
@@ -112,7 +152,7 @@ export class E2eeDevice {
    * batch of KeyPackages. A device of an account that already has devices is pending until one of them approves
    * it (`approve`); give it the account's identity key (`aik`) that the approval hands over.
    */
-  static async setUp(client: ParleyClient, options: { aik?: Aik; name?: string } = {}): Promise<E2eeDevice> {
+  static async setUp(client: ParleyClient, options: { aik?: Aik; name?: string; store?: E2eeStore } = {}): Promise<E2eeDevice> {
     const session = client.session;
     if (!session) throw new E2eeError('e2ee_identity_missing', 'Sign in first');
     const directory = new Directory(client);
@@ -133,10 +173,60 @@ export class E2eeDevice {
       cert: toBase64(encodeDeviceCert(cert)),
       ...(options.name ? { name: options.name } : {}),
     });
-    const device = new E2eeDevice(client, mls, session.userId, session.sessionId, aik, keys, directory, registered.status, encodeDeviceCert(cert));
+    const store = options.store ?? new MemoryE2eeStore();
+    const device = new E2eeDevice(client, mls, session.userId, session.sessionId, aik, keys, directory, registered.status, encodeDeviceCert(cert), store);
+    await device.saveDevice();
     if (registered.status === 'active') {
       await device.publishDeviceList();
       await device.uploadKeyPackages();
+    }
+    return device;
+  }
+
+  /**
+   * Rebuilds a device from its store after a restart, for the same session: its keys and KeyPackages, what its
+   * directory trusts, every chat at the epoch and position it reached, and the sync position, so that the next
+   * `sync()` reads on from there. E.g. `const device = await E2eeDevice.load(client, store); await device.sync()`.
+   */
+  static async load(client: ParleyClient, store: E2eeStore): Promise<E2eeDevice> {
+    const bytes = await store.get('device');
+    if (!bytes) throw new E2eeError('e2ee_identity_missing', 'The store holds no device');
+    const record = unjson<DeviceRecord>(bytes);
+    if (record.v !== STORE_VERSION) throw new E2eeError('e2ee_malformed', `Unknown store version ${record.v}`);
+    const session = client.session;
+    if (session && (session.userId !== record.userId || session.sessionId !== record.deviceId)) {
+      throw new E2eeError('e2ee_identity_missing', `The store holds device "${record.deviceId}", not this session's`);
+    }
+    const directory = new Directory(client);
+    const stored = await store.get('directory');
+    if (stored) directory.importState(unjson<DirectoryState>(stored));
+    const aik = await importAik(fromBase64(record.aik));
+    directory.pin(record.userId, aik.publicKey);
+    const mls = await createMls({ validator: directory.validator() });
+    const keys = { publicKey: fromBase64(record.signatureKey.publicKey), privateKey: fromBase64(record.signatureKey.privateKey) };
+    const device = new E2eeDevice(client, mls, record.userId, record.deviceId, aik, keys, directory, record.status, fromBase64(record.cert), store);
+    device.storedDirectory = JSON.stringify(directory.exportState());
+    for (const [, value] of await store.list('kp/')) {
+      const kp = await mls.decodeLocalKeyPackage(value);
+      device.keyPackages.set(toBase64(kp.ref), kp);
+    }
+    const lastResort = await store.get('kp-last-resort');
+    if (lastResort) device.lastResort = await mls.decodeLocalKeyPackage(lastResort);
+    const cursor = await store.get('cursor');
+    if (cursor) device.cursor = unjson<E2eeDevice['cursor']>(cursor);
+    const problems = await store.get('problems');
+    if (problems) device.problems.push(...unjson<E2eeProblem[]>(problems));
+    device.storedProblems = device.problems.length;
+    const messages = new Map<string, DecryptedMessage[]>();
+    for (const [, value] of await store.list('msg/')) {
+      const message = unjson<DecryptedMessage>(value);
+      messages.set(message.chatId, [...(messages.get(message.chatId) ?? []), message]);
+    }
+    for (const [key, value] of await store.list('chat/')) {
+      const chatId = key.slice('chat/'.length);
+      const chat = new E2eeChat(device, chatId);
+      chat.restore(unjson<ChatRecord>(value), messages.get(chatId) ?? []);
+      device.chats.set(chatId, chat);
     }
     return device;
   }
@@ -158,6 +248,7 @@ export class E2eeDevice {
     if (me?.status !== 'active' || !me.cert) throw new E2eeError('e2ee_device_pending', 'This device has not been approved yet');
     this.status = 'active';
     this.cert = fromBase64(me.cert);
+    await this.saveDevice();
     await this.uploadKeyPackages();
   }
 
@@ -173,6 +264,7 @@ export class E2eeDevice {
       try {
         await this.client.publishDeviceList({ version: next.version, data: toBase64(encodeDeviceList(next)) });
         await this.directory.refresh(this.userId);
+        await this.write({});
         return next;
       } catch (err) {
         if (codeOf(err) !== 'device_list_conflict' || attempt >= 3) throw err;
@@ -222,12 +314,15 @@ export class E2eeDevice {
   async safetyNumber(userId: string): Promise<string> {
     const theirs = await this.directory.requireAik(userId);
     await this.directory.checkIdentity(userId);
+    await this.write({});
     return safetyNumber({ userId: this.userId, aikPublicKey: this.aik.publicKey }, { userId, aikPublicKey: theirs });
   }
 
   /** Asks the server whether a contact's identity key is still the one pinned here; a change is told, not trusted. */
-  checkIdentity(userId: string): Promise<IdentityChange | undefined> {
-    return this.directory.checkIdentity(userId);
+  async checkIdentity(userId: string): Promise<IdentityChange | undefined> {
+    const change = await this.directory.checkIdentity(userId);
+    await this.write({});
+    return change;
   }
 
   /** A contact's changed identity key, seen and not yet accepted. */
@@ -244,6 +339,7 @@ export class E2eeDevice {
   async trustIdentity(userId: string): Promise<string> {
     if (!this.directory.identityChange(userId)) await this.directory.checkIdentity(userId);
     const key = this.directory.trust(userId);
+    await this.write({});
     const aikId = await aikIdOf(key);
     for (const chat of this.chats.values()) {
       await chat.resume(userId);
@@ -257,6 +353,11 @@ export class E2eeDevice {
     const made: LocalKeyPackage[] = [];
     for (let i = 0; i < count; i++) made.push(await this.newKeyPackage());
     const lastResort = this.lastResort ? undefined : await this.newKeyPackage();
+    // The private halves first: a Welcome to a KeyPackage this device no longer holds cannot be opened.
+    const records: Record<string, Uint8Array> = {};
+    for (const kp of made) records[keyPackageKey(kp)] = this.mls.encodeLocalKeyPackage(kp);
+    if (lastResort) records['kp-last-resort'] = this.mls.encodeLocalKeyPackage(lastResort);
+    await this.write(records);
     await this.client.uploadKeyPackages({
       keyPackages: made.map((kp) => toBase64(kp.encoded)),
       ...(lastResort ? { lastResort: toBase64(lastResort.encoded) } : {}),
@@ -276,7 +377,41 @@ export class E2eeDevice {
   }
 
   forgetKeyPackage(kp: LocalKeyPackage): void {
-    if (kp !== this.lastResort) this.keyPackages.delete(toBase64(kp.ref));
+    if (kp === this.lastResort) return;
+    this.keyPackages.delete(toBase64(kp.ref));
+    this.forgotten.add(keyPackageKey(kp));
+  }
+
+  /**
+   * Writes `records` through the store in one `put`, with whatever else changed on this device since the last write
+   * (the directory, problems, KeyPackages used). Throws when the store does: the caller then posts nothing.
+   * @internal
+   */
+  async write(records: Record<string, Uint8Array | null>): Promise<void> {
+    const all: Record<string, Uint8Array | null> = { ...records };
+    const directory = JSON.stringify(this.directory.exportState());
+    if (directory !== this.storedDirectory) all.directory = encoder.encode(directory);
+    const problems = this.problems.length;
+    if (problems !== this.storedProblems) all.problems = json(this.problems);
+    const forgotten = [...this.forgotten];
+    for (const key of forgotten) all[key] = null;
+    await this.store.put(all);
+    this.storedDirectory = directory;
+    this.storedProblems = problems;
+    for (const key of forgotten) this.forgotten.delete(key);
+  }
+
+  private async saveDevice(): Promise<void> {
+    const record: DeviceRecord = {
+      v: STORE_VERSION,
+      userId: this.userId,
+      deviceId: this.deviceId,
+      status: this.status,
+      cert: toBase64(this.cert),
+      signatureKey: { publicKey: toBase64(this.signatureKeyPair.publicKey), privateKey: toBase64(this.signatureKeyPair.privateKey) },
+      aik: toBase64(await exportAik(this.aik)),
+    };
+    await this.write({ device: json(record) });
   }
 
   /** The engine of one end-to-end encrypted chat (made on first use; it reads the chat's log from where this device is). */
@@ -296,7 +431,10 @@ export class E2eeDevice {
         for (;;) {
           const changes = await this.client.getChanges({ userSeq: this.cursor.userSeq, chats: this.cursor.chats });
           for (const event of changes.events) await this.handle(event);
-          this.cursor = { userSeq: changes.userSeq, chats: changes.chats };
+          // Each chat stored its state as it went: the position may move past what they hold now.
+          const cursor = { userSeq: changes.userSeq, chats: changes.chats };
+          await this.write({ cursor: json(cursor) });
+          this.cursor = cursor;
           if (!changes.hasMore) break;
         }
       } finally {
@@ -322,7 +460,7 @@ export class E2eeDevice {
    * comparison path) and `waitForApproval()`, which gives the active device. E.g.
    * `const link = await E2eeDevice.startLink(client); showQr(link.payload); const device = await link.waitForApproval()`.
    */
-  static async startLink(client: ParleyClient, options: { name?: string; pollMs?: number } = {}): Promise<PendingLink> {
+  static async startLink(client: ParleyClient, options: { name?: string; pollMs?: number; store?: E2eeStore } = {}): Promise<PendingLink> {
     const session = client.session;
     if (!session) throw new E2eeError('e2ee_identity_missing', 'Sign in first');
     const directory = new Directory(client);
@@ -340,7 +478,9 @@ export class E2eeDevice {
     const target: LinkTarget = { userId: session.userId, deviceId: session.sessionId, signatureKey: keys.publicKey, linkPublicKey: linkKeys.publicKey };
     const finish = async (aik: Aik, cert: Uint8Array): Promise<E2eeDevice> => {
       directory.pin(session.userId, aik.publicKey);
-      const device = new E2eeDevice(client, mls, session.userId, session.sessionId, aik, keys, directory, 'active', cert);
+      const store = options.store ?? new MemoryE2eeStore();
+      const device = new E2eeDevice(client, mls, session.userId, session.sessionId, aik, keys, directory, 'active', cert, store);
+      await device.saveDevice();
       await device.uploadKeyPackages();
       return device;
     };
@@ -437,7 +577,7 @@ export class E2eeDevice {
    * it only while the account has no active device), publishes the next device list and uploads KeyPackages. Its
    * chats are then joined by `chat(id).start()`. A wrong key is `e2ee_recovery_failed` and changes nothing.
    */
-  static async recover(client: ParleyClient, recoveryKey: string, options: { name?: string } = {}): Promise<E2eeDevice> {
+  static async recover(client: ParleyClient, recoveryKey: string, options: { name?: string; store?: E2eeStore } = {}): Promise<E2eeDevice> {
     const session = client.session;
     if (!session) throw new E2eeError('e2ee_identity_missing', 'Sign in first');
     const key = parseRecoveryKey(recoveryKey);
@@ -456,7 +596,9 @@ export class E2eeDevice {
     });
     // Pending when another device of the account is still pending: with no active one left, it approves itself.
     if (registered.status === 'pending') registered = await client.approveDevice({ deviceId: session.sessionId, cert: toBase64(cert) });
-    const device = new E2eeDevice(client, mls, session.userId, session.sessionId, aik, keys, directory, registered.status, cert);
+    const store = options.store ?? new MemoryE2eeStore();
+    const device = new E2eeDevice(client, mls, session.userId, session.sessionId, aik, keys, directory, registered.status, cert, store);
+    await device.saveDevice();
     await device.publishDeviceList();
     await device.uploadKeyPackages();
     return device;
@@ -493,7 +635,13 @@ export class E2eeChat {
    */
   awaitingIdentity: { seq: number; userId: string } | undefined;
   private readonly waiting: ChatEvent[] = [];
-  private readonly ownCommits = new Set<string>();
+  /**
+   * This device's commits posted and not yet seen in the log: the state each makes while the server has not said it
+   * took it (kept so that a device that stopped before hearing finds it in the log), undefined once it did.
+   */
+  private readonly ownCommits = new Map<string, MlsGroup | undefined>();
+  /** Messages changed since the state was last stored. */
+  private readonly unsaved = new Set<string>();
   /** SHA-256 of every ciphertext read or sent here, with the message it belongs to: a replay names another. */
   private readonly ciphertexts = new Map<string, string>();
   private readonly ownSends = new Map<string, OwnSend>();
@@ -512,7 +660,52 @@ export class E2eeChat {
   }
 
   handle(event: ChatEvent): Promise<void> {
-    return this.serial(() => this.apply(event));
+    return this.serial(async () => {
+      if (await this.apply(event)) await this.save();
+    });
+  }
+
+  /** Writes the chat's state, and the messages changed since the last time, through the device's store. */
+  private async save(): Promise<void> {
+    const mls = this.device.mls;
+    const encode = (group: MlsGroup | undefined) => (group ? toBase64(mls.encodeState(group)) : null);
+    const record: ChatRecord = {
+      v: STORE_VERSION,
+      seq: this.seq,
+      group: encode(this.group),
+      ownCommits: [...this.ownCommits].map(([id, group]) => [id, encode(group)]),
+      ownSends: [...this.ownSends].map(([id, own]) => [id, own.text]),
+      ciphertexts: [...this.ciphertexts].slice(-STORED_DIGESTS),
+      blocked: this.blocked ?? null,
+      awaitingIdentity: this.awaitingIdentity ?? null,
+      waiting: this.waiting,
+    };
+    const changed = [...this.unsaved];
+    const records: Record<string, Uint8Array | null> = { [`chat/${this.chatId}`]: json(record) };
+    for (const id of changed) {
+      const message = this.messages.get(id);
+      records[`msg/${this.chatId}/${id}`] = message ? json(message) : null;
+    }
+    await this.device.write(records);
+    for (const id of changed) this.unsaved.delete(id);
+  }
+
+  /**
+   * Takes back the state `save` stored (see `E2eeDevice.load`).
+   * @internal
+   */
+  restore(record: ChatRecord, messages: readonly DecryptedMessage[]): void {
+    const mls = this.device.mls;
+    if (record.v !== STORE_VERSION) throw new E2eeError('e2ee_malformed', `Unknown stored chat version ${record.v}`);
+    this.group = record.group === null ? undefined : mls.restoreState(fromBase64(record.group));
+    this.seq = record.seq;
+    for (const [id, group] of record.ownCommits) this.ownCommits.set(id, group === null ? undefined : mls.restoreState(fromBase64(group)));
+    for (const [id, text] of record.ownSends) this.ownSends.set(id, { text });
+    for (const [digest, id] of record.ciphertexts) this.ciphertexts.set(digest, id);
+    this.blocked = record.blocked ?? undefined;
+    this.awaitingIdentity = record.awaitingIdentity ?? undefined;
+    this.waiting.push(...record.waiting);
+    for (const message of messages) this.messages.set(message.id, message);
   }
 
   /** The chat's messages this device has read, in position order, edits applied. */
@@ -520,20 +713,22 @@ export class E2eeChat {
     return [...this.messages.values()].sort((a, b) => a.seq - b.seq);
   }
 
-  private async apply(event: ChatEvent): Promise<void> {
-    if (event.seq <= this.seq) return;
+  /** Applies one event of the log; false when it was applied before (nothing to store). */
+  private async apply(event: ChatEvent): Promise<boolean> {
+    if (event.seq <= this.seq) return false;
     if (this.awaitingIdentity) {
       if (!this.waiting.some((e) => e.seq === event.seq)) this.waiting.push(event);
-      return;
+      return true;
     }
     if (event.type === 'mls.commit' && event.mls) {
       if ((await this.applyCommit(event.mls, event.seq)) === 'waiting') {
         this.waiting.push(event);
-        return;
+        return true;
       }
     } else if (event.message) this.applyMessage(event, event.message);
     this.seq = event.seq;
     if (event.message && event.type === 'message.created' && event.message.kind === 'mls') await this.decrypt(event.message);
+    return true;
   }
 
   /** After the identity key a commit waited for was accepted: applies what the chat kept, in order. */
@@ -543,12 +738,20 @@ export class E2eeChat {
       this.awaitingIdentity = undefined;
       const events = this.waiting.splice(0).sort((a, b) => a.seq - b.seq);
       for (const event of events) await this.apply(event);
+      await this.save();
     });
   }
 
   private async applyCommit(mls: NonNullable<ChatEvent['mls']>, seq: number): Promise<'waiting' | undefined> {
-    // My own commit: the state it produced was kept when the server accepted it.
-    if (mls.senderDeviceId === this.device.deviceId && this.ownCommits.delete(mls.clientCommitId)) return;
+    // My own commit: the state it produced was kept when the server accepted it, or is kept now if this device did
+    // not hear that it did (it stopped, or the response was lost).
+    if (mls.senderDeviceId === this.device.deviceId && this.ownCommits.has(mls.clientCommitId)) {
+      const made = this.ownCommits.get(mls.clientCommitId);
+      this.ownCommits.delete(mls.clientCommitId);
+      if (made) this.group = made;
+      this.dropLostCommits();
+      return;
+    }
     if (this.blocked) return;
     if (!this.group || !this.group.active) {
       if (!mls.welcome || !mls.addedDevices.some((d) => d.deviceId === this.device.deviceId)) return undefined;
@@ -573,6 +776,7 @@ export class E2eeChat {
     try {
       const result = await this.device.mls.process(this.group, fromBase64(mls.payload));
       this.group = result.group;
+      this.dropLostCommits();
     } catch (err) {
       // A network failure (fetching a device list) is retried by the next sync; anything else is a refusal.
       if (isNetworkFailure(err)) throw err;
@@ -585,6 +789,13 @@ export class E2eeChat {
       this.block(seq, err);
     }
     return undefined;
+  }
+
+  /** Forgets own commits not heard of whose epoch another commit (or one of them) took. */
+  private dropLostCommits(): void {
+    const epoch = this.group?.epoch;
+    if (epoch === undefined) return;
+    for (const [id, made] of this.ownCommits) if (made && made.epoch <= epoch) this.ownCommits.delete(id);
   }
 
   /** Refuses a commit for good: the chat is blocked, the server told (cause only), the user told (a problem). */
@@ -634,7 +845,10 @@ export class E2eeChat {
 
   private applyMessage(event: ChatEvent, message: Message): void {
     const known = this.messages.get(message.id);
-    if (known && (event.type === 'message.deleted' || message.deletedAt !== null)) this.messages.set(message.id, { ...known, text: null, deleted: true });
+    if (known && (event.type === 'message.deleted' || message.deletedAt !== null)) {
+      this.messages.set(message.id, { ...known, text: null, deleted: true });
+      this.unsaved.add(message.id);
+    }
   }
 
   private async decrypt(message: Message): Promise<void> {
@@ -649,6 +863,8 @@ export class E2eeChat {
       deleted: message.deletedAt !== null,
     };
     const own = message.senderId === this.device.userId ? this.ownSends.get(message.clientMessageId) : undefined;
+    // Its plaintext is in the message read from now on.
+    if (own) this.ownSends.delete(message.clientMessageId);
     // A ciphertext already read at another message is a replay, whatever MLS would say of it (its key is spent).
     const digest = message.mls ? await ciphertextDigest(message.mls.ciphertext) : undefined;
     const firstAt = digest === undefined ? undefined : this.ciphertexts.get(digest);
@@ -684,10 +900,12 @@ export class E2eeChat {
       const original = this.messages.get(editOf);
       if (original && original.senderId === message.senderId && read.text !== null && !read.problem) {
         this.messages.set(editOf, { ...original, text: read.text, editedAt: message.createdAt });
+        this.unsaved.add(editOf);
       }
       return;
     }
     this.messages.set(message.id, { ...base, ...read });
+    this.unsaved.add(message.id);
   }
 
   /**
@@ -783,6 +1001,8 @@ export class E2eeChat {
         const { group, message } = await this.device.mls.encrypt(this.group, payload);
         this.group = group;
         this.ownSends.set(clientMessageId, { text });
+        // The advanced state is stored before the ciphertext leaves: a device loaded later never encrypts with its key again.
+        await this.save();
         try {
           const sent = await this.device.client.sendMessage({
             chatId: this.chatId,
@@ -879,9 +1099,17 @@ export class E2eeChat {
     declared: Declared & { init?: { groupId: string; cipherSuite: number } },
   ): Promise<{ seq: number } | 'conflict'> {
     const clientCommitId = randomId();
-    this.ownCommits.add(clientCommitId);
+    // Stored before it is posted: the log's copy of it names the state it makes, even after a restart.
+    this.ownCommits.set(clientCommitId, bundle.group);
     try {
-      const accepted = await this.device.client.postCommit({
+      await this.save();
+    } catch (err) {
+      this.ownCommits.delete(clientCommitId);
+      throw err;
+    }
+    let accepted: { seq: number };
+    try {
+      accepted = await this.device.client.postCommit({
         chatId: this.chatId,
         clientCommitId,
         epoch: Number(bundle.group.epoch) - 1,
@@ -892,13 +1120,17 @@ export class E2eeChat {
         ...(declared.addDevices ? { addDevices: declared.addDevices } : {}),
         ...(declared.removeDevices ? { removeDevices: declared.removeDevices } : {}),
       });
-      this.group = bundle.group;
-      return accepted;
     } catch (err) {
+      // Any other failure may hide an accepted commit (a lost response): the log will say, and the state is kept.
+      if (codeOf(err) !== 'mls_epoch_conflict') throw err;
       this.ownCommits.delete(clientCommitId);
-      if (codeOf(err) === 'mls_epoch_conflict') return 'conflict';
-      throw err;
+      await this.save();
+      return 'conflict';
     }
+    this.group = bundle.group;
+    this.ownCommits.set(clientCommitId, undefined);
+    await this.save();
+    return accepted;
   }
 }
 
@@ -908,6 +1140,7 @@ function isNetworkFailure(err: unknown): boolean {
 }
 
 const errorText = (err: unknown): string => (err instanceof Error ? err.message : String(err));
+const keyPackageKey = (kp: LocalKeyPackage): string => `kp/${toBase64(kp.ref)}`;
 const describe = (r: Refusal): string => `device "${r.deviceId}" of user "${r.userId}": ${r.reason}`;
 
 async function ciphertextDigest(base64: string): Promise<string> {

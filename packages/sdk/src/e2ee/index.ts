@@ -45,7 +45,8 @@ export {
   type RosterEntry,
 } from './mls.ts';
 export { E2eeChat, E2eeDevice, type DecryptedMessage, type E2eeProblem } from './engine.ts';
-export { Directory, type DirectoryProblem, type IdentityChange, type Refusal } from './directory.ts';
+export { Directory, type DirectoryProblem, type DirectoryState, type IdentityChange, type Refusal } from './directory.ts';
+export { MemoryE2eeStore, type E2eeStore } from './store.ts';
 export { fromBase64, toBase64 } from './base64.ts';
 export { PendingLink, SasSession } from './link-session.ts';
 export { decodeLinkPayload, encodeLinkPayload, sasCode, type LinkPayload, type LinkTarget } from './link.ts';
