@@ -4,27 +4,9 @@ import { useServices } from './app-context.ts';
 import { ErrorText } from './shared/error-text.tsx';
 import { errorText } from './shared/form-helpers.ts';
 import { formatBytes } from './shared/format-bytes.ts';
+import { saveDownload } from './shared/save-download.ts';
 
 type Phase = { name: 'idle' } | { name: 'preparing' } | { name: 'downloading'; received: number } | { name: 'done'; size: number };
-
-/** The name the server gives the download (Content-Disposition), or a plain one. */
-function fileNameOf(res: Response): string {
-  const m = /filename="([^"]+)"/.exec(res.headers.get('content-disposition') ?? '');
-  return m?.[1] ?? 'parley-export.zip';
-}
-
-/** Hands a Blob to the browser as a download under `name`. */
-function save(blob: Blob, name: string): void {
-  const url = URL.createObjectURL(blob);
-  const a = document.createElement('a');
-  a.href = url;
-  a.download = name;
-  document.body.append(a);
-  a.click();
-  a.remove();
-  // The browser has taken the bytes once the click is handled; the URL may go a little later.
-  setTimeout(() => URL.revokeObjectURL(url), 60_000);
-}
 
 /**
  * "Download my data": fetches the export with the session's token in the Authorization header (so
@@ -46,7 +28,7 @@ export function ExportData() {
     try {
       const res = await client.exportMyData();
       const blob = await readWithProgress(res, { signal: controller.signal, onProgress: (received) => setPhase({ name: 'downloading', received }) });
-      save(blob, fileNameOf(res));
+      saveDownload(blob, res, 'parley-export.zip');
       setPhase({ name: 'done', size: blob.size });
     } catch (err) {
       if (controller.signal.aborted) return;

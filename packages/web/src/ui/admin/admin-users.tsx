@@ -5,7 +5,7 @@ import { ErrorText } from '../shared/error-text.tsx';
 import { formatFull } from '../shared/format.ts';
 import { useAction } from '../shared/use-action.ts';
 import { useResource } from '../shared/use-resource.ts';
-import { saveDownload } from './save-download.ts';
+import { saveDownload } from '../shared/save-download.ts';
 
 type Question = { kind: 'disable' | 'enable' | 'reset' | 'end'; user: AdminAccount };
 
