@@ -137,13 +137,7 @@ export class Directory implements IdentityLookup {
     const aik = await this.pinnedAik(userId);
     if (!aik) return undefined;
     const known = this.lists.get(userId);
-    const fetched: DeviceList[] = [];
-    for (let after = known?.head.version ?? 0; ;) {
-      const page = await this.client.getDeviceLists({ userId, after });
-      fetched.push(...page.lists.map((l) => decodeDeviceList(fromBase64(l.data))));
-      if (!page.hasMore || page.lists.length === 0) break;
-      after = page.lists.at(-1)!.version;
-    }
+    const fetched = await this.fetchLists(userId, known?.head.version ?? 0);
     if (fetched.length === 0) return known;
     try {
       const { head, list } = await verifyDeviceListChain({ userId, aikPublicKey: aik, known: known?.head, lists: known ? fetched : fetched.slice(-1) });
@@ -154,6 +148,18 @@ export class Directory implements IdentityLookup {
       if (err instanceof E2eeError) this.tell(userId, err);
       throw err;
     }
+  }
+
+  /** The user's device lists after version `after` and up to `upTo`, read page by page. */
+  private async fetchLists(userId: string, after: number, upTo = Infinity): Promise<DeviceList[]> {
+    const lists: DeviceList[] = [];
+    while (after < upTo) {
+      const page = await this.client.getDeviceLists({ userId, after });
+      lists.push(...page.lists.map((l) => decodeDeviceList(fromBase64(l.data))).filter((l) => l.version <= upTo));
+      if (!page.hasMore || page.lists.length === 0) break;
+      after = page.lists.at(-1)!.version;
+    }
+    return lists;
   }
 
   private tell(userId: string, err: E2eeError): void {
@@ -226,13 +232,7 @@ export class Directory implements IdentityLookup {
     const known = this.lists.get(cert.userId);
     const aik = await this.pinnedAik(cert.userId);
     if (!known || !aik || known.list.devices.some((d) => d.deviceId === cert.deviceId)) return false;
-    const lists: DeviceList[] = [];
-    for (let after = 0; after < known.head.version;) {
-      const page = await this.client.getDeviceLists({ userId: cert.userId, after });
-      lists.push(...page.lists.map((l) => decodeDeviceList(fromBase64(l.data))).filter((l) => l.version <= known.head.version));
-      if (!page.hasMore || page.lists.length === 0) break;
-      after = page.lists.at(-1)!.version;
-    }
+    const lists = await this.fetchLists(cert.userId, 0, known.head.version);
     // The whole chain, from version 1 under the pinned key, must end at the head this device verified.
     try {
       const { head } = await verifyDeviceListChain({ userId: cert.userId, aikPublicKey: aik, lists });
